@@ -1,0 +1,47 @@
+"""Normalize how a reporter is identified, so that one person links across channels."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+
+DEFAULT_REGION = "CN"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_phone(value: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """Return the E.164 form of a phone number, or None when it is not a plausible number.
+
+    Accepts what citizens and call-centre systems write: "027-8xxxxxxx", "+86 138 0013 8000",
+    "138 0013 8000", "0086-13800138000", full-width digits.
+    """
+    if not value:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(value: str | None) -> str | None:
+    """Return a lower-cased bare address, or None when it is not an address."""
+    if not value:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip().strip("<>").lower()
+    return text if _EMAIL.match(text) else None
+
+
+def normalize_board_user(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return text or None
