@@ -1,0 +1,62 @@
+"""The intake gateway: one Flask app, built by `create_app`."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from gateway.config import ConfigError, from_environment
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment (then test_config), database, Redis, profile, views."""
+    from gateway import db
+    from gateway.broker import Broker, EmbeddedRedis
+    from gateway.profile import load_profile
+    from gateway.runtime import Runtime
+    from gateway.seed import seed_departments
+
+    app = Flask(__name__)
+    app.config.from_mapping(from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    data_dir = Path(app.config["DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _persistent_secret(data_dir)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    profile = load_profile(app.config["PROFILE_PATH"])
+    engine = db.make_engine(app.config["DATABASE_URL"], str(data_dir), app.config.get("DATABASE_SCHEMA"))
+    db.create_tables(engine)
+    embedded = None
+    redis_url = app.config["REDIS_URL"]
+    if not redis_url:
+        embedded = EmbeddedRedis(str(data_dir))
+        redis_url = embedded.url
+        app.config["REDIS_URL"] = redis_url
+    broker = Broker(redis_url, app.config["QUEUE_PREFIX"])
+    rt = Runtime(engine=engine, broker=broker, profile=profile, config=dict(app.config), embedded_redis=embedded)
+    app.extensions["hotline"] = rt
+    seed_departments(engine, profile)
+
+    from gateway.views import register_views
+
+    register_views(app)
+    logging.getLogger("gateway").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    return app
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    """A random secret kept in the data folder, so sessions survive restarts without configuration."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

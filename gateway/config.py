@@ -1,0 +1,77 @@
+"""Settings read in `create_app`: environment variables, validated, with embedded defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+BUNDLED_PROFILE = Path(__file__).parent / "profiles" / "wuhan.toml"
+
+
+class ConfigError(RuntimeError):
+    """A setting has a value the gateway cannot start with; the message names the variable."""
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    scheme = urlparse(value).scheme.split("+")[0]
+    if scheme not in schemes:
+        raise ConfigError(f"{name}={value!r}: expected a URL starting with one of {', '.join(s + '://' for s in schemes)}")
+    return value
+
+
+def _int(name: str, value: str, minimum: int = 0) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r}: expected a whole number") from None
+    if number < minimum:
+        raise ConfigError(f"{name}={value!r}: must be at least {minimum}")
+    return number
+
+
+def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read the HOTLINE_* and service URL variables into a Flask config mapping."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("HOTLINE_DATA_DIR") or "./var").resolve()
+    config: dict[str, Any] = {"DATA_DIR": str(data_dir)}
+
+    database_url = env.get("DATABASE_URL")
+    config["DATABASE_URL"] = (
+        _url("DATABASE_URL", database_url, ("sqlite", "postgresql", "postgres")) if database_url else None
+    )
+    config["DATABASE_SCHEMA"] = env.get("HOTLINE_DB_SCHEMA") or None  # PostgreSQL schema (search_path)
+    redis_url = env.get("REDIS_URL")
+    config["REDIS_URL"] = _url("REDIS_URL", redis_url, ("redis", "rediss", "unix")) if redis_url else None
+
+    profile = env.get("HOTLINE_PROFILE")
+    if profile and not Path(profile).is_file():
+        raise ConfigError(f"HOTLINE_PROFILE={profile!r}: no such file")
+    config["PROFILE_PATH"] = profile or str(BUNDLED_PROFILE)
+
+    config["QUEUE_PREFIX"] = env.get("HOTLINE_QUEUE_PREFIX", "hotline")
+    config["PUBLIC_BASE_URL"] = env.get("HOTLINE_PUBLIC_URL")
+    if config["PUBLIC_BASE_URL"]:
+        _url("HOTLINE_PUBLIC_URL", config["PUBLIC_BASE_URL"], ("http", "https"))
+    config["SECRET_KEY"] = env.get("HOTLINE_SECRET_KEY") or None
+    config["MAX_CONTENT_LENGTH"] = _int("HOTLINE_MAX_BODY_BYTES", env.get("HOTLINE_MAX_BODY_BYTES", str(12 * 1024 * 1024)), 1024)
+    # Twilio
+    config["TWILIO_ACCOUNT_SID"] = env.get("TWILIO_ACCOUNT_SID")
+    config["TWILIO_AUTH_TOKEN"] = env.get("TWILIO_AUTH_TOKEN")
+    config["TWILIO_FROM_NUMBER"] = env.get("TWILIO_FROM_NUMBER")
+    # Mail
+    config["SMTP_URL"] = env.get("HOTLINE_SMTP_URL")  # smtp://user:pass@host:port, relay for outbound mail
+    config["MAIL_FROM"] = env.get("HOTLINE_MAIL_FROM", "12345@example.wuhan.gov.cn")
+    config["MAIL_DOMAINS"] = [d.strip().lower() for d in env.get("HOTLINE_MAIL_DOMAINS", "example.wuhan.gov.cn").split(",") if d.strip()]
+    config["INBOUND_MAIL_SECRET"] = env.get("HOTLINE_INBOUND_MAIL_SECRET")
+    # Hotline call-centre systems: "name:token,name2:token2"
+    tokens = {}
+    for item in filter(None, (env.get("HOTLINE_SYSTEM_TOKENS") or "").split(",")):
+        if ":" not in item:
+            raise ConfigError("HOTLINE_SYSTEM_TOKENS: expected name:token pairs separated by commas")
+        name, token = item.split(":", 1)
+        tokens[name.strip()] = token.strip()
+    config["SYSTEM_TOKENS"] = tokens
+    config["OPEN311_API_KEYS"] = [k for k in (env.get("HOTLINE_OPEN311_KEYS") or "").split(",") if k]
+    return config

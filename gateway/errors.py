@@ -1,0 +1,21 @@
+"""Errors a view raises on purpose; each becomes a JSON body that names what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message}
+        if self.field:
+            error["field"] = self.field
+        error.update(self.extra)
+        return {"error": error}

@@ -1,0 +1,283 @@
+"""THE create path: every channel's InboundReport becomes a stored Report on a Case here."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from adapters.base import InboundReport
+from dedupe.identity import normalize_board_user, normalize_email, normalize_phone
+from gateway import outbox
+from gateway.clock import as_utc, utcnow
+from gateway.models import Case, Contact, Event, Identity, Notification, Report
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2,4}\d{8}-\d{4,8})(?!\d)")
+
+
+@dataclass
+class Match:
+    """What the dedupe seam decided for a new report: attach to a case, or propose a merge."""
+
+    action: str  # attach | propose
+    case_id: int
+    rule: str
+    score: float
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+# The dedupe seam: a function (session, runtime, report, contact) -> Match | None.
+Matcher = Callable[[Session, Runtime, Report, Optional[Contact]], Optional[Match]]
+
+
+@dataclass
+class IngestResult:
+    case: Case
+    report: Report
+    created: bool  # False: a replay of a report we already had
+    link: str  # new | replay | thread | same_person | same_problem
+
+
+def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> IngestResult:
+    """Store a report, link its reporter, attach it to a case or open one, and enqueue the follow-up work."""
+    with Session(rt.engine, expire_on_commit=False) as session:
+        report = _report_row(rt, inbound)
+        session.add(report)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return _replay(session, inbound)
+        contact = resolve_contact(session, report)
+        report.contact_id = contact.id if contact else None
+        case, link, match = _find_case(session, rt, report, contact)
+        if case is None:
+            case = _open_case(session, rt, report)
+            link = "new"
+        else:
+            _attach(session, case, report, link, match)
+        report.case_id = case.id
+        report.link = link
+        if match is not None:
+            report.decision = {"action": match.action, "case_id": match.case_id, "rule": match.rule,
+                               "score": match.score, "reasons": match.reasons}
+        session.add(report)
+        jobs = _follow_up_jobs(session, rt, case, report, link)
+        try:
+            session.commit()
+        except IntegrityError:
+            # A concurrent delivery of the same report won the race after our flush.
+            session.rollback()
+            return _replay(session, inbound)
+        outbox.deliver(session, rt.broker, jobs)
+        return IngestResult(case=case, report=report, created=True, link=link)
+
+
+def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
+    region = str(rt.profile.city.get("phone_region", "CN"))
+    received = as_utc(inbound.received_at) if inbound.received_at else utcnow()
+    case_ref = inbound.case_ref
+    if not case_ref:
+        found = CASE_NUMBER.search(f"{inbound.title or ''} {inbound.text}")
+        case_ref = found.group(1) if found else None
+    extra = dict(inbound.extra)
+    if case_ref:
+        extra["case_ref"] = case_ref
+    if inbound.in_reply_to:
+        extra["in_reply_to"] = list(inbound.in_reply_to)
+    for key in ("urgency", "appeal_type"):
+        if getattr(inbound, key):
+            extra.setdefault(key, getattr(inbound, key))
+    return Report(
+        channel=inbound.channel,
+        external_id=inbound.external_id,
+        title=(inbound.title or None) and inbound.title[:300],
+        text=inbound.text,
+        received_at=received,
+        name=None if inbound.anonymous else inbound.name,
+        phone=normalize_phone(inbound.phone, region) or (inbound.phone or None),
+        email=normalize_email(inbound.email),
+        board_user=normalize_board_user(inbound.board_user),
+        address=inbound.address,
+        district=inbound.district,
+        lat=inbound.lat,
+        lon=inbound.lon,
+        category_hint=inbound.category_hint,
+        appeal_type=inbound.appeal_type,
+        addressed_unit=inbound.addressed_unit,
+        public=inbound.public,
+        message_id=inbound.message_id,
+        attachments=[
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
+            for a in inbound.attachments
+        ],
+        defects=list(inbound.defects),
+        extra=extra,
+        raw=inbound.raw or b"",
+    )
+
+
+def _replay(session: Session, inbound: InboundReport) -> IngestResult:
+    report = session.exec(
+        select(Report).where(Report.channel == inbound.channel, Report.external_id == inbound.external_id)
+    ).one()
+    case = session.get(Case, report.case_id)
+    assert case is not None
+    return IngestResult(case=resolve_case(session, case), report=report, created=False, link="replay")
+
+
+def identities_of(report: Report) -> list[tuple[str, str]]:
+    pairs = []
+    if report.phone and report.phone.startswith("+"):
+        pairs.append(("phone", report.phone))
+    if report.email:
+        pairs.append(("email", report.email))
+    if report.board_user:
+        pairs.append(("board", report.board_user))
+    return pairs
+
+
+def resolve_contact(session: Session, report: Report) -> Contact | None:
+    """Find the contact behind any of the report's identities, link the others to it, or create one."""
+    pairs = identities_of(report)
+    if not pairs:
+        return None
+    known = session.exec(
+        select(Identity).where(Identity.value.in_([v for _, v in pairs]))  # type: ignore[attr-defined]
+    ).all()
+    known = [i for i in known if (i.kind, i.value) in pairs]
+    if known:
+        contact = session.get(Contact, min(i.contact_id for i in known))
+    else:
+        contact = Contact(name=report.name)
+        session.add(contact)
+        session.flush()
+    assert contact is not None
+    have = {(i.kind, i.value) for i in known}
+    for kind, value in pairs:
+        if (kind, value) in have:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(Identity(contact_id=contact.id, kind=kind, value=value))
+        except IntegrityError:
+            pass  # another request linked it first; the contact found first keeps it
+    if report.name and not contact.name:
+        contact.name = report.name
+        session.add(contact)
+    return contact
+
+
+def resolve_case(session: Session, case: Case) -> Case:
+    """Follow merge pointers to the surviving case."""
+    seen = set()
+    while case.merged_into_id is not None and case.id not in seen:
+        seen.add(case.id)
+        nxt = session.get(Case, case.merged_into_id)
+        if nxt is None:
+            break
+        case = nxt
+    return case
+
+
+def find_by_number(session: Session, number: str) -> Case | None:
+    case = session.exec(select(Case).where(Case.number == number.strip().upper())).first()
+    return resolve_case(session, case) if case else None
+
+
+def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact | None
+               ) -> tuple[Case | None, str, Match | None]:
+    ref = report.extra.get("case_ref")
+    if ref:
+        case = find_by_number(session, ref)
+        if case is not None:
+            return case, "thread", None
+    refs = report.extra.get("in_reply_to") or []
+    if refs:
+        sent = session.exec(
+            select(Notification).where(Notification.message_id.in_(refs))  # type: ignore[union-attr]
+        ).first()
+        if sent is not None and sent.case_id is not None:
+            case = session.get(Case, sent.case_id)
+            if case is not None:
+                return resolve_case(session, case), "thread", None
+    matcher: Matcher | None = rt.services.get("matcher")
+    if matcher is not None:
+        match = matcher(session, rt, report, contact)
+        if match is not None and match.action == "attach":
+            case = session.get(Case, match.case_id)
+            if case is not None:
+                return resolve_case(session, case), match.rule, match
+        if match is not None:
+            return None, "new", match
+    return None, "new", None
+
+
+def new_retrieval_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+def _open_case(session: Session, rt: Runtime, report: Report) -> Case:
+    now = utcnow()
+    case = Case(
+        retrieval_code=new_retrieval_code(),
+        title=report.title or report.text[:40],
+        summary=report.text,
+        appeal_type=report.appeal_type,
+        category=report.category_hint if rt.profile.category(report.category_hint) else None,
+        district=report.district,
+        address=report.address,
+        lat=report.lat,
+        lon=report.lon,
+        channel=report.channel,
+        public=report.public,
+        urgency=report.extra.get("urgency"),
+        created_at=now,
+        updated_at=now,
+        last_report_at=report.received_at,
+    )
+    session.add(case)
+    session.flush()
+    local = now.astimezone(rt.profile.tz)
+    case.number = f"{rt.profile.code}{local:%Y%m%d}-{case.id:06d}"
+    session.add(case)
+    session.add(Event(case_id=case.id, kind="created", data={"channel": report.channel, "report_external_id": report.external_id}))
+    return case
+
+
+def _attach(session: Session, case: Case, report: Report, link: str, match: Match | None) -> None:
+    others = session.exec(select(Report.contact_id).where(Report.case_id == case.id)).all()
+    if report.contact_id is None or report.contact_id not in others:
+        case.reporter_count += 1
+    case.report_count += 1
+    case.updated_at = utcnow()
+    case.last_report_at = max(as_utc(case.last_report_at), report.received_at)
+    if case.status == "closed" and link in ("thread", "same_person"):
+        case.status = "reopened"
+        case.closed_at = None
+    session.add(case)
+    data: dict[str, Any] = {"channel": report.channel, "link": link}
+    if match is not None:
+        data.update(rule=match.rule, score=match.score, reasons=match.reasons)
+    session.add(Event(case_id=case.id, kind="report_attached", data=data))
+
+
+def _follow_up_jobs(session: Session, rt: Runtime, case: Case, report: Report, link: str) -> list:
+    """The work that must happen after commit: dispatch a new case, acknowledge the citizen."""
+    jobs = []
+    if link == "new":
+        jobs.append(outbox.add(session, "gateway.jobs.dispatch_case", [case.id], f"dispatch-{case.id}", "dispatch"))
+    hook = rt.services.get("after_ingest")
+    if hook is not None:
+        jobs.extend(hook(session, rt, case, report, link))
+    session.flush()
+    return jobs

@@ -1,0 +1,236 @@
+"""The data model (DESIGN.md "Model"): contacts, reports, cases, departments, assignments, events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from gateway.clock import utcnow
+
+# Case statuses
+OPEN_STATUSES = ("new", "dispatched", "in_progress", "replied", "reopened", "triage")
+CLOSED_STATUSES = ("closed", "merged")
+
+# Assignment roles and states
+LEAD, ASSIST = "lead", "assist"
+ASSIGNMENT_STATES = ("dispatched", "signed", "replied", "returned", "overdue", "cancelled")
+
+
+def _ts(index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), index=index, nullable=nullable))
+
+
+def _now() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+
+
+def _json(default: Any = dict) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class Contact(SQLModel, table=True):
+    """A citizen, as far as we can tell: identities on several channels link to one contact."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: Optional[str] = Field(default=None, max_length=200)
+    created_at: datetime = _now()
+    opted_out_sms: bool = False
+
+
+class Identity(SQLModel, table=True):
+    """One way to reach a contact: an E.164 phone, a lower-cased e-mail, a board account."""
+
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_identity_kind_value"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    kind: str = Field(max_length=16)  # phone | email | board
+    value: str = Field(max_length=320)
+    created_at: datetime = _now()
+
+
+class Department(SQLModel, table=True):
+    """A unit that handles cases (承办单位), seeded from the city profile."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="city", max_length=16)  # office | city | district | street | utility
+    district: Optional[str] = Field(default=None, max_length=64, index=True)
+    delivery: str = Field(default="inapp", max_length=16)  # inapp | email | webhook
+    email: Optional[str] = Field(default=None, max_length=320)
+    webhook: Optional[str] = Field(default=None, max_length=500)
+    calendar: str = Field(default="working", max_length=16)  # working | 5+2
+    sla: dict = _json()
+    active: bool = True
+
+
+class Case(SQLModel, table=True):
+    """A matter (工单): one or many reports; dispatched to departments; answered; followed up."""
+
+    __table_args__ = (Index("ix_case_status_created", "status", "created_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    number: Optional[str] = Field(default=None, max_length=32, unique=True)
+    retrieval_code: str = Field(max_length=16)
+    title: Optional[str] = Field(default=None, max_length=300)
+    summary: str = ""
+    appeal_type: Optional[str] = Field(default=None, max_length=8)
+    category: Optional[str] = Field(default=None, max_length=64, index=True)
+    district: Optional[str] = Field(default=None, max_length=64, index=True)
+    street: Optional[str] = Field(default=None, max_length=64)
+    address: Optional[str] = Field(default=None, max_length=500)
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    channel: str = Field(max_length=16, index=True)  # the first report's channel
+    status: str = Field(default="new", max_length=16, index=True)
+    public: bool = True
+    urgency: Optional[str] = Field(default=None, max_length=16)
+    complexity: str = Field(default="normal", max_length=16)  # normal | complex
+    reporter_count: int = 1
+    report_count: int = 1
+    created_at: datetime = _now()
+    updated_at: datetime = _now()
+    last_report_at: datetime = _now()
+    due_at: Optional[datetime] = _ts(index=True)
+    closed_at: Optional[datetime] = _ts()
+    merged_into_id: Optional[int] = Field(default=None, foreign_key="case.id", index=True)
+    routing: dict = _json()
+
+
+class Report(SQLModel, table=True):
+    """One inbound message, as received and as normalized; immutable once stored."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_report_channel_external_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="case.id", index=True)
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=16)
+    external_id: Optional[str] = Field(default=None, max_length=255)
+    title: Optional[str] = Field(default=None, max_length=300)
+    text: str = ""
+    received_at: datetime = _now()
+    created_at: datetime = _now()
+    name: Optional[str] = Field(default=None, max_length=200)
+    phone: Optional[str] = Field(default=None, max_length=32)
+    email: Optional[str] = Field(default=None, max_length=320)
+    board_user: Optional[str] = Field(default=None, max_length=200)
+    address: Optional[str] = Field(default=None, max_length=500)
+    district: Optional[str] = Field(default=None, max_length=64)
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    category_hint: Optional[str] = Field(default=None, max_length=64)
+    appeal_type: Optional[str] = Field(default=None, max_length=8)
+    addressed_unit: Optional[str] = Field(default=None, max_length=200)
+    public: bool = True
+    message_id: Optional[str] = Field(default=None, max_length=500, index=True)
+    link: str = Field(default="new", max_length=16)  # new | replay | thread | same_person | same_problem | proposal
+    decision: dict = _json()
+    attachments: list = _json(list)
+    defects: list = _json(list)
+    extra: dict = _json()
+    raw: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+
+
+class Assignment(SQLModel, table=True):
+    """A case handed to one department, as lead (主办) or assisting unit (协办)."""
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "department_id", name="uq_assignment_case_department"),
+        Index("ix_assignment_status_due", "status", "due_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    role: str = Field(default=LEAD, max_length=8)
+    status: str = Field(default="dispatched", max_length=16)
+    reason: dict = _json()
+    dispatched_at: datetime = _now()
+    due_at: Optional[datetime] = _ts()
+    signed_at: Optional[datetime] = _ts()
+    replied_at: Optional[datetime] = _ts()
+    returned_at: Optional[datetime] = _ts()
+    return_reason: Optional[str] = None
+    reply_text: Optional[str] = None
+    delivered_at: Optional[datetime] = _ts()
+    delivery_error: Optional[str] = None
+    supervision_level: int = 0  # 0 none, 1 reminded, 2 overdue, 3 chased, 4 escalated
+
+
+class Event(SQLModel, table=True):
+    """The audit timeline of a case: every decision with its reason."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    kind: str = Field(max_length=32)
+    actor: str = Field(default="system", max_length=100)
+    data: dict = _json()
+    at: datetime = _now()
+
+
+class MergeRecord(SQLModel, table=True):
+    """A merge (or a proposal of one): what, why (score, rule, reasons), by whom; reversible."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survivor_case_id: int = Field(foreign_key="case.id", index=True)
+    absorbed_case_id: Optional[int] = Field(default=None, foreign_key="case.id", index=True)
+    report_id: Optional[int] = Field(default=None, foreign_key="report.id", index=True)
+    status: str = Field(default="applied", max_length=16, index=True)  # proposed | applied | rejected | undone
+    origin: str = Field(default="auto", max_length=16)  # auto | office
+    score: float = 0.0
+    rule: Optional[str] = Field(default=None, max_length=32)
+    reasons: list = _json(list)
+    snapshot: dict = _json()
+    created_by: str = Field(default="system", max_length=100)
+    created_at: datetime = _now()
+    decided_by: Optional[str] = Field(default=None, max_length=100)
+    decided_at: Optional[datetime] = _ts()
+
+
+class Outbox(SQLModel, table=True):
+    """A job to enqueue after commit; the sweeper re-enqueues rows that Redis did not take."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job_id: str = Field(max_length=200, unique=True)
+    func: str = Field(max_length=200)
+    args: list = _json(list)
+    queue: str = Field(default="default", max_length=64)
+    created_at: datetime = _now()
+    enqueued_at: Optional[datetime] = _ts(index=True)
+    attempts: int = 0
+    last_error: Optional[str] = None
+
+
+class Notification(SQLModel, table=True):
+    """A message we send: to a citizen (ack, reply, follow-up) or to a department."""
+
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_notification_dedupe_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200)  # makes each notification be sent once
+    case_id: Optional[int] = Field(default=None, foreign_key="case.id", index=True)
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
+    department_id: Optional[int] = Field(default=None, foreign_key="department.id")
+    channel: str = Field(max_length=16)  # sms | email | webhook | board | inapp
+    address: Optional[str] = Field(default=None, max_length=500)
+    kind: str = Field(max_length=32)  # ack | reply | followup | dispatch | reminder | chase | report
+    subject: Optional[str] = Field(default=None, max_length=300)
+    body: str = ""
+    message_id: Optional[str] = Field(default=None, max_length=500, index=True)
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed | skipped
+    attempts: int = 0
+    error: Optional[str] = None
+    created_at: datetime = _now()
+    sent_at: Optional[datetime] = _ts()
+
+
+class Unparsed(SQLModel, table=True):
+    """Something received that could not become a report, kept for a person to look at."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16, index=True)
+    error: str = ""
+    headers: dict = _json()
+    body: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = _now()
+    resolved: bool = False

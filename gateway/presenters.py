@@ -1,0 +1,95 @@
+"""How cases, reports and assignments look in JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from gateway.clock import as_utc
+from gateway.models import Assignment, Case, Department, Event, MergeRecord, Report
+
+
+def iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value else None
+
+
+def case_row(case: Case) -> dict[str, Any]:
+    return {
+        "number": case.number,
+        "status": case.status,
+        "title": case.title,
+        "category": case.category,
+        "district": case.district,
+        "appeal_type": case.appeal_type,
+        "channel": case.channel,
+        "reporter_count": case.reporter_count,
+        "report_count": case.report_count,
+        "created_at": iso(case.created_at),
+        "due_at": iso(case.due_at),
+    }
+
+
+def case_summary(session: Session, case: Case) -> dict[str, Any]:
+    """The case as the citizen who just reported may see it (with the retrieval code)."""
+    return {**case_row(case), "retrieval_code": case.retrieval_code}
+
+
+def report(r: Report) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "channel": r.channel,
+        "external_id": r.external_id,
+        "title": r.title,
+        "text": r.text,
+        "received_at": iso(r.received_at),
+        "link": r.link,
+        "decision": r.decision or None,
+        "attachments": r.attachments,
+        "defects": r.defects,
+    }
+
+
+def assignment(a: Assignment, dept: Department | None) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "department": dept.code if dept else None,
+        "department_name": dept.name if dept else None,
+        "role": a.role,
+        "status": a.status,
+        "due_at": iso(a.due_at),
+        "dispatched_at": iso(a.dispatched_at),
+        "signed_at": iso(a.signed_at),
+        "replied_at": iso(a.replied_at),
+        "reply": a.reply_text,
+        "return_reason": a.return_reason,
+    }
+
+
+def case_detail(session: Session, case: Case, requested: str | None = None) -> dict[str, Any]:
+    """The case with every report, assignment, event and merge record (for staff and the API)."""
+    reports = session.exec(select(Report).where(Report.case_id == case.id).order_by(Report.received_at)).all()  # type: ignore[arg-type]
+    rows = session.exec(select(Assignment, Department).join(Department).where(Assignment.case_id == case.id)).all()
+    events = session.exec(select(Event).where(Event.case_id == case.id).order_by(Event.id)).all()  # type: ignore[arg-type]
+    merges = session.exec(
+        select(MergeRecord).where((MergeRecord.survivor_case_id == case.id) | (MergeRecord.absorbed_case_id == case.id))
+    ).all()
+    body = {
+        **case_summary(session, case),
+        "summary": case.summary,
+        "address": case.address,
+        "street": case.street,
+        "routing": case.routing,
+        "reports": [report(r) for r in reports],
+        "assignments": [assignment(a, d) for a, d in rows],
+        "events": [{"kind": e.kind, "actor": e.actor, "data": e.data, "at": iso(e.at)} for e in events],
+        "merges": [
+            {"id": m.id, "status": m.status, "rule": m.rule, "score": m.score, "reasons": m.reasons,
+             "survivor_case_id": m.survivor_case_id, "absorbed_case_id": m.absorbed_case_id, "report_id": m.report_id}
+            for m in merges
+        ],
+    }
+    if requested and requested.strip().upper() != case.number:
+        body["resolved_from"] = requested.strip().upper()
+    return body

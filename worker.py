@@ -1,0 +1,94 @@
+"""The RQ entry point: a pool of workers with the gateway preloaded, and the periodic jobs on RQ's cron."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from rq import SimpleWorker
+from rq.cron import CronScheduler
+from rq.worker_pool import WorkerPool
+
+from gateway import create_app
+
+_APP: Flask | None = None  # built once in the parent; forked workers inherit it
+
+
+def app() -> Flask:
+    global _APP
+    if _APP is None:
+        _APP = create_app()
+    return _APP
+
+
+class GatewayWorker(SimpleWorker):
+    """Runs jobs in-process (no fork per job) inside the gateway's app context.
+
+    SimpleWorker is chosen for throughput (DESIGN.md: ~4x the forking Worker on these
+    machines); jobs are idempotent and retried, so losing a process mid-job loses nothing.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        flask_app = app()
+        # A forked child must not share the parent's database connections.
+        flask_app.extensions["hotline"].engine.dispose(close=False)
+        self._ctx = flask_app.app_context()
+        self._ctx.push()
+
+
+def run_pool(num_workers: int, burst: bool = False) -> None:
+    """Start N worker processes on all queues and block until they stop (SIGINT/SIGTERM)."""
+    flask_app = app()
+    broker = flask_app.extensions["hotline"].broker
+    pool = WorkerPool(broker.queue_names(), connection=broker.redis, num_workers=num_workers, worker_class=GatewayWorker)
+    pool.start(burst=burst, logging_level=os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
+
+
+def periodic_jobs(flask_app: Flask) -> list[dict[str, Any]]:
+    """The periodic work: (dotted function, queue, interval seconds or cron string)."""
+    rt = flask_app.extensions["hotline"]
+    schedule = rt.profile.schedule
+    jobs: list[dict[str, Any]] = [
+        {"func": "gateway.jobs.sweep_outbox", "queue": "default", "interval": int(schedule.get("outbox_sweep_seconds", 30))},
+    ]
+    jobs.extend(rt.services.get("periodic_jobs", []))
+    return jobs
+
+
+def run_cron() -> None:
+    """Run RQ's cron scheduler with the gateway's periodic jobs until stopped."""
+    import importlib
+
+    flask_app = app()
+    rt = flask_app.extensions["hotline"]
+    cron = CronScheduler(connection=rt.broker.redis, name=f"hotline-cron-{os.getpid()}")
+    for spec in periodic_jobs(flask_app):
+        module, _, name = spec["func"].rpartition(".")
+        func = getattr(importlib.import_module(module), name)
+        options = {"interval": spec["interval"]} if "interval" in spec else {"cron": spec["cron"]}
+        cron.register(func, rt.broker.queue(spec["queue"]).name, args=tuple(spec.get("args", ())), **options)
+    logging.getLogger("rq.cron").setLevel(logging.INFO)
+    cron.start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="worker.py", description="Run the gateway's RQ worker pool or its cron scheduler.")
+    parser.add_argument("-n", "--workers", type=int, default=int(os.environ.get("HOTLINE_WORKERS", "2")))
+    parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    parser.add_argument("--cron", action="store_true", help="run the periodic-job scheduler instead of workers")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.cron:
+        run_cron()
+    else:
+        run_pool(args.workers, burst=args.burst)
+
+
+if __name__ == "__main__":
+    main()
