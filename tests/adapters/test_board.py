@@ -141,7 +141,7 @@ def test_clean_html_never_raises_on_any_text(text: str) -> None:
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=8,
+    max_leaves=5,
 )
 _KEYS = st.sampled_from(["post_id", "unit", "topic", "title", "text", "address", "name", "phone",
                          "email", "user", "anonymous", "public", "time"]) | st.text(max_size=8)
@@ -156,7 +156,7 @@ def test_arbitrary_bytes_only_ever_raise_adapter_error(body: bytes, content_type
         pass
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.dictionaries(_KEYS, _JSON, max_size=8))
 def test_arbitrary_json_objects_only_ever_raise_adapter_error(data: dict[str, Any]) -> None:
     body = json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass")
@@ -167,7 +167,7 @@ def test_arbitrary_json_objects_only_ever_raise_adapter_error(data: dict[str, An
     assert report.text
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(_KEYS, st.lists(st.text(max_size=40), max_size=2), max_size=8))
 def test_arbitrary_forms_only_ever_raise_adapter_error(form: dict[str, list[str]]) -> None:
     try:

@@ -158,7 +158,7 @@ _HTMLISH = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(_HTMLISH | st.text(max_size=200))
 def test_arbitrary_markup_only_ever_raises_adapter_error(page: str) -> None:
     try:
@@ -183,7 +183,7 @@ def test_arbitrary_bytes_only_ever_raise_adapter_error(data: bytes) -> None:
             pass
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.dictionaries(st.sampled_from(["post_id", "title", "time", "author", "body", "unit", "reply_text",
                                         "reply_time", "reply_unit", "source", "defects"]),
                        st.none() | st.integers() | st.text(max_size=20) | st.lists(st.text(max_size=5), max_size=2)))

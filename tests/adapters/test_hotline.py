@@ -173,7 +173,7 @@ _KEYS = st.sampled_from(["ticket_no", "caller_number", "caller_name", "call_time
                          "content", "title", "urgency", "category", "public"]) | st.text(max_size=6)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.dictionaries(_KEYS, _JSON, max_size=8))
 def test_arbitrary_ticket_dicts_only_ever_raise_adapter_error(data: dict[str, Any]) -> None:
     try:
