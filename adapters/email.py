@@ -29,6 +29,7 @@ _FALLBACKS = ("utf-8", "gb18030", "big5")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _ONLY_SPACE = re.compile(r"^[ \t\r\n]*$")
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_SURROGATES = re.compile("[\udc80-\udcff]")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _ADDRESS = re.compile(r"[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+")
 _BULK = {"bulk", "junk", "list"}
@@ -127,9 +128,8 @@ def decode_header_value(value: Any, defects: list[str] | None = None, hints: Ite
     if value is None:
         return ""
     text = str(value)
-    data = _raw_bytes(text)
-    if not data.isascii():
-        text, _ = _guess(data, hints)
+    if _SURROGATES.search(text):  # raw 8-bit bytes the parser kept as surrogate escapes
+        text, _ = _guess(_raw_bytes(text), hints)
         if defects is not None:
             defects.append("RawEightBitHeader")
     text = _FOLD.sub(" ", text)
