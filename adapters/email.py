@@ -8,12 +8,14 @@ import hashlib
 import json
 import quopri
 import re
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.errors import MessageError
 from email.message import Message
 from email.parser import BytesHeaderParser, HeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from adapters.base import AdapterError, Attachment, InboundReport, RawInbound
@@ -29,6 +31,11 @@ _FALLBACKS = ("utf-8", "gb18030", "big5")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _ONLY_SPACE = re.compile(r"^[ \t\r\n]*$")
 _MSGID = re.compile(r"<([^<>\s]+)>")
+# What the stdlib e-mail package (and codecs, base64, bs4) raise on malformed input.
+_PARSE_ERRORS = (
+    LookupError, ValueError, TypeError, AttributeError, UnicodeError, AssertionError, OverflowError,
+    RecursionError, MessageError,
+)
 _SURROGATES = re.compile("[\udc80-\udcff]")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _ADDRESS = re.compile(r"[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+")
@@ -173,13 +180,13 @@ def _raw_header(msg: Message, name: str) -> str | None:
         for key, value in items:
             if str(key).lower() == lname:
                 return value if isinstance(value, str) else str(value)
-    except Exception:  # compat32 fallback below
+    except _PARSE_ERRORS:  # compat32 fallback below
         pass
     try:
-        value = Message.get(msg, name)
-    except Exception:
+        fallback = Message.get(msg, name)
+    except _PARSE_ERRORS:
         return None
-    return None if value is None else str(value)
+    return None if fallback is None else str(fallback)
 
 
 def _raw_items(msg: Message) -> list[tuple[str, str]]:
@@ -187,7 +194,7 @@ def _raw_items(msg: Message) -> list[tuple[str, str]]:
     try:
         items = msg.raw_items() if hasattr(msg, "raw_items") else msg.items()
         return [(str(k), str(v)) for k, v in items]
-    except Exception:
+    except _PARSE_ERRORS:
         return []
 
 
@@ -197,7 +204,7 @@ def _raw_headers(msg: Message, name: str) -> list[str]:
     try:
         items = msg.raw_items() if hasattr(msg, "raw_items") else msg.items()
         return [str(v) for k, v in items if str(k).lower() == lname]
-    except Exception:
+    except _PARSE_ERRORS:
         return []
 
 
@@ -234,7 +241,7 @@ def _address(
     unfolded = _FOLD.sub(" ", value)
     try:
         name, addr = parseaddr(unfolded)
-    except Exception:
+    except _PARSE_ERRORS:
         name, addr = "", ""
     if "@" not in addr:
         decoded = decode_header_value(unfolded, None, hints)
@@ -256,7 +263,7 @@ def _addresses(value: str | None) -> list[str]:
         return []
     try:
         pairs = getaddresses([_FOLD.sub(" ", value)])
-    except Exception:
+    except _PARSE_ERRORS:
         pairs = []
     found = [decode_header_value(a).lower() for _, a in pairs if "@" in a]
     return found or [a.lower() for a in _ADDRESS.findall(decode_header_value(value))]
@@ -269,16 +276,16 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
         return None
     try:
         when = parsedate_to_datetime(decode_header_value(value))
-    except Exception:
+    except _PARSE_ERRORS:
         when = None
     if when is None:
         defects.append("InvalidDate")
         return None
     if when.tzinfo is None:
         defects.append("DateWithoutTimezone")
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     try:
-        return when.astimezone(timezone.utc)
+        return when.astimezone(UTC)
     except (OverflowError, ValueError):
         defects.append("InvalidDate")
         return None
@@ -304,7 +311,7 @@ def auto_generated_reason(source: Message | Mapping[str, Any] | bytes) -> str | 
     if isinstance(source, (bytes, bytearray)):
         try:
             headers = BytesHeaderParser().parsebytes(bytes(source))
-        except Exception:
+        except _PARSE_ERRORS:
             return None
     try:
         auto = (_get(headers, "Auto-Submitted") or "").split(";", 1)[0].strip().lower()
@@ -330,7 +337,7 @@ def auto_generated_reason(source: Message | Mapping[str, Any] | bytes) -> str | 
         ctype = (_get(headers, "Content-Type") or "").split(";", 1)[0].strip().lower()
         if ctype == "multipart/report":
             return "multipart/report (delivery report)"
-    except Exception:  # a reason check must never break parsing
+    except _PARSE_ERRORS:  # a reason check must never break parsing
         return None
     return None
 
@@ -353,7 +360,7 @@ def _content_type(part: Message) -> str:
     """Return the part's content type, never raising."""
     try:
         return part.get_content_type().lower()
-    except Exception:
+    except _PARSE_ERRORS:
         raw = _raw_header(part, "Content-Type") or "text/plain"
         return raw.split(";", 1)[0].strip().lower() or "text/plain"
 
@@ -371,7 +378,7 @@ def _filename(part: Message, defects: list[str], hints: tuple[str, ...] = ()) ->
         value = part.get_param("filename", None, "content-disposition")
         if value is None:
             value = part.get_param("name", None, "content-type")
-    except Exception:
+    except _PARSE_ERRORS:
         value = None
     if value is None:
         return None
@@ -390,7 +397,7 @@ def _payload_bytes(part: Message, body: _Body) -> bytes:
     before = len(getattr(part, "defects", []))
     try:
         data = part.get_payload(decode=True)
-    except Exception:
+    except _PARSE_ERRORS:
         body.defects.append("PayloadDecodeError")
         raw = part.get_payload()
         data = _raw_bytes(raw) if isinstance(raw, str) else b""
@@ -398,7 +405,7 @@ def _payload_bytes(part: Message, body: _Body) -> bytes:
         body.defects.append(type(defect).__name__)
     if isinstance(data, str):
         data = _raw_bytes(data)
-    return data or b""
+    return data if isinstance(data, bytes) else b""
 
 
 def _part_text(part: Message, body: _Body) -> str:
@@ -406,7 +413,7 @@ def _part_text(part: Message, body: _Body) -> str:
     data = _payload_bytes(part, body)
     try:
         charset = part.get_content_charset()
-    except Exception:
+    except _PARSE_ERRORS:
         charset = None
     text = decode_bytes(data, charset, body.defects)
     if _content_type(part) == "text/html":
@@ -418,7 +425,7 @@ def _children(part: Message) -> list[Message]:
     """Return a multipart's sub-parts (or a message/rfc822's message), never raising."""
     try:
         payload = part.get_payload()
-    except Exception:
+    except _PARSE_ERRORS:
         return []
     if isinstance(payload, list):
         return [p for p in payload if isinstance(p, Message)]
@@ -540,7 +547,7 @@ def _resplit(part: Message, body: _Body) -> Message | None:
     head = f'Content-Type: {_content_type(part)}; boundary="{boundary}"\n\n'
     try:
         resplit = message_from_bytes(_raw_bytes(head + payload), policy=policy.default)
-    except Exception:
+    except _PARSE_ERRORS:
         return None
     if not _safe_is_multipart(resplit) or not _children(resplit):
         return None
@@ -552,7 +559,7 @@ def _safe_is_multipart(part: Message) -> bool:
     """Tell whether a part is multipart, never raising."""
     try:
         return bool(part.is_multipart())
-    except Exception:
+    except _PARSE_ERRORS:
         return False
 
 
@@ -605,7 +612,7 @@ def _declared_charsets(msg: Message) -> tuple[str, ...]:
         part = stack.pop()
         try:
             charset = part.get_content_charset()
-        except Exception:
+        except _PARSE_ERRORS:
             charset = None
         codec = _codec(charset)
         if codec and codec not in ("ascii", "utf-8") and codec not in found:
@@ -697,7 +704,7 @@ def _parse_bytes(data: bytes, max_bytes: int, provider: str | None = None) -> In
         return _from_message(msg, data, provider)
     except AdapterError:
         raise
-    except Exception as exc:  # a bug: the corpus tool reports these through __cause__
+    except Exception as exc:  # the contract: only AdapterError leaves; the cause names the bug
         raise AdapterError("body", f"unparseable message ({type(exc).__name__})") from exc
 
 
@@ -736,7 +743,7 @@ def _form_headers(form: Mapping[str, Any]) -> Message:
     if block:
         try:
             return HeaderParser().parsestr(block.replace("\r\n", "\n").rstrip("\n") + "\n\n", headersonly=True)
-        except Exception:
+        except _PARSE_ERRORS:
             pass
     msg = Message()
     pairs = _first(form, "message-headers")
@@ -744,7 +751,7 @@ def _form_headers(form: Mapping[str, Any]) -> Message:
         try:
             for key, value in json.loads(pairs):
                 msg[str(key)] = str(value)
-        except Exception:
+        except _PARSE_ERRORS:
             pass
     return msg
 
@@ -757,11 +764,12 @@ def _form_attachments(form: Mapping[str, Any], files: Mapping[str, bytes] | None
     try:
         loaded = json.loads(_first(form, "attachment-info") or "{}")
         info = loaded if isinstance(loaded, dict) else {}
-    except Exception:
+    except _PARSE_ERRORS:
         info = {}
     attachments = []
     for key, data in files.items():
-        meta = info.get(key) if isinstance(info.get(key), dict) else {}
+        found = info.get(key)
+        meta: dict[str, Any] = found if isinstance(found, dict) else {}
         payload = bytes(data) if isinstance(data, (bytes, bytearray)) else str(data).encode("utf-8")
         attachments.append(
             Attachment(
@@ -782,7 +790,7 @@ def parse_form(
         return _parse_form(form, files, max_bytes)
     except AdapterError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # the contract: only AdapterError leaves; the cause names the bug
         raise AdapterError("form", f"unparseable form ({type(exc).__name__})") from exc
 
 
@@ -825,7 +833,7 @@ def _parse_form(form: Mapping[str, Any], files: Mapping[str, bytes] | None, max_
     received_at = None
     timestamp = _first(form, "timestamp")
     if date_value is None and timestamp and timestamp.strip().isdigit():
-        received_at = datetime.fromtimestamp(int(timestamp.strip()), tz=timezone.utc)
+        received_at = datetime.fromtimestamp(int(timestamp.strip()), tz=UTC)
     else:
         received_at = _date(date_value, defects)
     extra: dict[str, Any] = {"provider": provider}

@@ -50,7 +50,7 @@ def html_to_text(html: str) -> str:
             tag.insert_before("\n")
             tag.insert_after("\n")
         text = soup.get_text()
-    except Exception:  # html.parser gives up on some broken markup: fall back to a crude strip
+    except (AssertionError, ValueError, TypeError, LookupError, RecursionError):  # html.parser gives up on some broken markup: fall back to a crude strip
         text = _TAG.sub(" ", _BR.sub("\n", html))
     return tidy(text)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from adapters.base import AdapterError, Attachment, Ignored, InboundReport, RawInbound
 from adapters.case_number import find_case_ref
@@ -111,7 +112,7 @@ def parse(raw: RawInbound) -> InboundReport:
         return _parse(form, raw)
     except (AdapterError, Ignored):
         raise
-    except Exception as exc:  # a bug: never let it out as a 500
+    except Exception as exc:  # the contract: only AdapterError/Ignored leave; the cause names the bug
         raise AdapterError("form", f"unparseable form ({type(exc).__name__})") from exc
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ def load(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def parsed(name: str):  # noqa: ANN201 - InboundReport
+def parsed(name: str):
     """Parse a fixture through the adapter."""
     return parse(RawInbound(channel="email", body=load(name)))
 
@@ -33,7 +33,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("gb2312_subject.eml", {
         "title": "光谷大道路灯不亮", "name": "王小明", "email": "wangxm@example.cn",
         "text_has": ["路灯已经三天不亮了"], "external_id": "gb2312-subject-1@mail.example.cn",
-        "received_at": datetime(2026, 11, 20, 1, 15, tzinfo=timezone.utc),
+        "received_at": datetime(2026, 11, 20, 1, 15, tzinfo=UTC),
     }),
     ("gbk_raw_header.eml", {
         "title": "小区垃圾堆积无人清理", "name": "李四", "text_has": ["镕堃喆"], "defects_has": ["RawEightBitHeader"],
@@ -186,7 +186,7 @@ def test_mailgun_route_fields_prefer_its_stripped_text() -> None:
     report = parse_form(form)
     assert (report.name, report.email, report.text) == ("周八", "zhou@example.com", "大树倒在路中间。")
     assert report.extra["provider"] == "mailgun" and report.in_reply_to == ["a@x", "b@x"]
-    assert report.received_at == datetime.fromtimestamp(1795000000, tz=timezone.utc)
+    assert report.received_at == datetime.fromtimestamp(1795000000, tz=UTC)
 
 
 def test_mailgun_body_mime_goes_through_the_mime_parser() -> None:
