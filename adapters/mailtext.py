@@ -28,6 +28,7 @@ _OUTLOOK_FROM = re.compile(r"^\s*(?:From|发件人)\s*[:：]", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(r"^\s*(?:Sent|Date|发送时间|时间|日期|To|收件人)\s*[:：]", re.IGNORECASE)
 _ON_START = re.compile(r"^\s*On\s.{0,200}$", re.IGNORECASE)
 _WROTE_END = re.compile(r"^.{0,120}\bwrote\s*:\s*$", re.IGNORECASE)
+_ATTRIBUTION = re.compile(r"^.{1,120}(?:\bwrote|写道)\s*[:：]\s*$", re.IGNORECASE)
 _SIGNATURE = re.compile(r"^--\s?$")
 _FOOTER = re.compile(
     r"^\s*(?:发自我的|来自我的|Sent\s+from\s+my\s|Sent\s+from\s+(?:Mail|Outlook|Yahoo)\b|Get\s+Outlook\s+for\s|"
@@ -81,5 +82,12 @@ def strip_quoted(text: str) -> str:
     cut = _cut_index(lines)
     if cut is not None:
         lines = lines[:cut]
-    kept = [line for line in lines if not line.lstrip().startswith(">")]
+    kept = []
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            continue
+        following = next((n for n in lines[i + 1 :] if n.strip()), "")
+        if _ATTRIBUTION.match(line) and following.lstrip().startswith(">"):
+            continue  # "Someone wrote:" above an interleaved quote
+        kept.append(line)
     return tidy("\n".join(kept))

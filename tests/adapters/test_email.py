@@ -230,3 +230,10 @@ def test_arbitrary_forms_raise_only_adapter_errors(form: dict[str, list[str]]) -
         parse_form(form)
     except (AdapterError, Ignored) as exc:
         assert exc.__cause__ is None, exc.__cause__
+
+
+def test_an_interleaved_reply_keeps_the_answers_and_drops_the_quotes() -> None:
+    from adapters.mailtext import strip_quoted
+
+    text = "Marc wrote:\n> 路灯修好了吗？\n还没有修好。\n> 具体位置？\n光谷大道12号。"
+    assert strip_quoted(text) == "还没有修好。\n光谷大道12号。"
