@@ -10,6 +10,8 @@ from redis import Redis
 from rq import Queue
 
 QUEUES = ("intake", "dispatch", "deliver", "default")
+RETRIES = 5
+RETRY_BACKOFF = [5, 30, 120, 600, 1800]  # seconds between tries of a failed job
 
 
 class EmbeddedRedis:
@@ -98,6 +100,9 @@ class Broker:
         """Enqueue by dotted function name with a deterministic id; an existing id is not re-added."""
         from rq.exceptions import DuplicateJobError
 
+        from rq import Retry
+
+        options.setdefault("retry", Retry(max=RETRIES, interval=RETRY_BACKOFF))
         try:
             self.queues[queue].enqueue(func, *args, job_id=f"{self.prefix}-{job_id}", unique=True, **options)
         except DuplicateJobError:
