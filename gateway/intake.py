@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -12,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from adapters.base import InboundReport
+from adapters.case_number import find_case_ref
 from dedupe.identity import normalize_board_user, normalize_email, normalize_phone
 from gateway import outbox
 from gateway.clock import as_utc, utcnow
@@ -20,7 +20,6 @@ from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2,4}\d{8}-\d{4,8})(?!\d)")
 
 
 @dataclass
@@ -84,10 +83,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> Ing
 def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
     region = str(rt.profile.city.get("phone_region", "CN"))
     received = as_utc(inbound.received_at) if inbound.received_at else utcnow()
-    case_ref = inbound.case_ref
-    if not case_ref:
-        found = CASE_NUMBER.search(f"{inbound.title or ''} {inbound.text}")
-        case_ref = found.group(1) if found else None
+    case_ref = inbound.case_ref or find_case_ref(f"{inbound.title or ''}\n{inbound.text}", rt.profile.code)
     extra = dict(inbound.extra)
     if case_ref:
         extra["case_ref"] = case_ref
