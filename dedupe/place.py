@@ -31,7 +31,8 @@ _ADMIN_STREET_SUFFIXES = ("街道", "镇", "乡")
 
 # Words that end a place name when scanning backwards from a suffix ("我住在X小区").
 _BREAK_CHARS = "的在是我你他她了把被给对从到去来说为与及或但而就也又还要会能请让使并且有住将该本此这那其入回"
-_BREAK_WORDS = ("导致", "甚至", "整个", "附近", "门口", "对面", "旁边", "里面", "楼下", "周边", "位于", "关于", "反映", "投诉")
+_BREAK_WORDS = ("导致", "甚至", "整个", "附近", "门口", "对面", "旁边", "里面", "楼下", "周边", "位于", "关于", "反映", "投诉",
+    "影响", "占据", "占用", "污染", "进入", "进出", "离开", "经过", "路过", "属于", "以及", "还有")
 # A name made only of these is not specific ("本小区", "我们小区", "附近的学校").
 _GENERIC_CORES = {
     "", "们", "我们", "你们", "他们", "一个", "这个", "那个", "整个", "附近", "周边", "周围", "隔壁",
@@ -387,9 +388,11 @@ def _names_match(a: PlaceToken, b: PlaceToken) -> bool:
     x, y = a.name.lower(), b.name.lower()
     if x == y:
         return True
+    if x in y or y in x:  # "魅力之城小区" ~ "万科魅力之城小区"; "经济学院" ~ "涉外经济学院"
+        return True
     ca, cb = a.core.lower(), b.core.lower()
-    # "魅力之城小区" ~ "万科魅力之城小区"; "经济学院" ~ "涉外经济学院"
-    return (len(ca) >= 2 and ca in y) or (len(cb) >= 2 and cb in x)
+    # "万科魅力之城" ~ "魅力之城小区"; a two-character core ("学院新村" -> "学院") is too common
+    return (len(ca) >= 3 and ca in y) or (len(cb) >= 3 and cb in x)
 
 
 def _mentioned(token: PlaceToken, text: str) -> bool:
@@ -398,34 +401,35 @@ def _mentioned(token: PlaceToken, text: str) -> bool:
 
 
 def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> PlaceComparison:
-    """Compare two places; texts (normalized) let a name one side extracted match a mere mention on the other.
+    """Compare two places: "match", "mismatch" (both name specific places and they differ) or "unknown".
 
-    A mismatch needs both sides to name specific places of the same kind and none to agree.
+    The first site (then road) a report names is its subject; later ones are often incidental
+    ("unlike the estate next door ..."). Two reports match when their subjects agree, or when
+    each one's subject appears among the other's places; a side without a site of that kind
+    matches if the other's subject is mentioned in its (normalized) text.
     """
     if a.district and b.district:
         district = "same" if a.district.lower() == b.district.lower() else "different"
     else:
         district = "unknown"
     a_text, b_text = a_text.lower(), b_text.lower()
-    conflict: tuple[str, str] | None = None
+    # Sites decide before roads: two estates on one road are two places.
     for kind in VETO_KINDS:
         left = [t for t in a.tokens if t.kind == kind]
         right = [t for t in b.tokens if t.kind == kind]
-        for x in left:
-            for y in right:
-                if _names_match(x, y):
-                    return PlaceComparison("match", district, matched=(x.name, y.name))
-        for x in left:
-            if b_text and _mentioned(x, b_text):
-                return PlaceComparison("match", district, matched=(x.name, x.name))
-        for y in right:
-            if a_text and _mentioned(y, a_text):
-                return PlaceComparison("match", district, matched=(y.name, y.name))
-        if left and right and conflict is None:
-            conflict = (left[0].name, right[0].name)
-    if conflict is not None:
-        return PlaceComparison("mismatch", district, conflict=conflict)
-    if a.street and b.street:
-        if a.street == b.street:
-            return PlaceComparison("match", district, matched=(a.street, b.street))
+        if left and right:
+            x, y = left[0], right[0]
+            if _names_match(x, y):
+                return PlaceComparison("match", district, matched=(x.name, y.name))
+            x_there = next((t for t in right if _names_match(x, t)), None)
+            y_here = next((t for t in left if _names_match(t, y)), None)
+            if x_there is not None and y_here is not None:
+                return PlaceComparison("match", district, matched=(x.name, x_there.name))
+            return PlaceComparison("mismatch", district, conflict=(x.name, y.name))
+        if left and b_text and _mentioned(left[0], b_text):
+            return PlaceComparison("match", district, matched=(left[0].name, left[0].name))
+        if right and a_text and _mentioned(right[0], a_text):
+            return PlaceComparison("match", district, matched=(right[0].name, right[0].name))
+    if a.street and b.street and a.street == b.street:
+        return PlaceComparison("match", district, matched=(a.street, b.street))
     return PlaceComparison("unknown", district)
