@@ -42,11 +42,11 @@ WEIGHT_RECENT = 0.05
 class Thresholds:
     """Where a score becomes an automatic merge or a proposal, and how long the windows are."""
 
-    auto: float = 0.6
+    auto: float = 0.55
     grey: float = 0.45
     same_person_days: float = 30
     same_problem_hours: float = 72
-    min_text: float = 0.02  # below this cosine the texts share nothing worth a merge, whatever else agrees
+    min_text: float = 0.04  # below this cosine the texts share nothing worth a merge, whatever else agrees
     idf: Mapping[str, float] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:

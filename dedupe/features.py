@@ -130,13 +130,26 @@ def extract(report_like: Any, gazetteer: Gazetteer | None = None) -> Features:
     )
     return Features(
         text=text,
-        shingles=frozenset(shingles(text, normalized=True)),
+        shingles=frozenset(shingles(without_place_names(text, place), normalized=True)),
         place=place,
         category=_get(report_like, "category", "category_hint"),
         contacts=contact_ids(report_like),
         time=parse_time(_get(report_like, "received_at", "time")),
         channel=_get(report_like, "channel"),
     )
+
+
+def without_place_names(text: str, place: Place) -> str:
+    """Blank the place names out of a normalized text, so that text similarity measures the matter.
+
+    Place agreement is scored on its own; left in, a long estate name makes two different
+    complaints about one estate look alike, and a template about two estates look different.
+    """
+    names = [t.name.lower() for t in place.tokens] + [n.lower() for n in (place.city, place.district, place.street) if n]
+    for name in sorted(set(names), key=len, reverse=True):
+        if len(name) >= 2:
+            text = text.replace(name, " ")
+    return text
 
 
 def top_category(category: str | None) -> str:
@@ -183,3 +196,23 @@ def block_keys(features: Features, window_hours: float = 72, lsh_bands: int = LS
     if features.shingles and lsh_bands:
         keys.extend(band_keys(minhash(features.shingles, LSH_PERM), bands=lsh_bands))
     return keys
+
+
+def case_keys(current: list[str], report_keys: list[str], max_place_keys: int = MAX_PLACE_KEYS) -> list[str]:
+    """Return a case's index keys after one more report joins it, keeping the index small.
+
+    Person keys accumulate (a case with several reporters finds each one's next report);
+    territory-time keys are replaced by the newest report's, so an active case stays in the
+    current window; place keys accumulate up to ``max_place_keys``; LSH band keys stay those of
+    the first report. With one report, the result is its own keys. The gateway deletes the
+    rows it no longer returns and inserts the new ones.
+    """
+    if not current:
+        return list(report_keys)
+    person = [k for k in current if k.startswith("p:")]
+    person += [k for k in report_keys if k.startswith("p:") and k not in person]
+    time_keys = [k for k in report_keys if k.startswith("t:")]
+    places = [k for k in current if k.startswith("pl:")]
+    places += [k for k in report_keys if k.startswith("pl:") and k not in places]
+    bands = [k for k in current if k.startswith("b")]
+    return person[: 2 * MAX_PERSON_KEYS] + time_keys + places[:max_place_keys] + bands

@@ -7,6 +7,7 @@ both name a specific place and name different ones must not merge.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ class PlaceToken:
         return {"name": self.name, "kind": self.kind}
 
 
+@functools.lru_cache(maxsize=65536)
 def _strip_suffix(name: str, kind: str) -> str:
     suffixes: Iterable[str]
     if kind == SITE:
@@ -102,7 +104,7 @@ def _strip_suffix(name: str, kind: str) -> str:
         suffixes = _ROAD_SUFFIXES + tuple(f" {v}" for v in set(_EN_ROADS.values()))
     else:
         return name
-    for suffix in sorted(suffixes, key=len, reverse=True):
+    for suffix in sorted(suffixes, key=len, reverse=True):  # cached per name: sorting is cheap enough
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
@@ -298,6 +300,10 @@ def _name_before(segment: str, start: int, end: int, suffix_len: int) -> str | N
     return _trim_name(head + segment[end - suffix_len : end])
 
 
+_SUFFIXES = sorted([(s, SITE) for s in _SITE_SUFFIXES] + [(s, ROAD) for s in _ROAD_SUFFIXES], key=lambda x: -len(x[0]))
+_ANY_SUFFIX = re.compile("(?=(?:" + "|".join(re.escape(s) for s, _ in _SUFFIXES) + "))")
+
+
 def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
     tokens: list[PlaceToken] = []
     # Admin names (A5区, a known street) cut the text, so "A5区劳动东路" gives the road "劳动东路".
@@ -306,16 +312,16 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
         for i in range(s, e):
             cut[i] = " "
     plain = "".join(cut)
-    suffixes = sorted(
-        [(s, SITE) for s in _SITE_SUFFIXES] + [(s, ROAD) for s in _ROAD_SUFFIXES], key=lambda x: -len(x[0])
-    )
     for seg_match in _SEGMENT.finditer(plain):
         seg = seg_match.group()
         start = 0
         i = 0
-        while i < len(seg):
+        for position in [m.start() for m in _ANY_SUFFIX.finditer(seg)]:
+            if position < i:
+                continue
+            i = position
             hit = None
-            for suffix, kind in suffixes:
+            for suffix, kind in _SUFFIXES:
                 if seg.startswith(suffix, i):
                     end = i + len(suffix)
                     if kind == ROAD:
@@ -331,7 +337,6 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                     hit = (suffix, kind, end)
                     break
             if hit is None:
-                i += 1
                 continue
             suffix, kind, end = hit
             name = _name_before(seg, start, end, len(suffix))
@@ -384,6 +389,7 @@ def extract_place(
     return (gazetteer or EMPTY_GAZETTEER).extract_place(text, address=address, district_hint=district_hint)
 
 
+@functools.lru_cache(maxsize=65536)
 def _names_match(a: PlaceToken, b: PlaceToken) -> bool:
     x, y = a.name.lower(), b.name.lower()
     if x == y:
@@ -412,7 +418,6 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
         district = "same" if a.district.lower() == b.district.lower() else "different"
     else:
         district = "unknown"
-    a_text, b_text = a_text.lower(), b_text.lower()
     # Sites decide before roads: two estates on one road are two places.
     for kind in VETO_KINDS:
         left = [t for t in a.tokens if t.kind == kind]

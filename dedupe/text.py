@@ -173,11 +173,10 @@ def containment(a: ShingleSource, b: ShingleSource) -> float:
     return len(sa & sb) / min(len(sa), len(sb))
 
 
-# MinHash over a 61-bit Mersenne prime field; coefficients derive from fixed seeds, so a
-# signature computed today in one worker equals the one computed next year in another.
+# MinHash values live below a 61-bit Mersenne prime; hashes come from blake2b, so a signature
+# computed today in one worker equals the one computed next year in another.
 _PRIME = (1 << 61) - 1
 _MAX_HASH = _PRIME - 1
-_COEFFICIENTS: dict[int, list[tuple[int, int]]] = {}
 
 
 def stable_hash(value: str, seed: int = 0) -> int:
@@ -186,23 +185,34 @@ def stable_hash(value: str, seed: int = 0) -> int:
     return int.from_bytes(digest, "little")
 
 
-def _coefficients(num_perm: int) -> list[tuple[int, int]]:
-    cached = _COEFFICIENTS.get(num_perm)
-    if cached is None:
-        cached = [
-            (stable_hash(f"minhash-a-{i}") % (_PRIME - 1) + 1, stable_hash(f"minhash-b-{i}") % _PRIME)
-            for i in range(num_perm)
-        ]
-        _COEFFICIENTS[num_perm] = cached
-    return cached
-
-
 def minhash(items: Iterable[str], num_perm: int = 64) -> list[int]:
-    """Return a MinHash signature of ``num_perm`` integers; an empty set gives all-max values."""
-    base = [stable_hash(s) % _PRIME for s in set(items)]
-    if not base:
-        return [_MAX_HASH] * num_perm
-    return [min((a * h + b) % _PRIME for h in base) for a, b in _coefficients(num_perm)]
+    """Return a MinHash signature of ``num_perm`` integers; an empty set gives all-max values.
+
+    One-permutation hashing: each shingle is hashed once and falls into one of ``num_perm``
+    bins, each bin keeps its minimum; empty bins borrow from the next non-empty bin to the
+    right (rotation densification, with a per-distance offset). It estimates Jaccard like
+    ``num_perm`` independent permutations at a ``num_perm``-th of the cost.
+    """
+    bins = [_MAX_HASH] * num_perm
+    for s in set(items):
+        h = stable_hash(s)
+        b = h % num_perm
+        v = (h // num_perm) % _PRIME
+        if v < bins[b]:
+            bins[b] = v
+    if all(v == _MAX_HASH for v in bins):
+        return bins
+    out = list(bins)
+    for b in range(num_perm):
+        if bins[b] == _MAX_HASH:
+            distance = 1
+            while bins[(b + distance) % num_perm] == _MAX_HASH:
+                distance += 1
+            out[b] = (bins[(b + distance) % num_perm] + distance * _OFFSET) % _PRIME
+    return out
+
+
+_OFFSET = stable_hash("minhash-densify") % _PRIME
 
 
 def band_keys(signature: list[int], bands: int = 16) -> list[str]:
