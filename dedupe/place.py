@@ -355,9 +355,10 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
     lowered = body.lower()
     for m in _EN_PLACE.finditer(lowered):
         words = [w for w in m.group(1).split() if w]
-        while words and (words[0] in _EN_STOP or words[0].isdigit()):
-            words.pop(0)
-        if not words or any(w in _EN_STOP for w in words):
+        stops = [i for i, w in enumerate(words) if w in _EN_STOP or w.isdigit()]
+        if stops:
+            words = words[stops[-1] + 1 :]  # "light on elm road" -> "elm road"
+        if not words:
             continue
         kind_word = m.group(2)
         kind = ROAD if kind_word in _EN_ROADS else SITE
