@@ -120,15 +120,23 @@ def _hours_between(new: Features, candidate: Candidate, reference: Features) -> 
     return abs((new.time - last).total_seconds()) / 3600
 
 
-def score_candidate(new: Features, candidate: Candidate, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Scored:
-    """Score one candidate case against a new report, with reasons; pure and deterministic."""
-    best_text = -1.0
-    reference = candidate.features
-    for features in (candidate.features, *candidate.more_features):
-        value = similarity(new, features, thresholds.idf)
+def _best_text(new: Features, candidate: Candidate, idf: Mapping[str, float] | None) -> tuple[float, Features]:
+    best_text, reference = similarity(new, candidate.features, idf), candidate.features
+    for features in candidate.more_features:
+        value = similarity(new, features, idf)
         if value > best_text:
             best_text, reference = value, features
-    text = max(best_text, 0.0)
+    return best_text, reference
+
+
+def score_candidate(
+    new: Features,
+    candidate: Candidate,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    _text: tuple[float, Features] | None = None,
+) -> Scored:
+    """Score one candidate case against a new report, with reasons; pure and deterministic."""
+    text, reference = _text or _best_text(new, candidate, thresholds.idf)
     places = compare_places(new.place, reference.place, new.text, reference.text)
     if places.relation != "match" and reference is not candidate.features:
         # Another report of the case may name the place even if the best text match does not.
@@ -213,8 +221,15 @@ def decide(
     best: Scored | None = None
     best_key: tuple[Any, ...] | None = None
     nearest: Scored | None = None  # the best-scoring candidate even if vetoed, to explain a "new"
+    pruned: tuple[float, Hashable] | None = None
     for candidate in candidates:
-        scored = score_candidate(new, candidate, thresholds)
+        text = _best_text(new, candidate, thresholds.idf)
+        if text[0] < thresholds.min_text:
+            # No rule can apply below the text gate: skip the place comparison (most candidates).
+            if pruned is None or (text[0], str(candidate.case_id)) > (pruned[0], str(pruned[1])):
+                pruned = (text[0], candidate.case_id)
+            continue
+        scored = score_candidate(new, candidate, thresholds, text)
         if nearest is None or (scored.score, str(scored.case_id)) > (nearest.score, str(nearest.case_id)):
             nearest = scored
         if scored.rule is None:
@@ -227,6 +242,13 @@ def decide(
         reasons: list[dict[str, Any]] = [{"feature": "candidates", "value": len(candidates)}]
         if nearest is not None:
             reasons = [{"feature": "nearest_case", "value": nearest.case_id}, *nearest.reasons, *reasons]
+        elif pruned is not None:
+            reasons = [
+                {"feature": "nearest_case", "value": pruned[1]},
+                {"feature": "text_similarity", "value": round(pruned[0], 3)},
+                {"feature": "gate", "value": "text_below_minimum"},
+                *reasons,
+            ]
         return Decision(NEW, None, nearest.score if nearest else 0.0, None, reasons)
     action = ATTACH if best.score >= thresholds.auto else PROPOSE
     return Decision(action, best.case_id, best.score, best.rule, best.reasons)

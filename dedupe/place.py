@@ -390,9 +390,14 @@ def extract_place(
     return (gazetteer or EMPTY_GAZETTEER).extract_place(text, address=address, district_hint=district_hint)
 
 
-@functools.lru_cache(maxsize=65536)
 def _names_match(a: PlaceToken, b: PlaceToken) -> bool:
-    x, y = a.name.lower(), b.name.lower()
+    return _names_match_cached(a.name, a.kind, b.name, b.kind)
+
+
+@functools.lru_cache(maxsize=65536)
+def _names_match_cached(a_name: str, a_kind: str, b_name: str, b_kind: str) -> bool:
+    a, b = PlaceToken(a_name, a_kind), PlaceToken(b_name, b_kind)
+    x, y = a_name.lower(), b_name.lower()
     if x == y:
         return True
     if x in y or y in x:  # "魅力之城小区" ~ "万科魅力之城小区"; "经济学院" ~ "涉外经济学院"
