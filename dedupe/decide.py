@@ -1,0 +1,254 @@
+"""Decide whether a new report belongs to a candidate case: attach, propose to the office, or open a new case.
+
+Rules (DESIGN.md, "Dedupe, in three rules"; rule 1, provider retries, is a unique key upstream):
+
+- rule 2 ``same_person``: the same contact, a similar text or the same place, while the case
+  is open or within ``same_person_days`` of its last report;
+- rule 3 ``same_problem``: different people, the same territory, a compatible category and a
+  similar text, within ``same_problem_hours`` of the case's last report or while it is open.
+
+Both rules are vetoed when the two reports name different specific places (estates, schools,
+roads) or different districts: the same complaint template about another place is another case.
+
+The score adds up evidence: ``sqrt(text cosine)`` (so that a paraphrase's low cosine still
+counts) plus fixed weights for a shared place, contact, district, street, category and a short
+time gap. Weights and thresholds were calibrated with ``tools/calibrate_dedupe.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Hashable, Mapping, Sequence
+
+from .features import Features, top_category
+from .place import SITE, compare_places
+from .text import similarity
+
+ATTACH, PROPOSE, NEW = "attach", "propose", "new"
+SAME_PERSON, SAME_PROBLEM = "same_person", "same_problem"
+
+WEIGHT_SITE = 0.35
+WEIGHT_ROAD = 0.2
+WEIGHT_STREET = 0.1
+WEIGHT_CONTACT = 0.25
+WEIGHT_DISTRICT = 0.05
+WEIGHT_CATEGORY = 0.05
+WEIGHT_RECENT = 0.05
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where a score becomes an automatic merge or a proposal, and how long the windows are."""
+
+    auto: float = 0.55
+    grey: float = 0.45
+    same_person_days: float = 30
+    same_problem_hours: float = 72
+    min_text: float = 0.04  # below this cosine the texts share nothing worth a merge, whatever else agrees
+    idf: Mapping[str, float] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.grey <= self.auto <= 1:
+            raise ValueError("need 0 <= grey <= auto <= 1")
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A case the gateway found by block keys, with what it stored about it.
+
+    ``features`` describes the case (usually its first report); ``more_features`` may carry its
+    other reports, and the best-matching one counts. ``shares_contact`` is the gateway's
+    answer after resolving Contacts across channels; shared contact ids in the features count too.
+    """
+
+    case_id: Hashable
+    features: Features
+    is_open: bool = True
+    last_report_at: datetime | None = None
+    shares_contact: bool = False
+    more_features: tuple[Features, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # "attach", "propose" or "new"
+    case_id: Hashable | None
+    score: float
+    rule: str | None  # "same_person", "same_problem" or None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "case_id": self.case_id,
+            "score": self.score,
+            "rule": self.rule,
+            "reasons": self.reasons,
+        }
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One candidate's score, the rule that would apply (None: none applies) and why."""
+
+    case_id: Hashable
+    score: float
+    rule: str | None
+    vetoed: bool
+    reasons: list[dict[str, Any]]
+
+
+def _category_relation(a: str | None, b: str | None) -> str:
+    if not a or not b:
+        return "unknown"
+    if a == b or a.startswith(b) or b.startswith(a) or top_category(a) == top_category(b):
+        return "same"
+    return "different"
+
+
+def _hours_between(new: Features, candidate: Candidate, reference: Features) -> float | None:
+    last = candidate.last_report_at or reference.time
+    if new.time is None or last is None:
+        return None
+    if last.tzinfo is None and new.time.tzinfo is not None:
+        last = last.replace(tzinfo=new.time.tzinfo)
+    return abs((new.time - last).total_seconds()) / 3600
+
+
+def _best_text(new: Features, candidate: Candidate, idf: Mapping[str, float] | None) -> tuple[float, Features]:
+    best_text, reference = similarity(new, candidate.features, idf), candidate.features
+    for features in candidate.more_features:
+        value = similarity(new, features, idf)
+        if value > best_text:
+            best_text, reference = value, features
+    return best_text, reference
+
+
+def score_candidate(
+    new: Features,
+    candidate: Candidate,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    _text: tuple[float, Features] | None = None,
+) -> Scored:
+    """Score one candidate case against a new report, with reasons; pure and deterministic."""
+    text, reference = _text or _best_text(new, candidate, thresholds.idf)
+    places = compare_places(new.place, reference.place, new.text, reference.text)
+    if places.relation != "match" and reference is not candidate.features:
+        # Another report of the case may name the place even if the best text match does not.
+        for features in (candidate.features, *candidate.more_features):
+            other = compare_places(new.place, features.place, new.text, features.text)
+            if other.relation == "match":
+                places = other
+                break
+    same_contact = candidate.shares_contact or bool(
+        set(new.contacts).intersection(c for f in (candidate.features, *candidate.more_features) for c in f.contacts)
+    )
+    category = _category_relation(new.category, reference.category)
+    hours = _hours_between(new, candidate, reference)
+    street_same = bool(new.place.street and new.place.street == reference.place.street)
+
+    reasons: list[dict[str, Any]] = [{"feature": "text_similarity", "value": round(text, 3)}]
+    score = math.sqrt(text)
+    if places.relation == "match":
+        matched_kind = _kind_of(places.matched, new, reference)
+        weight = WEIGHT_SITE if matched_kind == SITE else WEIGHT_ROAD if matched_kind else WEIGHT_STREET
+        score += weight
+        reasons.append({"feature": "place_match", "value": list(places.matched or ()), "kind": matched_kind})
+    elif places.relation == "mismatch":
+        reasons.append({"feature": "place_mismatch", "value": list(places.conflict or ())})
+    if places.district == "different":
+        reasons.append({"feature": "district_mismatch", "value": [new.place.district, reference.place.district]})
+    elif places.district == "same":
+        score += WEIGHT_DISTRICT
+        reasons.append({"feature": "district_match", "value": new.place.district})
+    if street_same and places.matched != (new.place.street, reference.place.street):
+        score += WEIGHT_STREET / 2
+        reasons.append({"feature": "street_match", "value": new.place.street})
+    if category != "unknown":
+        reasons.append({"feature": "category", "value": category})
+        if category == "same":
+            score += WEIGHT_CATEGORY
+    if same_contact:
+        score += WEIGHT_CONTACT
+        reasons.append({"feature": "same_contact", "value": True})
+    if hours is not None:
+        reasons.append({"feature": "time_gap_hours", "value": round(hours, 1)})
+        if hours <= thresholds.same_problem_hours:
+            score += WEIGHT_RECENT
+    reasons.append({"feature": "case_open", "value": candidate.is_open})
+    score = round(min(score, 1.0), 4)
+
+    vetoed = places.veto
+    rule: str | None = None
+    if vetoed:
+        reasons.append({"feature": "veto", "value": "different_place"})
+    elif text < thresholds.min_text:
+        reasons.append({"feature": "gate", "value": "text_below_minimum"})
+    else:
+        person_window = hours is not None and hours <= thresholds.same_person_days * 24
+        problem_window = hours is not None and hours <= thresholds.same_problem_hours
+        if same_contact and (candidate.is_open or person_window):
+            rule = SAME_PERSON
+        elif category != "different" and (candidate.is_open or problem_window):
+            rule = SAME_PROBLEM
+        else:
+            reasons.append({"feature": "gate", "value": "outside_window" if category != "different" else "category"})
+    return Scored(candidate.case_id, score, rule, vetoed, reasons)
+
+
+def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features) -> str | None:
+    if not matched:
+        return None
+    for token in (*new.place.tokens, *reference.place.tokens):
+        if token.name in matched:
+            return token.kind
+    return None  # an administrative street
+
+
+def decide(
+    new: Features, candidates: Sequence[Candidate], thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> Decision:
+    """Return what to do with a new report given its candidate cases: attach, propose or new.
+
+    The best candidate by (score, open, latest report, case id) wins, so the answer does not
+    depend on the order the database returned the candidates in.
+    """
+    best: Scored | None = None
+    best_key: tuple[Any, ...] | None = None
+    nearest: Scored | None = None  # the best-scoring candidate even if vetoed, to explain a "new"
+    pruned: tuple[float, Hashable] | None = None
+    for candidate in candidates:
+        text = _best_text(new, candidate, thresholds.idf)
+        if text[0] < thresholds.min_text:
+            # No rule can apply below the text gate: skip the place comparison (most candidates).
+            if pruned is None or (text[0], str(candidate.case_id)) > (pruned[0], str(pruned[1])):
+                pruned = (text[0], candidate.case_id)
+            continue
+        scored = score_candidate(new, candidate, thresholds, text)
+        if nearest is None or (scored.score, str(scored.case_id)) > (nearest.score, str(nearest.case_id)):
+            nearest = scored
+        if scored.rule is None:
+            continue
+        last = candidate.last_report_at.timestamp() if candidate.last_report_at else 0.0
+        key = (scored.score, candidate.is_open, last, str(candidate.case_id))
+        if best_key is None or key > best_key:
+            best, best_key = scored, key
+    if best is None or best.score < thresholds.grey:
+        reasons: list[dict[str, Any]] = [{"feature": "candidates", "value": len(candidates)}]
+        if nearest is not None:
+            reasons = [{"feature": "nearest_case", "value": nearest.case_id}, *nearest.reasons, *reasons]
+        elif pruned is not None:
+            reasons = [
+                {"feature": "nearest_case", "value": pruned[1]},
+                {"feature": "text_similarity", "value": round(pruned[0], 3)},
+                {"feature": "gate", "value": "text_below_minimum"},
+                *reasons,
+            ]
+        return Decision(NEW, None, nearest.score if nearest else 0.0, None, reasons)
+    action = ATTACH if best.score >= thresholds.auto else PROPOSE
+    return Decision(action, best.case_id, best.score, best.rule, best.reasons)

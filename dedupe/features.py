@@ -1,0 +1,218 @@
+"""What dedupe remembers about a report, and the keys that find its candidate cases.
+
+The gateway stores ``Features.to_dict()`` with the case (JSON) and one index row per
+``(key, case_id)`` for ``block_keys(features)``; to find candidates for a new report it looks
+up the same function's keys for the new report. Index and query use the same keys, so a
+case within the time window always shares at least one territory key with the new report.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from .identity import normalize_board_user, normalize_email, normalize_phone
+from .place import EMPTY_GAZETTEER, SITE, Gazetteer, Place
+from .text import band_keys, minhash, normalize, shingles
+
+FEATURES_VERSION = 1
+
+# Key budget per report: persons 3 + territory-time 4 + places 4 + LSH bands 8 = 19 keys,
+# each under ~40 bytes, so an index row set stays well under 1 KB per case.
+MAX_PERSON_KEYS = 3
+MAX_PLACE_KEYS = 4
+LSH_PERM = 32
+LSH_BANDS = 8  # 4 rows per band: a pair with shingle Jaccard 0.5 shares a band with p ~ 0.4, 0.7 with p ~ 0.9
+
+
+@dataclass(frozen=True)
+class Features:
+    """The comparable essence of one report; JSON-serializable through ``to_dict``."""
+
+    text: str
+    shingles: frozenset[str] = field(default_factory=frozenset, repr=False)
+    place: Place = field(default_factory=Place)
+    category: str | None = None
+    contacts: tuple[str, ...] = ()
+    time: datetime | None = None
+    channel: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": FEATURES_VERSION,
+            "text": self.text,
+            "shingles": sorted(self.shingles),
+            "place": self.place.to_dict(),
+            "category": self.category,
+            "contacts": list(self.contacts),
+            "time": self.time.isoformat() if self.time else None,
+            "channel": self.channel,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Features:
+        text = data.get("text") or ""
+        stored = data.get("shingles")
+        return cls(
+            text=text,
+            shingles=frozenset(stored) if stored is not None else frozenset(shingles(text, normalized=True)),
+            place=Place.from_dict(data.get("place") or {}),
+            category=data.get("category"),
+            contacts=tuple(data.get("contacts") or ()),
+            time=parse_time(data.get("time")),
+            channel=data.get("channel"),
+        )
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Return an aware UTC datetime from a datetime or an ISO / "2019/9/5 12:29:01" string; naive means UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip().replace("/", "-")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            date_part, _, time_part = text.partition(" ")
+            y, m, d = (int(x) for x in date_part.split("-"))
+            hh, mm, ss = ([int(x) for x in time_part.split(":")] + [0, 0, 0])[:3] if time_part else (0, 0, 0)
+            moment = datetime(y, m, d, hh, mm, ss)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _get(report: Any, *names: str) -> Any:
+    for name in names:
+        value = report.get(name) if isinstance(report, Mapping) else getattr(report, name, None)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def contact_ids(report: Any) -> tuple[str, ...]:
+    """Return the reporter's identities as prefixed ids: the gateway's contact id, phone, e-mail, board user."""
+    ids: list[str] = []
+    contact = _get(report, "contact_id")
+    if contact is not None:
+        ids.append(f"c:{contact}")
+    phone = normalize_phone(_get(report, "phone"))
+    if phone:
+        ids.append(f"tel:{phone}")
+    email = normalize_email(_get(report, "email"))
+    if email:
+        ids.append(f"mail:{email}")
+    board = normalize_board_user(_get(report, "board_user"))
+    if board:
+        ids.append(f"board:{board}")
+    return tuple(ids)
+
+
+def extract(report_like: Any, gazetteer: Gazetteer | None = None) -> Features:
+    """Return the features of a report given as a dict (or an ``InboundReport``-like object).
+
+    Reads ``title``, ``text`` (or ``detail``/``body``), ``address``, ``district``, ``category``
+    (or ``category_hint``), ``contact_id``, ``phone``, ``email``, ``board_user``,
+    ``received_at`` (or ``time``) and ``channel``.
+    """
+    if is_dataclass(report_like) and not isinstance(report_like, type):
+        report_like = {f.name: getattr(report_like, f.name) for f in fields(report_like)}
+    title = _get(report_like, "title") or ""
+    body = _get(report_like, "text", "detail", "body") or ""
+    joined = f"{title}。{body}" if title else str(body)
+    text = normalize(joined)
+    place = (gazetteer or EMPTY_GAZETTEER).extract_place(
+        joined, address=_get(report_like, "address"), district_hint=_get(report_like, "district")
+    )
+    return Features(
+        text=text,
+        shingles=frozenset(shingles(without_place_names(text, place), normalized=True)),
+        place=place,
+        category=_get(report_like, "category", "category_hint"),
+        contacts=contact_ids(report_like),
+        time=parse_time(_get(report_like, "received_at", "time")),
+        channel=_get(report_like, "channel"),
+    )
+
+
+def without_place_names(text: str, place: Place) -> str:
+    """Blank the place names out of a normalized text, so that text similarity measures the matter.
+
+    Place agreement is scored on its own; left in, a long estate name makes two different
+    complaints about one estate look alike, and a template about two estates look different.
+    """
+    names = [t.name.lower() for t in place.tokens] + [n.lower() for n in (place.city, place.district, place.street) if n]
+    for name in sorted(set(names), key=len, reverse=True):
+        if len(name) >= 2:
+            text = text.replace(name, " ")
+    return text
+
+
+def top_category(category: str | None) -> str:
+    if not category:
+        return "*"
+    for separator in ("/", ">", "|"):
+        category = category.split(separator)[0]
+    return category.strip() or "*"
+
+
+def time_bucket(moment: datetime, window_hours: float) -> int:
+    """Return the index of the ``window_hours``-wide bucket (rounded up to whole days) holding ``moment``."""
+    days = max(1, math.ceil(window_hours / 24))
+    return (moment - datetime(1970, 1, 1, tzinfo=timezone.utc)).days // days
+
+
+def block_keys(features: Features, window_hours: float = 72, lsh_bands: int = LSH_BANDS) -> list[str]:
+    """Return the short keys under which a case is indexed and by which a new report looks for it.
+
+    - ``p:<contact>``: the same person, any time;
+    - ``t:<d|s>:<district or street>|<top category>|<bucket>``: the same territory and category
+      in this and the previous time bucket; a bucket is as wide as the window, so two reports
+      less than ``window_hours`` apart always share a key;
+    - ``pl:<name>``: a named estate/site/road, any time (its last four characters too, so that
+      "万科魅力之城小区" and "魅力之城小区" meet);
+    - ``b<i>:<hash>``: MinHash LSH bands for near-verbatim copies, any time.
+    """
+    keys: list[str] = [f"p:{c}" for c in features.contacts[:MAX_PERSON_KEYS]]
+    if features.time is not None:
+        bucket = time_bucket(features.time, window_hours)
+        category = top_category(features.category)
+        for level, name in (("d", features.place.district), ("s", features.place.street)):
+            if name:
+                keys.extend(f"t:{level}:{name}|{category}|{b}" for b in (bucket, bucket - 1))
+    place_keys: list[str] = []
+    specific = sorted(features.place.specific, key=lambda t: t.kind != SITE)
+    for token in specific:
+        name = token.name.lower()
+        for candidate in (name, name[-4:] if len(name) > 4 and not name.isascii() else None):
+            key = f"pl:{candidate}" if candidate else None
+            if key and key not in place_keys and len(place_keys) < MAX_PLACE_KEYS:
+                place_keys.append(key)
+    keys.extend(place_keys)
+    if features.shingles and lsh_bands:
+        keys.extend(band_keys(minhash(features.shingles, LSH_PERM), bands=lsh_bands))
+    return keys
+
+
+def case_keys(current: list[str], report_keys: list[str], max_place_keys: int = MAX_PLACE_KEYS) -> list[str]:
+    """Return a case's index keys after one more report joins it, keeping the index small.
+
+    Person keys accumulate (a case with several reporters finds each one's next report);
+    territory-time keys are replaced by the newest report's, so an active case stays in the
+    current window; place keys accumulate up to ``max_place_keys``; LSH band keys stay those of
+    the first report. With one report, the result is its own keys. The gateway deletes the
+    rows it no longer returns and inserts the new ones.
+    """
+    if not current:
+        return list(report_keys)
+    person = [k for k in current if k.startswith("p:")]
+    person += [k for k in report_keys if k.startswith("p:") and k not in person]
+    time_keys = [k for k in report_keys if k.startswith("t:")]
+    places = [k for k in current if k.startswith("pl:")]
+    places += [k for k in report_keys if k.startswith("pl:") and k not in places]
+    bands = [k for k in current if k.startswith("b")]
+    return person[: 2 * MAX_PERSON_KEYS] + time_keys + places[:max_place_keys] + bands

@@ -1,0 +1,446 @@
+"""Find where a report is about: district and street from a gazetteer, and the fine places it names.
+
+The fine places (estates, roads, schools, markets ...) matter most for dedupe: the hardest
+false merge is the same complaint template about a *different* estate, so two reports that
+both name a specific place and name different ones must not merge.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .text import _PUNCT_MAP
+
+# Kinds of fine place tokens. "site" and "road" can veto a merge; "house" and "building" cannot
+# (two neighbours in one estate live at different numbers).
+SITE, ROAD, HOUSE, BUILDING = "site", "road", "house", "building"
+VETO_KINDS = (SITE, ROAD)
+
+_SITE_SUFFIXES = (
+    "小区", "花园", "家园", "公寓", "大厦", "广场", "社区", "新村", "山庄", "公馆", "华府", "名苑",
+    "苑", "大楼", "商城", "中心", "宿舍", "村", "城",
+    "职业技术学院", "职业技术学校", "学院", "学校", "大学", "中学", "小学", "幼儿园",
+    "医院", "卫生院", "诊所", "市场", "公园", "商场", "超市", "车站", "地铁站", "酒店", "宾馆",
+    "工厂", "派出所", "银行", "体育馆", "图书馆", "菜场",
+)  # fmt: skip
+_ROAD_SUFFIXES = ("大道", "大街", "路", "街", "巷")
+_ADMIN_STREET_SUFFIXES = ("街道", "镇", "乡")
+
+# Words that end a place name when scanning backwards from a suffix ("我住在X小区").
+_BREAK_CHARS = "的在是我你他她了把被给对从到去来说为与及或但而就也又还要会能请让使并且有住将该本此这那其入回"
+_BREAK_WORDS = ("导致", "甚至", "整个", "附近", "门口", "对面", "旁边", "里面", "楼下", "周边", "位于", "关于", "反映", "投诉",
+    "影响", "占据", "占用", "污染", "进入", "进出", "离开", "经过", "路过", "属于", "以及", "还有")
+# A name made only of these is not specific ("本小区", "我们小区", "附近的学校").
+_GENERIC_CORES = {
+    "", "们", "我们", "你们", "他们", "一个", "这个", "那个", "整个", "附近", "周边", "周围", "隔壁",
+    "各个", "各", "居民", "老旧", "老", "新", "同一", "其他", "一些", "多个", "几个", "我家", "其中",
+    "所在", "城市", "农村", "乡村", "全", "全市", "全区", "全县", "这所", "那所", "一所", "该所", "马",
+    "道", "公", "小", "大", "高", "人行", "街", "主", "支", "干", "出", "进", "本",
+}  # fmt: skip
+# Characters after 路/街/道 that make it a common noun, not a road name ("路灯", "路面", "街头").
+_ROAD_NOT_FOLLOWED_BY = "灯面费况线牌政由人口头边上下旁段"
+# 城 ends names ("金地太阳城") but also starts common words ("城管", "城市", "城区").
+_CITY_NOT_FOLLOWED_BY = "管市区乡镇建中里际墙乡"
+_MIN_HEAD = {"城": 3, "村": 2}
+
+_MAX_NAME = 10
+_SEGMENT = re.compile(r"[A-Za-z0-9\u3400-\u4dbf\u4e00-\u9fff]+")
+_ANON_ADMIN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]\d{0,2})([省市区县])")
+_ZH_DISTRICT_FALLBACK = re.compile(r"(?<=市)([\u4e00-\u9fff]{2,3}?)(区|县)(?=[\u4e00-\u9fff])")
+_ZH_ADMIN_SPANS = re.compile(
+    r"[\u4e00-\u9fff]{2,3}省|[\u4e00-\u9fff]{2,3}市(?=[\u4e00-\u9fff]{2,3}[区县])|(?<=市)[\u4e00-\u9fff]{2,3}?[区县](?=[\u4e00-\u9fff])"
+)
+_ZH_STREET_FALLBACK = re.compile(r"([\u4e00-\u9fff]{2,4}?)(街道|镇|乡)")
+_BUILDING = re.compile(r"([A-Za-z]?\d{1,4}[A-Za-z]?)(栋|幢|号楼|单元)")
+_HOUSE_NUMBER = re.compile(r"^(\d{1,5})(号)")
+_EN_PLACE = re.compile(
+    r"\b((?:[a-z0-9'-]+ ){1,3}?)"
+    r"(street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|place|court|ct|highway|hwy|"
+    r"park|school|hospital|market|square|plaza|tower|building|estate|station|library)\b\.?"
+)
+_EN_ROADS = {
+    "street": "street", "st": "street", "avenue": "avenue", "ave": "avenue", "road": "road", "rd": "road",
+    "boulevard": "boulevard", "blvd": "boulevard", "lane": "lane", "ln": "lane", "drive": "drive",
+    "dr": "drive", "way": "way", "place": "place", "court": "court", "ct": "court", "highway": "highway",
+    "hwy": "highway",
+}  # fmt: skip
+_EN_STOP = {
+    "on", "at", "in", "the", "near", "of", "from", "to", "by", "my", "our", "a", "an", "and", "is", "are",
+    "outside", "behind", "opposite", "along", "corner", "this", "that", "there", "into", "for", "with",
+}  # fmt: skip
+
+
+def canonical(text: str | None) -> str:
+    """Return text in the form places are matched in: NFKC, plain punctuation, original case."""
+    if not text:
+        return ""
+    return unicodedata.normalize("NFKC", str(text)).translate(_PUNCT_MAP)
+
+
+@dataclass(frozen=True)
+class PlaceToken:
+    name: str
+    kind: str
+
+    @property
+    def core(self) -> str:
+        """The name without its generic suffix ("魅力之城小区" -> "魅力之城")."""
+        return _strip_suffix(self.name, self.kind)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "kind": self.kind}
+
+
+@functools.lru_cache(maxsize=65536)
+def _strip_suffix(name: str, kind: str) -> str:
+    suffixes: Iterable[str]
+    if kind == SITE:
+        suffixes = _SITE_SUFFIXES
+    elif kind == ROAD:
+        suffixes = _ROAD_SUFFIXES + tuple(f" {v}" for v in set(_EN_ROADS.values()))
+    else:
+        return name
+    for suffix in sorted(suffixes, key=len, reverse=True):  # cached per name: sorting is cheap enough
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass(frozen=True)
+class Place:
+    city: str | None = None
+    district: str | None = None
+    street: str | None = None
+    tokens: tuple[PlaceToken, ...] = ()
+
+    @property
+    def specific(self) -> tuple[PlaceToken, ...]:
+        return tuple(t for t in self.tokens if t.kind in VETO_KINDS)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "city": self.city,
+            "district": self.district,
+            "street": self.street,
+            "tokens": [t.to_dict() for t in self.tokens],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Place:
+        return cls(
+            city=data.get("city"),
+            district=data.get("district"),
+            street=data.get("street"),
+            tokens=tuple(PlaceToken(t["name"], t["kind"]) for t in data.get("tokens", ())),
+        )
+
+
+@dataclass(frozen=True)
+class PlaceComparison:
+    """How two places relate: "match", "mismatch" or "unknown", with the evidence."""
+
+    relation: str
+    district: str  # "same", "different" or "unknown"
+    matched: tuple[str, str] | None = None
+    conflict: tuple[str, str] | None = None
+
+    @property
+    def veto(self) -> bool:
+        return self.relation == "mismatch" or self.district == "different"
+
+
+@dataclass
+class Gazetteer:
+    """Known territory names: districts (with aliases), their streets, and named landmarks/estates."""
+
+    city: str | None = None
+    districts: dict[str, str] = field(default_factory=dict)  # any alias -> canonical district
+    streets: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # alias -> (street, district)
+    landmarks: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (name, district)
+
+    def __post_init__(self) -> None:
+        self._district_re = _alternation(self.districts)
+        self._street_re = _alternation(self.streets)
+        self._landmark_re = _alternation(self.landmarks)
+
+    @classmethod
+    def from_profile(cls, territory: Mapping[str, Any]) -> Gazetteer:
+        """Build from a city profile's territory block.
+
+        ``{"city": "武汉市", "districts": [{"name": "江岸区", "aliases": ["江岸"], "streets": ["大智街道"],
+        "landmarks": ["江滩公园"]}], "landmarks": ["黄鹤楼"]}``; streets and landmarks may also be
+        ``{"name": ..., "aliases": [...]}``.
+        """
+        districts: dict[str, str] = {}
+        streets: dict[str, tuple[str, str | None]] = {}
+        landmarks: dict[str, tuple[str, str | None]] = {}
+        for d in territory.get("districts", ()):
+            name = canonical(d["name"]).strip()
+            for alias in (name, *d.get("aliases", ())):
+                districts[canonical(alias).strip()] = name
+            for entry in d.get("streets", ()):
+                _add_named(streets, entry, name)
+            for entry in (*d.get("landmarks", ()), *d.get("estates", ())):
+                _add_named(landmarks, entry, name)
+        for entry in (*territory.get("landmarks", ()), *territory.get("estates", ())):
+            _add_named(landmarks, entry, None)
+        city = territory.get("city") or territory.get("name")
+        return cls(city=canonical(city) if city else None, districts=districts, streets=streets, landmarks=landmarks)
+
+    def district_of(self, value: str | None) -> str | None:
+        """Return the canonical district for a name or alias, or the anonymized/plain form as given."""
+        if not value:
+            return None
+        text = canonical(value).strip()
+        if text in self.districts:
+            return self.districts[text]
+        found = self._find_district(text)
+        return found or (text if text else None)
+
+    def _find_district(self, text: str) -> str | None:
+        if self._district_re is not None:
+            m = self._district_re.search(text)
+            if m:
+                return self.districts[m.group()]
+        for m in _ANON_ADMIN.finditer(text):
+            if m.group(2) in "区县":
+                return m.group(1).upper() + m.group(2)
+        if self.districts:
+            return None  # a known city: do not guess unknown Chinese district names
+        m = _ZH_DISTRICT_FALLBACK.search(text)
+        return m.group() if m else None
+
+    def extract_place(self, text: str | None, address: str | None = None, district_hint: str | None = None) -> Place:
+        """Return the city, district, street and fine place tokens a report names (address first)."""
+        body = canonical(" ".join(x for x in (address, text) if x))
+        district = self.district_of(district_hint) if district_hint else None
+        street: str | None = None
+        if self._street_re is not None:
+            m = self._street_re.search(body)
+            if m:
+                street, street_district = self.streets[m.group()]
+                district = district or street_district
+        if street is None:
+            m = _ZH_STREET_FALLBACK.search(body)
+            if m and m.group(1)[-1] not in _BREAK_CHARS and m.group(1) not in _GENERIC_CORES:
+                street = _trim_name(m.group())
+        district = district or self._find_district(body)
+        city = self.city
+        for m in _ANON_ADMIN.finditer(body):
+            if m.group(2) == "市":
+                city = city or (m.group(1).upper() + "市")
+                break
+        tokens = _dedupe_tokens([*self._landmarks_in(body), *_fine_tokens(body, self)])
+        return Place(city=city, district=district, street=street, tokens=tuple(tokens[:8]))
+
+    def _landmarks_in(self, body: str) -> list[PlaceToken]:
+        if self._landmark_re is None:
+            return []
+        return [PlaceToken(self.landmarks[m.group()][0], SITE) for m in self._landmark_re.finditer(body)]
+
+    def admin_spans(self, body: str) -> list[tuple[int, int]]:
+        spans = [m.span() for m in _ANON_ADMIN.finditer(body)]
+        spans.extend(m.span() for m in _ZH_ADMIN_SPANS.finditer(body))
+        for pattern in (self._district_re, self._street_re):
+            if pattern is not None:
+                spans.extend(m.span() for m in pattern.finditer(body))
+        if self.city:
+            start = body.find(self.city)
+            while start >= 0:
+                spans.append((start, start + len(self.city)))
+                start = body.find(self.city, start + 1)
+        return spans
+
+
+def _add_named(target: dict[str, tuple[str, str | None]], entry: Any, district: str | None) -> None:
+    if isinstance(entry, str):
+        name, aliases = entry, ()
+    else:
+        name, aliases = entry["name"], entry.get("aliases", ())
+    name = canonical(name).strip()
+    for alias in (name, *aliases):
+        target[canonical(alias).strip()] = (name, district)
+
+
+def _alternation(names: Mapping[str, Any]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    ordered = sorted(names, key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in ordered if n))
+
+
+def _trim_name(name: str) -> str:
+    # "市楚都职业技术学校" after "A8县": a stray admin character is not part of the name.
+    while len(name) > 3 and name[0] in "省市区县":
+        name = name[1:]
+    return name
+
+
+def _name_before(segment: str, start: int, end: int, suffix_len: int) -> str | None:
+    """Take the name ending at ``end`` whose suffix starts at ``end - suffix_len``; None if generic."""
+    head = segment[start : end - suffix_len]
+    for i in range(len(head) - 1, -1, -1):
+        if head[i] in _BREAK_CHARS:
+            head = head[i + 1 :]
+            break
+    for word in _BREAK_WORDS:
+        cut_at = head.rfind(word)
+        if cut_at >= 0:
+            head = head[cut_at + len(word) :]
+    head = head[-_MAX_NAME:]
+    suffix = segment[end - suffix_len : end]
+    if len(head) < _MIN_HEAD.get(suffix, 0):
+        return None
+    if head in _GENERIC_CORES or (len(head) < 2 and not head.isascii()) or head.isdigit():
+        return None
+    return _trim_name(head + segment[end - suffix_len : end])
+
+
+_SUFFIXES = sorted([(s, SITE) for s in _SITE_SUFFIXES] + [(s, ROAD) for s in _ROAD_SUFFIXES], key=lambda x: -len(x[0]))
+_ANY_SUFFIX = re.compile("(?=(?:" + "|".join(re.escape(s) for s, _ in _SUFFIXES) + "))")
+
+
+def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
+    tokens: list[PlaceToken] = []
+    # Admin names (A5区, a known street) cut the text, so "A5区劳动东路" gives the road "劳动东路".
+    cut = list(body)
+    for s, e in gazetteer.admin_spans(body):
+        for i in range(s, e):
+            cut[i] = " "
+    plain = "".join(cut)
+    for seg_match in _SEGMENT.finditer(plain):
+        seg = seg_match.group()
+        start = 0
+        i = 0
+        for position in [m.start() for m in _ANY_SUFFIX.finditer(seg)]:
+            if position < i:
+                continue
+            i = position
+            hit = None
+            for suffix, kind in _SUFFIXES:
+                if seg.startswith(suffix, i):
+                    end = i + len(suffix)
+                    if kind == ROAD:
+                        if seg.startswith("街道", i):
+                            break  # an administrative street, handled by the gazetteer
+                        if end < len(seg) and seg[end] in _ROAD_NOT_FOLLOWED_BY:
+                            continue
+                    elif suffix == "城" and end < len(seg) and seg[end] in _CITY_NOT_FOLLOWED_BY:
+                        continue
+                    # "魅力之城小区": let the longer name win over "魅力之城" + "小区".
+                    if kind == SITE and any(seg.startswith(s, end) for s in _SITE_SUFFIXES):
+                        continue
+                    hit = (suffix, kind, end)
+                    break
+            if hit is None:
+                continue
+            suffix, kind, end = hit
+            name = _name_before(seg, start, end, len(suffix))
+            if name is None:
+                start = end  # "本小区临街": a generic name still ends the stretch
+            else:
+                tokens.append(PlaceToken(name, kind))
+                number = _HOUSE_NUMBER.match(seg[end:])
+                if kind == ROAD and number:
+                    tokens.append(PlaceToken(name + number.group(), HOUSE))
+                    end += number.end()
+                start = end
+            i = end
+        for m in _BUILDING.finditer(seg):
+            tokens.append(PlaceToken(m.group(), BUILDING))
+    lowered = body.lower()
+    for m in _EN_PLACE.finditer(lowered):
+        words = [w for w in m.group(1).split() if w]
+        stops = [i for i, w in enumerate(words) if w in _EN_STOP or w.isdigit()]
+        if stops:
+            words = words[stops[-1] + 1 :]  # "light on elm road" -> "elm road"
+        if not words:
+            continue
+        kind_word = m.group(2)
+        kind = ROAD if kind_word in _EN_ROADS else SITE
+        name = " ".join(words) + " " + _EN_ROADS.get(kind_word, kind_word)
+        tokens.append(PlaceToken(name, kind))
+    return tokens
+
+
+def _dedupe_tokens(tokens: list[PlaceToken]) -> list[PlaceToken]:
+    seen: set[str] = set()
+    out = []
+    for t in tokens:
+        if t.name not in seen:
+            seen.add(t.name)
+            out.append(t)
+    return out
+
+
+EMPTY_GAZETTEER = Gazetteer()
+
+
+def extract_place(
+    text: str | None,
+    address: str | None = None,
+    district_hint: str | None = None,
+    gazetteer: Gazetteer | None = None,
+) -> Place:
+    """Return the place a report names, using ``gazetteer`` or only the generic patterns."""
+    return (gazetteer or EMPTY_GAZETTEER).extract_place(text, address=address, district_hint=district_hint)
+
+
+def _names_match(a: PlaceToken, b: PlaceToken) -> bool:
+    return _names_match_cached(a.name, a.kind, b.name, b.kind)
+
+
+@functools.lru_cache(maxsize=65536)
+def _names_match_cached(a_name: str, a_kind: str, b_name: str, b_kind: str) -> bool:
+    a, b = PlaceToken(a_name, a_kind), PlaceToken(b_name, b_kind)
+    x, y = a_name.lower(), b_name.lower()
+    if x == y:
+        return True
+    if x in y or y in x:  # "魅力之城小区" ~ "万科魅力之城小区"; "经济学院" ~ "涉外经济学院"
+        return True
+    ca, cb = a.core.lower(), b.core.lower()
+    # "万科魅力之城" ~ "魅力之城小区"; a two-character core ("学院新村" -> "学院") is too common
+    return (len(ca) >= 3 and ca in y) or (len(cb) >= 3 and cb in x)
+
+
+def _mentioned(token: PlaceToken, text: str) -> bool:
+    core = token.core.lower()
+    return (len(core) >= 3 and core in text) or token.name.lower() in text
+
+
+def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> PlaceComparison:
+    """Compare two places: "match", "mismatch" (both name specific places and they differ) or "unknown".
+
+    The first site (then road) a report names is its subject; later ones are often incidental
+    ("unlike the estate next door ..."). Two reports match when their subjects agree, or when
+    each one's subject appears among the other's places; a side without a site of that kind
+    matches if the other's subject is mentioned in its (normalized) text.
+    """
+    if a.district and b.district:
+        district = "same" if a.district.lower() == b.district.lower() else "different"
+    else:
+        district = "unknown"
+    # Sites decide before roads: two estates on one road are two places.
+    for kind in VETO_KINDS:
+        left = [t for t in a.tokens if t.kind == kind]
+        right = [t for t in b.tokens if t.kind == kind]
+        if left and right:
+            x, y = left[0], right[0]
+            if _names_match(x, y):
+                return PlaceComparison("match", district, matched=(x.name, y.name))
+            x_there = next((t for t in right if _names_match(x, t)), None)
+            y_here = next((t for t in left if _names_match(t, y)), None)
+            if x_there is not None and y_here is not None:
+                return PlaceComparison("match", district, matched=(x.name, x_there.name))
+            return PlaceComparison("mismatch", district, conflict=(x.name, y.name))
+        if left and b_text and _mentioned(left[0], b_text):
+            return PlaceComparison("match", district, matched=(left[0].name, left[0].name))
+        if right and a_text and _mentioned(right[0], a_text):
+            return PlaceComparison("match", district, matched=(right[0].name, right[0].name))
+    if a.street and b.street and a.street == b.street:
+        return PlaceComparison("match", district, matched=(a.street, b.street))
+    return PlaceComparison("unknown", district)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from dedupe.decide import ATTACH, NEW, PROPOSE, Candidate, Thresholds, decide
+from dedupe.features import Features, block_keys, case_keys, extract
+from dedupe.place import Gazetteer
+
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)
+GAZ = Gazetteer.from_profile({"city": "江城市", "districts": [{"name": "江岸区", "streets": ["大智街道"]}]})
+
+SMOKE = "江岸区幸福里小区楼下烧烤店油烟直排,每天营业到凌晨两点,噪音和油烟严重影响居民休息,请环保部门查处"
+SMOKE_REWORDED = "幸福里小区底层烧烤店深夜经营,油烟熏得窗户都不敢开,吵得睡不着觉,希望管一管"
+SMOKE_OTHER_ESTATE = "江岸区阳光花园楼下烧烤店油烟直排,每天营业到凌晨两点,噪音和油烟严重影响居民休息,请环保部门查处"
+POTHOLE = "江岸区解放大道人行道坑洼积水,老人摔倒好几次"
+
+
+def features(text, hours=0.0, phone=None, category=None, **extra):
+    report = {"text": text, "received_at": T0 + timedelta(hours=hours), "phone": phone, "category": category, **extra}
+    return extract(report, GAZ)
+
+
+def candidate(case_id, f, open_=True, shares=False):
+    return Candidate(case_id, f, is_open=open_, last_report_at=f.time, shares_contact=shares)
+
+
+@pytest.mark.parametrize(
+    ("name", "new", "cands", "action", "rule", "target"),
+    [
+        ("verbatim copy by another person within hours", features(SMOKE, 5), [candidate(1, features(SMOKE))], ATTACH, "same_problem", 1),
+        ("reworded report of the same estate's smoke", features(SMOKE_REWORDED, 20), [candidate(1, features(SMOKE))], ATTACH, "same_problem", 1),
+        ("same person again on another channel, weeks later, case open", features(SMOKE_REWORDED, 24 * 20, phone="13800138000"),
+         [candidate(1, features(SMOKE, phone="+86 138 0013 8000"), open_=True)], ATTACH, "same_person", 1),
+        ("same person after the case closed, within 30 days", features(SMOKE, 24 * 10), [candidate(1, features(SMOKE), open_=False, shares=True)], ATTACH, "same_person", 1),
+        ("same person after the case closed, beyond 30 days", features(SMOKE, 24 * 40), [candidate(1, features(SMOKE), open_=False, shares=True)], NEW, None, None),
+        ("same template about another estate", features(SMOKE_OTHER_ESTATE, 1), [candidate(1, features(SMOKE))], NEW, None, None),
+        ("same person, other estate: still a veto", features(SMOKE_OTHER_ESTATE, 1, phone="13800138000"),
+         [candidate(1, features(SMOKE, phone="13800138000"))], NEW, None, None),
+        ("different problem in the same district", features(POTHOLE, 2), [candidate(1, features(SMOKE))], NEW, None, None),
+        ("closed case of another person, days later", features(SMOKE, 24 * 5), [candidate(1, features(SMOKE), open_=False)], NEW, None, None),
+        ("incompatible categories", features(SMOKE, 2, category="环境保护"), [candidate(1, features(SMOKE, category="城乡建设"))], NEW, None, None),
+        ("no candidates", features(SMOKE), [], NEW, None, None),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_decide_applies_the_rules(name, new, cands, action, rule, target):
+    decision = decide(new, cands)
+    assert (decision.action, decision.rule, decision.case_id) == (action, rule, target), decision.reasons
+
+
+def test_a_middling_score_is_proposed_not_merged():
+    new, old = features(SMOKE_REWORDED, 20), features(SMOKE)
+    score = decide(new, [candidate(1, old)]).score
+    decision = decide(new, [candidate(1, old)], Thresholds(auto=min(1.0, score + 0.05), grey=score - 0.05))
+    assert (decision.action, decision.case_id) == (PROPOSE, 1)
+
+
+def test_the_veto_is_explained_in_the_reasons():
+    decision = decide(features(SMOKE_OTHER_ESTATE, 1), [candidate(7, features(SMOKE))])
+    features_named = {r["feature"] for r in decision.reasons}
+    assert {"nearest_case", "place_mismatch", "veto", "text_similarity"} <= features_named
+    json.dumps(decision.to_dict(), ensure_ascii=False)
+
+
+def test_the_best_candidate_wins_regardless_of_order():
+    new = features(SMOKE, 3)
+    cands = [candidate(1, features(POTHOLE)), candidate(2, features(SMOKE_REWORDED)), candidate(3, features(SMOKE, 1))]
+    assert decide(new, cands).case_id == decide(new, cands[::-1]).case_id == 3
+
+
+def test_english_reports_follow_the_same_rules():
+    a = features("Street light broken outside 12 Oak Road, dark at night, please fix", 0)
+    b = features("The street light on Oak Rd is broken and it is dark at night", 6)
+    c = features("The street light on Elm Road is broken and it is dark at night", 6)
+    assert decide(b, [candidate("a", a)]).action == ATTACH
+    assert decide(c, [candidate("a", a)]).action == NEW
+
+
+def test_features_round_trip_through_json():
+    f = features(SMOKE, phone="13800138000", category="环境保护/油烟", channel="sms")
+    again = Features.from_dict(json.loads(json.dumps(f.to_dict(), ensure_ascii=False)))
+    assert again == f
+    assert f.contacts == ("tel:+8613800138000",)
+
+
+def test_block_keys_are_few_short_and_shared_within_the_window():
+    old = features(SMOKE, 0, phone="13800138000", address="大智街道")
+    keys = block_keys(old)
+    assert len(keys) <= 20 and sum(len(k.encode()) for k in keys) < 1024
+    assert any(k.startswith("p:tel:") for k in keys) and any(k.startswith("pl:") for k in keys)
+    for hours in (1, 30, 47, 71.9):
+        later = replace(features(POTHOLE, hours), place=old.place)
+        assert {k for k in block_keys(later) if k.startswith("t:")} & set(keys), hours
+
+
+def test_case_keys_stay_bounded_as_reports_join():
+    keys: list[str] = []
+    for i in range(30):
+        keys = case_keys(keys, block_keys(features(SMOKE, hours=24 * i, phone=f"1380013{8000 + i % 3}")))
+    assert len(keys) <= 24
+
+
+def test_a_decision_over_200_candidates_takes_well_under_20_ms():
+    texts = [SMOKE, SMOKE_REWORDED, SMOKE_OTHER_ESTATE, POTHOLE]
+    cands = [candidate(i, features(texts[i % 4] * 3 + str(i), hours=-i)) for i in range(200)]
+    new = features(SMOKE * 3, 1)
+    timings = []
+    for _ in range(20):
+        started = time.perf_counter()
+        decide(new, cands)
+        timings.append(time.perf_counter() - started)
+    assert sorted(timings)[-2] < 0.020
