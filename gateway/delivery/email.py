@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from urllib.parse import parse_qs, unquote, urlparse
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from gateway.delivery import DeliveryError, register
@@ -26,15 +27,23 @@ def _thread_of(rt: Runtime, notification: Notification) -> list[str]:
     """The citizen's latest message ids on this case, for In-Reply-To/References."""
     if notification.case_id is None or not notification.address:
         return []
-    with Session(rt.engine) as session:
-        report = session.exec(
-            select(Report).where(Report.case_id == notification.case_id, Report.channel == "email",
-                                 Report.email == notification.address.lower(), Report.message_id != None)  # noqa: E711
-            .order_by(Report.id.desc())  # type: ignore[union-attr]
-        ).first()
-        if report is None or not report.message_id:
-            return []
-        return [*(report.extra.get("in_reply_to") or [])[-5:], report.message_id]
+    # The delivery job's own session (SQLite allows one writer: a second session would wait for it).
+    session = object_session(notification)
+    if session is None:
+        with Session(rt.engine) as own:
+            return _latest(own, notification)
+    return _latest(session, notification)  # type: ignore[arg-type]
+
+
+def _latest(session: Session, notification: Notification) -> list[str]:
+    report = session.exec(
+        select(Report).where(Report.case_id == notification.case_id, Report.channel == "email",
+                             Report.email == (notification.address or "").lower(), Report.message_id != None)  # noqa: E711
+        .order_by(Report.id.desc())  # type: ignore[union-attr]
+    ).first()
+    if report is None or not report.message_id:
+        return []
+    return [*(report.extra.get("in_reply_to") or [])[-5:], report.message_id]
 
 
 def build_message(rt: Runtime, notification: Notification) -> EmailMessage:
