@@ -31,6 +31,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if app.config.get("TRUST_PROXY"):  # behind a proxy: the public scheme and host come from X-Forwarded-*
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
     profile = load_profile(app.config["PROFILE_PATH"])
     engine = db.make_engine(app.config["DATABASE_URL"], str(data_dir), app.config.get("DATABASE_SCHEMA"))
@@ -44,6 +48,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     broker = Broker(redis_url, app.config["QUEUE_PREFIX"])
     rt = Runtime(engine=engine, broker=broker, profile=profile, config=dict(app.config), embedded_redis=embedded)
     app.extensions["hotline"] = rt
+    from gateway.acknowledgement import after_ingest
+
+    rt.services["after_ingest"] = after_ingest  # citizens' acknowledgements on the channel they used
     seed_departments(engine, profile)
 
     from gateway.views import register_views

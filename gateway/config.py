@@ -55,13 +55,25 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if config["PUBLIC_BASE_URL"]:
         _url("HOTLINE_PUBLIC_URL", config["PUBLIC_BASE_URL"], ("http", "https"))
     config["SECRET_KEY"] = env.get("HOTLINE_SECRET_KEY") or None
+    config["TRUST_PROXY"] = env.get("HOTLINE_TRUST_PROXY", "") in ("1", "true", "yes")  # honour X-Forwarded-*
     config["MAX_CONTENT_LENGTH"] = _int("HOTLINE_MAX_BODY_BYTES", env.get("HOTLINE_MAX_BODY_BYTES", str(12 * 1024 * 1024)), 1024)
     # Twilio
     config["TWILIO_ACCOUNT_SID"] = env.get("TWILIO_ACCOUNT_SID")
     config["TWILIO_AUTH_TOKEN"] = env.get("TWILIO_AUTH_TOKEN")
     config["TWILIO_FROM_NUMBER"] = env.get("TWILIO_FROM_NUMBER")
+    # SMS parts from one number within this many seconds are one message (carrier-split segments)
+    config["SMS_SEGMENT_SECONDS"] = _int("HOTLINE_SMS_SEGMENT_SECONDS", env.get("HOTLINE_SMS_SEGMENT_SECONDS", "10"))
+    # how a new SMS is acknowledged: inline TwiML answer, or a REST message through the notification outbox
+    config["SMS_ACK"] = env.get("HOTLINE_SMS_ACK", "twiml")
+    if config["SMS_ACK"] not in ("twiml", "rest"):
+        raise ConfigError(f"HOTLINE_SMS_ACK={config['SMS_ACK']!r}: expected twiml or rest")
+    # an SMS threads onto the sender's open case active within this many hours (0: never)
+    config["SMS_THREAD_HOURS"] = _int("HOTLINE_SMS_THREAD_HOURS", env.get("HOTLINE_SMS_THREAD_HOURS", "24"))
     # Mail
     config["SMTP_URL"] = env.get("HOTLINE_SMTP_URL")  # smtp://user:pass@host:port, relay for outbound mail
+    if config["SMTP_URL"]:
+        _url("HOTLINE_SMTP_URL", config["SMTP_URL"], ("smtp", "smtps"))
+    config["MAIL_MAX_BYTES"] = _int("HOTLINE_MAIL_MAX_BYTES", env.get("HOTLINE_MAIL_MAX_BYTES", str(10 * 1024 * 1024)), 1024)
     config["MAIL_FROM"] = env.get("HOTLINE_MAIL_FROM", "12345@example.wuhan.gov.cn")
     config["MAIL_DOMAINS"] = [d.strip().lower() for d in env.get("HOTLINE_MAIL_DOMAINS", "example.wuhan.gov.cn").split(",") if d.strip()]
     config["INBOUND_MAIL_SECRET"] = env.get("HOTLINE_INBOUND_MAIL_SECRET")

@@ -234,3 +234,30 @@ class Unparsed(SQLModel, table=True):
     body: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
     received_at: datetime = _now()
     resolved: bool = False
+
+
+class SmsMessage(SQLModel, table=True):
+    """An inbound SMS that is not (yet) a report: a keyword, a message waiting for a case choice, a choice."""
+
+    __table_args__ = (UniqueConstraint("sid", name="uq_smsmessage_sid"), Index("ix_smsmessage_phone_state", "phone", "state"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sid: str = Field(max_length=64)  # Twilio MessageSid: a retried delivery finds this row
+    phone: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # keyword | pending | choice
+    state: str = Field(default="done", max_length=16)  # pending (awaiting a choice) | done
+    form: dict = _json()  # the webhook form, to ingest a pending message once the citizen chose
+    choices: list = _json(list)  # case ids offered, in the order listed
+    case_id: Optional[int] = Field(default=None, foreign_key="case.id")
+    answer: str = ""  # what we answered (TwiML text), repeated for a retried delivery
+    created_at: datetime = _now()
+
+
+class MailCheckpoint(SQLModel, table=True):
+    """How far the IMAP poller read one mailbox folder: UIDVALIDITY and the last UID ingested."""
+
+    __table_args__ = (UniqueConstraint("mailbox", name="uq_mailcheckpoint_mailbox"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=500)  # user@host/folder
+    uidvalidity: int = 0
+    last_uid: int = 0
+    updated_at: datetime = _now()

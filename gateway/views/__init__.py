@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def register_views(app: Flask) -> None:
-    from gateway.views import api
+    from gateway.views import api, webhooks
 
-    for blueprint in (api.bp,):
+    for blueprint in (api.bp, webhooks.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(ApiError)

@@ -17,6 +17,10 @@ from gateway.profile import load_profile
         ({"HOTLINE_MAX_BODY_BYTES": "lots"}, "HOTLINE_MAX_BODY_BYTES"),
         ({"HOTLINE_SYSTEM_TOKENS": "no-colon"}, "HOTLINE_SYSTEM_TOKENS"),
         ({"HOTLINE_PUBLIC_URL": "ftp://x"}, "HOTLINE_PUBLIC_URL"),
+        ({"HOTLINE_SMTP_URL": "http://relay"}, "HOTLINE_SMTP_URL"),
+        ({"HOTLINE_SMS_ACK": "carrier-pigeon"}, "HOTLINE_SMS_ACK"),
+        ({"HOTLINE_SMS_SEGMENT_SECONDS": "-1"}, "HOTLINE_SMS_SEGMENT_SECONDS"),
+        ({"HOTLINE_MAIL_MAX_BYTES": "big"}, "HOTLINE_MAIL_MAX_BYTES"),
     ],
 )
 def test_a_bad_setting_fails_naming_the_variable(env, variable):
