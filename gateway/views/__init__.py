@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def register_views(app: Flask) -> None:
-    from gateway.views import api
+    from gateway.views import api, board, hotline, open311, operator
 
-    for blueprint in (api.bp,):
+    for blueprint in (api.bp, board.bp, hotline.bp, operator.bp, open311.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(ApiError)
