@@ -3,14 +3,63 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 
 def register_all(main: click.Group) -> None:
-    for command in (demo,):
+    for command in (demo, import_group):
         main.add_command(command)
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import saved message-board pages or a hotline CSV export through the intake path."""
+
+
+def _print_summary(summary: Any) -> None:
+    for where, number in summary.created:
+        click.echo(f"created  {where} -> {number}")
+    for where, number in summary.replayed:
+        click.echo(f"known    {where} -> {number}")
+    for where, why in summary.skipped:
+        click.echo(f"skipped  {where}: {why}")
+    for where, reason in summary.errors:
+        click.echo(f"error    {where}: {reason}", err=True)
+    click.echo(f"{len(summary.created)} created, {len(summary.replayed)} already known, "
+               f"{len(summary.skipped)} skipped, {len(summary.errors)} rejected (kept for review)")
+
+
+@import_group.command("board")
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+def import_board(target: Path) -> None:
+    """Import saved board detail pages (a file or a folder); idempotent on the post id."""
+    from gateway.cli import build_app
+    from gateway.imports import import_board_pages
+
+    app = build_app()
+    with app.app_context():
+        summary = import_board_pages(app.extensions["hotline"], target)
+    _print_summary(summary)
+    if summary.errors and not (summary.created or summary.replayed):
+        raise SystemExit(1)
+
+
+@import_group.command("hotline")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_hotline(csv_file: Path) -> None:
+    """Import a 12345 CSV export (UTF-8 or GBK/GB18030); bad rows are listed by line and kept."""
+    from gateway.cli import build_app
+    from gateway.imports import import_hotline_csv
+
+    app = build_app()
+    with app.app_context():
+        summary = import_hotline_csv(app.extensions["hotline"], csv_file.read_bytes(), source=csv_file.name)
+    _print_summary(summary)
+    if summary.errors and not (summary.created or summary.replayed):
+        raise SystemExit(1)
 
 
 DEMO_WEB_POSTS: list[dict[str, Any]] = [

@@ -98,7 +98,11 @@ def push_tickets():  # type: ignore[no-untyped-def]
     """Take one ticket or a batch from an authenticated call-centre system through the intake path."""
     rt = current()
     raw = raw_inbound("hotline")
-    system = authenticate(rt.config.get("SYSTEM_TOKENS") or {}, request.headers, raw.body, time.time())
+    try:
+        system = authenticate(rt.config.get("SYSTEM_TOKENS") or {}, request.headers, raw.body, time.time())
+    except ApiError as error:
+        quarantine.keep(rt, "hotline", raw, f"{error.field}: {error.message}", status=error.status)
+        raise
     try:
         parsed = hotline_adapter.parse_batch(raw.body)
     except AdapterError as error:
