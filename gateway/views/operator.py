@@ -52,6 +52,7 @@ def entry_form():  # type: ignore[no-untyped-def]
 @bp.post("/operator/")
 def submit():  # type: ignore[no-untyped-def]
     """Create the ticket, attach it to the chosen case, or (action=check) show open cases without JS."""
+    raw = raw_inbound("hotline")  # first: reading the form would consume the body we keep
     values = {key: request.form.get(key, "").strip() for key in FORM_FIELDS}
     values["public"] = "1" if request.form.get("public") else ""
     attach_to = request.form.get("attach_to", "").strip()
@@ -61,7 +62,6 @@ def submit():  # type: ignore[no-untyped-def]
             hints = suggest(session, rt, phone=values["caller_number"], text=values["content"] or values["title"],
                             address=values["address"])
         return _page(values, hints=hints)
-    raw = raw_inbound("hotline")
     ticket = {key: value or None for key, value in values.items()}
     ticket["public"] = bool(values["public"])
     try:
