@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import timedelta
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from sqlmodel import Session, select
 
@@ -91,7 +91,7 @@ def suggest(session: Session, rt: Runtime, *, phone: str | None, text: str | Non
     exclude = {case.id for case in own if case.id is not None}
     similar: list[dict[str, Any]] = []
     if district and (text or address):
-        finder: Optional[SimilarFinder] = rt.services.get("suggest")
+        finder: SimilarFinder | None = rt.services.get("suggest")
         query = f"{text or ''} {address or ''}"
         if finder is not None:
             similar = finder(session, rt, text=query, address=address, district=district, exclude=exclude)

@@ -21,7 +21,7 @@ bp = Blueprint("board", __name__)
 def _form_choices() -> dict[str, Any]:
     rt = current()
     with Session(rt.engine) as session:
-        units = session.exec(select(Department.name).where(Department.active == True).order_by(Department.id)).all()  # noqa: E712
+        units = session.exec(select(Department.name).where(Department.active == True).order_by(Department.id)).all()
     return {"topics": [c.name for c in rt.profile.categories], "units": list(units)}
 
 

@@ -246,7 +246,7 @@ def list_requests(fmt: str) -> Response:
         query = query.where(Case.number.in_(numbers))  # type: ignore[union-attr]
     else:
         start, end = _window()
-        query = query.where(Case.public == True, Case.created_at >= start, Case.created_at <= end)  # noqa: E712
+        query = query.where(Case.public == True, Case.created_at >= start, Case.created_at <= end)
         codes = _listed("service_code")
         if codes:
             query = query.where(Case.category.in_(codes))  # type: ignore[union-attr]
@@ -254,9 +254,9 @@ def list_requests(fmt: str) -> Response:
         if statuses - {"open", "closed"}:
             raise Open311Error(400, "status: expected open, closed or both")
         if statuses == {"open"}:
-            query = query.where(Case.status.notin_(CLOSED_STATUSES), Case.merged_into_id == None)  # type: ignore[attr-defined]  # noqa: E711
+            query = query.where(Case.status.notin_(CLOSED_STATUSES), Case.merged_into_id == None)  # type: ignore[attr-defined]
         elif statuses == {"closed"}:
-            query = query.where(Case.status.in_(CLOSED_STATUSES) | (Case.merged_into_id != None))  # type: ignore[attr-defined]  # noqa: E711
+            query = query.where(Case.status.in_(CLOSED_STATUSES) | (Case.merged_into_id != None))  # type: ignore[attr-defined]
     with Session(rt.engine) as session:
         cases = session.exec(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)).all()  # type: ignore[attr-defined,union-attr]
         return _respond(fmt, _rows(session, rt.profile, cases), "service_requests", "request")

@@ -130,7 +130,7 @@ def test_a_bare_array_is_a_batch_too(client):
 
 @pytest.mark.parametrize("body, field", [
     (b"", "body"), (b"{oops", "body"), (b"42", "body"), (b'{"tickets": "x"}', "tickets"),
-    ('{"ticket_no": "A1"}'.encode(), "content"), (b'{"ticket_no": ["A"], "content": "x"}', "ticket_no"),
+    (b'{"ticket_no": "A1"}', "content"), (b'{"ticket_no": ["A"], "content": "x"}', "ticket_no"),
 ])
 def test_a_body_that_is_no_ticket_is_422_naming_the_field_and_kept(client, rt, body, field):
     resp = client.post(URL, data=body, headers={**bearer(), "Content-Type": "application/json"})

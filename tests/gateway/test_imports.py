@@ -24,7 +24,7 @@ def test_saved_detail_pages_become_board_reports_with_the_official_reply(client,
     assert [Path(p).name for p, _ in summary.skipped] == ["list_page.html", "list_page_items.html"]
     assert [(Path(p).name, why) for p, why in summary.errors] == [
         ("detail_missing_body.html", "body: no message content found on the page")]
-    number = dict((Path(p).name, n) for p, n in summary.created)["detail_with_reply.html"]
+    number = {Path(p).name: n for p, n in summary.created}["detail_with_reply.html"]
     detail = client.get(f"/api/v1/cases/{number}").get_json()
     assert detail["reports"][0]["external_id"] == "20261120015"
     assert detail["title"] == "武昌区中北路人行道地砖松动多处"
