@@ -3,14 +3,63 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 
 def register_all(main: click.Group) -> None:
-    for command in (demo, smtp, imap, parse):
+    for command in (demo, import_group, smtp, imap, parse):
         main.add_command(command)
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import saved message-board pages or a hotline CSV export through the intake path."""
+
+
+def _print_summary(summary: Any) -> None:
+    for where, number in summary.created:
+        click.echo(f"created  {where} -> {number}")
+    for where, number in summary.replayed:
+        click.echo(f"known    {where} -> {number}")
+    for where, why in summary.skipped:
+        click.echo(f"skipped  {where}: {why}")
+    for where, reason in summary.errors:
+        click.echo(f"error    {where}: {reason}", err=True)
+    click.echo(f"{len(summary.created)} created, {len(summary.replayed)} already known, "
+               f"{len(summary.skipped)} skipped, {len(summary.errors)} rejected (kept for review)")
+
+
+@import_group.command("board")
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+def import_board(target: Path) -> None:
+    """Import saved board detail pages (a file or a folder); idempotent on the post id."""
+    from gateway.cli import build_app
+    from gateway.imports import import_board_pages
+
+    app = build_app()
+    with app.app_context():
+        summary = import_board_pages(app.extensions["hotline"], target)
+    _print_summary(summary)
+    if summary.errors and not (summary.created or summary.replayed):
+        raise SystemExit(1)
+
+
+@import_group.command("hotline")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_hotline(csv_file: Path) -> None:
+    """Import a 12345 CSV export (UTF-8 or GBK/GB18030); bad rows are listed by line and kept."""
+    from gateway.cli import build_app
+    from gateway.imports import import_hotline_csv
+
+    app = build_app()
+    with app.app_context():
+        summary = import_hotline_csv(app.extensions["hotline"], csv_file.read_bytes(), source=csv_file.name)
+    _print_summary(summary)
+    if summary.errors and not (summary.created or summary.replayed):
+        raise SystemExit(1)
 
 
 DEMO_WEB_POSTS: list[dict[str, Any]] = [
@@ -25,6 +74,57 @@ DEMO_WEB_POSTS: list[dict[str, Any]] = [
     {"title": "路灯还是不亮", "text": "中山大道888号附近路灯依然不亮，上次反映后还没有人来修。",
      "phone": "138 0013 8001"},
 ]
+
+
+DEMO_BOARD_POST: dict[str, Any] = {
+    "post_id": "DEMO-BOARD-0001", "unit": "江汉区人民政府", "topic": "市容环卫", "title": "常青花园垃圾站异味",
+    "text": "<p>常青花园三小区垃圾站<b>长期不清运</b>，夏天异味很大。</p><script>alert(1)</script>",
+    "address": "江汉区常青花园三小区", "user": "江城市民", "anonymous": True, "public": True,
+}
+DEMO_TICKET: dict[str, Any] = {
+    "ticket_no": "DEMO-12345-0001", "caller_number": "027-85551234", "caller_name": "李女士", "appeal_type": "投诉",
+    "content": "来电人反映：汉阳区钟家村某餐馆油烟直排，影响楼上住户正常生活。", "address": "汉阳区钟家村汉阳大道88号",
+    "district": "汉阳区", "operator_id": "A0317", "urgency": "一般",
+}
+DEMO_OPERATOR_ENTRY: dict[str, str] = {
+    "ticket_no": "OP-DEMO-0001", "caller_number": "13800138001", "caller_name": "张先生", "appeal_type": "投诉",
+    "content": "中山大道888号路灯还是不亮，已经反映过。", "address": "江岸区中山大道888号", "operator_id": "A0101",
+    "urgency": "一般", "action": "create",
+}
+DEMO_OPEN311: dict[str, str] = {
+    "service_code": "street_light", "lat": "30.5928", "long": "114.3055", "address_string": "江岸区解放大道1号",
+    "description": "解放大道1号门口路灯白天常亮", "attribute[FAULT]": "daylight", "attribute[POLE_NO]": "JA-0421",
+}
+
+
+def _demo_channels(app: Any, client: Any) -> list[str]:
+    """Send one message on each further channel (board, pushed ticket, operator form, Open311); return the numbers."""
+    import re
+    import secrets
+
+    rt = app.extensions["hotline"]
+    token, key = secrets.token_hex(16), secrets.token_hex(16)
+    rt.config["SYSTEM_TOKENS"] = {**(rt.config.get("SYSTEM_TOKENS") or {}), "demo": token}
+    rt.config["OPEN311_API_KEYS"] = [*(rt.config.get("OPEN311_API_KEYS") or []), key]
+    numbers = []
+    resp = client.post("/api/v1/board/posts", json=DEMO_BOARD_POST)
+    numbers.append(resp.get_json()["case"]["number"])
+    click.echo(f"board {resp.status_code} -> {numbers[-1]} {DEMO_BOARD_POST['title']}")
+    resp = client.post("/api/v1/hotline/tickets", json=DEMO_TICKET, headers={"Authorization": f"Bearer {token}"})
+    numbers.append(resp.get_json()["case"]["number"])
+    click.echo(f"push  {resp.status_code} -> {numbers[-1]} ticket {DEMO_TICKET['ticket_no']}")
+    hints = client.get("/api/v1/operator/suggest", query_string={"phone": DEMO_OPERATOR_ENTRY["caller_number"]}).get_json()
+    entry = dict(DEMO_OPERATOR_ENTRY)
+    if hints["caller_cases"]:  # the caller already has an open case: attach, as an operator would
+        entry["attach_to"] = hints["caller_cases"][0]["number"]
+    resp = client.post("/operator/", data=entry)
+    found = re.search(r'class="case-number">([^<]+)<', resp.get_data(as_text=True))
+    numbers.append(found.group(1) if found else "?")
+    click.echo(f"desk  {resp.status_code} -> {numbers[-1]} ({'attached' if 'attach_to' in entry else 'new'})")
+    resp = client.post("/open311/v2/requests.json", data={"api_key": key, **DEMO_OPEN311})
+    numbers.append(resp.get_json()[0]["service_request_id"])
+    click.echo(f"311   {resp.status_code} -> {numbers[-1]} {DEMO_OPEN311['description']}")
+    return numbers
 
 
 @click.command()
@@ -48,6 +148,7 @@ def demo(wait: float) -> None:
         numbers.append(body["case"]["number"])
         click.echo(f"web   {resp.status_code} -> {body['case']['number']} ({body['link']}) {post['title']}")
     rt = app.extensions["hotline"]
+    numbers.extend(_demo_channels(app, client))
     deadline = time.monotonic() + wait
     with Session(rt.engine) as session:
         while time.monotonic() < deadline:

@@ -229,7 +229,7 @@ def _open_case(session: Session, rt: Runtime, report: Report) -> Case:
         title=report.title or report.text[:40],
         summary=report.text,
         appeal_type=report.appeal_type,
-        category=report.category_hint if rt.profile.category(report.category_hint) else None,
+        category=_category_code(rt, report.category_hint),
         district=report.district,
         address=report.address,
         lat=report.lat,
@@ -248,6 +248,12 @@ def _open_case(session: Session, rt: Runtime, report: Report) -> Case:
     session.add(case)
     session.add(Event(case_id=case.id, kind="created", data={"channel": report.channel, "report_external_id": report.external_id}))
     return case
+
+
+def _category_code(rt: Runtime, hint: str | None) -> str | None:
+    """The profile's category code for a hint given by code or by Chinese name (Case.category holds codes)."""
+    category = rt.profile.category(hint)
+    return category.code if category else None
 
 
 def _attach(session: Session, case: Case, report: Report, link: str, match: Match | None) -> None:

@@ -46,11 +46,9 @@ def process_report(rt: Runtime, inbound: InboundReport, body: bytes, headers: di
 def keep(rt: Runtime, body: bytes, headers: dict[str, str], error: str,
          field: str = "body") -> MailOutcome:
     """Store a mail we cannot make a report of, raw, in the Unparsed table."""
-    with Session(rt.engine) as session:
-        row = quarantine.keep(session, "email", body, headers, error)
-        session.commit()
-        log.warning("mail kept as unparsed #%s: %s", row.id, error)
-        return MailOutcome("unparsed", unparsed_id=row.id, error={"field": field, "message": error})
+    row_id = quarantine.keep(rt, "email", RawInbound(channel="email", body=body, headers=headers), error)
+    log.warning("mail kept as unparsed #%s: %s", row_id, error)
+    return MailOutcome("unparsed", unparsed_id=row_id, error={"field": field, "message": error})
 
 
 def process_message(rt: Runtime, data: bytes, mail_from: str | None, rcpt_tos: list[str],

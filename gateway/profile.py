@@ -17,6 +17,11 @@ class Category:
     name: str
     keywords: list[str] = field(default_factory=list)
     departments: list[str] = field(default_factory=list)
+    description: str = ""
+    group: str = ""
+    # Questions asked when reporting this category (Open311 service definition attributes):
+    # {code, datatype, required, description, order, values = [{key, name}], variable}.
+    attributes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -69,6 +74,7 @@ def load_profile(path: str | Path) -> Profile:
     except (TypeError, KeyError) as exc:
         raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: bad category or department entry ({exc})") from None
     for cat in categories:
+        _check_attributes(path, cat)
         unknown = [d for d in cat.departments if d != "DISTRICT" and d not in codes]
         if unknown:
             raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} names unknown departments {unknown}")
@@ -83,3 +89,20 @@ def load_profile(path: str | Path) -> Profile:
         categories=categories,
         departments=departments,
     )
+
+
+ATTRIBUTE_TYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+
+
+def _check_attributes(path: str | Path, cat: Category) -> None:
+    """Fail start-up on a category attribute the Open311 service definition could not show."""
+    for attribute in cat.attributes:
+        if not isinstance(attribute, dict) or not str(attribute.get("code") or "").strip():
+            raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} has an attribute without a code")
+        datatype = attribute.get("datatype", "string")
+        if datatype not in ATTRIBUTE_TYPES:
+            raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} attribute {attribute['code']} "
+                              f"has datatype {datatype!r}; expected one of {', '.join(ATTRIBUTE_TYPES)}")
+        if datatype.endswith("valuelist") and not attribute.get("values"):
+            raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} attribute {attribute['code']} "
+                              "is a list without values")

@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def register_views(app: Flask) -> None:
-    from gateway.views import api, webhooks
+    from gateway.views import api, board, hotline, open311, operator, webhooks
 
-    for blueprint in (api.bp, webhooks.bp):
+    for blueprint in (api.bp, board.bp, hotline.bp, operator.bp, open311.bp, webhooks.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(ApiError)

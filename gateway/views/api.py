@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from adapters import web as web_adapter
-from adapters.base import RawInbound
-from gateway import presenters
+from adapters.base import AdapterError, InboundReport, RawInbound
+from gateway import presenters, quarantine
 from gateway.clock import utcnow
 from gateway.errors import ApiError
 from gateway.intake import find_by_number, ingest
@@ -44,6 +44,15 @@ def raw_inbound(channel: str) -> RawInbound:
         form={k: request.form.getlist(k) for k in request.form},
         received_at=utcnow(),
     )
+
+
+def parse_or_keep(raw: RawInbound, parse: Callable[[RawInbound], InboundReport]) -> InboundReport:
+    """Run an adapter; when it rejects the input, keep the raw input (Unparsed) and re-raise."""
+    try:
+        return parse(raw)
+    except AdapterError as error:
+        quarantine.keep(current(), raw.channel, raw, error)
+        raise
 
 
 def answer(result: Any) -> Any:

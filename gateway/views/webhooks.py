@@ -10,7 +10,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from adapters import email as email_adapter
-from adapters.base import AdapterError, Ignored
+from adapters.base import AdapterError, Ignored, RawInbound
 from gateway import mail, quarantine, sms
 from gateway.clock import utcnow
 from gateway.errors import ApiError
@@ -49,10 +49,8 @@ def _verify_twilio() -> None:
 
 def _unparsed(channel: str, exc: AdapterError, body: bytes) -> tuple[Response, int]:
     """Keep an unusable but authentic delivery for a person; 202 so the provider does not resend it."""
-    with Session(current().engine) as session:
-        row = quarantine.keep(session, channel, body, dict(request.headers.items()), f"{exc.field}: {exc.message}")
-        session.commit()
-        return jsonify({"status": "unparsed", "unparsed_id": row.id, "error": exc.as_dict()}), 202
+    row_id = quarantine.keep(current(), channel, RawInbound(channel=channel, body=body, headers=dict(request.headers.items())), exc)
+    return jsonify({"status": "unparsed", "unparsed_id": row_id, "error": exc.as_dict()}), 202
 
 
 @bp.post("/webhooks/twilio/sms")

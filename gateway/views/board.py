@@ -1,0 +1,51 @@
+"""The public message board: the post form (HTML) and the JSON endpoint, both through the board adapter."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from sqlmodel import Session, select
+
+from adapters import board as board_adapter
+from adapters.base import AdapterError
+from gateway.intake import ingest
+from gateway.models import Department
+from gateway.runtime import current
+from gateway.views.api import answer, parse_or_keep, raw_inbound
+
+bp = Blueprint("board", __name__)
+
+
+def _form_choices() -> dict[str, Any]:
+    rt = current()
+    with Session(rt.engine) as session:
+        units = session.exec(select(Department.name).where(Department.active == True).order_by(Department.id)).all()
+    return {"topics": [c.name for c in rt.profile.categories], "units": list(units)}
+
+
+@bp.get("/board/")
+def post_form():  # type: ignore[no-untyped-def]
+    """Show the empty post form; a fresh post id makes a double submission idempotent."""
+    return render_template("board/post.html", values={"post_id": f"F{secrets.token_hex(8)}", "public": "1"},
+                           error=None, **_form_choices())
+
+
+@bp.post("/board/")
+def submit_form():  # type: ignore[no-untyped-def]
+    """Take a post from the HTML form; answer with the case number, or the form again naming the field."""
+    raw = raw_inbound("board")
+    try:
+        report = parse_or_keep(raw, board_adapter.parse)
+    except AdapterError as error:
+        values = {key: request.form.get(key, "") for key in board_adapter.FIELDS}
+        return render_template("board/post.html", values=values, error=error, **_form_choices()), 422
+    result = ingest(current(), report)
+    return render_template("board/thanks.html", case=result.case, created=result.created), 201 if result.created else 200
+
+
+@bp.post("/api/v1/board/posts")
+def post_json():  # type: ignore[no-untyped-def]
+    """Take a board post as JSON or form-encoded; 201 new, 200 replay of the same post_id, 422 naming the field."""
+    return answer(ingest(current(), parse_or_keep(raw_inbound("board"), board_adapter.parse)))
