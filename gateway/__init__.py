@@ -1,0 +1,1 @@
+"""The intake gateway: the Flask app and the domain."""
