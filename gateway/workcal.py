@@ -98,20 +98,26 @@ class WorkCalendar:
             name = fest.get("name", "?")
             start, end = fest["first"], fest["last"]
             if not (isinstance(start, date) and isinstance(end, date)) or start > end:
-                raise CalendarDataError(f"{name}: `first`..`last` must be dates in order")
+                raise CalendarDataError(
+                    f"{name}: `first`..`last` must be dates in order"
+                )
             day = start
             while day <= end:
                 holidays.add(day)
                 day += _DAY
             for m in fest.get("makeup", ()):
                 if not isinstance(m, date) or m.weekday() < 5:
-                    raise CalendarDataError(f"{name}: make-up day {m} is not a weekend date")
+                    raise CalendarDataError(
+                        f"{name}: make-up day {m} is not a weekend date"
+                    )
                 makeup.add(m)
         for d in holidays | makeup:
             if not first <= d <= last:
                 raise CalendarDataError(f"{d} lies outside the covered years {years}")
         if holidays & makeup:
-            raise CalendarDataError(f"days both off and on: {sorted(holidays & makeup)}")
+            raise CalendarDataError(
+                f"days both off and on: {sorted(holidays & makeup)}"
+            )
         for y in years:
             if not any(d.year == y for d in holidays):
                 raise CalendarDataError(f"year {y} is listed but has no holidays")
@@ -154,7 +160,7 @@ class WorkCalendar:
         return count
 
     # ------------------------------------------------------------------ deadlines
-    def add_working_days(self, start: datetime, n: int | float) -> datetime:
+    def add_working_days(self, start: datetime, n: float) -> datetime:
         """Return the moment ``n`` working days (n x 24 h of working time) after ``start``.
 
         See the module docstring for the exact rule; the result is in ``start``'s zone.
@@ -190,11 +196,15 @@ class WorkCalendar:
             local = datetime.combine(day, local.timetz())
         return local.astimezone(start.tzinfo)
 
-    def due_time(self, received_at: datetime, rule: Mapping[str, Any], mode: str = WORKING) -> datetime:
+    def due_time(
+        self, received_at: datetime, rule: Mapping[str, Any], mode: str = WORKING
+    ) -> datetime:
         """Return the deadline for ``rule`` ({"hours": h} or {"working_days": n}) under ``mode``."""
         _check_mode(mode)
         if len(rule) != 1 or not set(rule) <= {"hours", "working_days"}:
-            raise ValueError(f"a deadline rule is exactly one of hours / working_days, got {dict(rule)}")
+            raise ValueError(
+                f"a deadline rule is exactly one of hours / working_days, got {dict(rule)}"
+            )
         if "hours" in rule:
             return self.add_hours(received_at, float(rule["hours"]), mode)
         n = rule["working_days"]
@@ -231,7 +241,9 @@ def _to_city(moment: datetime) -> datetime:
     if not isinstance(moment, datetime):
         raise TypeError(f"expected a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("naive datetime: pass a timezone-aware one (UTC or Asia/Shanghai)")
+        raise ValueError(
+            "naive datetime: pass a timezone-aware one (UTC or Asia/Shanghai)"
+        )
     return moment.astimezone(CITY_TZ)
 
 
@@ -244,9 +256,9 @@ def _local_date(d: date) -> date:
 __all__ = [
     "CALENDAR",
     "CITY_TZ",
+    "WORKING",
     "CalendarDataError",
     "CalendarRangeError",
-    "WORKING",
     "WorkCalendar",
     "default_calendar",
     "due_time",

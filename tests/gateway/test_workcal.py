@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,6 @@ from gateway.workcal import (
     default_calendar,
     due_time,
 )
-
-UTC = timezone.utc
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +82,9 @@ def sh(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
         (date(2026, 12, 31), True, "last covered day"),
     ],
 )
-def test_official_days_are_classified(cal: WorkCalendar, day: date, working: bool, why: str) -> None:
+def test_official_days_are_classified(
+    cal: WorkCalendar, day: date, working: bool, why: str
+) -> None:
     assert cal.is_working_day(day) is working, why
 
 
@@ -101,21 +102,66 @@ def test_each_year_has_its_published_number_of_working_days(cal: WorkCalendar) -
 @pytest.mark.parametrize(
     ("start", "n", "due", "why"),
     [
-        (sh(2025, 3, 3, 15), 3, sh(2025, 3, 6, 15), "Monday 15:00 + 3 -> Thursday 15:00"),
+        (
+            sh(2025, 3, 3, 15),
+            3,
+            sh(2025, 3, 6, 15),
+            "Monday 15:00 + 3 -> Thursday 15:00",
+        ),
         (sh(2025, 3, 7, 15), 1, sh(2025, 3, 10, 15), "Friday skips the weekend"),
-        (sh(2025, 3, 8, 10), 1, sh(2025, 3, 11, 0), "Saturday starts Monday 00:00, due end of Monday"),
+        (
+            sh(2025, 3, 8, 10),
+            1,
+            sh(2025, 3, 11, 0),
+            "Saturday starts Monday 00:00, due end of Monday",
+        ),
         (sh(2025, 3, 3, 0), 3, sh(2025, 3, 6, 0), "three whole working days"),
         (sh(2025, 3, 3, 15), 0, sh(2025, 3, 3, 15), "zero days is now"),
-        (sh(2025, 3, 3, 6), 0.5, sh(2025, 3, 3, 18), "half a day is twelve working hours"),
+        (
+            sh(2025, 3, 3, 6),
+            0.5,
+            sh(2025, 3, 3, 18),
+            "half a day is twelve working hours",
+        ),
         (sh(2025, 3, 3, 18), 0.5, sh(2025, 3, 4, 6), "half a day runs over midnight"),
-        (sh(2025, 1, 24, 15), 3, sh(2025, 2, 5, 15), "Fri before Spring Festival: Sun 26, Mon 27, Wed 5 Feb"),
+        (
+            sh(2025, 1, 24, 15),
+            3,
+            sh(2025, 2, 5, 15),
+            "Fri before Spring Festival: Sun 26, Mon 27, Wed 5 Feb",
+        ),
         (sh(2025, 1, 27, 9), 5, sh(2025, 2, 10, 9), "make-up Saturday 8 Feb counts"),
-        (sh(2025, 1, 30, 11), 1, sh(2025, 2, 6, 0), "received during the festival: whole of 5 Feb"),
-        (sh(2024, 2, 8, 15), 3, sh(2024, 2, 19, 15), "Fri 9 Feb, make-up Sun 18 Feb, Mon 19 Feb"),
+        (
+            sh(2025, 1, 30, 11),
+            1,
+            sh(2025, 2, 6, 0),
+            "received during the festival: whole of 5 Feb",
+        ),
+        (
+            sh(2024, 2, 8, 15),
+            3,
+            sh(2024, 2, 19, 15),
+            "Fri 9 Feb, make-up Sun 18 Feb, Mon 19 Feb",
+        ),
         (sh(2025, 4, 25, 12), 2, sh(2025, 4, 28, 12), "make-up Sunday 27 Apr counts"),
-        (sh(2025, 9, 30, 15), 3, sh(2025, 10, 11, 15), "National Day 8 days, due on make-up Sat 11 Oct"),
-        (sh(2026, 2, 13, 17), 1, sh(2026, 2, 14, 17), "make-up Saturday before 2026 Spring Festival"),
-        (sh(2026, 2, 14, 17), 1, sh(2026, 2, 24, 17), "2026 festival runs to Monday 23 Feb"),
+        (
+            sh(2025, 9, 30, 15),
+            3,
+            sh(2025, 10, 11, 15),
+            "National Day 8 days, due on make-up Sat 11 Oct",
+        ),
+        (
+            sh(2026, 2, 13, 17),
+            1,
+            sh(2026, 2, 14, 17),
+            "make-up Saturday before 2026 Spring Festival",
+        ),
+        (
+            sh(2026, 2, 14, 17),
+            1,
+            sh(2026, 2, 24, 17),
+            "2026 festival runs to Monday 23 Feb",
+        ),
         (sh(2026, 12, 30, 10), 1, sh(2026, 12, 31, 10), "last covered day is usable"),
     ],
 )
@@ -125,7 +171,9 @@ def test_working_days_are_added_over_weekends_and_holidays(
     assert cal.add_working_days(start, n) == due, why
 
 
-def test_a_utc_input_is_counted_in_city_time_and_returned_in_utc(cal: WorkCalendar) -> None:
+def test_a_utc_input_is_counted_in_city_time_and_returned_in_utc(
+    cal: WorkCalendar,
+) -> None:
     # 2025-01-27 23:30 UTC is 07:30 on the 28th (Spring Festival Eve) in the city.
     start = datetime(2025, 1, 27, 23, 30, tzinfo=UTC)
     due = cal.add_working_days(start, 1)
@@ -160,8 +208,16 @@ def test_hours_postpone_only_a_due_moment_on_a_day_off(
         (date(2025, 3, 3), date(2025, 3, 10), 5),
         (date(2025, 3, 10), date(2025, 3, 3), -5),
         (date(2025, 1, 25), date(2025, 2, 9), 6),  # Sun 26, Mon 27; Wed 5..Fri 7, Sat 8
-        (date(2025, 9, 27), date(2025, 10, 13), 6),  # Sun 28, Mon 29, Tue 30; Thu 9, Fri 10, Sat 11
-        (sh(2025, 3, 2, 20), datetime(2025, 3, 3, 16, tzinfo=UTC), 1),  # city dates Mon 3 -> Tue 4
+        (
+            date(2025, 9, 27),
+            date(2025, 10, 13),
+            6,
+        ),  # Sun 28, Mon 29, Tue 30; Thu 9, Fri 10, Sat 11
+        (
+            sh(2025, 3, 2, 20),
+            datetime(2025, 3, 3, 16, tzinfo=UTC),
+            1,
+        ),  # city dates Mon 3 -> Tue 4
     ],
 )
 def test_working_days_between_counts_the_start_but_not_the_end(
@@ -170,12 +226,16 @@ def test_working_days_between_counts_the_start_but_not_the_end(
     assert cal.working_days_between(a, b) == count
 
 
-def test_adding_then_counting_working_days_round_trips_over_2025(cal: WorkCalendar) -> None:
+def test_adding_then_counting_working_days_round_trips_over_2025(
+    cal: WorkCalendar,
+) -> None:
     day = date(2025, 1, 1)
     while day.year == 2025:
         start = datetime(day.year, day.month, day.day, 10, tzinfo=CITY_TZ)
         for n in (1, 3, 5):
-            assert cal.working_days_between(start, cal.add_working_days(start, n)) == n, (day, n)
+            assert (
+                cal.working_days_between(start, cal.add_working_days(start, n)) == n
+            ), (day, n)
         day += timedelta(days=1)
 
 
@@ -188,15 +248,23 @@ def test_adding_then_counting_working_days_round_trips_over_2025(cal: WorkCalend
         ({"working_days": 5}, "calendar", sh(2025, 2, 1, 16)),
     ],
 )
-def test_due_time_applies_a_rule_under_a_calendar_mode(rule: dict, mode: str, due: datetime) -> None:
+def test_due_time_applies_a_rule_under_a_calendar_mode(
+    rule: dict[str, float], mode: str, due: datetime
+) -> None:
     assert due_time(sh(2025, 1, 27, 16), rule, mode) == due
 
 
 @pytest.mark.parametrize(
     "rule",
-    [{}, {"days": 3}, {"hours": 24, "working_days": 1}, {"hours": -1}, {"working_days": -2}],
+    [
+        {},
+        {"days": 3},
+        {"hours": 24, "working_days": 1},
+        {"hours": -1},
+        {"working_days": -2},
+    ],
 )
-def test_due_time_rejects_a_malformed_rule(rule: dict) -> None:
+def test_due_time_rejects_a_malformed_rule(rule: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         due_time(sh(2025, 3, 3, 10), rule, "working")
 
@@ -220,16 +288,22 @@ def test_a_naive_datetime_is_refused(cal: WorkCalendar) -> None:
         lambda c: c.add_working_days(sh(2023, 12, 31, 23), 1),
         lambda c: c.add_hours(sh(2026, 12, 31, 10), 24, "working"),
         lambda c: c.working_days_between(date(2026, 12, 1), date(2027, 1, 5)),
-        lambda c: c.due_time(datetime(2026, 12, 31, 20, tzinfo=UTC), {"hours": 1}, "working"),
+        lambda c: c.due_time(
+            datetime(2026, 12, 31, 20, tzinfo=UTC), {"hours": 1}, "working"
+        ),
     ],
 )
-def test_a_date_outside_the_published_years_fails_loudly(cal: WorkCalendar, call) -> None:  # type: ignore[no-untyped-def]
+def test_a_date_outside_the_published_years_fails_loudly(
+    cal: WorkCalendar, call: Callable[[WorkCalendar], object]
+) -> None:
     with pytest.raises(CalendarRangeError, match="cn_calendar.toml"):
         call(cal)
 
 
 def test_calendar_mode_does_not_need_the_holiday_data(cal: WorkCalendar) -> None:
-    assert cal.due_time(sh(2026, 12, 31, 10), {"working_days": 5}, "calendar") == sh(2027, 1, 5, 10)
+    assert cal.due_time(sh(2026, 12, 31, 10), {"working_days": 5}, "calendar") == sh(
+        2027, 1, 5, 10
+    )
 
 
 def test_the_default_calendar_is_loaded_once() -> None:
@@ -239,15 +313,31 @@ def test_the_default_calendar_is_loaded_once() -> None:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('years = [2025]\n[[festival]]\nname = "x"\nfirst = 2025-01-01\nlast = 2025-01-01\n'
-         "makeup = [2025-01-06]\n", "not a weekend"),
-        ('years = [2025]\n[[festival]]\nname = "x"\nfirst = 2025-01-03\nlast = 2025-01-01\n', "in order"),
-        ('years = [2025]\n[[festival]]\nname = "x"\nfirst = 2026-01-01\nlast = 2026-01-01\n', "outside"),
-        ('years = [2024, 2026]\n', "contiguous"),
-        ('years = [2025, 2026]\n[[festival]]\nname = "x"\nfirst = 2025-01-01\nlast = 2025-01-01\n', "2026"),
+        (
+            (
+                'years = [2025]\n[[festival]]\nname = "x"\nfirst = 2025-01-01\nlast = 2025-01-01\n'
+                "makeup = [2025-01-06]\n"
+            ),
+            "not a weekend",
+        ),
+        (
+            'years = [2025]\n[[festival]]\nname = "x"\nfirst = 2025-01-03\nlast = 2025-01-01\n',
+            "in order",
+        ),
+        (
+            'years = [2025]\n[[festival]]\nname = "x"\nfirst = 2026-01-01\nlast = 2026-01-01\n',
+            "outside",
+        ),
+        ("years = [2024, 2026]\n", "contiguous"),
+        (
+            'years = [2025, 2026]\n[[festival]]\nname = "x"\nfirst = 2025-01-01\nlast = 2025-01-01\n',
+            "2026",
+        ),
     ],
 )
-def test_an_inconsistent_calendar_file_is_refused(tmp_path: Path, toml: str, message: str) -> None:
+def test_an_inconsistent_calendar_file_is_refused(
+    tmp_path: Path, toml: str, message: str
+) -> None:
     path = tmp_path / "cal.toml"
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(CalendarDataError, match=message):
