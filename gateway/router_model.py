@@ -46,12 +46,15 @@ class RouterModelError(ValueError):
 class RouterConfig:
     """The knobs of the model; the defaults are the best measured on the board data."""
 
-    char_ngrams: tuple[int, int] = (1, 3)
+    # Measured on the 4,098 board tickets (5-fold, duplicates kept together), macro-F1:
+    # chars 1-3 0.890, chars 1-2 0.891 (and faster), + jieba words 1-2 0.890 (4x slower),
+    # title twice 0.893, C=3 0.894, both 0.895; C=0.5 0.883, details cut to 400 0.885.
+    char_ngrams: tuple[int, int] = (1, 2)
     char_min_df: int = 2
     word_ngrams: tuple[int, int] | None = None  # jieba words; None = characters only
-    title_weight: int = 1  # times the title is repeated before the detail
+    title_weight: int = 2  # times the title is repeated before the detail
     max_chars: int | None = None  # cut long details; None = keep all
-    C: float = 1.0
+    C: float = 3.0
     class_weight: str | None = "balanced"
     calibration_folds: int = 3
 

@@ -159,7 +159,8 @@ def test_word_features_train_when_jieba_is_installed() -> None:
 
 def test_text_is_normalized_before_the_model_reads_it() -> None:
     assert normalize("Ａ３区\u3000路灯_x000D_ 坏了  ") == "A3区 路灯 坏了"
-    assert ticket_text("标题", "内容") == "标题。内容"
+    assert ticket_text("标题", "内容", RouterConfig(title_weight=1)) == "标题。内容"
+    assert ticket_text("标题", None) == "标题。标题"
     assert ticket_text(None, " 内容 ") == "内容"
     assert (
         ticket_text("标题", "内容", RouterConfig(title_weight=2)) == "标题。标题。内容"
