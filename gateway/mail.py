@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlmodel import Session
 
 from adapters import email as email_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound

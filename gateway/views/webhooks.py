@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, jsonify, request
-from sqlmodel import Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
