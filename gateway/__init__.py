@@ -46,8 +46,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["hotline"] = rt
     seed_departments(engine, profile)
 
+    from gateway import auth
     from gateway.views import register_views
 
+    auth.init_app(app)
     register_views(app)
     logging.getLogger("gateway").setLevel(app.config.get("LOG_LEVEL", "INFO"))
     return app
