@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, has_request_context, jsonify, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, has_app_context, has_request_context, jsonify, redirect, request, session, url_for
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, Session, SQLModel, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -82,7 +82,9 @@ def check_role(role: str, department_id: int | None) -> None:
 def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError("password", f"密码至少{MIN_PASSWORD}位")
-    user.password_hash = generate_password_hash(password)
+    # Werkzeug's default (scrypt) unless configured; the tests choose a cheap method to stay fast.
+    method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+    user.password_hash = generate_password_hash(password, method=method) if method else generate_password_hash(password)
 
 
 def authenticate(db: Session, username: str, password: str) -> User | None:

@@ -59,6 +59,7 @@ def config(tmp_path: Path, redis_url: str, database: dict[str, Any]) -> dict[str
         "REDIS_URL": redis_url,
         "QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:10]}",
         "SECRET_KEY": "test-secret",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # staff passwords: fast to hash in tests
         **database,
     }
 
