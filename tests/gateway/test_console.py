@@ -28,7 +28,7 @@ def test_the_list_shows_the_survivor_of_a_merge_and_not_the_absorbed_case(rt, of
 
 
 def test_filters_narrow_the_list_by_unit_district_category_channel_status_overdue_and_date(rt, office_client):
-    with Session(rt.engine) as db:
+    with Session(rt.engine, expire_on_commit=False) as db:
         light = add_case(db, "WH20260301-000011", title="路灯")
         add_assignment(db, light, "WH-LIGHT", due_in=timedelta(hours=-2))  # overdue
         water = add_case(db, "WH20260301-000012", title="停水", category="water", district="武昌区", channel="sms",
@@ -54,7 +54,7 @@ def test_filters_narrow_the_list_by_unit_district_category_channel_status_overdu
 
 def test_search_finds_cases_by_phone_text_and_number(rt, office_client):
     m = merged_case(rt)
-    with Session(rt.engine) as db:
+    with Session(rt.engine, expire_on_commit=False) as db:
         add_case(db, "WH20260301-000013", title="噪音扰民", summary="楼下KTV噪音")
         db.commit()
     assert numbers(office_client.get("/console/?q=13900139002").get_data(as_text=True)) == [m.survivor.number]  # a hotline caller
@@ -92,7 +92,7 @@ def test_an_unknown_case_number_is_a_404_page(office_client):
 
 
 def test_the_proposal_queue_shows_both_sides_with_accept_and_reject(rt, office_client):
-    with Session(rt.engine) as db:
+    with Session(rt.engine, expire_on_commit=False) as db:
         a = add_case(db, "WH20260301-000021", title="积水严重", summary="武昌区中南路积水严重")
         b = add_case(db, "WH20260301-000022", title="中南路积水", summary="中南路下雨后积水没过脚踝")
         db.add(MergeRecord(survivor_case_id=a.id, absorbed_case_id=b.id, status="proposed", score=0.6,
@@ -108,7 +108,7 @@ def test_the_proposal_queue_shows_both_sides_with_accept_and_reject(rt, office_c
 
 
 def test_the_triage_queue_lists_only_cases_waiting_for_a_person(rt, office_client):
-    with Session(rt.engine) as db:
+    with Session(rt.engine, expire_on_commit=False) as db:
         add_case(db, "WH20260301-000031", title="说不清归谁管", status="triage")
         add_case(db, "WH20260301-000032", title="路灯", status="dispatched")
         db.commit()
@@ -117,7 +117,7 @@ def test_the_triage_queue_lists_only_cases_waiting_for_a_person(rt, office_clien
 
 
 def test_the_supervision_board_sorts_escalated_first_and_filters_by_level(rt, office_client):
-    with Session(rt.engine) as db:
+    with Session(rt.engine, expire_on_commit=False) as db:
         late = add_case(db, "WH20260301-000041", title="超期")
         add_assignment(db, late, "WH-LIGHT", due_in=timedelta(hours=-1))
         chased = add_case(db, "WH20260301-000042", title="催办")
@@ -156,7 +156,7 @@ def test_ten_thousand_cases_list_fifty_to_a_page_with_the_right_total(rt, office
          "last_report_at": now, "routing": {}, "category": "street_light" if i % 2 else "water"}
         for i in range(1, 10_001)
     ]
-    with Session(rt.engine) as db:
+    with Session(rt.engine, expire_on_commit=False) as db:
         db.execute(insert(Case), rows)
         db.commit()
     first = office_client.get("/console/").get_data(as_text=True)
