@@ -50,7 +50,8 @@ def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], *, tit
     """One line per series over the same x labels, with a y axis, gridlines and a legend."""
     left, right, top, bottom = 44, 16, 16, 52
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = _nice_max(max((v for values in series.values() for v in values), default=0))
+    # Counts: at least 0..4 on the axis, so that small numbers do not get fractional gridlines.
+    top_value = max(4, _nice_max(max((v for values in series.values() for v in values), default=0)))
     n = len(labels)
 
     def x(i: int) -> float:

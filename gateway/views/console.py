@@ -89,7 +89,7 @@ def cases():  # type: ignore[no-untyped-def]
         if q and CASE_NUMBER.match(q):
             hit = find_by_number(db, q)  # an absorbed case's number leads to its survivor
             if hit is not None and not any(request.args.get(k) for k in ("status", "department", "overdue")):
-                return redirect(url_for("console.case_page", number=hit.number))
+                return redirect(url_for("console.case_page", number=q.upper()))  # which notes a merge
         where = case_filters(request.args, now)
         total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
         rows = db.exec(select(Case).where(*where).order_by(Case.id.desc())  # type: ignore[union-attr]

@@ -133,8 +133,14 @@ def is_late(assignment: Any) -> bool:
             and as_utc(assignment.due_at) < utcnow())
 
 
+def _names() -> dict[str, str]:
+    city = str(current().profile.city.get("name", ""))
+    # 武汉市 -> 武汉市民留言板 (the board's real name), not 武汉市市民留言板
+    return {"city_name": city, "board_name": (city + "民留言板") if city.endswith("市") else (city + "市民留言板")}
+
+
 def init_templates(app: Flask) -> None:
-    app.context_processor(lambda: {"city_name": current().profile.city.get("name", "")})
+    app.context_processor(_names)
     app.jinja_env.globals.update(is_late=is_late)
     app.jinja_env.filters.update(localtime=localtime, percent=percent, category_name=category_name,
                                  channel_icon=channel_icon)
