@@ -9,7 +9,19 @@ from functools import wraps
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, has_app_context, has_request_context, jsonify, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    has_app_context,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, Session, SQLModel, select
 from werkzeug.security import check_password_hash, generate_password_hash

@@ -15,8 +15,8 @@ from tests.gateway.casefactory import add_assignment, add_case, merged_case
 
 def ranking_rows(page: str) -> list[list[str]]:
     body = page.split('<table class="table ranking">', 1)[1].split("</table>", 1)[0]
-    rows = re.findall(r"<tr><td>\d+</td>(.*?)</tr>", body, re.S)
-    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for row in rows]
+    rows = re.findall(r"<tr><td>\d+</td>(.*?)</tr>", body, re.DOTALL)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)] for row in rows]
 
 
 def test_rankings_compute_response_and_resolution_rates_and_show_a_dash_without_follow_ups(rt, office_client):
@@ -68,7 +68,7 @@ def test_hot_issues_list_the_cases_with_the_most_reporters(rt, office_client):
 def test_the_volume_charts_are_inline_svg_with_one_line_per_channel(rt, office_client):
     merged_case(rt)
     page = office_client.get("/console/reports?days=7").get_data(as_text=True)
-    svgs = re.findall(r'<svg class="chart".*?</svg>', page, re.S)
+    svgs = re.findall(r'<svg class="chart".*?</svg>', page, re.DOTALL)
     assert len(svgs) == 3
     for svg in svgs:
         ElementTree.fromstring(svg)  # well-formed
