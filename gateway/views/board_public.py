@@ -40,10 +40,13 @@ class PublicCase:
 def _names(db: Session, case_ids: list[int]) -> dict[int, set[str]]:
     """Every name a reporter gave on these cases, so that it can be masked wherever it appears."""
     names: dict[int, set[str]] = {i: set() for i in case_ids}
-    rows = db.exec(select(Report.case_id, Report.name, Contact.name).outerjoin(Contact, Contact.id == Report.contact_id)  # type: ignore[arg-type]
-                   .where(Report.case_id.in_(case_ids))).all()  # type: ignore[union-attr]
-    for case_id, report_name, contact_name in rows:
-        names[case_id].update(n for n in (report_name, contact_name) if n)
+    # Reports still on a case merged into one of these count too (one level: merges point at survivors).
+    rows = db.exec(select(Report.case_id, Case.merged_into_id, Report.name, Contact.name)
+                   .join(Case, Case.id == Report.case_id)  # type: ignore[arg-type]
+                   .outerjoin(Contact, Contact.id == Report.contact_id)  # type: ignore[arg-type]
+                   .where(or_(Report.case_id.in_(case_ids), Case.merged_into_id.in_(case_ids)))).all()  # type: ignore[union-attr]
+    for case_id, merged_into, report_name, contact_name in rows:
+        names[case_id if case_id in names else merged_into].update(n for n in (report_name, contact_name) if n)
     return names
 
 

@@ -102,6 +102,16 @@ def cases():  # type: ignore[no-untyped-def]
                                args=request.args)
 
 
+def family(db: Session, case_id: int) -> list[int]:
+    """The case and every case merged into it (directly or through a chain), whose reports it now carries."""
+    ids, frontier = [case_id], [case_id]
+    while frontier:
+        frontier = [i for i in db.exec(select(Case.id).where(Case.merged_into_id.in_(frontier))).all()  # type: ignore[union-attr]
+                    if i not in ids]
+        ids += frontier
+    return ids
+
+
 def _reporters(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     """The people behind a case's reports: each contact once with its identities and report count."""
     ids = [r.contact_id for r in reports if r.contact_id]
@@ -132,7 +142,8 @@ def case_page(number: str):  # type: ignore[no-untyped-def]
             return render_template("console/not_found.html", number=number), 404
         if case.number != number.strip().upper():
             return redirect(url_for("console.case_page", number=case.number, **{"from": number}))
-        reports = list(db.exec(select(Report).where(Report.case_id == case.id).order_by(Report.received_at, Report.id)).all())  # type: ignore[arg-type]
+        reports = list(db.exec(select(Report).where(Report.case_id.in_(family(db, case.id)))  # type: ignore[union-attr]
+                               .order_by(Report.received_at, Report.id)).all())  # type: ignore[arg-type]
         assignments = db.exec(select(Assignment, Department).join(Department)
                               .where(Assignment.case_id == case.id).order_by(Assignment.role.desc(), Assignment.id)).all()  # type: ignore[attr-defined]
         merges = db.exec(select(MergeRecord).where(or_(MergeRecord.survivor_case_id == case.id,

@@ -167,3 +167,15 @@ def test_ten_thousand_cases_list_fifty_to_a_page_with_the_right_total(rt, office
     assert numbers(last)[-1] == "WH20260101-000001" and "第 9951–10000 条" in last
     filtered = office_client.get("/console/?category=water&page=2").get_data(as_text=True)
     assert "共 5000 条，第 51–100 条" in filtered and len(numbers(filtered)) == 50
+
+
+def test_reports_left_on_an_absorbed_case_show_on_the_survivor_timeline(rt, office_client):
+    from gateway.models import Report
+
+    m = merged_case(rt)
+    with Session(rt.engine) as db:
+        db.add(Report(case_id=m.absorbed.id, channel="open311", external_id="o-1", text="Open311来件：路灯不亮"))
+        db.commit()
+    page = office_client.get(f"/console/cases/{m.survivor.number}").get_data(as_text=True)
+    assert re.findall(r'<li class="report ch-(\w+)"', page)[-1] == "open311"
+    assert "Open311来件：路灯不亮" in page and "来自已合并工单" in page

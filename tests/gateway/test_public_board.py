@@ -100,3 +100,17 @@ def test_satisfaction_shows_when_the_follow_up_source_is_wired(rt, client):
     m = merged_case(rt)
     rt.services["case_satisfaction"] = lambda db, ids: {m.survivor.id: "满意"}
     assert "满意度：满意" in client.get(f"/board/cases/{m.survivor.number}").get_data(as_text=True)
+
+
+def test_names_given_on_an_absorbed_case_are_masked_on_the_survivor(rt, client):
+    from gateway.models import Assignment, Report
+
+    m = merged_case(rt)
+    with Session(rt.engine) as db:
+        db.add(Report(case_id=m.absorbed.id, channel="hotline", external_id="h-9", text="来电", name="欧阳娜娜"))
+        a = db.get(Assignment, m.assignment.id)
+        a.reply_text, a.replied_at, a.status = "已电话告知欧阳娜娜女士", a.dispatched_at, "replied"
+        db.add(a)
+        db.commit()
+    page = client.get(f"/board/cases/{m.survivor.number}").get_data(as_text=True)
+    assert "已电话告知欧***女士" in page and "欧阳娜娜" not in page
