@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlmodel import Session, select
 
 from gateway import auth
@@ -97,8 +97,7 @@ def update_user(user_id: int):  # type: ignore[no-untyped-def]
     with Session(current().engine) as db:
         user = db.get(User, user_id)
         if user is None:
-            flash("没有这个用户。", "error")
-            return redirect(url_for("account.users")), 404  # type: ignore[return-value]
+            abort(404)
         try:
             role = form.get("role", user.role)
             department_id = _department_id(db, form.get("department"))

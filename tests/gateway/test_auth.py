@@ -230,3 +230,8 @@ def test_the_cli_creates_the_first_admin_from_an_environment_variable_or_a_promp
     with Session(rt.engine) as db:
         users = {u.username: u for u in db.exec(select(User)).all()}
     assert users["chief"].role == "admin" and users["light"].role == "department" and users["light"].department_id
+
+
+def test_changing_an_unknown_user_is_a_404_page(app):
+    resp = logged_in(app, "admin").post("/console/users/999", data={"role": "office", "csrf_token": "test-csrf-token"})
+    assert resp.status_code == 404 and "页面不存在" in resp.get_data(as_text=True)
