@@ -53,8 +53,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     rt.services["after_ingest"] = after_ingest  # citizens' acknowledgements on the channel they used
     seed_departments(engine, profile)
 
+    from gateway import auth
     from gateway.views import register_views
 
+    auth.init_app(app)
     register_views(app)
     logging.getLogger("gateway").setLevel(app.config.get("LOG_LEVEL", "INFO"))
     return app

@@ -10,7 +10,7 @@ import click
 
 
 def register_all(main: click.Group) -> None:
-    for command in (demo, import_group, smtp, imap, parse):
+    for command in (demo, import_group, smtp, imap, parse, user):
         main.add_command(command)
 
 
@@ -268,3 +268,53 @@ def parse_email(files: tuple[str, ...]) -> None:
                 auto_generated=report.extra.get("auto_generated"), defects=report.defects,
             )
         click.echo(json.dumps(line, ensure_ascii=False))
+@click.group()
+def user() -> None:
+    """Manage staff accounts."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--admin", "is_admin", is_flag=True, help="make the user an administrator")
+@click.option("--role", type=click.Choice(["admin", "office", "department", "operator"]), default=None,
+              help="the user's role (default: admin with --admin, else office)")
+@click.option("--department", default=None, help="unit code (e.g. WH-LIGHT); required for department staff")
+@click.option("--name", "display_name", default="", help="display name")
+@click.option("--password-env", default=None, metavar="VAR", help="read the password from this environment variable")
+def create_user_command(username: str, is_admin: bool, role: str | None, department: str | None,
+                        display_name: str, password_env: str | None) -> None:
+    """Create a user (the first admin: `hotline user create --admin NAME`); the password is prompted for."""
+    import os
+
+    from sqlmodel import Session, select
+
+    from gateway.auth import AccountError, create_user
+    from gateway.cli import build_app
+    from gateway.models import Department
+
+    if is_admin and role not in (None, "admin"):
+        raise click.UsageError("--admin conflicts with --role " + str(role))
+    role = "admin" if is_admin else (role or "office")
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise click.ClickException(f"environment variable {password_env} is not set or empty")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    app = build_app()
+    rt = app.extensions["hotline"]
+    try:
+        with app.app_context(), Session(rt.engine) as db:
+            dept_id = None
+            if department:
+                dept_id = db.exec(select(Department.id).where(Department.code == department)).first()
+                if dept_id is None:
+                    raise click.ClickException(f"unknown department {department!r}")
+            try:
+                create_user(db, username, password, role, display_name=display_name, department_id=dept_id)
+                db.commit()
+            except AccountError as exc:
+                raise click.ClickException(f"{exc.field}: {exc.message}") from None
+    finally:
+        rt.close()
+    click.echo(f"created {role} user {username}")

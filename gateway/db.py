@@ -48,6 +48,7 @@ def _sqlite_tuning(engine: Engine) -> None:
 
 
 def create_tables(engine: Engine) -> None:
+    import gateway.auth  # noqa: F401  (registers the user table)
     import gateway.models  # noqa: F401  (registers the tables)
 
     SQLModel.metadata.create_all(engine)

@@ -19,3 +19,7 @@ class ApiError(Exception):
             error["field"] = self.field
         error.update(self.extra)
         return {"error": error}
+
+
+class WorkflowError(Exception):
+    """An illegal transition in the dispatch workflow (sign a replied assignment, ...): a 409 in views."""

@@ -59,6 +59,7 @@ def config(tmp_path: Path, redis_url: str, database: dict[str, Any]) -> dict[str
         "REDIS_URL": redis_url,
         "QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:10]}",
         "SECRET_KEY": "test-secret",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # staff passwords: fast to hash in tests
         **database,
     }
 
@@ -118,3 +119,63 @@ def subprocess_env(config: dict[str, Any]) -> dict[str, str]:
 def run_worker_process(config: dict[str, Any], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "worker.py"), *args], env=subprocess_env(config),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def make_user(app: Flask, role: str, department: str | None = None, username: str | None = None,
+              password: str = "correct horse 1") -> Any:
+    """Create a user with a role (and, for department staff, a unit by code)."""
+    from sqlmodel import Session, select
+
+    from gateway.auth import create_user
+    from gateway.models import Department
+
+    rt = app.extensions["hotline"]
+    with Session(rt.engine, expire_on_commit=False) as db:
+        dept_id = None
+        if department:
+            dept_id = db.exec(select(Department.id).where(Department.code == department)).one()
+        user = create_user(db, username or f"{role}-{department or 'x'}-{uuid.uuid4().hex[:6]}", password, role,
+                           display_name=f"测试{role}", department_id=dept_id)
+        db.commit()
+        return user
+
+
+def logged_in(app: Flask, role: str, department: str | None = None) -> Any:
+    """A test client whose session belongs to a new user of the role (department staff default to WH-LIGHT)."""
+    if role == "department":
+        department = department or "WH-LIGHT"
+    user = make_user(app, role, department)
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["uid"] = user.id
+        sess["csrf"] = "test-csrf-token"
+    client.user = user  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def office_client(app: Flask) -> Any:
+    """A test client logged in as coordinating-office staff (督办)."""
+    return logged_in(app, "office")
+
+
+@pytest.fixture
+def login(app: Flask) -> Any:
+    """login(role, department=None) -> a test client logged in as a new user of that role."""
+    return lambda role, department=None: logged_in(app, role, department)
+
+
+def http_login(base: str, username: str, password: str) -> Any:
+    """Log in to a live server through its login form; return a urllib opener that keeps the session cookie."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(f"{base}/login", timeout=10) as resp:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', resp.read().decode()).group(1)  # type: ignore[union-attr]
+    form = urllib.parse.urlencode({"username": username, "password": password, "csrf_token": token}).encode()
+    with opener.open(f"{base}/login", data=form, timeout=10) as resp:
+        assert "/login" not in resp.geturl(), "login failed"
+    return opener

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -13,12 +13,26 @@ from gateway.errors import ApiError
 
 log = logging.getLogger(__name__)
 
+HTML_BLUEPRINTS = {"account", "console", "workbench", "board"}  # pages for people: errors as HTML
+
 
 def register_views(app: Flask) -> None:
-    from gateway.views import api, board, hotline, open311, operator, webhooks
+    from gateway.views import account, api, board, board_public, console, hotline, open311, operator, ui, webhooks, workbench
 
-    for blueprint in (api.bp, board.bp, hotline.bp, operator.bp, open311.bp, webhooks.bp):
+    for blueprint in (api.bp, account.bp, console.bp, workbench.bp, board_public.bp, board.bp, hotline.bp, operator.bp,
+                      open311.bp, webhooks.bp):
         app.register_blueprint(blueprint)
+    ui.init_templates(app)
+
+    @app.get("/")
+    def home():  # type: ignore[no-untyped-def]
+        """Staff go to their start page; everyone else to the public board."""
+        from flask import redirect, url_for
+
+        from gateway import auth
+
+        user = auth.current_user()
+        return redirect(auth.home_for(user) if user else url_for("board.index"))
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
@@ -30,6 +44,8 @@ def register_views(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if request.blueprint in HTML_BLUEPRINTS:
+            return render_template("error.html", error=exc), exc.code or 500
         return jsonify({"error": {"message": exc.description, "status": exc.code}}), exc.code or 500
 
     @app.errorhandler(OperationalError)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from adapters import web as web_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound
-from gateway import presenters, quarantine
+from gateway import auth, presenters, quarantine
 from gateway.clock import utcnow
 from gateway.errors import ApiError
 from gateway.intake import find_by_number, ingest
@@ -72,8 +72,9 @@ def post_report():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/api/v1/cases")
+@auth.require_role("admin", "office", "department")
 def list_cases():  # type: ignore[no-untyped-def]
-    """List cases, newest first; filter by status and department, paged."""
+    """List cases, newest first; filter by status and department, paged (department staff: their unit's)."""
     try:
         page = int(request.args.get("page", 1))
         per_page = int(request.args.get("per_page", 50))
@@ -88,7 +89,13 @@ def list_cases():  # type: ignore[no-untyped-def]
         query = query.where(Case.status == status)
         count = count.where(Case.status == status)
     department = request.args.get("department")
+    user = auth.current_user()
     with Session(current().engine) as session:
+        if user is not None and user.role == "department":
+            mine = session.get(Department, user.department_id)
+            if department and (mine is None or department != mine.code):
+                raise ApiError(403, "department staff may list only their own unit's cases", field="department")
+            department = mine.code if mine else department
         if department:
             dept = session.exec(select(Department).where(Department.code == department)).first()
             if dept is None:
@@ -102,10 +109,16 @@ def list_cases():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/api/v1/cases/<number>")
+@auth.require_role("admin", "office", "department")
 def get_case(number: str):  # type: ignore[no-untyped-def]
     """One case with its reports, events and assignments; an absorbed number resolves to its survivor."""
+    user = auth.current_user()
     with Session(current().engine) as session:
         case = find_by_number(session, number)
+        if case is not None and user is not None and user.role == "department":
+            assigned = session.exec(select(Assignment.id).where(Assignment.case_id == case.id,
+                                                                Assignment.department_id == user.department_id)).first()
+            case = case if assigned is not None else None  # not theirs: the same 404 as a missing case
         if case is None:
             raise ApiError(404, f"no case numbered {number!r}", field="number")
         return jsonify(presenters.case_detail(session, case, requested=number))

@@ -47,7 +47,8 @@ def test_a_replay_returns_the_same_answer(client):
     assert again.get_json()["report"]["id"] == first.get_json()["report"]["id"]
 
 
-def test_a_quoted_case_number_threads_the_report_onto_that_case(client):
+def test_a_quoted_case_number_threads_the_report_onto_that_case(office_client):
+    client = office_client  # reading cases takes a logged-in office user
     number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
     follow = client.post("/api/v1/reports", json={"text": f"关于工单{number}，路灯今晚还是不亮。", "phone": "13900000000"})
     assert follow.status_code == 201
@@ -75,7 +76,8 @@ def test_a_web_post_and_an_email_with_the_same_phone_link_the_email_to_the_conta
         assert sorted(session.exec(select(Identity.kind)).all()) == ["email", "phone"]
 
 
-def test_a_worker_dispatches_a_new_case_to_its_lead_department(client, app, rt):
+def test_a_worker_dispatches_a_new_case_to_its_lead_department(office_client, app, rt):
+    client = office_client  # reading cases takes a logged-in office user
     number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
     run_jobs(app)
     detail = client.get(f"/api/v1/cases/{number}").get_json()
@@ -98,7 +100,8 @@ def test_dispatching_twice_creates_no_second_assignment(client, app, rt):
     assert count(rt, Assignment) == 1
 
 
-def test_a_worker_process_runs_the_dispatch_job_against_real_redis(client, config, rt):
+def test_a_worker_process_runs_the_dispatch_job_against_real_redis(office_client, config, rt):
+    client = office_client  # reading cases takes a logged-in office user
     number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
     done = run_worker_process(config, "-n", "1", "--burst")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -176,7 +179,8 @@ def test_bad_web_posts_get_a_json_error_naming_the_field(client, rt, body, conte
     assert count(rt, Report) == 0
 
 
-def test_unknown_case_numbers_and_bad_paging_are_4xx(client):
+def test_unknown_case_numbers_and_bad_paging_are_4xx(office_client):
+    client = office_client  # reading cases takes a logged-in office user
     assert client.get("/api/v1/cases/WH20990101-000001").status_code == 404
     assert client.get("/api/v1/cases?page=zero").get_json()["error"]["field"] == "page"
     assert client.get("/api/v1/cases?per_page=100000").status_code == 400
@@ -184,7 +188,8 @@ def test_unknown_case_numbers_and_bad_paging_are_4xx(client):
     assert client.get("/api/v1/nothing-here").status_code == 404
 
 
-def test_cases_are_listed_newest_first_and_filtered_by_status_and_department(client, app):
+def test_cases_are_listed_newest_first_and_filtered_by_status_and_department(office_client, app):
+    client = office_client  # reading cases takes a logged-in office user
     a = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
     b = client.post("/api/v1/reports", json={"text": "东西湖区某公司拖欠工资三个月", "phone": "13700000000"}).get_json()["case"]["number"]
     listing = client.get("/api/v1/cases").get_json()

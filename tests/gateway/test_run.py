@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import subprocess_env
+from tests.conftest import http_login, subprocess_env
 
 
 def _free_port() -> int:
@@ -47,10 +47,16 @@ def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_
         with urllib.request.urlopen(request, timeout=10) as resp:
             assert resp.status == 201
             number = json.loads(resp.read())["case"]["number"]
+        made = subprocess.run([sys.executable, "-m", "gateway.cli", "user", "create", "--admin", "chief",
+                               "--password-env", "CHIEF_PASSWORD"], env={**env, "CHIEF_PASSWORD": "s3cret-pass"},
+                              capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stderr[-2000:]
+        opener = http_login(base, "chief", "s3cret-pass")
         assignments: list = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not assignments:
-            assignments = _get(f"{base}/api/v1/cases/{number}")["assignments"]
+            with opener.open(f"{base}/api/v1/cases/{number}", timeout=5) as resp:
+                assignments = json.loads(resp.read())["assignments"]
             time.sleep(0.3)
         assert [a["department"] for a in assignments] == ["WH-LIGHT"]
     finally:

@@ -1,0 +1,45 @@
+"""The work queues as query clauses: open, due soon, overdue assignments; shared by console, workbench and API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import select
+
+from gateway.models import Assignment
+
+OPEN_ASSIGNMENT = ("dispatched", "signed", "overdue")  # still owes an answer
+
+
+def is_open() -> Any:
+    return Assignment.status.in_(OPEN_ASSIGNMENT)  # type: ignore[attr-defined]
+
+
+def overdue(now: datetime) -> Any:
+    """Assignments past their due time without an answer (or marked overdue by the sweep)."""
+    return or_(Assignment.status == "overdue",
+               and_(Assignment.status.in_(("dispatched", "signed")), Assignment.due_at < now))  # type: ignore[attr-defined,operator]
+
+
+def due_soon(now: datetime, hours: float) -> Any:
+    """Open assignments whose time runs out within the reminder window."""
+    return and_(Assignment.status.in_(("dispatched", "signed")), Assignment.due_at >= now,  # type: ignore[attr-defined,operator]
+                Assignment.due_at < now + timedelta(hours=hours))  # type: ignore[operator]
+
+
+def overdue_case_ids(now: datetime) -> Any:
+    """A subquery of the cases with at least one overdue assignment."""
+    return select(Assignment.case_id).where(overdue(now))
+
+
+def workbench_tabs(now: datetime, hours: float) -> dict[str, Any]:
+    """Each tab of a department's queue and the clause that fills it."""
+    return {
+        "to_sign": Assignment.status == "dispatched",
+        "in_progress": Assignment.status == "signed",
+        "due_soon": due_soon(now, hours),
+        "overdue": overdue(now),
+        "done": Assignment.status.in_(("replied", "returned")),  # type: ignore[attr-defined]
+    }

@@ -1,0 +1,116 @@
+"""Log in and out; the admin's user management (create users, roles, departments)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlmodel import Session, select
+
+from gateway import auth
+from gateway.auth import AccountError, User, require_role
+from gateway.clock import utcnow
+from gateway.models import Department
+from gateway.runtime import current
+
+bp = auth.protect(Blueprint("account", __name__))
+
+
+@bp.get("/login")
+def login_page():  # type: ignore[no-untyped-def]
+    """Show the login form (or go home when already logged in)."""
+    user = auth.current_user()
+    if user is not None:
+        return redirect(auth.safe_next(request.args.get("next"), auth.home_for(user)))
+    return render_template("console/login.html", next=request.args.get("next", ""), username="")
+
+
+@bp.post("/login")
+def login_submit():  # type: ignore[no-untyped-def]
+    """Check the name and password, start the session, go where the user was heading."""
+    username = request.form.get("username", "")
+    with Session(current().engine, expire_on_commit=False) as db:
+        user = auth.authenticate(db, username, request.form.get("password", ""))
+        if user is None:
+            flash("用户名或密码不正确。", "error")
+            return render_template("console/login.html", next=request.form.get("next", ""), username=username), 401
+        user.last_login_at = utcnow()
+        db.add(user)
+        db.commit()
+    auth.login(user)
+    return redirect(auth.safe_next(request.form.get("next"), auth.home_for(user)))
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    """End the session."""
+    auth.logout()
+    flash("您已退出登录。", "ok")
+    return redirect(url_for("account.login_page"))
+
+
+@bp.get("/console/users")
+@require_role("admin")
+def users():  # type: ignore[no-untyped-def]
+    """List the staff accounts with a form to add one."""
+    with Session(current().engine) as db:
+        rows = db.exec(select(User).order_by(User.username)).all()
+        departments = db.exec(select(Department).where(Department.active).order_by(Department.code)).all()
+        names = {d.id: d.name for d in departments}
+        return render_template("console/users.html", users=rows, departments=departments, names=names,
+                               roles=auth.ROLES, form={})
+
+
+def _department_id(db: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    dept = db.exec(select(Department).where(Department.code == code)).first()
+    if dept is None:
+        raise AccountError("department", f"未知单位 {code}")
+    return dept.id
+
+
+@bp.post("/console/users")
+@require_role("admin")
+def create_user():  # type: ignore[no-untyped-def]
+    """Create a user with a role and (for department staff) a unit."""
+    form = request.form
+    with Session(current().engine) as db:
+        try:
+            auth.create_user(db, form.get("username", ""), form.get("password", ""), form.get("role", ""),
+                             display_name=form.get("display_name", ""),
+                             department_id=_department_id(db, form.get("department")))
+            db.commit()
+        except AccountError as exc:
+            flash(exc.message, "error")
+            departments = db.exec(select(Department).where(Department.active).order_by(Department.code)).all()
+            rows = db.exec(select(User).order_by(User.username)).all()
+            return render_template("console/users.html", users=rows, departments=departments,
+                                   names={d.id: d.name for d in departments}, roles=auth.ROLES, form=form), 422
+    flash(f"已创建用户 {form.get('username', '').strip()}。", "ok")
+    return redirect(url_for("account.users"))
+
+
+@bp.post("/console/users/<int:user_id>")
+@require_role("admin")
+def update_user(user_id: int):  # type: ignore[no-untyped-def]
+    """Change a user's role, unit, active flag or password."""
+    form = request.form
+    with Session(current().engine) as db:
+        user = db.get(User, user_id)
+        if user is None:
+            abort(404)
+        try:
+            role = form.get("role", user.role)
+            department_id = _department_id(db, form.get("department"))
+            auth.check_role(role, department_id)
+            if user.id == getattr(auth.current_user(), "id", None) and (role != "admin" or "active" not in form):
+                raise AccountError("role", "不能取消自己的管理员权限或停用自己的账号")
+            user.role, user.department_id, user.active = role, department_id, "active" in form
+            if form.get("password"):
+                auth.set_password(user, form["password"])
+            db.add(user)
+            db.commit()
+        except AccountError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("account.users"))
+        flash(f"已更新用户 {user.username}。", "ok")
+    return redirect(url_for("account.users"))

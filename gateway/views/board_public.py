@@ -1,0 +1,121 @@
+"""The public message board, read side (no log-in): public posts with replies; one's own case by number + code."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import or_
+from sqlmodel import Session, func, select
+
+from gateway import auth
+from gateway.intake import find_by_number
+from gateway.models import Assignment, Case, Contact, Department, Report
+from gateway.privacy import mask_text
+from gateway.runtime import current
+from gateway.views.ui import Page, page_args
+
+bp = auth.protect(Blueprint("board", __name__, url_prefix="/board"))
+
+
+@dataclass
+class PublicCase:
+    """A case as anyone may see it: masked texts, the units' answers, satisfaction; no personal data."""
+
+    number: str
+    title: str
+    summary: str
+    category: str | None
+    district: str | None
+    status: str
+    channel: str
+    created_at: Any
+    reporter_count: int
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    satisfaction: str | None = None
+
+
+def _names(db: Session, case_ids: list[int]) -> dict[int, set[str]]:
+    """Every name a reporter gave on these cases, so that it can be masked wherever it appears."""
+    names: dict[int, set[str]] = {i: set() for i in case_ids}
+    # Reports still on a case merged into one of these count too (one level: merges point at survivors).
+    rows = db.exec(select(Report.case_id, Case.merged_into_id, Report.name, Contact.name)
+                   .join(Case, Case.id == Report.case_id)  # type: ignore[arg-type]
+                   .outerjoin(Contact, Contact.id == Report.contact_id)  # type: ignore[arg-type]
+                   .where(or_(Report.case_id.in_(case_ids), Case.merged_into_id.in_(case_ids)))).all()  # type: ignore[union-attr]
+    for case_id, merged_into, report_name, contact_name in rows:
+        names[case_id if case_id in names else merged_into].update(n for n in (report_name, contact_name) if n)
+    return names
+
+
+def public_cases(db: Session, cases: list[Case]) -> list[PublicCase]:
+    """Shape cases for the public: mask phones, e-mails and names in every text shown."""
+    ids = [c.id for c in cases if c.id is not None]
+    names = _names(db, ids)
+    replies: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for a, dept in db.exec(select(Assignment, Department).join(Department)
+                           .where(Assignment.case_id.in_(ids), Assignment.replied_at.is_not(None))  # type: ignore[attr-defined,union-attr]
+                           .order_by(Assignment.replied_at)).all():
+        replies[a.case_id].append({"unit": dept.name, "role": a.role, "at": a.replied_at,
+                                   "text": mask_text(a.reply_text, names[a.case_id])})
+    rated = current().services.get("case_satisfaction")  # seam for the dispatch branch's follow-ups
+    ratings = rated(db, ids) if rated else {}
+    return [PublicCase(number=c.number or "", title=mask_text(c.title, names[c.id]),  # type: ignore[index]
+                       summary=mask_text(c.summary, names[c.id]), category=c.category,  # type: ignore[index]
+                       district=c.district, status=c.status, channel=c.channel, created_at=c.created_at,
+                       reporter_count=c.reporter_count, replies=replies[c.id], satisfaction=ratings.get(c.id))  # type: ignore[index]
+            for c in cases]
+
+
+def _visible() -> list[Any]:
+    return [Case.public.is_(True), Case.merged_into_id.is_(None)]  # type: ignore[attr-defined,union-attr]
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    """List and search the public posts, newest first, with the units' replies."""
+    page, per_page = page_args(20)
+    q = (request.args.get("q") or "").strip()
+    where = _visible()
+    if q:
+        where.append(or_(Case.number == q.upper(), Case.title.contains(q, autoescape=True),  # type: ignore[union-attr]
+                         Case.summary.contains(q, autoescape=True)))
+    with Session(current().engine) as db:
+        total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
+        rows = db.exec(select(Case).where(*where).order_by(Case.id.desc())  # type: ignore[union-attr]
+                       .offset((page - 1) * per_page).limit(per_page)).all()
+        return render_template("public/board.html", page=Page(public_cases(db, list(rows)), page, per_page, total), q=q)
+
+
+@bp.get("/cases/<number>")
+def case(number: str):  # type: ignore[no-untyped-def]
+    """One public post with its replies."""
+    with Session(current().engine) as db:
+        found = find_by_number(db, number)
+        if found is None or not found.public:
+            return render_template("public/not_found.html"), 404
+        return render_template("public/case.html", case=public_cases(db, [found])[0], own=False)
+
+
+@bp.get("/lookup")
+def lookup_form():  # type: ignore[no-untyped-def]
+    """The form to look up one's own case by number and retrieval code."""
+    return render_template("public/lookup.html", number=request.args.get("number", ""))
+
+
+@bp.post("/lookup")
+def lookup():  # type: ignore[no-untyped-def]
+    """Show one's own case (public or not) when the number and retrieval code match."""
+    number = request.form.get("number", "").strip()
+    code = request.form.get("code", "").strip().upper()
+    with Session(current().engine) as db:
+        found = find_by_number(db, number) if number else None
+        absorbed = db.exec(select(Case).where(Case.number == number.upper())).first() if number else None
+        # The code of the number the citizen was given, even when that case was merged into another.
+        expected = (absorbed.retrieval_code if absorbed else "") or ""
+        if found is None or not code or not hmac.compare_digest(code.encode(), expected.upper().encode()):
+            return render_template("public/lookup.html", number=number, error="工单号或查询码不正确。"), 404
+        return render_template("public/case.html", case=public_cases(db, [found])[0], own=True,
+                               merged_from=number.upper() if found.number != number.upper() else None)

@@ -1,0 +1,135 @@
+"""The main flows in a real browser (headless Chromium via Playwright) against a live loopback server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.conftest import make_user
+from tests.gateway.casefactory import merged_case
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The test's app served on a free loopback port by a threaded werkzeug server."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "install Debian's chromium package (.ci/run does)"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Any:
+    """Save a full-page PNG of a page into SCREENSHOT_DIR (or the test's tmp folder); return its path."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Page, name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000  # a rendered page, not a blank one
+        return path
+
+    return take
+
+
+def log_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def test_office_finds_a_merged_case_and_sees_its_four_channel_reports(app, rt, live_server, browser, shots):
+    m = merged_case(rt)
+    make_user(app, "office", username="duban", password="office-password")
+    page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+
+    page.goto(f"{live_server}/console/")
+    expect(page).to_have_url(f"{live_server}/login?next=/console/")
+    log_in(page, live_server, "duban", "wrong-password")
+    expect(page.locator(".flash-error")).to_contain_text("用户名或密码不正确")
+    log_in(page, live_server, "duban", "office-password")
+    expect(page).to_have_url(f"{live_server}/console/")
+    expect(page.locator("tr.case-row")).to_have_count(1)
+    shots(page, "01-console-cases")
+
+    page.fill("input[name=q]", m.absorbed.number)  # the number the hotline caller was given
+    page.click("form.filters button.primary")
+    expect(page).to_have_url(f"{live_server}/console/cases/{m.survivor.number}?from={m.absorbed.number}")
+    expect(page.locator("li.report")).to_have_count(4)
+    channels = [page.locator("li.report").nth(i).get_attribute("data-channel") for i in range(4)]
+    assert channels == ["web", "hotline", "sms", "email"]
+    for i in range(4):
+        expect(page.locator("li.report").nth(i).locator(".tl-icon svg.icon")).to_be_visible()
+    expect(page.locator(".merge")).to_contain_text("同一地点：中山大道888号")
+    expect(page.get_by_role("button", name="撤销合并")).to_be_visible()
+    shots(page, "02-console-case")
+
+    page.goto(f"{live_server}/console/reports")
+    expect(page.locator("svg.chart")).to_have_count(3)
+    shots(page, "03-console-reports")
+    page.close()
+
+
+def test_department_staff_see_their_queue_and_the_assignment(app, rt, live_server, browser, shots):
+    m = merged_case(rt)
+    make_user(app, "department", "WH-LIGHT", username="light", password="light-password")
+    page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+    log_in(page, live_server, "light", "light-password")
+    expect(page).to_have_url(f"{live_server}/workbench/")
+    expect(page.locator("nav.tabs a.on")).to_contain_text("待签收 1")
+    expect(page.locator("table")).to_contain_text(m.survivor.number)
+    shots(page, "04-workbench-queue")
+    page.click("a.btn:has-text('办理')")
+    expect(page.get_by_role("button", name="签收")).to_be_visible()
+    expect(page.locator("textarea[name=text]")).to_be_visible()
+    shots(page, "05-workbench-assignment")
+    page.close()
+
+
+def test_a_citizen_looks_up_the_case_by_number_and_code_without_seeing_personal_data(rt, live_server, browser, shots):
+    m = merged_case(rt)
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page.goto(f"{live_server}/board/")
+    expect(page.locator("article.post")).to_have_count(1)
+    expect(page.get_by_role("link", name="我要留言").first).to_have_attribute("href", "/board/post")
+    shots(page, "06-board-list")
+
+    page.click("text=办理查询")
+    page.fill("input[name=number]", m.survivor.number)
+    page.fill("input[name=code]", "WRONG1")
+    page.click("button:has-text('查询')")
+    expect(page.locator(".flash-error")).to_contain_text("工单号或查询码不正确")
+    page.fill("input[name=code]", m.survivor.retrieval_code)
+    page.click("button:has-text('查询')")
+    expect(page.locator(".flash-ok")).to_contain_text("查询成功")
+    expect(page.locator("article.post h2")).to_have_text("中山大道路灯不亮")
+    body = page.content()
+    for personal in ("13800138001", "张先生", "wang.wu@example.com"):
+        assert personal not in body
+    assert "138****8001" in body
+    shots(page, "07-board-lookup")
+    page.close()

@@ -1,0 +1,181 @@
+"""The office console: the merged-case list and its filters, the case page, proposals, triage, supervision."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from gateway.clock import utcnow
+from gateway.models import Case, MergeRecord
+from tests.gateway.casefactory import add_assignment, add_case, merged_case
+
+
+def numbers(page: str) -> list[str]:
+    return re.findall(r'<tr class="case-row[^"]*">\s*<td><a href="/console/cases/([^"]+)"', page)
+
+
+def test_the_list_shows_the_survivor_of_a_merge_and_not_the_absorbed_case(rt, office_client):
+    m = merged_case(rt)
+    page = office_client.get("/console/").get_data(as_text=True)
+    assert numbers(page) == [m.survivor.number]
+    assert "4 / 4" in page  # reports / reporters
+    merged = office_client.get("/console/?status=merged").get_data(as_text=True)
+    assert numbers(merged) == [m.absorbed.number]
+
+
+def test_filters_narrow_the_list_by_unit_district_category_channel_status_overdue_and_date(rt, office_client):
+    with Session(rt.engine, expire_on_commit=False) as db:
+        light = add_case(db, "WH20260301-000011", title="路灯")
+        add_assignment(db, light, "WH-LIGHT", due_in=timedelta(hours=-2))  # overdue
+        water = add_case(db, "WH20260301-000012", title="停水", category="water", district="武昌区", channel="sms",
+                         status="triage", created_at=utcnow() - timedelta(days=10))
+        add_assignment(db, water, "WH-WATER")
+        db.commit()
+
+    def listed(query: str) -> list[str]:
+        return numbers(office_client.get(f"/console/?{query}").get_data(as_text=True))
+
+    assert listed("") == ["WH20260301-000012", "WH20260301-000011"]
+    assert listed("department=WH-LIGHT") == ["WH20260301-000011"]
+    assert listed("district=%E6%AD%A6%E6%98%8C%E5%8C%BA") == ["WH20260301-000012"]  # 武昌区
+    assert listed("category=water") == ["WH20260301-000012"]
+    assert listed("channel=sms") == ["WH20260301-000012"]
+    assert listed("status=triage") == ["WH20260301-000012"]
+    assert listed("overdue=1") == ["WH20260301-000011"]
+    today = utcnow().astimezone(rt.profile.tz).date()
+    assert listed(f"date_from={today - timedelta(days=1)}") == ["WH20260301-000011"]
+    assert listed(f"date_to={today - timedelta(days=5)}") == ["WH20260301-000012"]
+    assert listed("date_from=not-a-date") == ["WH20260301-000012", "WH20260301-000011"]
+
+
+def test_search_finds_cases_by_phone_text_and_number(rt, office_client):
+    m = merged_case(rt)
+    with Session(rt.engine, expire_on_commit=False) as db:
+        add_case(db, "WH20260301-000013", title="噪音扰民", summary="楼下KTV噪音")
+        db.commit()
+    assert numbers(office_client.get("/console/?q=13900139002").get_data(as_text=True)) == [m.survivor.number]  # a hotline caller
+    assert numbers(office_client.get("/console/?q=KTV").get_data(as_text=True)) == ["WH20260301-000013"]
+    assert numbers(office_client.get("/console/?q=100%").get_data(as_text=True)) == []
+    found = office_client.get(f"/console/?q={m.survivor.number.lower()}")
+    assert found.status_code == 302 and found.location.endswith(f"/console/cases/{m.survivor.number}")
+
+
+def test_an_absorbed_number_opens_the_survivor_with_a_note(rt, office_client):
+    m = merged_case(rt)
+    resp = office_client.get(f"/console/cases/{m.absorbed.number}", follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert resp.request.path == f"/console/cases/{m.survivor.number}"
+    assert f"工单 {m.absorbed.number} 已合并入本工单" in page
+
+
+def test_the_case_page_shows_every_channel_report_the_reporters_the_merge_and_the_assignment(rt, office_client):
+    m = merged_case(rt)
+    page = office_client.get(f"/console/cases/{m.survivor.number}").get_data(as_text=True)
+    assert re.findall(r'<li class="report ch-(\w+)"', page) == ["web", "hotline", "sms", "email"]
+    assert page.count('<svg class="icon icon-') >= 8  # an icon per report and per reporter channel
+    for name in ("张先生", "李女士", "王五", "+8613700137003", "wang.wu@example.com"):
+        assert name in page
+    assert "同一地点：中山大道888号" in page and "0.91" in page
+    assert f'action="/console/merges/{m.record.id}/undo"' in page
+    assert "武汉市城市照明管理处" in page
+    assert "待签收" in page
+    assert 'name="lead"' in page and 'name="assist"' in page  # re-dispatch form
+
+
+def test_an_unknown_case_number_is_a_404_page(office_client):
+    resp = office_client.get("/console/cases/WH20990101-000001")
+    assert resp.status_code == 404 and "没有工单" in resp.get_data(as_text=True)
+
+
+def test_the_proposal_queue_shows_both_sides_with_accept_and_reject(rt, office_client):
+    with Session(rt.engine, expire_on_commit=False) as db:
+        a = add_case(db, "WH20260301-000021", title="积水严重", summary="武昌区中南路积水严重")
+        b = add_case(db, "WH20260301-000022", title="中南路积水", summary="中南路下雨后积水没过脚踝")
+        db.add(MergeRecord(survivor_case_id=a.id, absorbed_case_id=b.id, status="proposed", score=0.6,
+                           rule="same_problem", reasons=[{"label": "同一街道"}]))
+        db.add(MergeRecord(survivor_case_id=a.id, absorbed_case_id=b.id, status="rejected", score=0.5))
+        db.commit()
+    page = office_client.get("/console/merges").get_data(as_text=True)
+    assert page.count('class="card proposal"') == 1
+    assert "武昌区中南路积水严重" in page and "中南路下雨后积水没过脚踝" in page and "同一街道" in page
+    assert "/accept" in page and "/reject" in page
+    rejected = office_client.get("/console/merges?status=rejected").get_data(as_text=True)
+    assert rejected.count('class="card proposal"') == 1 and "/accept" not in rejected
+
+
+def test_the_triage_queue_lists_only_cases_waiting_for_a_person(rt, office_client):
+    with Session(rt.engine, expire_on_commit=False) as db:
+        add_case(db, "WH20260301-000031", title="说不清归谁管", status="triage")
+        add_case(db, "WH20260301-000032", title="路灯", status="dispatched")
+        db.commit()
+    page = office_client.get("/console/triage").get_data(as_text=True)
+    assert "WH20260301-000031" in page and "WH20260301-000032" not in page
+
+
+def test_the_supervision_board_sorts_escalated_first_and_filters_by_level(rt, office_client):
+    with Session(rt.engine, expire_on_commit=False) as db:
+        late = add_case(db, "WH20260301-000041", title="超期")
+        add_assignment(db, late, "WH-LIGHT", due_in=timedelta(hours=-1))
+        chased = add_case(db, "WH20260301-000042", title="催办")
+        add_assignment(db, chased, "WH-WATER", status="overdue", supervision_level=3, due_in=timedelta(days=-2))
+        escalated = add_case(db, "WH20260301-000043", title="升级")
+        add_assignment(db, escalated, "WH-HOUSING", status="overdue", supervision_level=4, due_in=timedelta(days=-4))
+        fine = add_case(db, "WH20260301-000044", title="正常")
+        add_assignment(db, fine, "WH-LIGHT")
+        answered = add_case(db, "WH20260301-000045", title="已答复")
+        add_assignment(db, answered, "WH-LIGHT", status="replied", supervision_level=3, due_in=timedelta(days=-1))
+        db.commit()
+
+    def listed(tab: str) -> list[str]:
+        return re.findall(r'<a href="/console/cases/([^"]+)"', office_client.get(f"/console/supervision?tab={tab}").get_data(as_text=True))
+
+    assert listed("all") == ["WH20260301-000043", "WH20260301-000042", "WH20260301-000041"]
+    assert listed("chased") == ["WH20260301-000042"]
+    assert listed("escalated") == ["WH20260301-000043"]
+    assert listed("overdue") == ["WH20260301-000043", "WH20260301-000042", "WH20260301-000041"]
+
+
+def test_actions_whose_service_is_not_deployed_say_so_instead_of_failing(rt, office_client):
+    m = merged_case(rt)
+    resp = office_client.post(f"/console/merges/{m.record.id}/undo", data={"csrf_token": "test-csrf-token"},
+                              follow_redirects=True)
+    assert resp.status_code == 200
+    assert "尚未部署" in resp.get_data(as_text=True)
+
+
+def test_ten_thousand_cases_list_fifty_to_a_page_with_the_right_total(rt, office_client):
+    now = utcnow()
+    rows: list[dict[str, Any]] = [
+        {"number": f"WH20260101-{i:06d}", "retrieval_code": "ABCDEF", "title": f"第{i}号诉求", "summary": "路灯不亮",
+         "channel": ("web", "hotline", "sms", "email")[i % 4], "status": "dispatched", "public": True,
+         "complexity": "normal", "reporter_count": 1, "report_count": 1, "created_at": now, "updated_at": now,
+         "last_report_at": now, "routing": {}, "category": "street_light" if i % 2 else "water"}
+        for i in range(1, 10_001)
+    ]
+    with Session(rt.engine, expire_on_commit=False) as db:
+        db.execute(insert(Case), rows)
+        db.commit()
+    first = office_client.get("/console/").get_data(as_text=True)
+    assert len(numbers(first)) == 50
+    assert numbers(first)[0] == "WH20260101-010000"
+    assert "共 10000 条，第 1–50 条" in first and "1 / 200" in first
+    last = office_client.get("/console/?page=200").get_data(as_text=True)
+    assert numbers(last)[-1] == "WH20260101-000001" and "第 9951–10000 条" in last
+    filtered = office_client.get("/console/?category=water&page=2").get_data(as_text=True)
+    assert "共 5000 条，第 51–100 条" in filtered and len(numbers(filtered)) == 50
+
+
+def test_reports_left_on_an_absorbed_case_show_on_the_survivor_timeline(rt, office_client):
+    from gateway.models import Report
+
+    m = merged_case(rt)
+    with Session(rt.engine) as db:
+        db.add(Report(case_id=m.absorbed.id, channel="open311", external_id="o-1", text="Open311来件：路灯不亮"))
+        db.commit()
+    page = office_client.get(f"/console/cases/{m.survivor.number}").get_data(as_text=True)
+    assert re.findall(r'<li class="report ch-(\w+)"', page)[-1] == "open311"
+    assert "Open311来件：路灯不亮" in page and "来自已合并工单" in page
