@@ -97,6 +97,28 @@ DEMO_OPEN311: dict[str, str] = {
 }
 
 
+DEMO_CSRF = "demo-csrf"
+
+
+def _demo_operator_session(app: Any, client: Any) -> None:
+    """Log the demo's client in as the operator `demo-operator` (created on first use with a random password)."""
+    import secrets
+
+    from sqlmodel import Session, select
+
+    from gateway.auth import User, create_user
+
+    rt = app.extensions["hotline"]
+    with Session(rt.engine, expire_on_commit=False) as db:
+        user = db.exec(select(User).where(User.username == "demo-operator")).first()
+        if user is None:
+            user = create_user(db, "demo-operator", secrets.token_urlsafe(16), "operator", display_name="演示话务员")
+            db.commit()
+    with client.session_transaction() as sess:
+        sess["uid"] = user.id
+        sess["csrf"] = DEMO_CSRF
+
+
 def _demo_channels(app: Any, client: Any) -> list[str]:
     """Send one message on each further channel (board, pushed ticket, operator form, Open311); return the numbers."""
     import re
@@ -106,6 +128,7 @@ def _demo_channels(app: Any, client: Any) -> list[str]:
     token, key = secrets.token_hex(16), secrets.token_hex(16)
     rt.config["SYSTEM_TOKENS"] = {**(rt.config.get("SYSTEM_TOKENS") or {}), "demo": token}
     rt.config["OPEN311_API_KEYS"] = [*(rt.config.get("OPEN311_API_KEYS") or []), key]
+    _demo_operator_session(app, client)
     numbers = []
     resp = client.post("/api/v1/board/posts", json=DEMO_BOARD_POST)
     numbers.append(resp.get_json()["case"]["number"])
@@ -117,7 +140,7 @@ def _demo_channels(app: Any, client: Any) -> list[str]:
     entry = dict(DEMO_OPERATOR_ENTRY)
     if hints["caller_cases"]:  # the caller already has an open case: attach, as an operator would
         entry["attach_to"] = hints["caller_cases"][0]["number"]
-    resp = client.post("/operator/", data=entry)
+    resp = client.post("/operator/", data={**entry, "csrf_token": DEMO_CSRF})
     found = re.search(r'class="case-number">([^<]+)<', resp.get_data(as_text=True))
     numbers.append(found.group(1) if found else "?")
     click.echo(f"desk  {resp.status_code} -> {numbers[-1]} ({'attached' if 'attach_to' in entry else 'new'})")

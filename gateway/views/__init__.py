@@ -13,7 +13,7 @@ from gateway.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-HTML_BLUEPRINTS = {"account", "console", "workbench", "board"}  # pages for people: errors as HTML
+MACHINE_PATHS = ("/api/", "/open311/", "/webhooks/")  # answered in JSON (Open311 by its own handlers)
 
 
 def register_views(app: Flask) -> None:
@@ -44,7 +44,7 @@ def register_views(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        if request.blueprint in HTML_BLUEPRINTS:
+        if not request.path.startswith(MACHINE_PATHS):  # a person's page: answer with a page
             return render_template("error.html", error=exc), exc.code or 500
         return jsonify({"error": {"message": exc.description, "status": exc.code}}), exc.code or 500
 

@@ -1,4 +1,4 @@
-"""The public message board: the post form (HTML) and the JSON endpoint, both through the board adapter."""
+"""The public message board: the post form (HTML, CSRF-checked) and the JSON endpoint, both through the board adapter."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from sqlmodel import Session, select
 
 from adapters import board as board_adapter
 from adapters.base import AdapterError
+from gateway import auth
 from gateway.intake import ingest
 from gateway.models import Department
 from gateway.runtime import current
 from gateway.views.api import answer, parse_or_keep, raw_inbound
 
-bp = Blueprint("board", __name__)
+bp = Blueprint("board_post", __name__)
 
 
 def _form_choices() -> dict[str, Any]:
@@ -25,17 +26,18 @@ def _form_choices() -> dict[str, Any]:
     return {"topics": [c.name for c in rt.profile.categories], "units": list(units)}
 
 
-@bp.get("/board/")
+@bp.get("/board/post")
 def post_form():  # type: ignore[no-untyped-def]
     """Show the empty post form; a fresh post id makes a double submission idempotent."""
     return render_template("board/post.html", values={"post_id": f"F{secrets.token_hex(8)}", "public": "1"},
                            error=None, **_form_choices())
 
 
-@bp.post("/board/")
+@bp.post("/board/post")
 def submit_form():  # type: ignore[no-untyped-def]
     """Take a post from the HTML form; answer with the case number, or the form again naming the field."""
     raw = raw_inbound("board")
+    auth.check_csrf()
     try:
         report = parse_or_keep(raw, board_adapter.parse)
     except AdapterError as error:

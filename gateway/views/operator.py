@@ -1,8 +1,4 @@
-"""The hotline operator's entry form: type the ticket during the call, see open cases, attach or create.
-
-TODO(console branch): protect these routes with gateway.auth.require_role("operator") once
-gateway/auth.py exists; login and roles are built there, not here.
-"""
+"""The hotline operator's entry form: type the ticket during the call, see open cases, attach or create."""
 
 from __future__ import annotations
 
@@ -15,6 +11,7 @@ from sqlmodel import Session
 
 from adapters import hotline as hotline_adapter
 from adapters.base import APPEAL_TYPES, AdapterError
+from gateway import auth
 from gateway.errors import ApiError
 from gateway.intake import find_by_number, ingest
 from gateway.runtime import current
@@ -22,6 +19,7 @@ from gateway.suggest import suggest
 from gateway.views.api import parse_or_keep, raw_inbound
 
 bp = Blueprint("operator", __name__)
+STAFF = ("operator", "office", "admin")
 
 FORM_FIELDS = ("ticket_no", "caller_number", "caller_name", "appeal_type", "category", "district", "address",
                "title", "content", "urgency", "public", "operator_id")
@@ -44,15 +42,18 @@ def _fresh() -> dict[str, Any]:
 
 
 @bp.get("/operator/")
+@auth.require_role(*STAFF)
 def entry_form():  # type: ignore[no-untyped-def]
     """Show an empty ticket form; its ticket number makes a double submission idempotent."""
     return _page({**_fresh(), "operator_id": request.args.get("operator_id", "")[:64]})
 
 
 @bp.post("/operator/")
+@auth.require_role(*STAFF)
 def submit():  # type: ignore[no-untyped-def]
     """Create the ticket, attach it to the chosen case, or (action=check) show open cases without JS."""
     raw = raw_inbound("hotline")  # first: reading the form would consume the body we keep
+    auth.check_csrf()
     values = {key: request.form.get(key, "").strip() for key in FORM_FIELDS}
     values["public"] = "1" if request.form.get("public") else ""
     attach_to = request.form.get("attach_to", "").strip()
@@ -75,12 +76,15 @@ def submit():  # type: ignore[no-untyped-def]
     except AdapterError as error:
         return _page(values, error=error, status=422)
     report.extra["entered_by"] = "operator_form"
-    result = ingest(rt, report, actor=f"operator:{values['operator_id'] or 'unknown'}")
+    user = auth.current_user()
+    operator_id = values["operator_id"] or (user.username if user else "unknown")
+    result = ingest(rt, report, actor=f"operator:{operator_id}")
     return render_template("operator/done.html", case=result.case, link=result.link, created=result.created,
                            next_values=urlencode({"operator_id": values["operator_id"]})), 201 if result.created else 200
 
 
 @bp.get("/api/v1/operator/suggest")
+@auth.require_role(*STAFF)
 def suggest_json():  # type: ignore[no-untyped-def]
     """The caller's open cases (same phone) and similar open cases in the same district, as JSON."""
     args = {key: (request.args.get(key) or "").strip() or None for key in ("phone", "text", "address")}

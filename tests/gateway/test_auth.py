@@ -35,6 +35,10 @@ ROUTES: list[tuple[str, set[Any]]] = [
     ("/board/", EVERYONE),
     ("/board/cases/{n}", EVERYONE),
     ("/board/lookup", EVERYONE),
+    ("/board/post", EVERYONE),
+    ("/operator/", {"operator", "office", "admin"}),
+    ("/api/v1/operator/suggest?phone=13800138001", {"operator", "office", "admin"}),
+    ("/open311/v2/services.json", EVERYONE),
     ("/login", {None}),  # a logged-in user is sent on to their start page
     ("/healthz", EVERYONE),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import re
 
@@ -23,11 +25,11 @@ POST = {
 }
 
 
-def test_a_json_board_post_becomes_a_case_visible_in_the_api(client, rt):
+def test_a_json_board_post_becomes_a_case_visible_in_the_api(client, rt, office_client):
     resp = client.post("/api/v1/board/posts", json=POST)
     assert resp.status_code == 201
     number = resp.get_json()["case"]["number"]
-    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    detail = office_client.get(f"/api/v1/cases/{number}").get_json()
     assert detail["category"] == "street_light"
     [report] = detail["reports"]
     assert report["channel"] == "board" and report["external_id"] == "BD-20261120-0007"
@@ -77,24 +79,36 @@ def test_a_body_that_is_not_json_is_422_and_kept(client, rt):
     assert unparsed(rt, "board")[0].body == b"{not json"
 
 
+def csrf(client: Any) -> str:
+    """The CSRF token the post form carries, as a browser would send it back."""
+    page = client.get("/board/post").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_the_post_form_refuses_a_submission_without_its_csrf_token(client, rt):
+    resp = client.post("/board/post", data={"post_id": "F2", "text": "路灯不亮"})
+    assert resp.status_code == 400
+    assert count(rt, Report) == 0
+
+
 def test_the_post_form_renders_in_chinese_with_topics_and_a_fresh_post_id(client):
-    page = client.get("/board/").get_data(as_text=True)
+    page = client.get("/board/post").get_data(as_text=True)
     assert "我要留言" in page and "路灯照明" in page and "江汉区人民政府" in page
     ids = re.findall(r'name="post_id" value="(F[0-9a-f]{16})"', page)
-    assert len(ids) == 1 and ids[0] not in client.get("/board/").get_data(as_text=True)
+    assert len(ids) == 1 and ids[0] not in client.get("/board/post").get_data(as_text=True)
 
 
-def test_submitting_the_form_shows_the_case_number_and_resubmitting_does_not_duplicate(client, rt):
+def test_submitting_the_form_shows_the_case_number_and_resubmitting_does_not_duplicate(client, rt, office_client):
     form = {"post_id": "F0123456789abcdef", "topic": "市容环卫", "title": "垃圾站异味",
             "text": "小区垃圾站长期不清运，<b>夏天</b>异味很大。", "anonymous": "on", "public": "0", "name": "赵六"}
-    resp = client.post("/board/", data=form)
+    resp = client.post("/board/post", data={**form, "csrf_token": csrf(client)})
     assert resp.status_code == 201
     page = resp.get_data(as_text=True)
     number = re.search(r'class="case-number">([^<]+)<', page).group(1)
     assert "您的留言已受理" in page
-    again = client.post("/board/", data=form)
+    again = client.post("/board/post", data={**form, "csrf_token": csrf(client)})
     assert again.status_code == 200 and number in again.get_data(as_text=True)
-    assert client.get(f"/api/v1/cases/{number}").get_json()["reports"][0]["channel"] == "board"
+    assert office_client.get(f"/api/v1/cases/{number}").get_json()["reports"][0]["channel"] == "board"
     [row] = reports(rt, "board")
     assert row.name is None  # anonymous: the name is not stored
     assert row.public is False
@@ -102,7 +116,7 @@ def test_submitting_the_form_shows_the_case_number_and_resubmitting_does_not_dup
 
 
 def test_a_form_without_text_is_shown_again_with_the_error_and_the_typed_values(client, rt):
-    resp = client.post("/board/", data={"post_id": "F1", "title": "只有标题", "text": "  "})
+    resp = client.post("/board/post", data={"csrf_token": csrf(client), "post_id": "F1", "title": "只有标题", "text": "  "})
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
     assert "提交失败" in page and "text" in page and 'value="只有标题"' in page

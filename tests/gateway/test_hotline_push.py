@@ -39,11 +39,11 @@ def signed(body: bytes, system: str = "cc-backup", token: str = "s3cret-backup",
             "Content-Type": "application/json"}
 
 
-def test_a_pushed_ticket_becomes_a_case_visible_in_the_api(client, rt):
+def test_a_pushed_ticket_becomes_a_case_visible_in_the_api(client, rt, office_client):
     resp = client.post(URL, json=TICKET, headers=bearer())
     assert resp.status_code == 201
     number = resp.get_json()["case"]["number"]
-    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    detail = office_client.get(f"/api/v1/cases/{number}").get_json()
     assert detail["reports"][0]["external_id"] == "WH12345-20261120-000123"
     assert detail["appeal_type"] == "投诉" and detail["district"] == "汉阳区"
     [row] = reports(rt, "hotline")

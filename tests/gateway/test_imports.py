@@ -18,14 +18,14 @@ PAGES = FIXTURES / "board_pages"
 CSV = FIXTURES / "hotline"
 
 
-def test_saved_detail_pages_become_board_reports_with_the_official_reply(client, rt):
+def test_saved_detail_pages_become_board_reports_with_the_official_reply(client, rt, office_client):
     summary = import_board_pages(rt, PAGES)
     assert [Path(p).name for p, _ in summary.created] == ["detail_no_reply_gbk.html", "detail_with_reply.html"]
     assert [Path(p).name for p, _ in summary.skipped] == ["list_page.html", "list_page_items.html"]
     assert [(Path(p).name, why) for p, why in summary.errors] == [
         ("detail_missing_body.html", "body: no message content found on the page")]
     number = {Path(p).name: n for p, n in summary.created}["detail_with_reply.html"]
-    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    detail = office_client.get(f"/api/v1/cases/{number}").get_json()
     assert detail["reports"][0]["external_id"] == "20261120015"
     assert detail["title"] == "武昌区中北路人行道地砖松动多处"
     row = next(r for r in reports(rt, "board") if r.external_id == "20261120015")
@@ -55,7 +55,7 @@ def test_a_page_without_a_post_id_is_keyed_by_its_content(rt, tmp_path):
     assert row.external_id.startswith("page-") and "no post id on the page; keyed by content" in row.defects
 
 
-def test_a_csv_with_broken_rows_imports_the_good_ones_and_reports_each_bad_line(client, rt):
+def test_a_csv_with_broken_rows_imports_the_good_ones_and_reports_each_bad_line(client, rt, office_client):
     summary = import_hotline_csv(rt, (CSV / "tickets_broken_rows.csv").read_bytes(), source="broken.csv")
     assert [where for where, _ in summary.created] == ["line 2", "line 8"]
     assert [(where, reason.split(":")[0]) for where, reason in summary.errors] == [
@@ -69,7 +69,7 @@ def test_a_csv_with_broken_rows_imports_the_good_ones_and_reports_each_bad_line(
     ]
     assert kept[0].error == "line 3: content: required"
     number = dict(summary.created)["line 8"]
-    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    detail = office_client.get(f"/api/v1/cases/{number}").get_json()
     assert detail["reports"][0]["text"] == "举报某工地夜间\n偷排泥浆。"
 
 

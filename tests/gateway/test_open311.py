@@ -46,13 +46,13 @@ def live(app: Any) -> Iterator[str]:
     thread.join()
 
 
-def test_a_form_encoded_request_becomes_a_case_visible_in_the_api(client, rt):
+def test_a_form_encoded_request_becomes_a_case_visible_in_the_api(client, rt, office_client):
     resp = post(client, LIGHT)
     assert resp.status_code == 200
     [answer] = resp.get_json()
     number = answer["service_request_id"]
     assert answer["account_id"] == "acc-7" and number in answer["service_notice"]
-    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    detail = office_client.get(f"/api/v1/cases/{number}").get_json()
     assert detail["category"] == "street_light"
     [report] = detail["reports"]
     assert report["channel"] == "open311" and report["attachments"][0]["url"] == LIGHT["media_url"]

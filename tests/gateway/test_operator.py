@@ -5,16 +5,36 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from gateway.models import Case, Report
-from tests.conftest import run_jobs
+from tests.conftest import logged_in, run_jobs
 from tests.gateway.channelkit import count, reports, unparsed
 
 CALL = {"ticket_no": "OP-0000000000000001", "caller_number": "13800138001", "caller_name": "张先生",
         "appeal_type": "投诉", "category": "", "district": "", "address": "江岸区中山大道888号",
         "title": "路灯不亮", "content": "江岸区中山大道888号附近路灯连续三晚不亮，夜里很黑。", "urgency": "一般",
-        "operator_id": "A0101", "action": "create"}
+        "operator_id": "A0101", "action": "create", "csrf_token": "test-csrf-token"}
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """An operator's logged-in session (the form and the suggest endpoint are staff-only)."""
+    return logged_in(app, "operator")
+
+
+def test_the_form_and_the_suggestions_are_for_staff_only(app):
+    anonymous = app.test_client()
+    assert anonymous.get("/operator/").status_code in (302, 401)
+    assert anonymous.get("/api/v1/operator/suggest?phone=13800138001").status_code == 401
+    assert logged_in(app, "department").get("/api/v1/operator/suggest?phone=13800138001").status_code == 403
+
+
+def test_a_ticket_without_the_csrf_token_is_refused(client, rt):
+    resp = client.post("/operator/", data={k: v for k, v in CALL.items() if k != "csrf_token"})
+    assert resp.status_code == 400
+    assert count(rt, Report) == 0
 
 
 def number_in(page: str) -> str:
@@ -29,11 +49,11 @@ def test_the_entry_form_is_chinese_with_a_fresh_ticket_number_and_a_suggest_scri
     assert "/api/v1/operator/suggest" in page
 
 
-def test_an_operator_entry_becomes_a_hotline_case_visible_in_the_api(client, rt):
+def test_an_operator_entry_becomes_a_hotline_case_visible_in_the_api(client, rt, office_client):
     resp = client.post("/operator/", data=CALL)
     assert resp.status_code == 201
     number = number_in(resp.get_data(as_text=True))
-    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    detail = office_client.get(f"/api/v1/cases/{number}").get_json()
     assert detail["channel"] == "hotline" and detail["appeal_type"] == "投诉"
     [row] = reports(rt, "hotline")
     assert row.external_id == "OP-0000000000000001"
@@ -102,14 +122,14 @@ def test_check_without_javascript_lists_open_cases_with_attach_buttons(client):
     assert 'value="OP-9"' in page  # the typed ticket is kept in the form
 
 
-def test_attaching_submits_the_ticket_onto_the_chosen_case(client, rt):
+def test_attaching_submits_the_ticket_onto_the_chosen_case(client, rt, office_client):
     number = number_in(client.post("/operator/", data=CALL).get_data(as_text=True))
     resp = client.post("/operator/", data={**CALL, "ticket_no": "OP-10", "caller_number": "13911112222",
                                            "content": "又一位市民反映中山大道路灯不亮", "attach_to": number})
     assert resp.status_code == 201
     page = resp.get_data(as_text=True)
     assert "已关联到在办工单" in page and number_in(page) == number
-    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    detail = office_client.get(f"/api/v1/cases/{number}").get_json()
     assert [r["link"] for r in detail["reports"]] == ["new", "thread"]
     assert detail["reporter_count"] == 2
 
