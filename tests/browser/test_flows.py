@@ -33,7 +33,11 @@ def live_server(app: Flask) -> Iterator[str]:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium package (.ci/run does)"
+    """Debian's Chromium under Playwright. CI installs it and must run these; elsewhere they wait for it."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: install Debian's chromium package (.ci/run does)")
+        pytest.skip("browser flows need Debian's chromium package (apt-get install chromium); CI runs them")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
