@@ -19,3 +19,11 @@ class ApiError(Exception):
             error["field"] = self.field
         error.update(self.extra)
         return {"error": error}
+
+
+class WorkflowError(Exception):
+    """An illegal transition of an assignment, extension or case (a 409 in views)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

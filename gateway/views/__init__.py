@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def register_views(app: Flask) -> None:
-    from gateway.views import api, board, hotline, open311, operator, webhooks
+    from gateway.views import api, board, hotline, open311, operator, webhooks, workflow
 
-    for blueprint in (api.bp, board.bp, hotline.bp, operator.bp, open311.bp, webhooks.bp):
+    for blueprint in (api.bp, board.bp, hotline.bp, operator.bp, open311.bp, webhooks.bp, workflow.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(ApiError)
