@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 SATISFIED, FAIRLY, DISSATISFIED = "满意", "基本满意", "不满意"
 ANSWERS = {"1": SATISFIED, "2": FAIRLY, "3": DISSATISFIED}
-MAX_ANSWER_CHARS = 30  # a longer text is a new message, not an answer
+MAX_ANSWER_CHARS = 12  # a longer text is a new message, not an answer
 _PUNCT = re.compile(r"[\s\W_]+")
 _UNSOLVED = ("未解决", "没有解决", "没解决", "不解决")
 

@@ -26,7 +26,7 @@ def dispatch_case(case_id: int) -> dict:
             raise LookupError(f"case {case_id} does not exist")
         existing = session.exec(select(Assignment.id).where(Assignment.case_id == case_id)).first()
         if existing is not None or case.status != "new":
-            return {"case": case.number, "skipped": f"already routed ({case.status})"}
+            return {"case": case.number, "skipped": "already dispatched"}
         reports = session.exec(select(Report).where(Report.case_id == case_id).order_by(Report.id)).all()  # type: ignore[arg-type]
         addressed = next((r.addressed_unit for r in reports if r.addressed_unit), None)
         text = f"{case.title or ''}\n{case.summary}"
