@@ -70,7 +70,7 @@ def figures(session: Session, start: datetime, end: datetime) -> dict[int | None
         func.sum(when(((Assignment.replied_at >= start) & (Assignment.replied_at < end), 1), else_=0)),  # type: ignore[operator]
         func.sum(when((Assignment.replied_at < end, 1), else_=0)),  # type: ignore[operator]
         func.sum(when((Assignment.status.in_(("dispatched", "signed")) & (Assignment.due_at < end), 1), else_=0)),  # type: ignore[attr-defined,operator]
-        func.sum(when((Assignment.signed_at != None, 1), else_=0)),  # noqa: E711
+        func.sum(when((Assignment.signed_at != None, 1), else_=0)),
         func.sum(when((Assignment.status == "replied", 1), else_=0)),
     ).where(live, Assignment.dispatched_at < end).group_by(Assignment.department_id)
     rows: dict[int | None, list[int]] = {}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from tests.gateway.citizenkit import EMAIL, PHONE, config, lead_replies, three_reporters, twilio  # noqa: F401
+from tests.gateway import citizenkit
+from tests.gateway.citizenkit import EMAIL, PHONE, lead_replies, three_reporters
 from tests.gateway.dispatchkit import case, events, followups, notifications
+
+config = citizenkit.config  # Twilio's edge and a real SMTP relay
+twilio = citizenkit.twilio
 
 
 def test_the_reply_goes_once_to_the_sms_reporter_once_by_threaded_mail_and_to_the_private_board_post(
@@ -36,8 +40,8 @@ def test_running_the_reply_job_again_sends_nothing_twice(app, client, rt, jobs, 
 
 
 def test_a_hotline_caller_is_answered_by_sms(app, client, rt, jobs, twilio):
-    from gateway.intake import ingest
     from adapters.base import InboundReport
+    from gateway.intake import ingest
 
     result = ingest(rt, InboundReport(channel="hotline", external_id="T-1", text="江岸区路灯不亮", phone="13800138002"))
     jobs()

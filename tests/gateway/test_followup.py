@@ -11,10 +11,14 @@ from sqlmodel import Session, select
 from gateway.followup import parse_answer
 from gateway.mail import process_message
 from gateway.models import Case
-from tests.gateway.citizenkit import EMAIL, PHONE, config, lead_replies, sms, three_reporters, twilio  # noqa: F401
+from tests.gateway import citizenkit
+from tests.gateway.citizenkit import EMAIL, lead_replies, sms, three_reporters
 from tests.gateway.dispatchkit import CITY, assignments, case, events, followups, local, set_clock
 from tests.gateway.test_email_webhook import mail
 from tests.gateway.test_sms_webhook import messages
+
+config = citizenkit.config  # Twilio's edge and a real SMTP relay
+twilio = citizenkit.twilio
 
 
 def ask(rt, jobs) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.profile import load_profile
 from gateway.config import BUNDLED_PROFILE
+from gateway.profile import load_profile
 from gateway.routing import route
 
 PROFILE = load_profile(BUNDLED_PROFILE)
