@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from flask import Flask
@@ -12,6 +13,7 @@ from rq.cron import CronScheduler
 from rq.worker_pool import WorkerPool
 
 from gateway import create_app
+from gateway.reports import cron_entries
 
 _APP: Flask | None = None  # built once in the parent; forked workers inherit it
 
@@ -51,11 +53,23 @@ def periodic_jobs(flask_app: Flask) -> list[dict[str, Any]]:
     """The periodic work: (dotted function, queue, interval seconds or cron string)."""
     rt = flask_app.extensions["hotline"]
     schedule = rt.profile.schedule
+    supervision = int(schedule.get("supervision_sweep_seconds", 300))
     jobs: list[dict[str, Any]] = [
         {"func": "gateway.jobs.sweep_outbox", "queue": "default", "interval": int(schedule.get("outbox_sweep_seconds", 30))},
+        {"func": "gateway.supervision.sweep", "queue": "default", "interval": supervision},
+        {"func": "gateway.followup.sweep", "queue": "default", "interval": supervision},
     ]
+    # Cron strings are city time: run_cron puts the scheduler process in the city's time zone.
+    jobs.extend({"func": "gateway.reports.make_report", "queue": "default", "cron": cron, "name": f"report {cron}"}
+                for cron in cron_entries(rt))
     jobs.extend(rt.services.get("periodic_jobs", []))
     return jobs
+
+
+def use_city_time(timezone: str) -> None:
+    """Make this process's local time the city's: rq.cron reads cron strings in the host's local time zone."""
+    os.environ["TZ"] = timezone
+    time.tzset()
 
 
 def run_cron() -> None:
@@ -64,12 +78,14 @@ def run_cron() -> None:
 
     flask_app = app()
     rt = flask_app.extensions["hotline"]
+    use_city_time(str(rt.profile.city.get("timezone", "Asia/Shanghai")))
     cron = CronScheduler(connection=rt.broker.redis, name=f"hotline-cron-{os.getpid()}")
     for spec in periodic_jobs(flask_app):
         module, _, name = spec["func"].rpartition(".")
         func = getattr(importlib.import_module(module), name)
         options = {"interval": spec["interval"]} if "interval" in spec else {"cron": spec["cron"]}
-        cron.register(func, rt.broker.queue(spec["queue"]).name, args=tuple(spec.get("args", ())), **options)
+        cron.register(func, rt.broker.queue(spec["queue"]).name, args=tuple(spec.get("args", ())),
+                      name=spec.get("name", ""), **options)
     logging.getLogger("rq.cron").setLevel(logging.INFO)
     cron.start()
 

@@ -32,6 +32,15 @@ def mail_address(rt: Runtime, report: Report) -> str | None:
     return address
 
 
+def mail_subject(case: Case, report: Report) -> str:
+    """The subject of a mail to a citizen about a case: the case number, answering their subject."""
+    title = (report.title or "").strip()
+    subject = f"[{case.number}] {title}" if title else f"[{case.number}]"
+    if title and not title.lower().startswith("re:"):
+        subject = f"Re: {subject}"
+    return subject[:300]
+
+
 def after_ingest(session: Session, rt: Runtime, case: Case, report: Report, link: str) -> list[Outbox]:
     """Queue the acknowledgement of a newly stored SMS or e-mail report (replays never reach this hook)."""
     if report.extra.get(ANSWERED_INLINE):
@@ -45,12 +54,8 @@ def after_ingest(session: Session, rt: Runtime, case: Case, report: Report, link
         address = mail_address(rt, report)
         if address is None:
             return []
-        title = (report.title or "").strip()
-        subject = f"[{case.number}] {title}" if title else f"[{case.number}]"
-        if title and not title.lower().startswith("re:"):
-            subject = f"Re: {subject}"
         row = queue_notification(session, dedupe_key=f"ack-{report.id}", channel="email", kind="ack",
-                                 body=ack_text(rt, case, link), address=address, subject=subject[:300],
+                                 body=ack_text(rt, case, link), address=address, subject=mail_subject(case, report),
                                  case_id=case.id, contact_id=report.contact_id)
         return [row] if row else []
     return []

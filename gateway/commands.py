@@ -10,7 +10,7 @@ import click
 
 
 def register_all(main: click.Group) -> None:
-    for command in (demo, import_group, smtp, imap, parse, user):
+    for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group):
         main.add_command(command)
 
 
@@ -291,6 +291,8 @@ def parse_email(files: tuple[str, ...]) -> None:
                 auto_generated=report.extra.get("auto_generated"), defects=report.defects,
             )
         click.echo(json.dumps(line, ensure_ascii=False))
+
+
 @click.group()
 def user() -> None:
     """Manage staff accounts."""
@@ -341,3 +343,63 @@ def create_user_command(username: str, is_admin: bool, role: str | None, departm
     finally:
         rt.close()
     click.echo(f"created {role} user {username}")
+
+
+
+
+@click.group("router")
+def router_group() -> None:
+    """The learned router: train it on the city's own past tickets."""
+
+
+@router_group.command("train")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON lines with title, detail, category")
+def router_train(data: Path) -> None:
+    """Train the ticket router (text -> board category) and store it in the data folder."""
+    from gateway.cli import build_app
+    from gateway.router import model_path, read_rows
+    from gateway.router_model import RouterModelError, train
+
+    app = build_app()
+    rt = app.extensions["hotline"]
+    try:
+        model = train(list(read_rows(data)))
+    except RouterModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    path = model_path(rt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    model.save(tmp)
+    tmp.replace(path)  # workers never read a half-written file
+    unmapped = sorted(set(model.labels) - set(rt.profile.router.get("labels", {})))
+    click.echo(f"trained on {model.trained_on} tickets, {len(model.labels)} categories -> {path}")
+    if unmapped:
+        click.echo(f"warning: labels without a [router.labels] entry in the profile: {', '.join(unmapped)}", err=True)
+    click.echo(json.dumps({"path": str(path), "trained_on": model.trained_on, "labels": list(model.labels)},
+                          ensure_ascii=False))
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure the gateway's models on labelled data."""
+
+
+@eval_group.command("router")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON lines with title, detail, category")
+@click.option("--folds", default=5, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def eval_router(data: Path, folds: int, seed: int) -> None:
+    """Cross-validate the router: per-category F1, then accuracy and macro-F1 (last line JSON)."""
+    import time
+
+    from gateway.router import evaluation_lines, read_rows
+    from gateway.router_model import RouterModelError, evaluate
+
+    started = time.perf_counter()
+    try:
+        result = evaluate(list(read_rows(data)), folds=folds, seed=seed)
+    except RouterModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(evaluation_lines(result, time.perf_counter() - started)))

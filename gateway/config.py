@@ -85,5 +85,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         name, token = item.split(":", 1)
         tokens[name.strip()] = token.strip()
     config["SYSTEM_TOKENS"] = tokens
+    # the learned router's model file (default: router_model.joblib in the data folder)
+    config["ROUTER_MODEL_PATH"] = env.get("HOTLINE_ROUTER_MODEL") or None
     config["OPEN311_API_KEYS"] = [k for k in (env.get("HOTLINE_OPEN311_KEYS") or "").split(",") if k]
     return config

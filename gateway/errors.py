@@ -22,4 +22,8 @@ class ApiError(Exception):
 
 
 class WorkflowError(Exception):
-    """An illegal transition in the dispatch workflow (sign a replied assignment, ...): a 409 in views."""
+    """An illegal transition of an assignment, extension or case (a 409 in views)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -8,49 +8,52 @@ from sqlmodel import Session, select
 
 from gateway import outbox
 from gateway.clock import utcnow
-from gateway.models import Assignment, Case, Department, Event
+from gateway.models import Assignment, Case, Department, Event, Report
+from gateway.router import predict
 from gateway.routing import route
 from gateway.runtime import current
-from gateway.sla import due, rule_for
+from gateway.workflow import assign
 
 log = logging.getLogger(__name__)
 
 
 def dispatch_case(case_id: int) -> dict:
-    """Route a case to its departments and create the LEAD/ASSIST assignments with due times."""
+    """Route a case (rules, then a confident model) and create the LEAD/ASSIST assignments with due times."""
     rt = current()
     with Session(rt.engine, expire_on_commit=False) as session:
-        case = session.get(Case, case_id)
+        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
         if case is None:
             raise LookupError(f"case {case_id} does not exist")
-        existing = session.exec(select(Assignment).where(Assignment.case_id == case_id)).all()
-        if existing or case.status not in ("new", "reopened"):
+        existing = session.exec(select(Assignment.id).where(Assignment.case_id == case_id)).first()
+        if existing is not None or case.status != "new":
             return {"case": case.number, "skipped": "already dispatched"}
-        decision = route(rt.profile, f"{case.title or ''}\n{case.summary}", category_hint=case.category,
-                         address=case.address, district_hint=case.district)
-        codes = [code for code, _ in decision.departments]
-        departments = {d.code: d for d in session.exec(select(Department).where(Department.code.in_(codes))).all()}  # type: ignore[attr-defined]
-        now = utcnow()
-        rule_name, rule = rule_for(rt.profile, case.appeal_type, len(codes), case.complexity)
-        for code, role in decision.departments:
-            dept = departments.get(code)
-            if dept is None:
-                continue
-            dept_rule = dept.sla or rule
-            session.add(Assignment(case_id=case.id, department_id=dept.id, role=role, status="dispatched",
-                                   dispatched_at=now, due_at=due(now, dept_rule, dept.calendar),
-                                   reason={"route": decision.reasons, "sla": rule_name}))
+        reports = session.exec(select(Report).where(Report.case_id == case_id).order_by(Report.id)).all()  # type: ignore[arg-type]
+        addressed = next((r.addressed_unit for r in reports if r.addressed_unit), None)
+        text = f"{case.title or ''}\n{case.summary}"
+        prediction = None if rt.profile.category(case.category) else predict(rt, case.title, case.summary)
+        decision = route(rt.profile, text, category_hint=case.category, address=case.address,
+                         district_hint=case.district, addressed_unit=addressed, prediction=prediction)
         case.category = decision.category
         case.district = case.district or decision.district
         case.street = case.street or decision.street
         case.routing = decision.as_dict()
-        case.status = "triage" if decision.triage else "dispatched"
-        case.due_at = due(now, rule)
-        case.updated_at = now
+        case.updated_at = now = utcnow()
+        rows: list = []
+        if decision.triage:
+            case.status = "triage"
+            session.add(Event(case_id=case.id, kind="triage", data=decision.as_dict()))
+        else:
+            codes = [code for code, _ in decision.departments]
+            found = {d.code: d for d in session.exec(select(Department).where(Department.code.in_(codes))).all()}  # type: ignore[attr-defined]
+            team = [(found[code], role) for code, role in decision.departments if code in found]
+            rows, rule_name = assign(session, rt, case, team, now)
+            case.status = "dispatched"
+            session.add(Event(case_id=case.id, kind="dispatched", data={**decision.as_dict(), "sla": rule_name}))
         session.add(case)
-        session.add(Event(case_id=case.id, kind="dispatched", data={**decision.as_dict(), "sla": rule_name}))
         session.commit()
-        return {"case": case.number, "departments": codes}
+        if rows:
+            outbox.deliver(session, rt.broker, rows)
+        return {"case": case.number, "status": case.status, "departments": decision.as_dict()["departments"]}
 
 
 def sweep_outbox(older_than_seconds: float = 5.0) -> int:

@@ -10,6 +10,7 @@ from adapters import email as email_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound
 from gateway import quarantine
 from gateway.clock import utcnow
+from gateway.followup import answer_email
 from gateway.intake import ingest
 from gateway.runtime import Runtime
 
@@ -23,7 +24,7 @@ BOUNCE_REASONS = ("multipart/report", "empty Return-Path", "From mailer-daemon",
 class MailOutcome:
     """What became of one inbound mail."""
 
-    status: str  # created | replay | unparsed
+    status: str  # created | replay | unparsed | followup
     case_number: str | None = None
     unparsed_id: int | None = None
     error: dict[str, str] | None = None
@@ -38,6 +39,9 @@ def process_report(rt: Runtime, inbound: InboundReport, body: bytes, headers: di
     reason = str(inbound.extra.get("auto_generated") or "")
     if reason.startswith(BOUNCE_REASONS):
         return keep(rt, body, headers, f"delivery report ({reason})")
+    number = answer_email(rt, inbound.email, list(inbound.in_reply_to or []), inbound.text)
+    if number is not None:  # an answer to our follow-up question: recorded there, not a new report
+        return MailOutcome("followup", case_number=number)
     result = ingest(rt, inbound)
     return MailOutcome("created" if result.created else "replay", case_number=result.case.number)
 

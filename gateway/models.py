@@ -156,6 +156,7 @@ class Assignment(SQLModel, table=True):
     delivered_at: Optional[datetime] = _ts()
     delivery_error: Optional[str] = None
     supervision_level: int = 0  # 0 none, 1 reminded, 2 overdue, 3 chased, 4 escalated
+    dispatch_count: int = 1  # how often it was (re)dispatched: part of the notification keys of each round
 
 
 class Event(SQLModel, table=True):
@@ -261,3 +262,52 @@ class MailCheckpoint(SQLModel, table=True):
     uidvalidity: int = 0
     last_uid: int = 0
     updated_at: datetime = _now()
+
+
+class Extension(SQLModel, table=True):
+    """A department's request for more time on one assignment, decided by the office."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    requested_until: datetime = _ts(nullable=False)
+    reason: str = ""
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | approved | rejected
+    requested_by: str = Field(default="system", max_length=100)
+    requested_at: datetime = _now()
+    decided_by: Optional[str] = Field(default=None, max_length=100)
+    decided_at: Optional[datetime] = _ts()
+
+
+class FollowUp(SQLModel, table=True):
+    """The satisfaction visit (回访) of one reporter of a case: asked once, answered once per round."""
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "contact_key", "round", name="uq_followup_case_contact_round"),
+        Index("ix_followup_address_status", "address", "status"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    report_id: Optional[int] = Field(default=None, foreign_key="report.id")
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
+    contact_key: str = Field(max_length=400)  # channel:address, one visit per reporter and channel
+    channel: str = Field(max_length=16)  # sms | email | board
+    address: Optional[str] = Field(default=None, max_length=320)
+    round: int = 1  # 1, then 2 after a reopened case is answered again
+    status: str = Field(default="pending", max_length=16)  # pending | asked | answered | expired
+    ask_at: datetime = _ts(index=True, nullable=False)  # when the follow-up sweep asks
+    asked_at: Optional[datetime] = _ts()
+    answered_at: Optional[datetime] = _ts()
+    solved: Optional[bool] = None
+    satisfaction: Optional[str] = Field(default=None, max_length=8)  # 满意 | 基本满意 | 不满意
+    answer_text: Optional[str] = None
+    created_at: datetime = _now()
+
+
+class DailyReport(SQLModel, table=True):
+    """A twice-daily report (per department and overall), stored as JSON and delivered by its job."""
+
+    __table_args__ = (UniqueConstraint("slot", name="uq_dailyreport_slot"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    slot: str = Field(max_length=40)  # city-local "YYYY-MM-DD HH:MM" the report stands for
+    generated_at: datetime = _now()
+    data: dict = _json()

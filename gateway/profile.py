@@ -19,6 +19,7 @@ class Category:
     departments: list[str] = field(default_factory=list)
     description: str = ""
     group: str = ""
+    board_category: str = ""  # the board's top-level category (the learned router's label) this belongs to
     # Questions asked when reporting this category (Open311 service definition attributes):
     # {code, datatype, required, description, order, values = [{key, name}], variable}.
     attributes: list[dict[str, Any]] = field(default_factory=list)
@@ -35,6 +36,7 @@ class Profile:
     territory: dict[str, Any]
     categories: list[Category]
     departments: list[dict[str, Any]]
+    router: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -52,6 +54,13 @@ class Profile:
             if key in (cat.code, cat.name):
                 return cat
         return None
+
+    def department(self, code: str | None) -> dict[str, Any] | None:
+        """Find a department by code or by its name (a board post names the unit it writes to)."""
+        if not code:
+            return None
+        wanted = code.strip()
+        return next((d for d in self.departments if wanted in (d["code"], d.get("name"))), None)
 
     def district_names(self) -> list[str]:
         return [d["name"] for d in self.territory.get("districts", [])]
@@ -78,6 +87,11 @@ def load_profile(path: str | Path) -> Profile:
         unknown = [d for d in cat.departments if d != "DISTRICT" and d not in codes]
         if unknown:
             raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} names unknown departments {unknown}")
+    router = dict(data.get("router", {}))
+    known = {c.code for c in categories}
+    bad = {label: code for label, code in dict(router.get("labels", {})).items() if code not in known}
+    if bad:
+        raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: [router.labels] maps to unknown categories {bad}")
     return Profile(
         path=str(path),
         city=data.get("city", {}),
@@ -88,6 +102,7 @@ def load_profile(path: str | Path) -> Profile:
         territory=data.get("territory", {}),
         categories=categories,
         departments=departments,
+        router=router,
     )
 
 

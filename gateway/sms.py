@@ -15,6 +15,7 @@ from adapters.base import InboundReport, RawInbound
 from dedupe.identity import normalize_phone
 from gateway.acknowledgement import ANSWERED_INLINE, ack_text
 from gateway.clock import as_utc, utcnow
+from gateway.followup import answer_sms
 from gateway.intake import IngestResult, ingest, resolve_case
 from gateway.models import OPEN_STATUSES, Case, Contact, Identity, Report, SmsMessage
 from gateway.runtime import Runtime
@@ -45,6 +46,11 @@ def receive(rt: Runtime, raw: RawInbound) -> str | None:
         answered = _choose(rt, inbound, phone, int(choice))
         if answered is not None:
             return answered
+    followup = answer_sms(rt, phone, inbound.text)  # "1"/"3"/"满意" to a follow-up question is an answer, not a case
+    if followup is not None:
+        case_id, thanks = followup
+        return _record(rt, SmsMessage(sid=str(inbound.external_id), phone=phone, kind="followup", case_id=case_id,
+                                      answer=thanks))
     return _route(rt, raw, inbound, phone)
 
 

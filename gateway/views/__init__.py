@@ -17,10 +17,11 @@ MACHINE_PATHS = ("/api/", "/open311/", "/webhooks/")  # answered in JSON (Open31
 
 
 def register_views(app: Flask) -> None:
-    from gateway.views import account, api, board, board_public, console, hotline, open311, operator, ui, webhooks, workbench
+    from gateway.views import (account, api, board, board_public, console, hotline, open311, operator, ui, webhooks,
+                               workbench, workflow)
 
     for blueprint in (api.bp, account.bp, console.bp, workbench.bp, board_public.bp, board.bp, hotline.bp, operator.bp,
-                      open311.bp, webhooks.bp):
+                      open311.bp, webhooks.bp, workflow.bp):
         app.register_blueprint(blueprint)
     ui.init_templates(app)
 

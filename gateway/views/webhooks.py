@@ -104,6 +104,6 @@ def inbound_email():  # type: ignore[no-untyped-def]
         outcome = mail.process_report(rt, inbound, inbound.raw, {"transport": "webhook"})
     else:
         raise ApiError(415, "expected message/rfc822, application/octet-stream or a form post", field="Content-Type")
-    status = {"created": 201, "replay": 200, "unparsed": 202}[outcome.status]
+    status = {"created": 201, "replay": 200, "followup": 200, "unparsed": 202}[outcome.status]
     return jsonify({"status": outcome.status, "case": outcome.case_number, "unparsed_id": outcome.unparsed_id,
                     "error": outcome.error}), status

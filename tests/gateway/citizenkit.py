@@ -1,0 +1,59 @@
+"""A case with an SMS, an e-mail and a private board reporter, for the reply and follow-up tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from gateway.mail import process_message
+from gateway.models import Case
+from tests.gateway.dispatchkit import assignments, report, set_clock
+from tests.gateway.test_delivery_sms_email import SID, TwilioEdge
+from tests.gateway.test_email_webhook import mail
+from tests.gateway.test_sms_webhook import PUBLIC, TOKEN, form, post
+
+PHONE = "+8613800138001"
+EMAIL = "li.nvshi@example.com"
+
+
+@pytest.fixture
+def config(config: dict[str, Any], relay: dict[str, Any]) -> dict[str, Any]:
+    return {**config, "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM_NUMBER": "+8610690000",
+            "PUBLIC_BASE_URL": PUBLIC, "SMTP_URL": relay["url"], "MAIL_FROM": "12345@example.wuhan.gov.cn",
+            "MAIL_DOMAINS": ["example.wuhan.gov.cn"]}
+
+
+@pytest.fixture
+def twilio(rt: Any) -> TwilioEdge:
+    edge = TwilioEdge()
+    rt.services["twilio_http_client"] = edge
+    return edge
+
+
+def sms(client: Any, sid: str, body: str, sender: str = PHONE) -> Any:
+    return post(client, form(sid, body, sender=sender))
+
+
+def three_reporters(app: Any, client: Any, rt: Any, jobs: Any) -> str:
+    """One street light case reported by SMS (twice), by e-mail (threaded by number) and on the board (private)."""
+    set_clock(app, 2026, 4, 27, 9)
+    assert sms(client, "SM1", "江岸区中山大道888号路灯不亮，晚上很黑").status_code == 200
+    with Session(rt.engine) as session:
+        number = session.exec(select(Case.number)).one()
+    set_clock(app, 2026, 4, 27, 9, 30)
+    assert sms(client, "SM2", f"{number} 补充：是888号门口那根灯杆").status_code == 200
+    outcome = process_message(rt, mail(subject=f"[{number}] 路灯不亮", body="我也看到这个路灯坏了。",
+                                       sender=EMAIL, message_id="<citizen-1@example.com>"), EMAIL, ["12345@example.wuhan.gov.cn"])
+    assert outcome.case_number == number
+    report(client, text=f"工单{number}：中山大道路灯还是不亮", public=False)
+    jobs()
+    return number
+
+
+def lead_replies(client: Any, rt: Any, jobs: Any, number: str, text: str = "经现场核查，已更换灯具，路灯恢复照明。") -> None:
+    lead = assignments(rt, number)["WH-LIGHT"]
+    resp = client.post(f"/api/v1/assignments/{lead.id}/reply", json={"text": text})
+    assert resp.status_code == 200, resp.get_json()
+    jobs()
