@@ -51,6 +51,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from gateway.acknowledgement import after_ingest
 
     rt.services["after_ingest"] = after_ingest  # citizens' acknowledgements on the channel they used
+    from gateway import followup
+
+    rt.services["satisfaction_by_department"] = followup.satisfaction_by_department  # console rankings
+    rt.services["case_satisfaction"] = followup.case_satisfaction  # the public board
     seed_departments(engine, profile)
 
     from gateway import auth

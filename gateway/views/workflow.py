@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from sqlmodel import Session, select
 
-from gateway import followup, presenters, workflow
+from gateway import auth, followup, presenters, workflow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake import find_by_number
 from gateway.models import Assignment, DailyReport, Department, Extension
@@ -18,7 +18,24 @@ from gateway.views.api import json_body
 
 bp = Blueprint("workflow", __name__)
 
-ACTOR = "api"  # TODO(auth): the signed-in user's name once gateway/auth.py is merged
+OFFICE = ("office", "admin")
+UNITS = ("department", "office", "admin")
+
+
+def actor() -> str:
+    user = auth.current_user()
+    return user.username if user else "api"
+
+
+def own_assignment(assignment_id: int) -> None:
+    """Department staff act only on their own unit's assignments (another unit's reads as not found)."""
+    user = auth.current_user()
+    if user is None or user.role != "department":
+        return
+    with Session(current().engine) as session:
+        assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.department_id != user.department_id:
+        raise ApiError(404, f"no assignment {assignment_id} for your unit", field="assignment_id")
 
 
 def _text(data: Any, field: str, max_len: int = 4000) -> str:
@@ -48,32 +65,36 @@ def _assignment_body(assignment: Assignment) -> Any:
 
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/sign")
+@auth.require_role(*UNITS)
 def sign(assignment_id: int):  # type: ignore[no-untyped-def]
     """Sign for an assignment (签收)."""
-    # TODO(auth): department role (the assignment's department)
-    return _assignment_body(_run(lambda: workflow.sign(current(), assignment_id, ACTOR)))
+    own_assignment(assignment_id)
+    return _assignment_body(_run(lambda: workflow.sign(current(), assignment_id, actor())))
 
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/reply")
+@auth.require_role(*UNITS)
 def reply(assignment_id: int):  # type: ignore[no-untyped-def]
     """Reply: the lead's reply answers the citizens; an assisting unit's is input for the lead."""
-    # TODO(auth): department role (the assignment's department)
+    own_assignment(assignment_id)
     text = _text(json_body(), "text")
-    return _assignment_body(_run(lambda: workflow.reply(current(), assignment_id, text, ACTOR)))
+    return _assignment_body(_run(lambda: workflow.reply(current(), assignment_id, text, actor())))
 
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/return")
+@auth.require_role(*UNITS)
 def return_(assignment_id: int):  # type: ignore[no-untyped-def]
     """Return a case that is not the department's (退单), with a reason."""
-    # TODO(auth): department role (the assignment's department)
+    own_assignment(assignment_id)
     reason = _text(json_body(), "reason", 1000)
-    return _assignment_body(_run(lambda: workflow.return_assignment(current(), assignment_id, reason, ACTOR)))
+    return _assignment_body(_run(lambda: workflow.return_assignment(current(), assignment_id, reason, actor())))
 
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/extension")
+@auth.require_role(*UNITS)
 def extension(assignment_id: int):  # type: ignore[no-untyped-def]
     """Ask for more time before the deadline."""
-    # TODO(auth): department role (the assignment's department)
+    own_assignment(assignment_id)
     data = json_body()
     reason = _text(data, "reason", 1000)
     raw = _text(data, "until", 64)
@@ -83,7 +104,7 @@ def extension(assignment_id: int):  # type: ignore[no-untyped-def]
         raise ApiError(422, "until must be an ISO 8601 date-time with a UTC offset", field="until") from None
     if until.tzinfo is None:
         raise ApiError(422, "until needs a UTC offset (e.g. +08:00)", field="until")
-    ext = _run(lambda: workflow.request_extension(current(), assignment_id, until, reason, ACTOR))
+    ext = _run(lambda: workflow.request_extension(current(), assignment_id, until, reason, actor()))
     return jsonify({"extension": _extension(ext)}), 201
 
 
@@ -93,27 +114,27 @@ def _extension(ext: Extension) -> dict[str, Any]:
 
 
 @bp.post("/api/v1/extensions/<int:extension_id>/decide")
+@auth.require_role(*OFFICE)
 def decide(extension_id: int):  # type: ignore[no-untyped-def]
     """Approve or reject an extension request."""
-    # TODO(auth): office role
     data = json_body()
     approve = data.get("approve") if isinstance(data, dict) else None
     if not isinstance(approve, bool):
         raise ApiError(422, "approve must be true or false", field="approve")
-    return jsonify({"extension": _extension(_run(lambda: workflow.decide_extension(current(), extension_id, approve, ACTOR)))})
+    return jsonify({"extension": _extension(_run(lambda: workflow.decide_extension(current(), extension_id, approve, actor())))})
 
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/overrule")
+@auth.require_role(*OFFICE)
 def overrule(assignment_id: int):  # type: ignore[no-untyped-def]
     """Refuse a return: the department handles the case after all."""
-    # TODO(auth): office role
-    return _assignment_body(_run(lambda: workflow.overrule_return(current(), assignment_id, ACTOR)))
+    return _assignment_body(_run(lambda: workflow.overrule_return(current(), assignment_id, actor())))
 
 
 @bp.post("/api/v1/cases/<number>/dispatch")
+@auth.require_role(*OFFICE)
 def dispatch(number: str):  # type: ignore[no-untyped-def]
     """Dispatch or re-dispatch a case: {"departments": [{"code", "role": "lead"|"assist"}]}."""
-    # TODO(auth): office role
     data = json_body()
     items = data.get("departments") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items or not all(
@@ -126,7 +147,7 @@ def dispatch(number: str):  # type: ignore[no-untyped-def]
             raise ApiError(404, f"no case numbered {number!r}", field="number")
         case_id = case.id
     assert case_id is not None
-    _run(lambda: workflow.redispatch(rt, case_id, [(i["code"], i["role"]) for i in items], ACTOR))
+    _run(lambda: workflow.redispatch(rt, case_id, [(i["code"], i["role"]) for i in items], actor()))
     with Session(rt.engine) as session:
         rows = session.exec(select(Assignment, Department).join(Department).where(Assignment.case_id == case_id)).all()
         return jsonify({"assignments": [presenters.assignment(a, d) for a, d in rows]})
@@ -147,9 +168,9 @@ def satisfaction(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/api/v1/reports/latest")
+@auth.require_role(*OFFICE)
 def latest_report():  # type: ignore[no-untyped-def]
     """The latest twice-daily report (JSON)."""
-    # TODO(auth): office role
     with Session(current().engine) as session:
         row = session.exec(select(DailyReport).order_by(DailyReport.id.desc())).first()  # type: ignore[union-attr]
         if row is None:

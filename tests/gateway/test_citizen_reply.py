@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from tests.conftest import logged_in
 from tests.gateway import citizenkit
 from tests.gateway.citizenkit import EMAIL, PHONE, lead_replies, three_reporters
 from tests.gateway.dispatchkit import case, events, followups, notifications
+
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Coordinating-office staff: the workflow API needs a signed-in unit or office user."""
+    return logged_in(app, "office")
+
 
 config = citizenkit.config  # Twilio's edge and a real SMTP relay
 twilio = citizenkit.twilio

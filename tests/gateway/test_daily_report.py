@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 import uuid
 
 from sqlmodel import Session, select
 
 from gateway.models import DailyReport, Notification
+from tests.conftest import logged_in
 from tests.gateway.dispatchkit import assignments, report, set_clock
+
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Coordinating-office staff: the workflow API needs a signed-in unit or office user."""
+    return logged_in(app, "office")
+
 
 LIGHT = {"title": "路灯不亮", "text": "江岸区中山大道888号路灯连续三天不亮。"}
 SCHOOL = {"title": "入学", "text": "洪山区小学入学学位不够怎么办？"}

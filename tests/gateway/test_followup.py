@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import uuid
 from datetime import datetime
 
@@ -11,11 +13,20 @@ from sqlmodel import Session, select
 from gateway.followup import parse_answer
 from gateway.mail import process_message
 from gateway.models import Case
+from tests.conftest import logged_in
 from tests.gateway import citizenkit
 from tests.gateway.citizenkit import EMAIL, lead_replies, sms, three_reporters
 from tests.gateway.dispatchkit import CITY, assignments, case, events, followups, local, set_clock
 from tests.gateway.test_email_webhook import mail
 from tests.gateway.test_sms_webhook import messages
+
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Coordinating-office staff: the workflow API needs a signed-in unit or office user."""
+    return logged_in(app, "office")
+
 
 config = citizenkit.config  # Twilio's edge and a real SMTP relay
 twilio = citizenkit.twilio

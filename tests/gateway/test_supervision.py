@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 import uuid
 
+from tests.conftest import logged_in
 from tests.gateway.dispatchkit import assignments, events, notifications, report, set_clock
+
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Coordinating-office staff: the workflow API needs a signed-in unit or office user."""
+    return logged_in(app, "office")
+
 
 TRASH = {"title": "垃圾没人清运", "text": "江岸区一元街道小区门口垃圾堆积没人清运。", "phone": "13800138009"}
 

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+import pytest
 
 from sqlmodel import Session, select
 
 from gateway.models import Assignment, Extension
+from tests.conftest import logged_in
 from tests.gateway.dispatchkit import CITY, assignments, case, events, local, notifications, report, set_clock
+
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Coordinating-office staff: the workflow API needs a signed-in unit or office user."""
+    return logged_in(app, "office")
+
 
 LIGHT = {"title": "路灯不亮", "text": "江岸区中山大道888号路灯连续三天不亮。", "phone": "13800138001"}
 JOINT = {"departments": [{"code": "WH-CHENGGUAN", "role": "lead"}, {"code": "D-JIANGAN", "role": "assist"},
@@ -117,7 +129,7 @@ def test_an_extension_asked_before_the_deadline_moves_it_when_approved(app, clie
     assert local(assignments(rt, number)["WH-LIGHT"].due_at) == datetime(2026, 4, 30, 18, tzinfo=CITY)
     assert client.post(f"/api/v1/extensions/{ext_id}/decide", json={"approve": False}).status_code == 409
     with Session(rt.engine) as session:
-        assert session.exec(select(Extension.decided_by)).all() == ["api"]
+        assert session.exec(select(Extension.decided_by)).all() == [client.user.username]  # who decided is recorded
 
 
 def test_an_extension_after_the_deadline_is_refused(app, client, rt, jobs):
@@ -175,3 +187,14 @@ def test_dispatch_past_the_covered_calendar_uses_calendar_days_and_records_a_lou
         [row] = session.exec(select(Assignment)).all()
         assert local(row.due_at) == datetime(2027, 3, 2, 10, tzinfo=CITY)
     assert "calendar for 2027 missing" in caplog.text
+
+
+def test_department_staff_act_only_on_their_own_units_assignments(app, client, rt, jobs):
+    number = dispatched(app, client, jobs)
+    light = assignments(rt, number)["WH-LIGHT"]
+    other = logged_in(app, "department", "WH-WATER")
+    assert other.post(f"/api/v1/assignments/{light.id}/sign").status_code == 404
+    assert app.test_client().post(f"/api/v1/assignments/{light.id}/sign").status_code == 401
+    own = logged_in(app, "department", "WH-LIGHT")
+    assert own.post(f"/api/v1/assignments/{light.id}/sign").get_json()["assignment"]["status"] == "signed"
+    assert own.post(f"/api/v1/cases/{number}/dispatch", json={"departments": []}).status_code == 403
