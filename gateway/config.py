@@ -86,4 +86,15 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         tokens[name.strip()] = token.strip()
     config["SYSTEM_TOKENS"] = tokens
     config["OPEN311_API_KEYS"] = [k for k in (env.get("HOTLINE_OPEN311_KEYS") or "").split(",") if k]
+    # Jobs: a killed worker's job is retried once its registry entry (timeout + grace) expires and a
+    # worker's maintenance (every HOTLINE_MAINTENANCE_SECONDS) finds it.
+    config["JOB_TIMEOUT"] = _int("HOTLINE_JOB_TIMEOUT", env.get("HOTLINE_JOB_TIMEOUT", "120"), 1)
+    config["JOB_GRACE"] = _int("HOTLINE_JOB_GRACE", env.get("HOTLINE_JOB_GRACE", "30"), 1)
+    config["MAINTENANCE_SECONDS"] = _int("HOTLINE_MAINTENANCE_SECONDS", env.get("HOTLINE_MAINTENANCE_SECONDS", "30"), 1)
+    backoff = env.get("HOTLINE_RETRY_BACKOFF", "5,30,120,600,1800")
+    config["RETRY_BACKOFF"] = [_int("HOTLINE_RETRY_BACKOFF", part.strip()) for part in backoff.split(",") if part.strip()]
+    if not config["RETRY_BACKOFF"]:
+        raise ConfigError("HOTLINE_RETRY_BACKOFF: expected seconds between tries, e.g. 5,30,120")
+    # SQLite: how long a write waits for a lock before the request answers 503 (PostgreSQL: connect timeout)
+    config["DB_BUSY_MS"] = _int("HOTLINE_DB_BUSY_MS", env.get("HOTLINE_DB_BUSY_MS", "10000"))
     return config
