@@ -30,6 +30,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     data_dir.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
+    from gateway import logmask
+
+    logmask.install(app.config)  # no secrets, phones or e-mail addresses in any log of this process
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if app.config.get("TRUST_PROXY"):  # behind a proxy: the public scheme and host come from X-Forwarded-*
         from werkzeug.middleware.proxy_fix import ProxyFix
