@@ -101,13 +101,12 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     config["RATE_LIMITS_ENABLED"] = env.get("HOTLINE_RATE_LIMITS", "1") not in ("0", "false", "no", "off")
     for name, default in (("API", "120/minute;5000/day"), ("BOARD", "10/minute;100/day"), ("SMS", "10/minute;100/day")):
         config[f"RATE_LIMIT_{name}"] = _limit(f"HOTLINE_RATE_LIMIT_{name}", env.get(f"HOTLINE_RATE_LIMIT_{name}", default))
-    # Sizes: a body per channel (bytes), a report's text (characters), attachments (count, bytes each)
+    # Sizes: a body per channel (bytes), a report's text (characters), attachments kept per report
     config["BODY_LIMITS"] = {channel: _int(f"HOTLINE_MAX_BODY_{channel.upper()}", env.get(f"HOTLINE_MAX_BODY_{channel.upper()}", str(default)), 1024)
                              for channel, default in (("api", 256 * 1024), ("board", 256 * 1024), ("sms", 64 * 1024),
                                                       ("hotline", 4 * 1024 * 1024), ("open311", 256 * 1024))}
     config["MAX_TEXT_CHARS"] = _int("HOTLINE_MAX_TEXT_CHARS", env.get("HOTLINE_MAX_TEXT_CHARS", "20000"), 100)
     config["MAX_ATTACHMENTS"] = _int("HOTLINE_MAX_ATTACHMENTS", env.get("HOTLINE_MAX_ATTACHMENTS", "10"))
-    config["MAX_ATTACHMENT_BYTES"] = _int("HOTLINE_MAX_ATTACHMENT_BYTES", env.get("HOTLINE_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024)), 1024)
     return config
 
 

@@ -18,7 +18,7 @@ FIELDS = st.sampled_from(["text", "title", "name", "phone", "email", "address", 
                           "district", "public", "other"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(JSON, st.dictionaries(FIELDS, JSON, max_size=8)))
 def test_no_json_value_makes_the_web_adapter_raise_anything_but_its_rejection(data):
     try:
