@@ -136,18 +136,30 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
 
 def _bounded_id(external_id: str | None) -> str | None:
     """An external id that fits its column; a longer one keeps a digest so distinct ids stay distinct."""
-    if external_id is None or len(external_id) <= 200:
+    if external_id is None:
+        return None
+    external_id = external_id.replace("\x00", "")  # as clip() stores it: a replay must find it
+    if len(external_id) <= 200:
         return external_id
     return f"{external_id[:180]}#{hashlib.sha256(external_id.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
 
 
 def clip(row: Any) -> list[str]:
-    """Cut a row's strings to their columns' lengths (PostgreSQL refuses longer ones); return the names cut."""
+    """Fit a row's strings to their columns: no NUL characters, no more than the column's length.
+
+    PostgreSQL refuses both (SQLite takes them), so without this a stray byte was a 500 on one
+    database only. Returns the names of the columns that were cut.
+    """
     cut = []
     for column in row.__table__.columns:
-        length = getattr(column.type, "length", None)
         value = getattr(row, column.name, None)
-        if length and isinstance(value, str) and len(value) > length:
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+            setattr(row, column.name, value)
+        length = getattr(column.type, "length", None)
+        if length and len(value) > length:
             setattr(row, column.name, value[:length])
             cut.append(column.name)
     return cut

@@ -97,3 +97,14 @@ def test_a_text_over_the_configured_length_is_cut_and_the_whole_message_stays_in
     result = ingest(rt, InboundReport(channel="email", text="长" * 300, external_id="<long@x>", raw=("长" * 300).encode()))
     assert len(result.report.text) == 100 and "text cut at 100 characters" in result.report.defects
     assert len(result.report.raw.decode()) == 300
+
+
+def test_nul_characters_in_any_field_are_dropped_not_a_server_error(client, rt):
+    """Found by schemathesis on PostgreSQL, which refuses NUL in text (SQLite stores it)."""
+    resp = client.post("/api/v1/reports", json={"text": "路灯\u0000不亮", "district": "\u0000", "name": "张\u0000三",
+                                                 "external_id": "nul\u00001"})
+    assert resp.status_code == 201
+    with Session(rt.engine) as session:
+        report = session.exec(select(Report)).one()
+    assert (report.text, report.district or "", report.name) == ("路灯不亮", "", "张三")
+    assert client.post("/api/v1/reports", json={"text": "路灯\u0000不亮", "external_id": "nul\u00001"}).status_code == 200
