@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.job import Job
 from rq.cron import CronScheduler
 from rq.worker_pool import WorkerPool
 
@@ -30,15 +31,32 @@ class GatewayWorker(SimpleWorker):
 
     SimpleWorker is chosen for throughput (DESIGN.md: ~4x the forking Worker on these
     machines); jobs are idempotent and retried, so losing a process mid-job loses nothing.
+
+    A SimpleWorker sends no heartbeat while its job runs, so the job's StartedJobRegistry entry
+    lives job timeout + grace; once that has passed, the next maintenance run of any worker
+    (every HOTLINE_MAINTENANCE_SECONDS; RQ's default is 10 minutes, and an idle worker's 7) finds the job of a killed
+    worker and retries it (or fails it for good, through our on_failure callback).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         flask_app = app()
+        maintenance = int(flask_app.config["MAINTENANCE_SECONDS"])
+        kwargs.setdefault("maintenance_interval", maintenance)
+        # An idle worker blocks in dequeue for worker_ttl - 15 s and runs maintenance only between
+        # dequeues: keep that wait as short as the maintenance interval.
+        kwargs.setdefault("worker_ttl", maintenance + 15)
+        super().__init__(*args, **kwargs)
+        self.job_grace = int(flask_app.config["JOB_GRACE"])
         # A forked child must not share the parent's database connections.
         flask_app.extensions["hotline"].engine.dispose(close=False)
         self._ctx = flask_app.app_context()
         self._ctx.push()
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """How long a started job may go unheard of: its timeout plus a grace (RQ: plus 60 s)."""
+        if job.timeout is None or job.timeout < 0:
+            return super().get_heartbeat_ttl(job, working_time)
+        return int(job.timeout) + self.job_grace
 
 
 def run_pool(num_workers: int, burst: bool = False) -> None:

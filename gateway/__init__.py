@@ -17,7 +17,7 @@ __all__ = ["ConfigError", "create_app"]
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from the environment (then test_config), database, Redis, profile, views."""
     from gateway import db
-    from gateway.broker import Broker, EmbeddedRedis
+    from gateway.broker import RETRY_BACKOFF, Broker, EmbeddedRedis
     from gateway.profile import load_profile
     from gateway.runtime import Runtime
     from gateway.seed import seed_departments
@@ -30,6 +30,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     data_dir.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
+    from gateway import logmask
+
+    logmask.install(app.config)  # no secrets, phones or e-mail addresses in any log of this process
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if app.config.get("TRUST_PROXY"):  # behind a proxy: the public scheme and host come from X-Forwarded-*
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -37,7 +40,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
     profile = load_profile(app.config["PROFILE_PATH"])
-    engine = db.make_engine(app.config["DATABASE_URL"], str(data_dir), app.config.get("DATABASE_SCHEMA"))
+    engine = db.make_engine(app.config["DATABASE_URL"], str(data_dir), app.config.get("DATABASE_SCHEMA"),
+                           int(app.config.get("DB_BUSY_MS", 10000)))
     db.create_tables(engine)
     embedded = None
     redis_url = app.config["REDIS_URL"]
@@ -45,7 +49,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         embedded = EmbeddedRedis(str(data_dir))
         redis_url = embedded.url
         app.config["REDIS_URL"] = redis_url
-    broker = Broker(redis_url, app.config["QUEUE_PREFIX"])
+    broker = Broker(redis_url, app.config["QUEUE_PREFIX"], job_timeout=int(app.config.get("JOB_TIMEOUT", 120)),
+                    retry_backoff=list(app.config.get("RETRY_BACKOFF") or RETRY_BACKOFF))
     rt = Runtime(engine=engine, broker=broker, profile=profile, config=dict(app.config), embedded_redis=embedded)
     app.extensions["hotline"] = rt
     from gateway.acknowledgement import after_ingest

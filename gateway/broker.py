@@ -10,8 +10,8 @@ from redis import Redis
 from rq import Queue
 
 QUEUES = ("intake", "dispatch", "deliver", "default")
-RETRIES = 5
-RETRY_BACKOFF = [5, 30, 120, 600, 1800]  # seconds between tries of a failed job
+RETRY_BACKOFF = [5, 30, 120, 600, 1800]  # seconds between tries of a failed job: one retry per entry
+ON_FAILURE = "gateway.failures.on_job_failure"  # records a job's last failure where the office sees it
 
 
 class EmbeddedRedis:
@@ -78,9 +78,11 @@ def connect(url: str) -> Redis:
 class Broker:
     """The Redis connection and the named queues, with a per-installation prefix."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, job_timeout: int = 120, retry_backoff: list[int] | None = None) -> None:
         self.url = url
         self.prefix = prefix
+        self.job_timeout = job_timeout
+        self.retry_backoff = list(retry_backoff or RETRY_BACKOFF)
         self.redis = connect(url)
         self.queues: dict[str, Queue] = {name: Queue(f"{prefix}-{name}", connection=self.redis) for name in QUEUES}
 
@@ -97,12 +99,17 @@ class Broker:
             return False
 
     def enqueue(self, queue: str, func: str, args: list[Any], job_id: str, **options: Any) -> None:
-        """Enqueue by dotted function name with a deterministic id; an existing id is not re-added."""
+        """Enqueue by dotted function name with a deterministic id; an existing id is not re-added.
+
+        Every job is retried with backoff, bounded by the job timeout, and reports its last failure.
+        """
         from rq.exceptions import DuplicateJobError
 
-        from rq import Retry
+        from rq import Callback, Retry
 
-        options.setdefault("retry", Retry(max=RETRIES, interval=RETRY_BACKOFF))
+        options.setdefault("retry", Retry(max=len(self.retry_backoff), interval=self.retry_backoff))
+        options.setdefault("job_timeout", self.job_timeout)
+        options.setdefault("on_failure", Callback(ON_FAILURE))
         try:
             self.queues[queue].enqueue(func, *args, job_id=f"{self.prefix}-{job_id}", unique=True, **options)
         except DuplicateJobError:

@@ -88,4 +88,35 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     # the learned router's model file (default: router_model.joblib in the data folder)
     config["ROUTER_MODEL_PATH"] = env.get("HOTLINE_ROUTER_MODEL") or None
     config["OPEN311_API_KEYS"] = [k for k in (env.get("HOTLINE_OPEN311_KEYS") or "").split(",") if k]
+    # Jobs: a killed worker's job is retried once its registry entry (timeout + grace) expires and a
+    # worker's maintenance (every HOTLINE_MAINTENANCE_SECONDS) finds it.
+    config["JOB_TIMEOUT"] = _int("HOTLINE_JOB_TIMEOUT", env.get("HOTLINE_JOB_TIMEOUT", "120"), 1)
+    config["JOB_GRACE"] = _int("HOTLINE_JOB_GRACE", env.get("HOTLINE_JOB_GRACE", "30"), 1)
+    config["MAINTENANCE_SECONDS"] = _int("HOTLINE_MAINTENANCE_SECONDS", env.get("HOTLINE_MAINTENANCE_SECONDS", "30"), 1)
+    backoff = env.get("HOTLINE_RETRY_BACKOFF", "5,30,120,600,1800")
+    config["RETRY_BACKOFF"] = [_int("HOTLINE_RETRY_BACKOFF", part.strip()) for part in backoff.split(",") if part.strip()]
+    if not config["RETRY_BACKOFF"]:
+        raise ConfigError("HOTLINE_RETRY_BACKOFF: expected seconds between tries, e.g. 5,30,120")
+    # SQLite: how long a write waits for a lock before the request answers 503 (PostgreSQL: connect timeout)
+    config["DB_BUSY_MS"] = _int("HOTLINE_DB_BUSY_MS", env.get("HOTLINE_DB_BUSY_MS", "10000"))
+    # Rate limits on the public endpoints, per client address (board, API) or sender number (SMS)
+    config["RATE_LIMITS_ENABLED"] = env.get("HOTLINE_RATE_LIMITS", "1") not in ("0", "false", "no", "off")
+    for name, default in (("API", "120/minute;5000/day"), ("BOARD", "10/minute;100/day"), ("SMS", "10/minute;100/day")):
+        config[f"RATE_LIMIT_{name}"] = _limit(f"HOTLINE_RATE_LIMIT_{name}", env.get(f"HOTLINE_RATE_LIMIT_{name}", default))
+    # Sizes: a body per channel (bytes), a report's text (characters), attachments kept per report
+    config["BODY_LIMITS"] = {channel: _int(f"HOTLINE_MAX_BODY_{channel.upper()}", env.get(f"HOTLINE_MAX_BODY_{channel.upper()}", str(default)), 1024)
+                             for channel, default in (("api", 256 * 1024), ("board", 256 * 1024), ("sms", 64 * 1024),
+                                                      ("hotline", 4 * 1024 * 1024), ("open311", 256 * 1024))}
+    config["MAX_TEXT_CHARS"] = _int("HOTLINE_MAX_TEXT_CHARS", env.get("HOTLINE_MAX_TEXT_CHARS", "20000"), 100)
+    config["MAX_ATTACHMENTS"] = _int("HOTLINE_MAX_ATTACHMENTS", env.get("HOTLINE_MAX_ATTACHMENTS", "10"))
     return config
+
+
+def _limit(name: str, value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r}: expected a rate such as 10/minute;100/day") from None
+    return value

@@ -11,8 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 
-def make_engine(url: str | None, data_dir: str, schema: str | None = None) -> Engine:
-    """Build the engine: the given URL, or a WAL-mode SQLite file in the data folder."""
+def make_engine(url: str | None, data_dir: str, schema: str | None = None, busy_ms: int = 10000) -> Engine:
+    """Build the engine: the given URL, or a WAL-mode SQLite file in the data folder.
+
+    ``busy_ms`` bounds how long a request waits for the database (a SQLite write lock, a PostgreSQL
+    connection) before it fails with OperationalError, which the views answer with 503.
+    """
     if not url:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{Path(data_dir) / 'hotline.db'}"
@@ -21,15 +25,17 @@ def make_engine(url: str | None, data_dir: str, schema: str | None = None) -> En
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _sqlite_tuning(engine)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000})
+        _sqlite_tuning(engine, busy_ms)
     else:
-        connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+        connect_args: dict = {"connect_timeout": max(1, busy_ms // 1000)}
+        if schema:
+            connect_args["options"] = f"-csearch_path={schema}"
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
     return engine
 
 
-def _sqlite_tuning(engine: Engine) -> None:
+def _sqlite_tuning(engine: Engine, busy_ms: int) -> None:
     """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue instead of failing to upgrade."""
 
     @event.listens_for(engine, "connect")
@@ -39,7 +45,7 @@ def _sqlite_tuning(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -92,11 +93,21 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
     for key in ("urgency", "appeal_type"):
         if getattr(inbound, key):
             extra.setdefault(key, getattr(inbound, key))
-    return Report(
+    text, defects = inbound.text, list(inbound.defects)
+    max_text = int(rt.config.get("MAX_TEXT_CHARS") or 20000)
+    if len(text) > max_text:  # the whole message stays in raw
+        text = text[:max_text]
+        defects.append(f"text cut at {max_text} characters")
+    attachments = list(inbound.attachments)
+    max_files = int(rt.config.get("MAX_ATTACHMENTS", 10))
+    if len(attachments) > max_files:
+        defects.append(f"{len(attachments) - max_files} attachments over the limit of {max_files} not kept")
+        attachments = attachments[:max_files]
+    report = Report(
         channel=inbound.channel,
-        external_id=inbound.external_id,
+        external_id=_bounded_id(inbound.external_id),
         title=(inbound.title or None) and inbound.title[:300],
-        text=inbound.text,
+        text=text,
         received_at=received,
         name=None if inbound.anonymous else inbound.name,
         phone=normalize_phone(inbound.phone, region) or (inbound.phone or None),
@@ -113,17 +124,50 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
         message_id=inbound.message_id,
         attachments=[
             {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
-            for a in inbound.attachments
+            for a in attachments
         ],
-        defects=list(inbound.defects),
+        defects=defects,
         extra=extra,
         raw=inbound.raw or b"",
     )
+    report.defects.extend(f"{name} cut to its column's length" for name in clip(report))
+    return report
+
+
+def _bounded_id(external_id: str | None) -> str | None:
+    """An external id that fits its column; a longer one keeps a digest so distinct ids stay distinct."""
+    if external_id is None:
+        return None
+    external_id = external_id.replace("\x00", "")  # as clip() stores it: a replay must find it
+    if len(external_id) <= 200:
+        return external_id
+    return f"{external_id[:180]}#{hashlib.sha256(external_id.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
+
+
+def clip(row: Any) -> list[str]:
+    """Fit a row's strings to their columns: no NUL characters, no more than the column's length.
+
+    PostgreSQL refuses both (SQLite takes them), so without this a stray byte was a 500 on one
+    database only. Returns the names of the columns that were cut.
+    """
+    cut = []
+    for column in row.__table__.columns:
+        value = getattr(row, column.name, None)
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+            setattr(row, column.name, value)
+        length = getattr(column.type, "length", None)
+        if length and len(value) > length:
+            setattr(row, column.name, value[:length])
+            cut.append(column.name)
+    return cut
 
 
 def _replay(session: Session, inbound: InboundReport) -> IngestResult:
     report = session.exec(
-        select(Report).where(Report.channel == inbound.channel, Report.external_id == inbound.external_id)
+        select(Report).where(Report.channel == inbound.channel, Report.external_id == _bounded_id(inbound.external_id))
     ).one()
     case = session.get(Case, report.case_id)
     assert case is not None
@@ -241,6 +285,7 @@ def _open_case(session: Session, rt: Runtime, report: Report) -> Case:
         updated_at=now,
         last_report_at=report.received_at,
     )
+    clip(case)
     session.add(case)
     session.flush()
     local = now.astimezone(rt.profile.tz)

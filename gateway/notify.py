@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from rq.timeouts import JobTimeoutException
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from gateway import outbox
 from gateway.clock import utcnow
 from gateway.delivery import DeliveryError, load_senders
-from gateway.models import Contact, Notification, Outbox
+from gateway.models import Assignment, Contact, Event, Notification, Outbox
 from gateway.runtime import current
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ def queue_notification(session: Session, *, dedupe_key: str, channel: str, kind:
     return outbox.add(session, "gateway.notify.deliver", [note.id], f"notify-{note.id}", "deliver")
 
 
+# Channels whose receiver recognises a resend (webhook Idempotency-Key, a mail's fixed Message-ID, our own
+# tables): a send interrupted by a killed worker is simply repeated. Others (SMS) are not resent blindly.
+RESENDABLE = ("webhook", "email", "inapp", "board")
+
+
 def deliver(notification_id: int) -> str:
     """Send one notification; a temporary failure raises so RQ retries only this one."""
     rt = current()
@@ -42,6 +48,10 @@ def deliver(notification_id: int) -> str:
             raise LookupError(f"notification {notification_id} does not exist")
         if note.status in ("sent", "skipped", "failed"):
             return note.status
+        if note.status == "sending" and note.channel not in RESENDABLE:
+            # A worker died between claiming and recording this send: it may have gone out.
+            session.commit()
+            return give_up(note.id, "interrupted while sending; not resent to avoid a duplicate (check before resending)")
         if note.channel == "sms" and note.contact_id is not None:
             contact = session.get(Contact, note.contact_id)
             if contact is not None and contact.opted_out_sms and note.kind not in ("optout",):
@@ -51,6 +61,9 @@ def deliver(notification_id: int) -> str:
                 return note.status
         sender = load_senders().get(note.channel)
         note.attempts += 1
+        note.status = "sending"  # committed before the send: a killed worker leaves this mark behind
+        session.add(note)
+        session.commit()
         try:
             if sender is None:
                 raise DeliveryError(f"no sender for channel {note.channel!r}", permanent=True)
@@ -58,17 +71,46 @@ def deliver(notification_id: int) -> str:
         except DeliveryError as exc:
             note.error = str(exc)[:500]
             if exc.permanent:
-                note.status = "failed"
-                session.add(note)
                 session.commit()
                 log.warning("notification %s failed for good: %s", note.id, exc)
-                return note.status
+                return give_up(note.id, note.error)
+            note.status = "pending"
             session.add(note)
             session.commit()
             raise  # RQ retries with backoff
+        except JobTimeoutException:
+            raise  # the send may have gone out: it stays "sending", like a killed worker's
+        except Exception as exc:  # a sender's bug: it did not send; retry after recording why
+            note.status, note.error = "pending", f"{type(exc).__name__}: {exc}"[:500]
+            session.add(note)
+            session.commit()
+            raise
         note.status, note.sent_at, note.error = "sent", utcnow(), None
         if message_id:
             note.message_id = message_id
         session.add(note)
+        session.commit()
+        return note.status
+
+
+def give_up(notification_id: int, error: str) -> str:
+    """Mark a notification failed for good; a department's shows on its assignment and the case timeline."""
+    rt = current()
+    with Session(rt.engine, expire_on_commit=False) as session:
+        note = session.get(Notification, notification_id)
+        if note is None or note.status in ("sent", "skipped"):
+            return note.status if note is not None else "missing"
+        note.status, note.error = "failed", error[:500]
+        session.add(note)
+        if note.case_id is not None:
+            session.add(Event(case_id=note.case_id, kind="delivery_failed",
+                              data={"notification_id": note.id, "channel": note.channel, "kind": note.kind,
+                                    "department_id": note.department_id, "error": note.error}))
+        if note.case_id is not None and note.department_id is not None:
+            assignment = session.exec(select(Assignment).where(Assignment.case_id == note.case_id,
+                                                               Assignment.department_id == note.department_id)).first()
+            if assignment is not None:
+                assignment.delivery_error = f"{note.kind}: {note.error}"[:500]
+                session.add(assignment)
         session.commit()
         return note.status

@@ -36,7 +36,7 @@ def keep(target: Runtime | Engine | Session, channel: str, raw: RawInbound, erro
     headers.update({f"x-context-{k}": str(v) for k, v in context.items()})
     row = Unparsed(
         channel=channel[:16],
-        error=text[:4000],
+        error=text.replace("\x00", "")[:4000],  # PostgreSQL text cannot hold NUL
         headers=headers,
         body=bytes(raw.body[:MAX_KEPT_BYTES]),
         received_at=as_utc(raw.received_at) if raw.received_at else utcnow(),

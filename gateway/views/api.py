@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Callable
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
@@ -122,6 +123,15 @@ def get_case(number: str):  # type: ignore[no-untyped-def]
         if case is None:
             raise ApiError(404, f"no case numbered {number!r}", field="number")
         return jsonify(presenters.case_detail(session, case, requested=number))
+
+
+OPENAPI = Path(__file__).resolve().parent.parent / "data" / "openapi.json"
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    """Describe the JSON API (OpenAPI 3)."""
+    return Response(OPENAPI.read_bytes(), 200, mimetype="application/json")
 
 
 @bp.get("/healthz")

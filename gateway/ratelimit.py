@@ -1,0 +1,78 @@
+"""Rate limits on the public endpoints (Flask-Limiter on the app's Redis), so one source cannot drown the office.
+
+Keys: the client address for the board and the JSON API, the sender's number for SMS. Over the
+limit, the board and the API answer 429 JSON (with Retry-After); a *signed* SMS over the limit is
+kept for a person (Unparsed, reason "rate_limited") and answered 200 with an empty TwiML: Twilio
+does not retry a refused webhook, so a 429 would lose the text, and answering a flood would cost
+an SMS each. An unsigned one is refused 403 as always. If Redis is down the limits are skipped
+(intake must keep working; the outbox catches up later).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RequestLimit
+
+log = logging.getLogger(__name__)
+
+# endpoint -> the setting holding its limit (a Flask-Limiter string such as "20/minute;200/day")
+PUBLIC: dict[str, str] = {
+    "api.post_report": "RATE_LIMIT_API",
+    "board.post_json": "RATE_LIMIT_BOARD",
+    "board.submit_form": "RATE_LIMIT_BOARD",
+    "webhooks.twilio_sms": "RATE_LIMIT_SMS",
+}
+
+
+def by_address() -> str:
+    """The client's address (ProxyFix has made it the real one when HOTLINE_TRUST_PROXY is set)."""
+    return request.remote_addr or "unknown"
+
+
+def by_sender() -> str:
+    """The SMS sender's number (Twilio's From), else the address."""
+    request.get_data(cache=True)  # keep the raw body for the signature check and for a kept text
+    return f"from:{request.form.get('From', '').strip()}" if request.form.get("From") else by_address()
+
+
+def storage_uri(redis_url: str) -> str:
+    """The limits library's name for the app's Redis (a unix socket is redis+unix://)."""
+    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
+
+
+def _sms_over_limit(limit: RequestLimit) -> Response | None:
+    """Keep a signed text from a flooding number for a person; answer without a reply."""
+    from adapters.base import RawInbound
+    from gateway import quarantine
+    from gateway.runtime import current
+    from gateway.views.api import raw_inbound
+    from gateway.views.webhooks import _verify_twilio, twiml
+
+    _verify_twilio()  # unsigned: 403, nothing kept
+    raw: RawInbound = raw_inbound("sms")
+    quarantine.keep(current(), "sms", raw, f"rate_limited: more than {limit.limit} from this number")
+    log.warning("sms from %s over the limit %s; kept for review", request.form.get("From"), limit.limit)
+    return twiml(None)
+
+
+def init_app(app: Flask) -> Limiter:
+    """Attach the limiter and limit each public endpoint by its setting."""
+    limiter = Limiter(
+        key_func=by_address,
+        app=app,
+        storage_uri=storage_uri(app.config["REDIS_URL"]),
+        storage_options={"socket_connect_timeout": 1, "socket_timeout": 2},
+        key_prefix=f"{app.config['QUEUE_PREFIX']}-limits",
+        strategy="moving-window",
+        headers_enabled=True,
+        swallow_errors=True,
+        enabled=bool(app.config.get("RATE_LIMITS_ENABLED", True)),
+    )
+    for endpoint, setting in PUBLIC.items():
+        limit: Callable[[], str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
+        options = {"key_func": by_sender, "on_breach": _sms_over_limit} if endpoint.startswith("webhooks.") else {}
+        app.view_functions[endpoint] = limiter.limit(limit, **options)(app.view_functions[endpoint])  # type: ignore[arg-type]
+    return limiter

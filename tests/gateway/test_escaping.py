@@ -1,0 +1,34 @@
+"""Markup typed by a citizen or an operator is shown as text on every HTML page, never run."""
+
+from __future__ import annotations
+
+from tests.gateway.test_operator import CALL
+
+SCRIPT = "<script>alert('x')</script>"
+ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+
+
+def test_a_script_in_a_reports_title_shows_escaped_on_the_operators_open_case_list(client):
+    assert client.post("/api/v1/reports", json={"title": SCRIPT, "text": f"路灯不亮 {SCRIPT}",
+                                                 "phone": CALL["caller_number"]}).status_code == 201
+    page = client.post("/operator/", data={**CALL, "ticket_no": "OP-X", "action": "check"}).get_data(as_text=True)
+    assert ESCAPED in page and SCRIPT not in page
+
+
+def test_a_script_in_a_refused_board_form_is_shown_back_escaped(client):
+    page = client.post("/board/", data={"post_id": "F1", "title": SCRIPT, "text": ""}).get_data(as_text=True)
+    assert ESCAPED in page and SCRIPT not in page
+
+
+def test_a_script_in_an_operator_entry_is_echoed_escaped_on_the_answer_page(client):
+    page = client.post("/operator/", data={**CALL, "ticket_no": "OP-Y", "title": SCRIPT}).get_data(as_text=True)
+    assert SCRIPT not in page
+
+
+def test_board_html_is_sanitized_before_it_becomes_a_report(client):
+    body = {"post_id": "H1", "text": f"<p>路灯<b>不亮</b></p>{SCRIPT}<img src=x onerror=alert(1)>"}
+    number = client.post("/api/v1/board/posts", json=body).get_json()["case"]["number"]
+    detail = client.get(f"/api/v1/cases/{number}").get_json()
+    text = detail["reports"][0]["text"]
+    assert "路灯不亮" in text.replace(" ", "")
+    assert "<" not in text and "onerror" not in text
