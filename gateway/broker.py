@@ -11,6 +11,7 @@ from rq import Queue
 
 QUEUES = ("intake", "dispatch", "deliver", "default")
 RETRY_BACKOFF = [5, 30, 120, 600, 1800]  # seconds between tries of a failed job: one retry per entry
+ON_SUCCESS = "gateway.outbox.on_job_success"  # marks the job's outbox row done
 ON_FAILURE = "gateway.failures.on_job_failure"  # records a job's last failure where the office sees it
 
 
@@ -92,6 +93,12 @@ class Broker:
     def queue_names(self) -> list[str]:
         return [q.name for q in self.queues.values()]
 
+    def job_exists(self, job_id: str) -> bool:
+        """Whether Redis still holds the job (queued, started, scheduled for retry, failed or finished)."""
+        from rq.job import Job
+
+        return Job.exists(f"{self.prefix}-{job_id}", connection=self.redis)
+
     def ping(self) -> bool:
         try:
             return bool(self.redis.ping())
@@ -110,6 +117,7 @@ class Broker:
         options.setdefault("retry", Retry(max=len(self.retry_backoff), interval=self.retry_backoff))
         options.setdefault("job_timeout", self.job_timeout)
         options.setdefault("on_failure", Callback(ON_FAILURE))
+        options.setdefault("on_success", Callback(ON_SUCCESS))
         try:
             self.queues[queue].enqueue(func, *args, job_id=f"{self.prefix}-{job_id}", unique=True, **options)
         except DuplicateJobError:

@@ -57,8 +57,11 @@ def dispatch_case(case_id: int) -> dict:
 
 
 def sweep_outbox(older_than_seconds: float = 5.0) -> int:
-    """Enqueue outbox rows that Redis did not take at intake time."""
+    """Enqueue outbox rows that Redis did not take at intake time, and re-send jobs a Redis restart lost."""
     rt = current()
     with Session(rt.engine, expire_on_commit=False) as session:
         rows = outbox.pending(session, older_than_seconds)
+        # A job not done after its whole time limit, and gone from Redis, was lost with Redis's memory.
+        limit = rt.broker.job_timeout + int(rt.config.get("JOB_GRACE") or 30) + 60
+        rows += outbox.lost(session, rt.broker, older_than_seconds=max(older_than_seconds, limit))
         return outbox.deliver(session, rt.broker, rows) if rows else 0

@@ -199,6 +199,7 @@ class Outbox(SQLModel, table=True):
     queue: str = Field(default="default", max_length=64)
     created_at: datetime = _now()
     enqueued_at: Optional[datetime] = _ts(index=True)
+    done_at: Optional[datetime] = _ts(index=True)  # set by the job's success callback
     attempts: int = 0
     last_error: Optional[str] = None
 

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from gateway.broker import Broker
@@ -53,3 +53,26 @@ def pending(session: Session, older_than_seconds: float = 0, limit: int = 500) -
         .limit(limit)
     )
     return list(session.exec(query))
+
+
+def on_job_success(job: Any, connection: Any, result: Any, *args: Any, **kwargs: Any) -> None:
+    """RQ's success callback of every job: mark its outbox row done, so the lost-job sweep leaves it alone."""
+    from gateway.runtime import current
+
+    rt = current()
+    job_id = job.id.removeprefix(f"{rt.broker.prefix}-")
+    with Session(rt.engine) as session:
+        session.exec(update(Outbox).where(Outbox.job_id == job_id, Outbox.done_at == None).values(done_at=utcnow()))  # type: ignore[call-overload]  # noqa: E711
+        session.commit()
+
+
+def lost(session: Session, broker: Broker, older_than_seconds: float, limit: int = 500) -> list[Outbox]:
+    """Rows sent to Redis long enough ago, not done, whose job Redis no longer has (a Redis restart lost it)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    rows = session.exec(
+        select(Outbox)
+        .where(Outbox.enqueued_at != None, Outbox.done_at == None, Outbox.enqueued_at <= cutoff)  # type: ignore[operator]  # noqa: E711
+        .order_by(Outbox.id)
+        .limit(limit)
+    ).all()
+    return [row for row in rows if not broker.job_exists(row.job_id)]

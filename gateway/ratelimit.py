@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 # endpoint -> the setting holding its limit (a Flask-Limiter string such as "20/minute;200/day")
 PUBLIC: dict[str, str] = {
     "api.post_report": "RATE_LIMIT_API",
-    "board.post_json": "RATE_LIMIT_BOARD",
-    "board.submit_form": "RATE_LIMIT_BOARD",
+    "board_post.post_json": "RATE_LIMIT_BOARD",
+    "board_post.submit_form": "RATE_LIMIT_BOARD",
     "webhooks.twilio_sms": "RATE_LIMIT_SMS",
 }
 
