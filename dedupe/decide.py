@@ -47,6 +47,7 @@ class Thresholds:
     same_person_days: float = 30
     same_problem_hours: float = 72
     min_text: float = 0.04  # below this cosine the texts share nothing worth a merge, whatever else agrees
+    radius_m: float = 300  # two reports with coordinates this close are about one spot
     idf: Mapping[str, float] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -151,6 +152,7 @@ def score_candidate(
     category = _category_relation(new.category, reference.category)
     hours = _hours_between(new, candidate, reference)
     street_same = bool(new.place.street and new.place.street == reference.place.street)
+    meters = _distance_m(new, candidate)
 
     reasons: list[dict[str, Any]] = [{"feature": "text_similarity", "value": round(text, 3)}]
     score = math.sqrt(text)
@@ -169,6 +171,10 @@ def score_candidate(
     if street_same and places.matched != (new.place.street, reference.place.street):
         score += WEIGHT_STREET / 2
         reasons.append({"feature": "street_match", "value": new.place.street})
+    if meters is not None:
+        reasons.append({"feature": "distance_m", "value": round(meters)})
+        if meters <= thresholds.radius_m and places.relation != "match":
+            score += WEIGHT_ROAD
     if category != "unknown":
         reasons.append({"feature": "category", "value": category})
         if category == "same":
@@ -199,6 +205,21 @@ def score_candidate(
         else:
             reasons.append({"feature": "gate", "value": "outside_window" if category != "different" else "category"})
     return Scored(candidate.case_id, score, rule, vetoed, reasons)
+
+
+def _distance_m(new: Features, candidate: Candidate) -> float | None:
+    """The shortest distance between the new report's point and any point the case has (haversine)."""
+    if new.point is None:
+        return None
+    best = None
+    for features in (candidate.features, *candidate.more_features):
+        if features.point is None:
+            continue
+        (la1, lo1), (la2, lo2) = (math.radians(x) for x in new.point), (math.radians(x) for x in features.point)
+        h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+        meters = 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(h)))
+        best = meters if best is None else min(best, meters)
+    return best
 
 
 def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features) -> str | None:

@@ -400,9 +400,11 @@ def _names_match_cached(a_name: str, a_kind: str, b_name: str, b_kind: str) -> b
     x, y = a_name.lower(), b_name.lower()
     if x == y:
         return True
-    if x in y or y in x:  # "魅力之城小区" ~ "万科魅力之城小区"; "经济学院" ~ "涉外经济学院"
-        return True
     ca, cb = a.core.lower(), b.core.lower()
+    # "魅力之城小区" ~ "万科魅力之城小区"; but "经济学院" (core "经济", a common word) is not
+    # "财政经济学院": the shorter name must have a distinctive core of three or more characters.
+    if (x in y and len(ca) >= 3) or (y in x and len(cb) >= 3):
+        return True
     # "万科魅力之城" ~ "魅力之城小区"; a two-character core ("学院新村" -> "学院") is too common
     return (len(ca) >= 3 and ca in y) or (len(cb) >= 3 and cb in x)
 
