@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from .identity import normalize_board_user, normalize_email, normalize_phone
 from .place import EMPTY_GAZETTEER, SITE, Gazetteer, Place
-from .text import band_keys, minhash, normalize, shingles, stable_hash
+from .text import MAX_SHINGLE_CHARS, band_keys, minhash, normalize, shingles, stable_hash
 
 FEATURES_VERSION = 1
 
@@ -39,12 +39,15 @@ class Features:
     time: datetime | None = None
     channel: str | None = None
     point: tuple[float, float] | None = None  # (lat, lon) when the channel gave coordinates
+    source: str = field(default="", repr=False, compare=False)  # the text the shingles were cut from
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, compact: bool = False) -> dict[str, Any]:
+        """Return a JSON-able dict; ``compact`` stores the shingles' source text instead of the shingles."""
+        stored: dict[str, Any] = {"source": self.source} if compact and self.source else {"shingles": sorted(self.shingles)}
         return {
             "v": FEATURES_VERSION,
             "text": self.text,
-            "shingles": sorted(self.shingles),
+            **stored,
             "place": self.place.to_dict(),
             "category": self.category,
             "contacts": list(self.contacts),
@@ -57,9 +60,13 @@ class Features:
     def from_dict(cls, data: Mapping[str, Any]) -> Features:
         text = data.get("text") or ""
         stored = data.get("shingles")
+        source = data.get("source") or ""
+        if stored is None:
+            stored = shingles(source or text, normalized=True)
         return cls(
             text=text,
-            shingles=frozenset(stored) if stored is not None else frozenset(shingles(text, normalized=True)),
+            shingles=frozenset(stored),
+            source=source,
             place=Place.from_dict(data.get("place") or {}),
             category=data.get("category"),
             contacts=tuple(data.get("contacts") or ()),
@@ -138,9 +145,11 @@ def extract(report_like: Any, gazetteer: Gazetteer | None = None) -> Features:
     place = (gazetteer or EMPTY_GAZETTEER).extract_place(
         joined, address=_get(report_like, "address"), district_hint=_get(report_like, "district")
     )
+    source = without_place_names(text, place)[:MAX_SHINGLE_CHARS]
     return Features(
         text=text,
-        shingles=frozenset(shingles(without_place_names(text, place), normalized=True)),
+        shingles=frozenset(shingles(source, normalized=True)),
+        source=source,
         place=place,
         category=_get(report_like, "category", "category_hint"),
         contacts=contact_ids(report_like),
@@ -241,9 +250,11 @@ def merge_features(case: Features, report: Features) -> Features:
     of one per report. The first report's place stays the subject; the latest time counts.
     """
     shingles_ = case.shingles
-    if len(shingles_) < MAX_CASE_SHINGLES:
-        extra = sorted(report.shingles - shingles_)[: MAX_CASE_SHINGLES - len(shingles_)]
-        shingles_ = shingles_ | frozenset(extra)
+    source = case.source
+    if len(shingles_) < MAX_CASE_SHINGLES and report.shingles - shingles_:
+        shingles_ = shingles_ | report.shingles
+        if report.source and len(source) + len(report.source) < MAX_SHINGLE_CHARS:
+            source = f"{source} {report.source}".strip()  # separate runs: the source's shingles stay the union
     names = {t.name for t in case.place.tokens}
     tokens = case.place.tokens + tuple(t for t in report.place.tokens if t.name not in names)
     place = Place(
@@ -263,6 +274,7 @@ def merge_features(case: Features, report: Features) -> Features:
         time=max(times) if times else None,
         channel=case.channel,
         point=case.point or report.point,
+        source=source,
     )
 
 

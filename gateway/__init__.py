@@ -44,6 +44,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     broker = Broker(redis_url, app.config["QUEUE_PREFIX"])
     rt = Runtime(engine=engine, broker=broker, profile=profile, config=dict(app.config), embedded_redis=embedded)
     app.extensions["hotline"] = rt
+    from gateway.matching import install
+
+    install(rt)  # rt.services["matcher"] and ["dedupe_index"]
     seed_departments(engine, profile)
 
     from gateway.views import register_views

@@ -1,0 +1,238 @@
+"""The dedupe matcher behind intake's seam: candidates from the shared key index, a decision, the index kept current.
+
+Per new report: its features are computed once; one indexed query fetches the candidate cases
+(per block key the newest ``per_key_limit`` cases, then open cases or cases closed within the
+person window, newest first, at most ``max_candidates``) with their stored features; ``decide``
+picks attach / propose / new. After the report joins a case, ``record`` updates the case's
+stored features and its index rows, and writes the MergeRecord of an automatic merge or a proposal.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import fields
+from datetime import timedelta
+from typing import Any, Iterable, Optional
+
+from sqlalchemy import and_, delete, insert, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
+
+from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, decide
+from dedupe.features import Features, block_keys, case_keys, extract, key_id, merge_features
+from dedupe.place import Gazetteer
+from gateway.clock import utcnow
+from gateway.config import ConfigError
+from gateway.intake import Match
+from gateway.models import OPEN_STATUSES, Case, CaseFeatures, Contact, DedupeKey, MergeRecord, Report
+from gateway.profile import Profile
+from gateway.runtime import Runtime
+
+LIMIT_KEYS = ("per_key_limit", "max_candidates")
+DEFAULTS = {"per_key_limit": 40, "max_candidates": 150}
+_STASH = "dedupe_features"
+
+
+def thresholds_of(profile: Profile) -> Thresholds:
+    """Read [dedupe] of the city profile into decide.Thresholds; an unknown key fails start-up."""
+    known = {f.name for f in fields(Thresholds) if f.name != "idf"}
+    section = dict(profile.dedupe)
+    unknown = set(section) - known - set(LIMIT_KEYS)
+    if unknown:
+        raise ConfigError(f"HOTLINE_PROFILE={profile.path!r}: unknown [dedupe] keys {sorted(unknown)}")
+    try:
+        return Thresholds(**{k: float(v) for k, v in section.items() if k in known})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"HOTLINE_PROFILE={profile.path!r}: [dedupe] {exc}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _gazetteer(territory_json: str) -> Gazetteer:
+    return Gazetteer.from_profile(json.loads(territory_json))
+
+
+def gazetteer_of(profile: Profile) -> Gazetteer:
+    """The profile's gazetteer, built once per process (configuration, not data)."""
+    return _gazetteer(json.dumps(profile.territory, sort_keys=True, ensure_ascii=False))
+
+
+class Dedupe:
+    """Rules 2 and 3 of DESIGN.md over the shared index: ``__call__`` is the matcher, ``record`` the indexer."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.thresholds = thresholds_of(profile)
+        self.gazetteer = gazetteer_of(profile)
+        self.per_key_limit = int(profile.dedupe.get("per_key_limit", DEFAULTS["per_key_limit"]))
+        self.max_candidates = int(profile.dedupe.get("max_candidates", DEFAULTS["max_candidates"]))
+
+    # -- features ---------------------------------------------------------------------------
+    def features(self, session: Session, report: Report) -> Features:
+        """The report's features, computed once per session and report."""
+        stash = session.info.setdefault(_STASH, {})
+        key = id(report)
+        if key not in stash:
+            stash[key] = (report, extract(report, self.gazetteer))
+        return stash[key][1]
+
+    def index_keys(self, features: Features) -> list[str]:
+        return block_keys(features, self.thresholds.same_problem_hours, query=False)
+
+    # -- the decision ---------------------------------------------------------------------
+    def candidates(self, session: Session, features: Features, exclude: Iterable[int] = ()) -> list[Candidate]:
+        """One indexed query: the newest cases under each of the report's keys, open or recently closed."""
+        ids = sorted({key_id(k) for k in block_keys(features, self.thresholds.same_problem_hours)})
+        if not ids:
+            return []
+        k = DedupeKey.__table__  # type: ignore[attr-defined]
+        per_key = [
+            sa_select(k.c.case_id).where(k.c.key == i).order_by(k.c.case_id.desc()).limit(self.per_key_limit).subquery()
+            for i in ids
+        ]
+        found = per_key[0].select() if len(per_key) == 1 else _union(per_key)
+        since = (features.time or utcnow()) - timedelta(days=self.thresholds.same_person_days)
+        query = (
+            sa_select(Case.id, Case.status, Case.last_report_at, CaseFeatures.first, CaseFeatures.merged)
+            .join(CaseFeatures, CaseFeatures.case_id == Case.id)  # type: ignore[arg-type]
+            .where(Case.id.in_(found))  # type: ignore[union-attr]
+            .where(or_(Case.status.in_(OPEN_STATUSES), and_(Case.status == "closed", Case.closed_at >= since)))  # type: ignore[attr-defined]
+            .order_by(Case.id.desc())  # type: ignore[union-attr]
+            .limit(self.max_candidates)
+        )
+        skip = set(exclude)
+        out = []
+        for case_id, status, last, first, merged in session.execute(query):
+            if case_id in skip:
+                continue
+            out.append(Candidate(case_id, Features.from_dict(first), is_open=status in OPEN_STATUSES,
+                                 last_report_at=last, more_features=(Features.from_dict(merged),)))
+        return out
+
+    def decide(self, session: Session, report: Report, exclude: Iterable[int] = ()) -> Decision:
+        features = self.features(session, report)
+        return decide(features, self.candidates(session, features, exclude), self.thresholds)
+
+    def __call__(self, session: Session, rt: Runtime, report: Report, contact: Optional[Contact]) -> Match:
+        decision = self.decide(session, report)
+        return as_match(decision)
+
+    # -- the index ------------------------------------------------------------------------
+    def record(self, session: Session, rt: Runtime, case: Case, report: Report) -> None:
+        """After a report joined a case: update the case's features and index; record a merge or a proposal."""
+        features = self.features(session, report)
+        row = session.get(CaseFeatures, case.id, with_for_update=True)
+        if row is None:
+            store_case_features(session, case.id, features, features, self.index_keys(features), [])  # type: ignore[arg-type]
+        else:
+            merged = merge_features(Features.from_dict(row.merged), features)
+            keys = case_keys(list(row.keys), self.index_keys(features))
+            store_case_features(session, case.id, Features.from_dict(row.first), merged, keys, list(row.keys),  # type: ignore[arg-type]
+                                row=row)
+        decision = report.decision or {}
+        if decision.get("action") == PROPOSE and decision.get("case_id") is not None:
+            session.add(MergeRecord(survivor_case_id=decision["case_id"], absorbed_case_id=case.id, report_id=report.id,
+                                    status="proposed", origin="auto", score=decision.get("score", 0.0),
+                                    rule=decision.get("rule"), reasons=decision.get("reasons", [])))
+        elif decision.get("action") == ATTACH and report.link in ("same_person", "same_problem"):
+            session.add(MergeRecord(survivor_case_id=case.id, report_id=report.id, status="applied", origin="auto",
+                                    score=decision.get("score", 0.0), rule=decision.get("rule"),
+                                    reasons=decision.get("reasons", [])))
+
+    def rebuild_case(self, session: Session, case_id: int) -> None:
+        """Recompute a case's features and index rows from its reports (after a report left it)."""
+        reports = session.exec(
+            sa_select(Report).where(Report.case_id == case_id).order_by(Report.received_at, Report.id)  # type: ignore[arg-type]
+        ).scalars().all()
+        row = session.get(CaseFeatures, case_id, with_for_update=True)
+        old = list(row.keys) if row else []
+        if not reports:
+            if row is not None:
+                set_index(session, case_id, old, [])
+                session.delete(row)
+            return
+        first = extract(reports[0], self.gazetteer)
+        merged, keys = first, self.index_keys(first)
+        for r in reports[1:]:
+            f = extract(r, self.gazetteer)
+            merged, keys = merge_features(merged, f), case_keys(keys, self.index_keys(f))
+        store_case_features(session, case_id, first, merged, keys, old, row=row)
+
+
+def _union(parts: list[Any]) -> Any:
+    from sqlalchemy import union
+
+    return union(*(sa_select(p.c.case_id) for p in parts))
+
+
+def as_match(decision: Decision) -> Match:
+    """The intake seam's view of a decision (a "new" keeps its nearest case for the record)."""
+    nearest = next((r["value"] for r in decision.reasons if r.get("feature") == "nearest_case"), None)
+    case_id = decision.case_id if decision.case_id is not None else nearest
+    return Match(action=decision.action, case_id=case_id, rule=decision.rule or "", score=decision.score,  # type: ignore[arg-type]
+                 reasons=decision.reasons)
+
+
+def store_case_features(session: Session, case_id: int, first: Features, merged: Features, keys: list[str],
+                        old_keys: list[str], row: CaseFeatures | None = None) -> None:
+    """Write a case's stored features and bring its index rows from ``old_keys`` to ``keys``."""
+    if row is None:
+        row = CaseFeatures(case_id=case_id)
+    row.first = first.to_dict(compact=True)
+    row.merged = merged.to_dict(compact=True)
+    row.keys = list(keys)
+    session.add(row)
+    set_index(session, case_id, old_keys, keys)
+
+
+def set_index(session: Session, case_id: int, old_keys: list[str], keys: list[str]) -> None:
+    """Delete the index rows a case no longer has and insert the new ones."""
+    old, new = {key_id(k) for k in old_keys}, {key_id(k) for k in keys}
+    table = DedupeKey.__table__  # type: ignore[attr-defined]
+    if old - new:
+        session.execute(delete(table).where(table.c.case_id == case_id, table.c.key.in_(sorted(old - new))))
+    if new - old:
+        session.execute(insert(table), [{"key": i, "case_id": case_id} for i in sorted(new - old)])
+
+
+def snapshot_index(session: Session, case_id: int) -> dict[str, Any] | None:
+    """A case's stored features and keys, to restore on undo."""
+    row = session.get(CaseFeatures, case_id)
+    return None if row is None else {"first": row.first, "merged": row.merged, "keys": list(row.keys)}
+
+
+def restore_index(session: Session, case_id: int, saved: dict[str, Any] | None) -> None:
+    """Put a case's features and index rows back as ``snapshot_index`` saw them (None: no index)."""
+    row = session.get(CaseFeatures, case_id, with_for_update=True)
+    old = list(row.keys) if row else []
+    if saved is None:
+        set_index(session, case_id, old, [])
+        if row is not None:
+            session.delete(row)
+        return
+    row = row or CaseFeatures(case_id=case_id)
+    row.first, row.merged, row.keys = saved["first"], saved["merged"], list(saved["keys"])
+    session.add(row)
+    set_index(session, case_id, old, list(saved["keys"]))
+
+
+def merge_index(session: Session, survivor_id: int, absorbed_id: int) -> None:
+    """The survivor's index now covers the absorbed case's reports; the absorbed case leaves the index."""
+    a = session.get(CaseFeatures, absorbed_id, with_for_update=True)
+    s = session.get(CaseFeatures, survivor_id, with_for_update=True)
+    if a is None:
+        return
+    if s is None:
+        restore_index(session, survivor_id, {"first": a.first, "merged": a.merged, "keys": list(a.keys)})
+    else:
+        merged = merge_features(Features.from_dict(s.merged), Features.from_dict(a.merged))
+        keys = case_keys(list(s.keys), list(a.keys))
+        store_case_features(session, survivor_id, Features.from_dict(s.first), merged, keys, list(s.keys), row=s)
+    set_index(session, absorbed_id, list(a.keys), [])
+    session.delete(a)
+
+
+def install(rt: Runtime) -> None:
+    """Wire dedupe into intake: the matcher seam and the indexer seam."""
+    matcher = Dedupe(rt.profile)
+    rt.services["matcher"] = matcher
+    rt.services["dedupe_index"] = matcher.record
