@@ -18,6 +18,8 @@ from .place import EMPTY_GAZETTEER, SITE, Gazetteer, Place
 from .text import MAX_SHINGLE_CHARS, band_keys, minhash, normalize, shingles, stable_hash
 
 FEATURES_VERSION = 1
+_SEP = "\x1f"  # joins shingles in the compact form: one string splits faster than a JSON list parses
+COMPACT_TEXT = 300  # the compact form keeps this much text (enough to find a place name mentioned)
 
 # Key budget per report: persons 3 + territory-time 4 + places 4 + LSH bands 8 = 19 keys,
 # each under ~40 bytes, so an index row set stays well under 1 KB per case.
@@ -43,10 +45,12 @@ class Features:
 
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
         """Return a JSON-able dict; ``compact`` stores the shingles' source text instead of the shingles."""
-        stored: dict[str, Any] = {"source": self.source} if compact and self.source else {"shingles": sorted(self.shingles)}
+        stored: dict[str, Any] = (
+            {"sh": _SEP.join(sorted(self.shingles))} if compact else {"shingles": sorted(self.shingles)}
+        )
         return {
             "v": FEATURES_VERSION,
-            "text": self.text,
+            "text": self.text[:COMPACT_TEXT] if compact else self.text,
             **stored,
             "place": self.place.to_dict(),
             "category": self.category,
@@ -61,6 +65,8 @@ class Features:
         text = data.get("text") or ""
         stored = data.get("shingles")
         source = data.get("source") or ""
+        if stored is None and "sh" in data:
+            stored = data["sh"].split(_SEP) if data["sh"] else ()
         if stored is None:
             stored = shingles(source or text, normalized=True)
         return cls(

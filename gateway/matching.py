@@ -12,17 +12,17 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import and_, delete, insert, or_
+from sqlalchemy import delete, insert, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, decide
 from dedupe.features import Features, block_keys, case_keys, extract, key_id, merge_features
 from dedupe.place import Gazetteer
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.config import ConfigError
 from gateway.intake import Match
 from gateway.models import OPEN_STATUSES, Case, CaseFeatures, Contact, DedupeKey, MergeRecord, Report
@@ -84,28 +84,18 @@ class Dedupe:
         ids = sorted({key_id(k) for k in block_keys(features, self.thresholds.same_problem_hours)})
         if not ids:
             return []
-        k = DedupeKey.__table__  # type: ignore[attr-defined]
-        per_key = [
-            sa_select(k.c.case_id).where(k.c.key == i).order_by(k.c.case_id.desc()).limit(self.per_key_limit).subquery()
-            for i in ids
-        ]
-        found = per_key[0].select() if len(per_key) == 1 else _union(per_key)
         since = (features.time or utcnow()) - timedelta(days=self.thresholds.same_person_days)
-        query = (
-            sa_select(Case.id, Case.status, Case.last_report_at, CaseFeatures.first, CaseFeatures.merged)
-            .join(CaseFeatures, CaseFeatures.case_id == Case.id)  # type: ignore[arg-type]
-            .where(Case.id.in_(found))  # type: ignore[union-attr]
-            .where(or_(Case.status.in_(OPEN_STATUSES), and_(Case.status == "closed", Case.closed_at >= since)))  # type: ignore[attr-defined]
-            .order_by(Case.id.desc())  # type: ignore[union-attr]
-            .limit(self.max_candidates)
-        )
+        params: dict[str, Any] = {f"k{i}": v for i, v in enumerate(ids)}
+        params.update(limit=self.per_key_limit, most=self.max_candidates, since=since.replace(tzinfo=None)
+                      if session.get_bind().dialect.name == "sqlite" else since)
         skip = set(exclude)
         out = []
-        for case_id, status, last, first, merged in session.execute(query):
+        for case_id, status, last, stored in session.execute(_candidate_sql(len(ids)), params):
             if case_id in skip:
                 continue
-            out.append(Candidate(case_id, Features.from_dict(first), is_open=status in OPEN_STATUSES,
-                                 last_report_at=last, more_features=(Features.from_dict(merged),)))
+            data = json.loads(stored) if isinstance(stored, str) else stored
+            out.append(Candidate(case_id, Features.from_dict(data), is_open=status in OPEN_STATUSES,
+                                 last_report_at=_as_time(last)))
         return out
 
     def decide(self, session: Session, report: Report, exclude: Iterable[int] = ()) -> Decision:
@@ -122,12 +112,11 @@ class Dedupe:
         features = self.features(session, report)
         row = session.get(CaseFeatures, case.id, with_for_update=True)
         if row is None:
-            store_case_features(session, case.id, features, features, self.index_keys(features), [])  # type: ignore[arg-type]
+            store_case_features(session, case.id, features, self.index_keys(features), [])  # type: ignore[arg-type]
         else:
-            merged = merge_features(Features.from_dict(row.merged), features)
+            merged = merge_features(Features.from_dict(row.features), features)
             keys = case_keys(list(row.keys), self.index_keys(features))
-            store_case_features(session, case.id, Features.from_dict(row.first), merged, keys, list(row.keys),  # type: ignore[arg-type]
-                                row=row)
+            store_case_features(session, case.id, merged, keys, list(row.keys), row=row)  # type: ignore[arg-type]
         decision = report.decision or {}
         if decision.get("action") == PROPOSE and decision.get("case_id") is not None:
             session.add(MergeRecord(survivor_case_id=decision["case_id"], absorbed_case_id=case.id, report_id=report.id,
@@ -150,18 +139,34 @@ class Dedupe:
                 set_index(session, case_id, old, [])
                 session.delete(row)
             return
-        first = extract(reports[0], self.gazetteer)
-        merged, keys = first, self.index_keys(first)
+        merged = extract(reports[0], self.gazetteer)
+        keys = self.index_keys(merged)
         for r in reports[1:]:
             f = extract(r, self.gazetteer)
             merged, keys = merge_features(merged, f), case_keys(keys, self.index_keys(f))
-        store_case_features(session, case_id, first, merged, keys, old, row=row)
+        store_case_features(session, case_id, merged, keys, old, row=row)
 
 
-def _union(parts: list[Any]) -> Any:
-    from sqlalchemy import union
+@functools.lru_cache(maxsize=64)
+def _candidate_sql(n_keys: int) -> Any:
+    """The candidate query for n keys: per key the newest cases (an index range scan), then open or recent ones."""
+    per_key = " UNION ".join(
+        f"SELECT case_id FROM (SELECT case_id FROM dedupekey WHERE \"key\" = :k{i} ORDER BY case_id DESC LIMIT :limit) AS s{i}"
+        for i in range(n_keys)
+    )
+    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    return text(
+        f'SELECT c.id, c.status, c.last_report_at, f.features FROM ({per_key}) AS k '
+        f'JOIN "case" AS c ON c.id = k.case_id JOIN casefeatures AS f ON f.case_id = c.id '
+        f"WHERE c.status IN ({statuses}) OR (c.status = 'closed' AND c.closed_at >= :since) "
+        f"ORDER BY c.id DESC LIMIT :most"
+    )
 
-    return union(*(sa_select(p.c.case_id) for p in parts))
+
+def _as_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return as_utc(value) if value else None
+    return as_utc(datetime.fromisoformat(value))
 
 
 def as_match(decision: Decision) -> Match:
@@ -172,13 +177,12 @@ def as_match(decision: Decision) -> Match:
                  reasons=decision.reasons)
 
 
-def store_case_features(session: Session, case_id: int, first: Features, merged: Features, keys: list[str],
+def store_case_features(session: Session, case_id: int, features: Features, keys: list[str],
                         old_keys: list[str], row: CaseFeatures | None = None) -> None:
     """Write a case's stored features and bring its index rows from ``old_keys`` to ``keys``."""
     if row is None:
         row = CaseFeatures(case_id=case_id)
-    row.first = first.to_dict(compact=True)
-    row.merged = merged.to_dict(compact=True)
+    row.features = features.to_dict(compact=True)
     row.keys = list(keys)
     session.add(row)
     set_index(session, case_id, old_keys, keys)
@@ -197,7 +201,7 @@ def set_index(session: Session, case_id: int, old_keys: list[str], keys: list[st
 def snapshot_index(session: Session, case_id: int) -> dict[str, Any] | None:
     """A case's stored features and keys, to restore on undo."""
     row = session.get(CaseFeatures, case_id)
-    return None if row is None else {"first": row.first, "merged": row.merged, "keys": list(row.keys)}
+    return None if row is None else {"features": row.features, "keys": list(row.keys)}
 
 
 def restore_index(session: Session, case_id: int, saved: dict[str, Any] | None) -> None:
@@ -210,7 +214,7 @@ def restore_index(session: Session, case_id: int, saved: dict[str, Any] | None) 
             session.delete(row)
         return
     row = row or CaseFeatures(case_id=case_id)
-    row.first, row.merged, row.keys = saved["first"], saved["merged"], list(saved["keys"])
+    row.features, row.keys = saved["features"], list(saved["keys"])
     session.add(row)
     set_index(session, case_id, old, list(saved["keys"]))
 
@@ -222,11 +226,11 @@ def merge_index(session: Session, survivor_id: int, absorbed_id: int) -> None:
     if a is None:
         return
     if s is None:
-        restore_index(session, survivor_id, {"first": a.first, "merged": a.merged, "keys": list(a.keys)})
+        restore_index(session, survivor_id, {"features": a.features, "keys": list(a.keys)})
     else:
-        merged = merge_features(Features.from_dict(s.merged), Features.from_dict(a.merged))
+        merged = merge_features(Features.from_dict(s.features), Features.from_dict(a.features))
         keys = case_keys(list(s.keys), list(a.keys))
-        store_case_features(session, survivor_id, Features.from_dict(s.first), merged, keys, list(s.keys), row=s)
+        store_case_features(session, survivor_id, merged, keys, list(s.keys), row=s)
     set_index(session, absorbed_id, list(a.keys), [])
     session.delete(a)
 

@@ -201,11 +201,10 @@ class DedupeKey(SQLModel, table=True):
 
 
 class CaseFeatures(SQLModel, table=True):
-    """What dedupe compares a case by: its first report's features, all reports' union, its index keys."""
+    """What dedupe compares a case by: the union of its reports' features (one set per case), its index keys."""
 
     case_id: int = Field(foreign_key="case.id", primary_key=True)
-    first: dict = _json()  # dedupe Features.to_dict(compact=True) of the first report
-    merged: dict = _json()  # the same for the union of the case's reports (dedupe.features.merge_features)
+    features: dict = _json()  # dedupe.features.merge_features over the case's reports, to_dict(compact=True)
     keys: list = _json(list)  # the block keys the case is indexed under (strings; DedupeKey holds their ids)
 
 
