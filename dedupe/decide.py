@@ -146,9 +146,7 @@ def score_candidate(
             if other.relation == "match":
                 places = other
                 break
-    same_contact = candidate.shares_contact or bool(
-        set(new.contacts).intersection(c for f in (candidate.features, *candidate.more_features) for c in f.contacts)
-    )
+    same_contact = _shares_contact(new, candidate)
     category = _category_relation(new.category, reference.category)
     hours = _hours_between(new, candidate, reference)
     street_same = bool(new.place.street and new.place.street == reference.place.street)
@@ -193,7 +191,8 @@ def score_candidate(
     rule: str | None = None
     if vetoed:
         reasons.append({"feature": "veto", "value": "different_place"})
-    elif text < thresholds.min_text:
+    elif text < thresholds.min_text and not (same_contact and places.relation == "match"):
+        # (the same person naming the same place is a chase even in other words: "还是没水")
         reasons.append({"feature": "gate", "value": "text_below_minimum"})
     else:
         person_window = hours is not None and hours <= thresholds.same_person_days * 24
@@ -222,6 +221,13 @@ def _distance_m(new: Features, candidate: Candidate) -> float | None:
     return best
 
 
+def _shares_contact(new: Features, candidate: Candidate) -> bool:
+    if candidate.shares_contact:
+        return True
+    mine = set(new.contacts)
+    return bool(mine) and any(c in mine for f in (candidate.features, *candidate.more_features) for c in f.contacts)
+
+
 def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features) -> str | None:
     if not matched:
         return None
@@ -245,7 +251,7 @@ def decide(
     pruned: tuple[float, Hashable] | None = None
     for candidate in candidates:
         text = _best_text(new, candidate, thresholds.idf)
-        if text[0] < thresholds.min_text:
+        if text[0] < thresholds.min_text and not _shares_contact(new, candidate):
             # No rule can apply below the text gate: skip the place comparison (most candidates).
             if pruned is None or (text[0], str(candidate.case_id)) > (pruned[0], str(pruned[1])):
                 pruned = (text[0], candidate.case_id)

@@ -183,7 +183,7 @@ class Gazetteer:
             for alias in (name, *d.get("aliases", ())):
                 districts[canonical(alias).strip()] = name
             for entry in d.get("streets", ()):
-                _add_named(streets, entry, name)
+                _add_named(streets, entry, name, short=True)
             for entry in (*d.get("landmarks", ()), *d.get("estates", ())):
                 _add_named(landmarks, entry, name)
         for entry in (*territory.get("landmarks", ()), *territory.get("estates", ())):
@@ -256,7 +256,7 @@ class Gazetteer:
         return spans
 
 
-def _add_named(target: dict[str, tuple[str, str | None]], entry: Any, district: str | None) -> None:
+def _add_named(target: dict[str, tuple[str, str | None]], entry: Any, district: str | None, short: bool = False) -> None:
     if isinstance(entry, str):
         name, aliases = entry, ()
     else:
@@ -264,6 +264,12 @@ def _add_named(target: dict[str, tuple[str, str | None]], entry: Any, district: 
     name = canonical(name).strip()
     for alias in (name, *aliases):
         target[canonical(alias).strip()] = (name, district)
+    if short:
+        # People write "积玉桥万达公馆", not "积玉桥街道万达公馆": the street without its suffix, if distinctive.
+        for suffix in _ADMIN_STREET_SUFFIXES:
+            if name.endswith(suffix) and len(name) - len(suffix) >= 3:  # "和平" of 和平街道 would cut 和平大道
+                target.setdefault(name[: -len(suffix)], (name, district))
+                break
 
 
 def _alternation(names: Mapping[str, Any]) -> re.Pattern[str] | None:
@@ -284,7 +290,9 @@ def _name_before(segment: str, start: int, end: int, suffix_len: int) -> str | N
     """Take the name ending at ``end`` whose suffix starts at ``end - suffix_len``; None if generic."""
     head = segment[start : end - suffix_len]
     for i in range(len(head) - 1, -1, -1):
-        if head[i] in _BREAK_CHARS:
+        # A break character right before the suffix's last name character is part of the name
+        # ("龙湖江与城小区"), unless it is the last one ("我住在X小区" still cuts at "在").
+        if head[i] in _BREAK_CHARS and (len(head) - i - 1 >= 2 or i == 0 or head[i - 1] in _BREAK_CHARS):
             head = head[i + 1 :]
             break
     for word in _BREAK_WORDS:
@@ -329,6 +337,9 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                             break  # an administrative street, handled by the gazetteer
                         if end < len(seg) and seg[end] in _ROAD_NOT_FOLLOWED_BY:
                             continue
+                        if any(seg.startswith(s, end) for s in _SITE_SUFFIXES):
+                            continue  # "楚河汉街公寓": the estate is named after the road
+
                     elif suffix == "城" and end < len(seg) and seg[end] in _CITY_NOT_FOLLOWED_BY:
                         continue
                     # "魅力之城小区": let the longer name win over "魅力之城" + "小区".

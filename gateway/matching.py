@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import delete, insert, text
-from sqlalchemy import select as sa_select
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, decide
 from dedupe.features import Features, block_keys, case_keys, extract, key_id, merge_features
@@ -130,14 +129,12 @@ class Dedupe:
     def rebuild_case(self, session: Session, case_id: int) -> None:
         """Recompute a case's features and index rows from its reports (after a report left it)."""
         reports = session.exec(
-            sa_select(Report).where(Report.case_id == case_id).order_by(Report.received_at, Report.id)  # type: ignore[arg-type]
-        ).scalars().all()
+            select(Report).where(Report.case_id == case_id).order_by(Report.received_at, Report.id)  # type: ignore[arg-type]
+        ).all()
         row = session.get(CaseFeatures, case_id, with_for_update=True)
         old = list(row.keys) if row else []
         if not reports:
-            if row is not None:
-                set_index(session, case_id, old, [])
-                session.delete(row)
+            _drop_index(session, case_id, row)
             return
         merged = extract(reports[0], self.gazetteer)
         keys = self.index_keys(merged)
@@ -198,25 +195,10 @@ def set_index(session: Session, case_id: int, old_keys: list[str], keys: list[st
         session.execute(insert(table), [{"key": i, "case_id": case_id} for i in sorted(new - old)])
 
 
-def snapshot_index(session: Session, case_id: int) -> dict[str, Any] | None:
-    """A case's stored features and keys, to restore on undo."""
-    row = session.get(CaseFeatures, case_id)
-    return None if row is None else {"features": row.features, "keys": list(row.keys)}
-
-
-def restore_index(session: Session, case_id: int, saved: dict[str, Any] | None) -> None:
-    """Put a case's features and index rows back as ``snapshot_index`` saw them (None: no index)."""
-    row = session.get(CaseFeatures, case_id, with_for_update=True)
-    old = list(row.keys) if row else []
-    if saved is None:
-        set_index(session, case_id, old, [])
-        if row is not None:
-            session.delete(row)
-        return
-    row = row or CaseFeatures(case_id=case_id)
-    row.features, row.keys = saved["features"], list(saved["keys"])
-    session.add(row)
-    set_index(session, case_id, old, list(saved["keys"]))
+def _drop_index(session: Session, case_id: int, row: CaseFeatures | None) -> None:
+    if row is not None:
+        set_index(session, case_id, list(row.keys), [])
+        session.delete(row)
 
 
 def merge_index(session: Session, survivor_id: int, absorbed_id: int) -> None:
@@ -226,13 +208,12 @@ def merge_index(session: Session, survivor_id: int, absorbed_id: int) -> None:
     if a is None:
         return
     if s is None:
-        restore_index(session, survivor_id, {"features": a.features, "keys": list(a.keys)})
+        store_case_features(session, survivor_id, Features.from_dict(a.features), list(a.keys), [])
     else:
         merged = merge_features(Features.from_dict(s.features), Features.from_dict(a.features))
         keys = case_keys(list(s.keys), list(a.keys))
         store_case_features(session, survivor_id, merged, keys, list(s.keys), row=s)
-    set_index(session, absorbed_id, list(a.keys), [])
-    session.delete(a)
+    _drop_index(session, absorbed_id, a)
 
 
 def install(rt: Runtime) -> None:

@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def register_views(app: Flask) -> None:
-    from gateway.views import api
+    from gateway.views import api, merges
 
-    for blueprint in (api.bp,):
+    for blueprint in (api.bp, merges.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(ApiError)
