@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from dedupe.decide import Candidate, decide
 from dedupe.features import Features, block_keys, extract, key_id
+from dedupe.place import Place
 from gateway import db
 from gateway.matching import Dedupe
 from gateway.models import OPEN_STATUSES, Case, CaseFeatures
@@ -99,41 +100,49 @@ class World:
                 "phone": f"138{phone:08d}", "received_at": when, "category": category, "channel": "web"}
 
 
-def _pool_item(index: int) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
-    """Worker: one distinct report (a matter told one way) -> (features dict, LSH band keys, case columns)."""
+PoolItem = tuple[str, list[int], dict[str, Any], dict[str, Any]]
+
+
+def _pool_item(index: int) -> PoolItem:
+    """Worker: one distinct report (a matter told one way) -> (features JSON head, text key ids, place, case columns).
+
+    The text keys (named places, LSH bands) and the features JSON depend on the text only, so
+    they are computed here once by the real ``extract``/``block_keys``; per case only the time
+    and person keys change (``cases``).
+    """
     world = _WORLD
     world.rng.seed(index)
     matter = world.matter()
     report = world.report(matter, world.rng.randrange(2), NOW, 0)
     f = extract({**report, "phone": None}, _DEDUPE.gazetteer)
-    bands = [k for k in block_keys(f, query=False) if k.startswith("b")]
+    fixed = sorted({key_id(k) for k in block_keys(f, query=False) if k.startswith(("pl:", "b"))})
+    data = f.to_dict(compact=True)
+    head = json.dumps({k: v for k, v in data.items() if k not in ("time", "contacts")}, ensure_ascii=False)
     columns = {"district": matter["district"], "category": PROBLEMS[matter["problem"]][0], "title": report["title"],
                "summary": report["text"]}
-    return f.to_dict(compact=True), bands, columns
+    return head, fixed, data["place"], columns
 
 
-def cases(n: int, pool: list[tuple[dict[str, Any], list[str], dict[str, Any]]], seed: int = 11
-          ) -> Iterator[tuple[tuple, str, list[int]]]:
+def cases(n: int, pool: list[PoolItem], seed: int = 11) -> Iterator[tuple[tuple, str, list[int]]]:
     """n cases over two years, each a pool report at its own time from its own phone: (row, features JSON, key ids).
 
-    Features and keys come from the real dedupe code: the pool reports were extracted with
-    ``dedupe.features.extract``; per case, time and person change, so its time-bucket and person
-    keys are computed again by ``block_keys`` (only the LSH bands, a function of the text, are reused).
+    Time-bucket and person keys come from ``block_keys`` over the case's own time and contact.
     """
     rng = random.Random(seed)
     span = timedelta(days=730)
     for case_id in range(1, n + 1):
-        base, bands, columns = pool[rng.randrange(len(pool))]
+        head, fixed, place, columns = pool[rng.randrange(len(pool))]
         age = span * (1 - case_id / n) + timedelta(minutes=rng.randint(0, 600))
         when = NOW - age
-        data = {**base, "time": when.isoformat(), "contacts": [f"tel:+86138{rng.randrange(10**8):08d}"]}
-        f = Features.from_dict({**data, "sh": ""})
-        keys = sorted({key_id(k) for k in (*block_keys(f, lsh_bands=0, query=False), *bands)})
+        contact = f"tel:+86138{rng.randrange(10**8):08d}"
+        f = Features(text="", place=Place.from_dict(place), category=columns["category"], contacts=(contact,), time=when)
+        keys = sorted({*fixed, *(key_id(k) for k in block_keys(f, lsh_bands=0, query=False) if not k.startswith("pl:"))})
+        data = f'{head[:-1]}, "time": "{when.isoformat()}", "contacts": ["{contact}"]}}'
         open_ = age < timedelta(days=20)
         row = (case_id, f"WH{when:%Y%m%d}-{case_id:07d}", "BENCH1", columns["title"], columns["summary"],
                columns["category"], columns["district"], "web", "dispatched" if open_ else "closed",
                when, when, when, None if open_ else when + timedelta(days=3))
-        yield row, json.dumps(data, ensure_ascii=False), keys
+        yield row, data, keys
 
 
 _DEDUPE: Dedupe

@@ -420,6 +420,11 @@ def _names_match_cached(a_name: str, a_kind: str, b_name: str, b_kind: str) -> b
     return (len(ca) >= 3 and ca in y) or (len(cb) >= 3 and cb in x)
 
 
+def _contained(a: PlaceToken, b: PlaceToken) -> bool:
+    x, y = a.name.lower(), b.name.lower()
+    return x in y or y in x
+
+
 def _mentioned(token: PlaceToken, text: str) -> bool:
     core = token.core.lower()
     return (len(core) >= 3 and core in text) or token.name.lower() in text
@@ -449,6 +454,9 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
             y_here = next((t for t in left if _names_match(t, y)), None)
             if x_there is not None and y_here is not None:
                 return PlaceComparison("match", district, matched=(x.name, x_there.name))
+            if _contained(x, y):
+                # "经济学院" inside "涉外经济学院" and inside "财政经济学院": a short form, but of which one?
+                return PlaceComparison("unknown", district)
             return PlaceComparison("mismatch", district, conflict=(x.name, y.name))
         if left and b_text and _mentioned(left[0], b_text):
             return PlaceComparison("match", district, matched=(left[0].name, left[0].name))
