@@ -301,6 +301,8 @@ def _name_before(segment: str, start: int, end: int, suffix_len: int) -> str | N
             head = head[cut_at + len(word) :]
     head = head[-_MAX_NAME:]
     suffix = segment[end - suffix_len : end]
+    if suffix == "路" and head.endswith("马"):
+        return None  # "过马路", "大马路": the common noun for a road
     if len(head) < _MIN_HEAD.get(suffix, 0):
         return None
     if head in _GENERIC_CORES or (len(head) < 2 and not head.isascii()) or head.isdigit():

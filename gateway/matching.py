@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, text
 from sqlmodel import Session, select
 
 from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, decide
-from dedupe.features import Features, block_keys, case_keys, extract, key_id, merge_features
+from dedupe.features import MAX_PLACE_KEYS, Features, block_keys, case_keys, extract, key_id, merge_features
 from dedupe.place import Gazetteer
 from gateway.clock import as_utc, utcnow
 from gateway.config import ConfigError
@@ -211,7 +211,7 @@ def merge_index(session: Session, survivor_id: int, absorbed_id: int) -> None:
         store_case_features(session, survivor_id, Features.from_dict(a.features), list(a.keys), [])
     else:
         merged = merge_features(Features.from_dict(s.features), Features.from_dict(a.features))
-        keys = case_keys(list(s.keys), list(a.keys))
+        keys = case_keys(list(s.keys), list(a.keys), max_place_keys=2 * MAX_PLACE_KEYS)  # both cases' places
         store_case_features(session, survivor_id, merged, keys, list(s.keys), row=s)
     _drop_index(session, absorbed_id, a)
 

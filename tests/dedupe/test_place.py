@@ -32,6 +32,7 @@ def gazetteer():
         ("积玉桥万达公馆楼下油烟", "江岸区", "积玉桥街道", ["万达公馆"]),
         ("江岸区和平大道路面坑洼", "江岸区", None, ["和平大道"]),
         ("我住在幸福里小区", None, None, ["幸福里小区"]),
+        ("江岸区中山大道路灯不亮,行人过马路很不安全", "江岸区", None, ["中山大道"]),
     ],
 )
 def test_extract_place_finds_district_street_and_fine_places(gazetteer, text, district, street, names):
