@@ -157,8 +157,9 @@ def score_candidate(
     if places.relation == "match":
         matched_kind = _kind_of(places.matched, new, reference)
         weight = WEIGHT_SITE if matched_kind == SITE else WEIGHT_ROAD if matched_kind else WEIGHT_STREET
-        score += weight
-        reasons.append({"feature": "place_match", "value": list(places.matched or ()), "kind": matched_kind})
+        score += WEIGHT_STREET if places.partial else weight
+        reasons.append({"feature": "place_match", "value": list(places.matched or ()), "kind": matched_kind,
+                        **({"partial": True} if places.partial else {})})
     elif places.relation == "mismatch":
         reasons.append({"feature": "place_mismatch", "value": list(places.conflict or ())})
     if places.district == "different":

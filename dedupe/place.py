@@ -147,6 +147,7 @@ class PlaceComparison:
     district: str  # "same", "different" or "unknown"
     matched: tuple[str, str] | None = None
     conflict: tuple[str, str] | None = None
+    partial: bool = False  # one name is a short form inside the other ("经济学院" / "涉外经济学院")
 
     @property
     def veto(self) -> bool:
@@ -458,7 +459,8 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
                 return PlaceComparison("match", district, matched=(x.name, x_there.name))
             if _contained(x, y):
                 # "经济学院" inside "涉外经济学院" and inside "财政经济学院": a short form, but of which one?
-                return PlaceComparison("unknown", district)
+                # Weak evidence: no veto, a small weight (decide), the text must do the rest.
+                return PlaceComparison("match", district, matched=(x.name, y.name), partial=True)
             return PlaceComparison("mismatch", district, conflict=(x.name, y.name))
         if left and b_text and _mentioned(left[0], b_text):
             return PlaceComparison("match", district, matched=(left[0].name, left[0].name))

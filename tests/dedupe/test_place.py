@@ -69,7 +69,7 @@ def test_english_street_names_are_places():
     [
         ("A5区幸福里小区油烟扰民", "万科幸福里小区楼下烧烤", "match"),
         ("红星经济学院强制实习", "江城红星经济学院组织学生打工", "match"),
-        ("经济学院学生被强制实习", "财政经济学院学生被强制实习", "unknown"),  # a short form: no bonus, no veto
+        ("经济学院学生被强制实习", "财政经济学院学生被强制实习", "match"),  # a short form: partial (small weight, no veto)
         ("涉外经济学院学生被强制实习", "财政经济学院学生被强制实习", "mismatch"),
         ("A5区幸福里小区油烟扰民", "A5区阳光花园油烟扰民", "mismatch"),
         ("解放大道路灯不亮", "中山大道路灯不亮", "mismatch"),
