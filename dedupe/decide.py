@@ -47,6 +47,7 @@ class Thresholds:
     same_person_days: float = 30
     same_problem_hours: float = 72
     min_text: float = 0.04  # below this cosine the texts share nothing worth a merge, whatever else agrees
+    radius_m: float = 300  # two reports with coordinates this close are about one spot
     idf: Mapping[str, float] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -145,20 +146,20 @@ def score_candidate(
             if other.relation == "match":
                 places = other
                 break
-    same_contact = candidate.shares_contact or bool(
-        set(new.contacts).intersection(c for f in (candidate.features, *candidate.more_features) for c in f.contacts)
-    )
+    same_contact = _shares_contact(new, candidate)
     category = _category_relation(new.category, reference.category)
     hours = _hours_between(new, candidate, reference)
     street_same = bool(new.place.street and new.place.street == reference.place.street)
+    meters = _distance_m(new, candidate)
 
     reasons: list[dict[str, Any]] = [{"feature": "text_similarity", "value": round(text, 3)}]
     score = math.sqrt(text)
     if places.relation == "match":
         matched_kind = _kind_of(places.matched, new, reference)
         weight = WEIGHT_SITE if matched_kind == SITE else WEIGHT_ROAD if matched_kind else WEIGHT_STREET
-        score += weight
-        reasons.append({"feature": "place_match", "value": list(places.matched or ()), "kind": matched_kind})
+        score += WEIGHT_STREET if places.partial else weight
+        reasons.append({"feature": "place_match", "value": list(places.matched or ()), "kind": matched_kind,
+                        **({"partial": True} if places.partial else {})})
     elif places.relation == "mismatch":
         reasons.append({"feature": "place_mismatch", "value": list(places.conflict or ())})
     if places.district == "different":
@@ -169,6 +170,10 @@ def score_candidate(
     if street_same and places.matched != (new.place.street, reference.place.street):
         score += WEIGHT_STREET / 2
         reasons.append({"feature": "street_match", "value": new.place.street})
+    if meters is not None:
+        reasons.append({"feature": "distance_m", "value": round(meters)})
+        if meters <= thresholds.radius_m and places.relation != "match":
+            score += WEIGHT_ROAD
     if category != "unknown":
         reasons.append({"feature": "category", "value": category})
         if category == "same":
@@ -187,7 +192,8 @@ def score_candidate(
     rule: str | None = None
     if vetoed:
         reasons.append({"feature": "veto", "value": "different_place"})
-    elif text < thresholds.min_text:
+    elif text < thresholds.min_text and not (same_contact and places.relation == "match"):
+        # (the same person naming the same place is a chase even in other words: "还是没水")
         reasons.append({"feature": "gate", "value": "text_below_minimum"})
     else:
         person_window = hours is not None and hours <= thresholds.same_person_days * 24
@@ -199,6 +205,28 @@ def score_candidate(
         else:
             reasons.append({"feature": "gate", "value": "outside_window" if category != "different" else "category"})
     return Scored(candidate.case_id, score, rule, vetoed, reasons)
+
+
+def _distance_m(new: Features, candidate: Candidate) -> float | None:
+    """The shortest distance between the new report's point and any point the case has (haversine)."""
+    if new.point is None:
+        return None
+    best = None
+    for features in (candidate.features, *candidate.more_features):
+        if features.point is None:
+            continue
+        (la1, lo1), (la2, lo2) = (math.radians(x) for x in new.point), (math.radians(x) for x in features.point)
+        h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+        meters = 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(h)))
+        best = meters if best is None else min(best, meters)
+    return best
+
+
+def _shares_contact(new: Features, candidate: Candidate) -> bool:
+    if candidate.shares_contact:
+        return True
+    mine = set(new.contacts)
+    return bool(mine) and any(c in mine for f in (candidate.features, *candidate.more_features) for c in f.contacts)
 
 
 def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features) -> str | None:
@@ -224,7 +252,7 @@ def decide(
     pruned: tuple[float, Hashable] | None = None
     for candidate in candidates:
         text = _best_text(new, candidate, thresholds.idf)
-        if text[0] < thresholds.min_text:
+        if text[0] < thresholds.min_text and not _shares_contact(new, candidate):
             # No rule can apply below the text gate: skip the place comparison (most candidates).
             if pruned is None or (text[0], str(candidate.case_id)) > (pruned[0], str(pruned[1])):
                 pruned = (text[0], candidate.case_id)

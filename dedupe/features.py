@@ -15,9 +15,11 @@ from typing import Any, Mapping
 
 from .identity import normalize_board_user, normalize_email, normalize_phone
 from .place import EMPTY_GAZETTEER, SITE, Gazetteer, Place
-from .text import band_keys, minhash, normalize, shingles
+from .text import MAX_SHINGLE_CHARS, band_keys, minhash, normalize, shingles, stable_hash
 
 FEATURES_VERSION = 1
+_SEP = "\x1f"  # joins shingles in the compact form: one string splits faster than a JSON list parses
+COMPACT_TEXT = 300  # the compact form keeps this much text (enough to find a place name mentioned)
 
 # Key budget per report: persons 3 + territory-time 4 + places 4 + LSH bands 8 = 19 keys,
 # each under ~40 bytes, so an index row set stays well under 1 KB per case.
@@ -38,32 +40,53 @@ class Features:
     contacts: tuple[str, ...] = ()
     time: datetime | None = None
     channel: str | None = None
+    point: tuple[float, float] | None = None  # (lat, lon) when the channel gave coordinates
+    source: str = field(default="", repr=False, compare=False)  # the text the shingles were cut from
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, compact: bool = False) -> dict[str, Any]:
+        """Return a JSON-able dict; ``compact`` stores the shingles' source text instead of the shingles."""
+        stored: dict[str, Any] = (
+            {"sh": _SEP.join(sorted(self.shingles))} if compact else {"shingles": sorted(self.shingles)}
+        )
         return {
             "v": FEATURES_VERSION,
-            "text": self.text,
-            "shingles": sorted(self.shingles),
+            "text": self.text[:COMPACT_TEXT] if compact else self.text,
+            **stored,
             "place": self.place.to_dict(),
             "category": self.category,
             "contacts": list(self.contacts),
             "time": self.time.isoformat() if self.time else None,
             "channel": self.channel,
+            "point": list(self.point) if self.point else None,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Features:
         text = data.get("text") or ""
         stored = data.get("shingles")
+        source = data.get("source") or ""
+        if stored is None and "sh" in data:
+            stored = data["sh"].split(_SEP) if data["sh"] else ()
+        if stored is None:
+            stored = shingles(source or text, normalized=True)
         return cls(
             text=text,
-            shingles=frozenset(stored) if stored is not None else frozenset(shingles(text, normalized=True)),
+            shingles=frozenset(stored),
+            source=source,
             place=Place.from_dict(data.get("place") or {}),
             category=data.get("category"),
             contacts=tuple(data.get("contacts") or ()),
             time=parse_time(data.get("time")),
             channel=data.get("channel"),
+            point=_point(data.get("point")),
         )
+
+
+def _point(value: Any) -> tuple[float, float] | None:
+    if not value:
+        return None
+    lat, lon = float(value[0]), float(value[1])
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -128,14 +151,18 @@ def extract(report_like: Any, gazetteer: Gazetteer | None = None) -> Features:
     place = (gazetteer or EMPTY_GAZETTEER).extract_place(
         joined, address=_get(report_like, "address"), district_hint=_get(report_like, "district")
     )
+    source = without_place_names(text, place)[:MAX_SHINGLE_CHARS]
     return Features(
         text=text,
-        shingles=frozenset(shingles(without_place_names(text, place), normalized=True)),
+        shingles=frozenset(shingles(source, normalized=True)),
+        source=source,
         place=place,
         category=_get(report_like, "category", "category_hint"),
         contacts=contact_ids(report_like),
         time=parse_time(_get(report_like, "received_at", "time")),
         channel=_get(report_like, "channel"),
+        point=_point((lat, lon)) if (lat := _get(report_like, "lat")) is not None
+        and (lon := _get(report_like, "lon")) is not None else None,
     )
 
 
@@ -166,13 +193,23 @@ def time_bucket(moment: datetime, window_hours: float) -> int:
     return (moment - datetime(1970, 1, 1, tzinfo=timezone.utc)).days // days
 
 
-def block_keys(features: Features, window_hours: float = 72, lsh_bands: int = LSH_BANDS) -> list[str]:
-    """Return the short keys under which a case is indexed and by which a new report looks for it.
+GRID_DEGREES = 0.005  # a ~550 m cell (latitude); a report looks in its own and the eight neighbouring cells
+
+
+def grid_cell(point: tuple[float, float]) -> tuple[int, int]:
+    return math.floor(point[0] / GRID_DEGREES), math.floor(point[1] / GRID_DEGREES)
+
+
+def block_keys(
+    features: Features, window_hours: float = 72, lsh_bands: int = LSH_BANDS, *, query: bool = True
+) -> list[str]:
+    """Return the short keys under which a case is indexed (``query=False``) or a new report looks.
 
     - ``p:<contact>``: the same person, any time;
-    - ``t:<d|s>:<district or street>|<top category>|<bucket>``: the same territory and category
-      in this and the previous time bucket; a bucket is as wide as the window, so two reports
-      less than ``window_hours`` apart always share a key;
+    - ``t:<d|s>:<district or street>|<top category>|<bucket>``: the same territory and category;
+      a bucket is as wide as the window; a case is indexed under its bucket and a query looks in
+      its own and the previous one, so two reports less than ``window_hours`` apart always meet;
+    - ``g:<i>:<j>``: a ~550 m grid cell of the coordinates (a query looks in the 3x3 around it);
     - ``pl:<name>``: a named estate/site/road, any time (its last four characters too, so that
       "万科魅力之城小区" and "魅力之城小区" meet);
     - ``b<i>:<hash>``: MinHash LSH bands for near-verbatim copies, any time.
@@ -180,10 +217,15 @@ def block_keys(features: Features, window_hours: float = 72, lsh_bands: int = LS
     keys: list[str] = [f"p:{c}" for c in features.contacts[:MAX_PERSON_KEYS]]
     if features.time is not None:
         bucket = time_bucket(features.time, window_hours)
+        buckets = (bucket, bucket - 1) if query else (bucket,)
         category = top_category(features.category)
         for level, name in (("d", features.place.district), ("s", features.place.street)):
             if name:
-                keys.extend(f"t:{level}:{name}|{category}|{b}" for b in (bucket, bucket - 1))
+                keys.extend(f"t:{level}:{name}|{category}|{b}" for b in buckets)
+    if features.point is not None:
+        i, j = grid_cell(features.point)
+        cells = [(i + di, j + dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)] if query else [(i, j)]
+        keys.extend(f"g:{a}:{b}" for a, b in cells)
     place_keys: list[str] = []
     specific = sorted(features.place.specific, key=lambda t: t.kind != SITE)
     for token in specific:
@@ -196,6 +238,50 @@ def block_keys(features: Features, window_hours: float = 72, lsh_bands: int = LS
     if features.shingles and lsh_bands:
         keys.extend(band_keys(minhash(features.shingles, LSH_PERM), bands=lsh_bands))
     return keys
+
+
+def key_id(key: str) -> int:
+    """Return a signed 64-bit id of a block key: what the gateway's index table stores (8 bytes, not ~30)."""
+    return stable_hash(key) - (1 << 63)
+
+
+MAX_CASE_SHINGLES = 1500
+MAX_CASE_CONTACTS = 8
+
+
+def merge_features(case: Features, report: Features) -> Features:
+    """Return one Features for a whole case: the union of its reports' shingles, places and contacts.
+
+    Stored per case, so that ``decide`` compares one set per case (plus the first report's) instead
+    of one per report. The first report's place stays the subject; the latest time counts.
+    """
+    shingles_ = case.shingles
+    source = case.source
+    if len(shingles_) < MAX_CASE_SHINGLES and report.shingles - shingles_:
+        shingles_ = shingles_ | report.shingles
+        if report.source and len(source) + len(report.source) < MAX_SHINGLE_CHARS:
+            source = f"{source} {report.source}".strip()  # separate runs: the source's shingles stay the union
+    names = {t.name for t in case.place.tokens}
+    tokens = case.place.tokens + tuple(t for t in report.place.tokens if t.name not in names)
+    place = Place(
+        city=case.place.city or report.place.city,
+        district=case.place.district or report.place.district,
+        street=case.place.street or report.place.street,
+        tokens=tokens[:12],
+    )
+    contacts = tuple(dict.fromkeys((*case.contacts, *report.contacts)))[:MAX_CASE_CONTACTS]
+    times = [t for t in (case.time, report.time) if t is not None]
+    return Features(
+        text=case.text if len(case.text) >= 400 else f"{case.text} {report.text}"[:400],
+        shingles=shingles_,
+        place=place,
+        category=case.category or report.category,
+        contacts=contacts,
+        time=max(times) if times else None,
+        channel=case.channel,
+        point=case.point or report.point,
+        source=source,
+    )
 
 
 def case_keys(current: list[str], report_keys: list[str], max_place_keys: int = MAX_PLACE_KEYS) -> list[str]:
@@ -211,7 +297,8 @@ def case_keys(current: list[str], report_keys: list[str], max_place_keys: int = 
         return list(report_keys)
     person = [k for k in current if k.startswith("p:")]
     person += [k for k in report_keys if k.startswith("p:") and k not in person]
-    time_keys = [k for k in report_keys if k.startswith("t:")]
+    time_keys = [k for k in report_keys if k.startswith("t:")] or [k for k in current if k.startswith("t:")]
+    time_keys += [k for k in report_keys if k.startswith("g:")] or [k for k in current if k.startswith("g:")]
     places = [k for k in current if k.startswith("pl:")]
     places += [k for k in report_keys if k.startswith("pl:") and k not in places]
     bands = [k for k in current if k.startswith("b")]

@@ -60,6 +60,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     rt.services["satisfaction_by_department"] = followup.satisfaction_by_department  # console rankings
     rt.services["case_satisfaction"] = followup.case_satisfaction  # the public board
+
+    from gateway.matching import install
+
+    install(rt)  # rt.services["matcher"] and ["dedupe_index"]
     seed_departments(engine, profile)
 
     from gateway import auth

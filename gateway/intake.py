@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 class Match:
     """What the dedupe seam decided for a new report: attach to a case, or propose a merge."""
 
-    action: str  # attach | propose
-    case_id: int
+    action: str  # attach | propose | new (kept for the record: score and reasons of the nearest case)
+    case_id: Optional[int]
     rule: str
     score: float
     reasons: list[dict[str, Any]] = field(default_factory=list)
@@ -70,6 +70,9 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> Ing
             report.decision = {"action": match.action, "case_id": match.case_id, "rule": match.rule,
                                "score": match.score, "reasons": match.reasons}
         session.add(report)
+        indexer = rt.services.get("dedupe_index")  # (session, rt, case, report): keep the dedupe index current
+        if indexer is not None:
+            indexer(session, rt, case, report)
         jobs = _follow_up_jobs(session, rt, case, report, link)
         try:
             session.commit()
@@ -252,7 +255,7 @@ def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact |
     matcher: Matcher | None = rt.services.get("matcher")
     if matcher is not None:
         match = matcher(session, rt, report, contact)
-        if match is not None and match.action == "attach":
+        if match is not None and match.action == "attach" and match.case_id is not None:
             case = session.get(Case, match.case_id)
             if case is not None:
                 return resolve_case(session, case), match.rule, match

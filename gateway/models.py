@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from gateway.clock import utcnow
@@ -187,6 +187,26 @@ class MergeRecord(SQLModel, table=True):
     created_at: datetime = _now()
     decided_by: Optional[str] = Field(default=None, max_length=100)
     decided_at: Optional[datetime] = _ts()
+
+
+class DedupeKey(SQLModel, table=True):
+    """One row of the shared dedupe index: a block key (64-bit id of a dedupe.features key) -> a case.
+
+    The primary key (key, case_id) is the only index; on SQLite the table is WITHOUT ROWID, so
+    a row is stored once. Newest cases first is ``ORDER BY case_id DESC`` within a key.
+    """
+
+    __table_args__ = {"sqlite_with_rowid": False}
+    key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    case_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+
+
+class CaseFeatures(SQLModel, table=True):
+    """What dedupe compares a case by: the union of its reports' features (one set per case), its index keys."""
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    features: dict = _json()  # dedupe.features.merge_features over the case's reports, to_dict(compact=True)
+    keys: list = _json(list)  # the block keys the case is indexed under (strings; DedupeKey holds their ids)
 
 
 class Outbox(SQLModel, table=True):

@@ -21,11 +21,11 @@ BODY_CHANNELS = {"api.post_report": "api", "board_post.post_json": "board", "boa
 
 
 def register_views(app: Flask) -> None:
-    from gateway.views import (account, api, board, board_public, console, hotline, open311, operator, ui, webhooks,
-                               workbench, workflow)
+    from gateway.views import (account, api, board, board_public, console, hotline, merges, open311, operator, ui,
+                               webhooks, workbench, workflow)
 
     for blueprint in (api.bp, account.bp, console.bp, workbench.bp, board_public.bp, board.bp, hotline.bp, operator.bp,
-                      open311.bp, webhooks.bp, workflow.bp):
+                      open311.bp, webhooks.bp, workflow.bp, merges.bp):
         app.register_blueprint(blueprint)
     ui.init_templates(app)
 

@@ -9,6 +9,7 @@ import pytest
 from dedupe.decide import ATTACH, NEW, PROPOSE, Candidate, Thresholds, decide
 from dedupe.features import Features, block_keys, case_keys, extract
 from dedupe.place import Gazetteer
+from dedupe.text import normalize
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)
 GAZ = Gazetteer.from_profile({"city": "江城市", "districts": [{"name": "江岸区", "streets": ["大智街道"]}]})
@@ -102,3 +103,16 @@ def test_case_keys_stay_bounded_as_reports_join():
     for i in range(30):
         keys = case_keys(keys, block_keys(features(SMOKE, hours=24 * i, phone=f"1380013{8000 + i % 3}")))
     assert len(keys) <= 24
+
+
+
+def test_the_same_person_naming_the_same_estate_in_other_words_is_a_chase():
+    first = features("江岸区保利华都小区停水两天,物业无法说明原因", phone="13627130003")
+    chase = features("保利华都小区还是没水,什么时候来水?", 4, phone="13627130003")
+    stranger = features("保利华都小区还是没水,什么时候来水?", 4, phone="13900000000")
+    assert decide(chase, [candidate(1, first)]).rule == "same_person"
+    assert decide(stranger, [candidate(1, first)]).action == NEW
+
+
+def test_an_operators_ticket_opening_is_not_evidence_of_the_same_matter():
+    assert normalize("来电人反映江岸区路灯不亮") == normalize("江岸区路灯不亮")

@@ -1,0 +1,387 @@
+"""Dedupe at scale: build a database of N generated Chinese cases, then time the real decision path.
+
+    PYTHONPATH=. /work/venv/bin/python -m bench.dedupe_scale --cases 20000 --db sqlite
+    PYTHONPATH=. /work/venv/bin/python -m bench.dedupe_scale --cases 1000000 --db sqlite --path /tmp/dedupe1m.db
+    PYTHONPATH=. /work/venv/bin/python -m bench.dedupe_scale --cases 1000000 --db postgresql://postgres@127.0.0.1:5432/test
+
+The build writes cases, their stored features and index rows with executemany (SQLite) or COPY
+(PostgreSQL), features computed in worker processes. Then, for ``--queries`` new reports (a third
+of them rewordings of recent cases), it times ``Dedupe.candidates`` (the one indexed query) +
+``decide`` and, beside it, a brute force over the same block (every open or recently closed case
+of the report's district, no key index). Prints a table; writes JSON to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import resource
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import and_, or_, text
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
+
+from dedupe.decide import Candidate, decide
+from dedupe.features import Features, block_keys, extract, key_id
+from dedupe.place import Place
+from gateway import db
+from gateway.matching import Dedupe
+from gateway.models import OPEN_STATUSES, Case, CaseFeatures
+from gateway.profile import load_profile
+from gateway.config import BUNDLED_PROFILE
+
+RESULTS = Path(__file__).resolve().parent / "results"
+NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+SCHEMA = "dedupe_bench"
+
+PREFIX = "幸福 阳光 金桂 青山 红星 江景 东湖 锦绣 翠苑 华庭 碧桂 万科 保利 绿地 世纪 龙湖 恒大 金地 融创 长江 汉江 楚天 南湖 北湖 紫阳 白沙 月湖 琴台 晴川 黄鹤".split()
+MIDDLE = "里 湾 府 园 城 郡 苑 岸 庭 居 阁 台 坊 景 峰 轩 邸 墅 港 汇".split()
+SUFFIX = "小区 花园 家园 公寓 新村 社区 山庄 华府".split()
+ROADS = [f"{a}{b}" for a in "解放 中山 建设 和平 友谊 胜利 民主 光明 团结 复兴 长征 人民 新华 建国 发展".split()
+         for b in ("路", "大道", "街")]
+PROBLEMS = [  # (category, wordings): the wordings of one problem are paraphrases of each other
+    ("environment", ["楼下烧烤店油烟直排，每天营业到凌晨两点，噪音和油烟严重影响居民休息",
+                     "临街烧烤摊半夜还在营业，油烟呛人，吵得人睡不着觉"]),
+    ("street_light", ["路灯已经坏了两个星期，晚上一片漆黑，老人小孩出行很不安全",
+                      "这一段的路灯十多天不亮了，夜里走路看不见，很危险"]),
+    ("city_appearance", ["垃圾桶满了三天没人清运，臭气熏天，蚊蝇滋生",
+                         "生活垃圾堆了好几天没有清理，味道很大，招苍蝇"]),
+    ("road_traffic", ["人行道坑洼积水，下雨天根本没法走，已经有人摔倒",
+                      "路面坑坑洼洼，一下雨全是积水，行人摔跤好几次了"]),
+    ("environment", ["工地夜间施工噪音扰民，半夜还在打桩，投诉多次无人处理",
+                     "晚上十一点以后工地还在施工打桩，噪声太大，居民无法入睡"]),
+    ("water", ["自来水发黄有异味，已经持续一周，物业说不归他们管",
+               "家里水龙头放出来的水是黄的，还有怪味，快一个星期了"]),
+    ("housing", ["电梯经常故障停运，困人好几次，物业拖着不修",
+                 "小区电梯三天两头坏，上周还把人关在里面，物业不管"]),
+    ("traffic_police", ["小区门口乱停车严重，消防通道被堵死，出行困难",
+                        "门口车辆乱停乱放，把消防通道都占了，车开不出去"]),
+    ("water", ["下水道堵塞污水外溢，整个楼道都是臭味",
+               "排水管堵了，污水冒到路面上，臭得不行"]),
+    ("housing", ["物业费上涨没有经过业主大会，服务质量却越来越差",
+                 "物业擅自涨价，没开业主大会，卫生和安保都跟不上"]),
+    ("education", ["学校门口上下学时段交通拥堵，孩子过马路很危险",
+                   "放学的时候校门口车堵成一片，学生过马路太危险"]),
+    ("environment", ["附近工厂夜里排放废气，刺鼻难闻，窗户都不敢开",
+                     "晚上厂里偷排废气，味道刺鼻，家里不敢开窗"]),
+]
+FILLERS = ["我们多次向物业和社区反映，一直没有得到解决。", "希望相关部门重视，派人实地查看。", "已经持续很长时间了。",
+           "附近居民意见很大。", "请给我们一个答复。", "家里有老人和小孩，影响很大。", ""]
+
+
+class World:
+    """Deterministic generators of places and report texts from the city profile's territory."""
+
+    def __init__(self, seed: int = 7) -> None:
+        profile = load_profile(BUNDLED_PROFILE)
+        self.districts = [(d["name"], list(d.get("streets", []))) for d in profile.territory.get("districts", [])]
+        self.estates = [f"{p}{m}{s}" for p in PREFIX for m in MIDDLE for s in SUFFIX]
+        self.rng = random.Random(seed)
+
+    def matter(self) -> dict[str, Any]:
+        r = self.rng
+        district, streets = r.choice(self.districts)
+        return {"district": district, "street": r.choice(streets) if streets else "", "estate": r.choice(self.estates),
+                "road": r.choice(ROADS), "problem": r.randrange(len(PROBLEMS))}
+
+    def report(self, matter: dict[str, Any], wording: int, when: datetime, phone: int) -> dict[str, Any]:
+        r = self.rng
+        category, wordings = PROBLEMS[matter["problem"]]
+        where = f"{matter['district']}{matter['street']}{matter['road']}{matter['estate']}"
+        body = f"{where}{wordings[wording % len(wordings)]}。{r.choice(FILLERS)}{r.choice(FILLERS)}"
+        return {"title": f"{matter['estate']}{wordings[wording % len(wordings)][:8]}", "text": body,
+                "phone": f"138{phone:08d}", "received_at": when, "category": category, "channel": "web"}
+
+
+PoolItem = tuple[str, list[int], dict[str, Any], dict[str, Any]]
+
+
+def _pool_item(index: int) -> PoolItem:
+    """Worker: one distinct report (a matter told one way) -> (features JSON head, text key ids, place, case columns).
+
+    The text keys (named places, LSH bands) and the features JSON depend on the text only, so
+    they are computed here once by the real ``extract``/``block_keys``; per case only the time
+    and person keys change (``cases``).
+    """
+    world = _WORLD
+    world.rng.seed(index)
+    matter = world.matter()
+    report = world.report(matter, world.rng.randrange(2), NOW, 0)
+    f = extract({**report, "phone": None}, _DEDUPE.gazetteer)
+    fixed = sorted({key_id(k) for k in block_keys(f, query=False) if k.startswith(("pl:", "b"))})
+    data = f.to_dict(compact=True)
+    head = json.dumps({k: v for k, v in data.items() if k not in ("time", "contacts")}, ensure_ascii=False)
+    columns = {"district": matter["district"], "category": PROBLEMS[matter["problem"]][0], "title": report["title"],
+               "summary": report["text"]}
+    return head, fixed, data["place"], columns
+
+
+def cases(n: int, pool: list[PoolItem], seed: int = 11) -> Iterator[tuple[tuple, str, list[int]]]:
+    """n cases over two years, each a pool report at its own time from its own phone: (row, features JSON, key ids).
+
+    Time-bucket and person keys come from ``block_keys`` over the case's own time and contact.
+    """
+    rng = random.Random(seed)
+    span = timedelta(days=730)
+    for case_id in range(1, n + 1):
+        head, fixed, place, columns = pool[rng.randrange(len(pool))]
+        age = span * (1 - case_id / n) + timedelta(minutes=rng.randint(0, 600))
+        when = NOW - age
+        contact = f"tel:+86138{rng.randrange(10**8):08d}"
+        f = Features(text="", place=Place.from_dict(place), category=columns["category"], contacts=(contact,), time=when)
+        keys = sorted({*fixed, *(key_id(k) for k in block_keys(f, lsh_bands=0, query=False) if not k.startswith("pl:"))})
+        data = f'{head[:-1]}, "time": "{when.isoformat()}", "contacts": ["{contact}"]}}'
+        open_ = age < timedelta(days=20)
+        row = (case_id, f"WH{when:%Y%m%d}-{case_id:07d}", "BENCH1", columns["title"], columns["summary"],
+               columns["category"], columns["district"], "web", "dispatched" if open_ else "closed",
+               when, when, when, None if open_ else when + timedelta(days=3))
+        yield row, data, keys
+
+
+_DEDUPE: Dedupe
+_WORLD: World
+
+
+def _init_worker() -> None:
+    global _DEDUPE, _WORLD
+    _DEDUPE = Dedupe(load_profile(BUNDLED_PROFILE))
+    _WORLD = World()
+
+
+def build(engine: Any, n: int, processes: int, pool_size: int) -> dict[str, Any]:
+    """Fill an empty database with n cases, their features and index rows; return timings."""
+    started = time.perf_counter()
+    cpu_before = _cpu()
+    dialect = engine.dialect.name
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_init_worker) as workers:
+        pool = workers.map(_pool_item, range(min(n, pool_size)), chunksize=500)
+    pool_done = time.perf_counter()
+    key_rows: list[tuple[int, int]] = []
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        batch_rows: list[tuple] = []
+        batch_feats: list[tuple[int, str]] = []
+        for row, data, keys in cases(n, pool):
+            batch_rows.append(row)
+            batch_feats.append((row[0], data))
+            key_rows.extend((k, row[0]) for k in keys)
+            if len(batch_rows) == 20000:
+                _write(raw, dialect, batch_rows, batch_feats)
+                batch_rows, batch_feats = [], []
+        if batch_rows:
+            _write(raw, dialect, batch_rows, batch_feats)
+        cases_done = time.perf_counter()
+        key_rows.sort()
+        _write_keys(raw, dialect, key_rows)
+    with engine.connect() as c:
+        c.exec_driver_sql("ANALYZE")
+        c.commit()
+    return {"build_seconds": round(time.perf_counter() - started, 1), "build_cpu_seconds": round(_cpu() - cpu_before, 1),
+            "pool_reports": len(pool),
+            "pool_seconds": round(pool_done - started, 1), "cases_seconds": round(cases_done - pool_done, 1),
+            "index_rows": len(key_rows)}
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its finished children: the build's cost on a shared machine."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+_CASE_COLUMNS = ("id, number, retrieval_code, title, summary, category, district, channel, status, created_at, "
+                 "updated_at, last_report_at, closed_at")
+_CASE_DEFAULTS = "public, reporter_count, report_count, complexity, routing"
+
+
+def _write(raw: Any, dialect: str, cases: list[tuple], feats: list[tuple]) -> None:
+    if dialect == "sqlite":
+        raw.execute("BEGIN")
+        raw.executemany(f'INSERT INTO "case" ({_CASE_COLUMNS}, {_CASE_DEFAULTS}) VALUES '
+                        "(?,?,?,?,?,?,?,?,?,?,?,?,?,1,1,1,'normal','{}')",
+                        [(*c[:9], *(x.isoformat(sep=" ") if x else None for x in c[9:])) for c in cases])
+        raw.executemany("INSERT INTO casefeatures (case_id, features, keys) VALUES (?, ?, '[]')", feats)
+        raw.execute("COMMIT")
+    else:
+        with raw.cursor() as cur:
+            with cur.copy(f'COPY "case" ({_CASE_COLUMNS}, {_CASE_DEFAULTS}) FROM STDIN') as copy:
+                for c in cases:
+                    copy.write_row((*c, True, 1, 1, "normal", "{}"))
+            with cur.copy("COPY casefeatures (case_id, features, keys) FROM STDIN") as copy:
+                for cid, f in feats:
+                    copy.write_row((cid, f, "[]"))
+        raw.commit()
+
+
+def _write_keys(raw: Any, dialect: str, rows: list[tuple[int, int]]) -> None:
+    if dialect == "sqlite":
+        raw.execute("BEGIN")
+        for i in range(0, len(rows), 200_000):
+            raw.executemany("INSERT OR IGNORE INTO dedupekey (key, case_id) VALUES (?, ?)", rows[i : i + 200_000])
+        raw.execute("COMMIT")
+    else:
+        with raw.cursor() as cur:
+            cur.execute("ALTER TABLE dedupekey DROP CONSTRAINT dedupekey_pkey")
+            with cur.copy("COPY dedupekey (key, case_id) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute("ALTER TABLE dedupekey ADD PRIMARY KEY (key, case_id)")
+        raw.commit()
+
+
+def index_bytes(engine: Any, n: int) -> dict[str, float]:
+    """Bytes per case of the index table (with its index) and of the stored features."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            key = conn.exec_driver_sql("SELECT pg_total_relation_size('dedupekey')").scalar()
+            feats = conn.exec_driver_sql("SELECT pg_total_relation_size('casefeatures')").scalar()
+        else:
+            key = conn.exec_driver_sql("SELECT SUM(pgsize) FROM dbstat WHERE name = 'dedupekey'").scalar()
+            feats = conn.exec_driver_sql(
+                "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('casefeatures', 'sqlite_autoindex_casefeatures_1')").scalar()
+        rows = conn.exec_driver_sql("SELECT COUNT(*) FROM dedupekey").scalar()
+    return {"index_bytes_per_case": round(key / n, 1), "index_rows_per_case": round(rows / n, 2),
+            "features_bytes_per_case": round(feats / n, 1)}
+
+
+def brute_force(session: Session, dedupe: Dedupe, f: Features) -> list[Candidate]:
+    """Every open or recently closed case of the report's district: the block without the key index."""
+    since = (f.time or NOW) - timedelta(days=dedupe.thresholds.same_person_days)
+    query = (
+        sa_select(Case.id, Case.status, Case.last_report_at, CaseFeatures.features)
+        .join(CaseFeatures, CaseFeatures.case_id == Case.id)  # type: ignore[arg-type]
+        .where(Case.district == f.place.district)
+        .where(or_(Case.status.in_(OPEN_STATUSES), and_(Case.status == "closed", Case.closed_at >= since)))  # type: ignore[attr-defined]
+    )
+    return [Candidate(cid, Features.from_dict(stored), is_open=status in OPEN_STATUSES, last_report_at=last)
+            for cid, status, last, stored in session.execute(query)]
+
+
+def measure(engine: Any, n: int, queries: int, brute: int) -> dict[str, Any]:
+    dedupe = Dedupe(load_profile(BUNDLED_PROFILE))
+    world = World(seed=99)
+    probes = []
+    with Session(engine) as session:
+        recent = [r for r in session.execute(text(
+            "SELECT id, summary, category, district FROM \"case\" WHERE status = 'dispatched' ORDER BY id DESC LIMIT 2000"))]
+    for i in range(queries):
+        when = NOW + timedelta(minutes=i)
+        if i % 3 == 0 and recent:  # a rewording of a recent case, from another person
+            cid, summary, category, district = recent[i % len(recent)]
+            report = {"text": summary.replace("。", "，情况一直没有改善。", 1), "category": category,
+                      "phone": f"139{i:08d}", "received_at": when, "channel": "sms"}
+        else:
+            report = world.report(world.matter(), i, when, 10**7 + i)
+        probes.append(report)
+    extract_ms, query_ms, decide_ms, total_ms, counts, actions = [], [], [], [], [], {}
+    brute_ms, brute_counts, agree = [], [], 0
+    with Session(engine) as session:
+        for i, report in enumerate(probes):
+            t0 = time.perf_counter()
+            f = extract(report, dedupe.gazetteer)
+            t1 = time.perf_counter()
+            candidates = dedupe.candidates(session, f)
+            t2 = time.perf_counter()
+            decision = decide(f, candidates, dedupe.thresholds)
+            t3 = time.perf_counter()
+            extract_ms.append((t1 - t0) * 1000)
+            query_ms.append((t2 - t1) * 1000)
+            decide_ms.append((t3 - t2) * 1000)
+            total_ms.append((t3 - t1) * 1000)
+            counts.append(len(candidates))
+            actions[decision.action] = actions.get(decision.action, 0) + 1
+            if i < brute:
+                b0 = time.perf_counter()
+                everything = brute_force(session, dedupe, f)
+                full = decide(f, everything, dedupe.thresholds)
+                brute_ms.append((time.perf_counter() - b0) * 1000)
+                brute_counts.append(len(everything))
+                agree += (full.action, full.case_id) == (decision.action, decision.case_id)
+    return {
+        "queries": queries, "actions": actions,
+        "extract_ms": _pcts(extract_ms), "query_ms": _pcts(query_ms), "decide_ms": _pcts(decide_ms),
+        "decision_ms": _pcts(total_ms), "candidates": {"mean": round(statistics.mean(counts), 1), "max": max(counts)},
+        "brute_force": {"runs": len(brute_ms), "ms": _pcts(brute_ms),
+                        "candidates": {"mean": round(statistics.mean(brute_counts), 1), "max": max(brute_counts)}
+                        if brute_counts else None,
+                        "same_decision_as_index": f"{agree}/{len(brute_ms)}"},
+    }
+
+
+def _pcts(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    s = sorted(values)
+    q = lambda p: s[min(len(s) - 1, int(p * len(s)))]  # noqa: E731
+    return {"p50": round(q(0.5), 2), "p90": round(q(0.9), 2), "p99": round(q(0.99), 2), "max": round(s[-1], 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=20000)
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a postgresql:// URL (a dedicated schema is used)")
+    parser.add_argument("--path", default=None, help="SQLite file (default /tmp/dedupe_scale_<cases>.db)")
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--brute", type=int, default=200, help="how many queries also run the brute force")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--pool", type=int, default=50000, help="distinct generated reports the cases are drawn from")
+    parser.add_argument("--reuse", action="store_true", help="measure an existing database, do not rebuild")
+    args = parser.parse_args(argv)
+
+    if args.db == "sqlite":
+        path = Path(args.path or f"/tmp/dedupe_scale_{args.cases}.db")
+        if not args.reuse:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        engine = db.make_engine(f"sqlite:///{path}", str(path.parent))
+        label = "sqlite"
+    else:
+        import sqlalchemy
+
+        admin = sqlalchemy.create_engine(args.db.replace("postgresql://", "postgresql+psycopg://", 1))
+        if not args.reuse:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+                conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
+        admin.dispose()
+        engine = db.make_engine(args.db, "/tmp", SCHEMA)
+        label = "postgresql"
+    built: dict[str, Any] = {}
+    if not args.reuse:
+        db.create_tables(engine)
+        built = build(engine, args.cases, args.processes, args.pool)
+        print(f"built {args.cases} cases in {built['build_seconds']} s ({built['index_rows']} index rows)", flush=True)
+    sizes = index_bytes(engine, args.cases)
+    result = {"db": label, "cases": args.cases, **built, **sizes, **measure(engine, args.cases, args.queries, args.brute),
+              "machine": {"cpus": os.cpu_count()}, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    _print(result)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"dedupe_scale_{label}_{args.cases}.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def _print(r: dict[str, Any]) -> None:
+    rows = [("extract (new report)", r["extract_ms"]), ("candidate query", r["query_ms"]), ("decide", r["decide_ms"]),
+            ("query + decide", r["decision_ms"]), ("brute force, same block", r["brute_force"]["ms"])]
+    print(f"\n{r['db']}, {r['cases']:,} cases; {r['queries']} decisions {r['actions']}")
+    print(f"{'ms':28} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}")
+    for name, p in rows:
+        if p:
+            print(f"{name:28} {p['p50']:8.2f} {p['p90']:8.2f} {p['p99']:8.2f} {p['max']:8.2f}")
+    print(f"candidates per decision: index {r['candidates']}; brute force {r['brute_force']['candidates']}; "
+          f"same decision {r['brute_force']['same_decision_as_index']}")
+    print(f"index: {r['index_bytes_per_case']} bytes/case ({r['index_rows_per_case']} rows/case); "
+          f"stored features {r['features_bytes_per_case']} bytes/case")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
