@@ -62,67 +62,6 @@ def import_hotline(csv_file: Path) -> None:
         raise SystemExit(1)
 
 
-@eval_group.command(name="dedupe")
-@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL: id, group, time, channel, title, text, phone, email, user, address")
-@click.option("--auto", type=float, default=None, help="override the profile's automatic-merge threshold")
-@click.option("--grey", type=float, default=None, help="override the profile's proposal threshold")
-def eval_dedupe(data: str, auto: float | None, grey: float | None) -> None:
-    """Replay labelled reports through the real intake path; print merge precision/recall and B-cubed."""
-    import os
-
-    from gateway.evaluation import EvalDataError, evaluate as run_eval, read_items
-
-    try:
-        with open(data, encoding="utf-8") as handle:
-            items = read_items(handle)
-    except (EvalDataError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{data}: {exc}") from None
-    overrides = {k: v for k, v in (("auto", auto), ("grey", grey)) if v is not None}
-    result = run_eval(items, redis_url=os.environ.get("REDIS_URL") or None, overrides=overrides or None)
-    pw, b3 = result["pairwise"], result["bcubed"]
-    click.echo(f"{result['reports']} reports, {result['groups']} matters -> {result['cases']} cases; "
-               f"{result['proposals']} proposals left for the office")
-    click.echo(f"merged pairs  P {pw['precision']:.3f}  R {pw['recall']:.3f}  F1 {pw['f1']:.3f}")
-    click.echo(f"B-cubed       P {b3['precision']:.3f}  R {b3['recall']:.3f}  F1 {b3['f1']:.3f}")
-    click.echo(json.dumps(result, ensure_ascii=False))
-
-
-DEMO_WEB_POSTS: list[dict[str, Any]] = [
-    {"title": "中山大道路灯不亮", "text": "江岸区中山大道888号附近的路灯已经连续三天晚上不亮了，夜里很黑，行人很不安全。",
-     "name": "张先生", "phone": "13800138001", "address": "江岸区中山大道888号"},
-    {"title": "小区楼下餐馆油烟扰民", "text": "武昌区积玉桥街道万达公馆小区临街门面的餐馆油烟直排，噪音大，严重扰民，希望环保部门处理。",
-     "name": "李女士", "email": "li.nvshi@example.com", "address": "武昌区积玉桥万达公馆"},
-    {"title": "咨询孩子入学政策", "text": "请问今年洪山区小学入学需要准备哪些材料？户口在外地可以入学吗？",
-     "phone": "+86 139 0013 9002"},
-    {"title": "公司拖欠工资", "text": "我在东西湖区一家物流公司上班，公司已经拖欠工资三个月了，请劳动部门帮忙。",
-     "phone": "027-85551234"},
-    {"title": "路灯还是不亮", "text": "中山大道888号附近路灯依然不亮，上次反映后还没有人来修。",
-     "phone": "138 0013 8001"},
-]
-
-
-DEMO_BOARD_POST: dict[str, Any] = {
-    "post_id": "DEMO-BOARD-0001", "unit": "江汉区人民政府", "topic": "市容环卫", "title": "常青花园垃圾站异味",
-    "text": "<p>常青花园三小区垃圾站<b>长期不清运</b>，夏天异味很大。</p><script>alert(1)</script>",
-    "address": "江汉区常青花园三小区", "user": "江城市民", "anonymous": True, "public": True,
-}
-DEMO_TICKET: dict[str, Any] = {
-    "ticket_no": "DEMO-12345-0001", "caller_number": "027-85551234", "caller_name": "李女士", "appeal_type": "投诉",
-    "content": "来电人反映：汉阳区钟家村某餐馆油烟直排，影响楼上住户正常生活。", "address": "汉阳区钟家村汉阳大道88号",
-    "district": "汉阳区", "operator_id": "A0317", "urgency": "一般",
-}
-DEMO_OPERATOR_ENTRY: dict[str, str] = {
-    "ticket_no": "OP-DEMO-0001", "caller_number": "13800138001", "caller_name": "张先生", "appeal_type": "投诉",
-    "content": "中山大道888号路灯还是不亮，已经反映过。", "address": "江岸区中山大道888号", "operator_id": "A0101",
-    "urgency": "一般", "action": "create",
-}
-DEMO_OPEN311: dict[str, str] = {
-    "service_code": "street_light", "lat": "30.5928", "long": "114.3055", "address_string": "江岸区解放大道1号",
-    "description": "解放大道1号门口路灯白天常亮", "attribute[FAULT]": "daylight", "attribute[POLE_NO]": "JA-0421",
-}
-
-
 DEMO_CSRF = "demo-csrf"
 
 
@@ -429,3 +368,64 @@ def eval_router(data: Path, folds: int, seed: int) -> None:
     except RouterModelError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("\n".join(evaluation_lines(result, time.perf_counter() - started)))
+
+
+@eval_group.command(name="dedupe")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="JSONL: id, group, time, channel, title, text, phone, email, user, address")
+@click.option("--auto", type=float, default=None, help="override the profile's automatic-merge threshold")
+@click.option("--grey", type=float, default=None, help="override the profile's proposal threshold")
+def eval_dedupe(data: str, auto: float | None, grey: float | None) -> None:
+    """Replay labelled reports through the real intake path; print merge precision/recall and B-cubed."""
+    import os
+
+    from gateway.evaluation import EvalDataError, evaluate as run_eval, read_items
+
+    try:
+        with open(data, encoding="utf-8") as handle:
+            items = read_items(handle)
+    except (EvalDataError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{data}: {exc}") from None
+    overrides = {k: v for k, v in (("auto", auto), ("grey", grey)) if v is not None}
+    result = run_eval(items, redis_url=os.environ.get("REDIS_URL") or None, overrides=overrides or None)
+    pw, b3 = result["pairwise"], result["bcubed"]
+    click.echo(f"{result['reports']} reports, {result['groups']} matters -> {result['cases']} cases; "
+               f"{result['proposals']} proposals left for the office")
+    click.echo(f"merged pairs  P {pw['precision']:.3f}  R {pw['recall']:.3f}  F1 {pw['f1']:.3f}")
+    click.echo(f"B-cubed       P {b3['precision']:.3f}  R {b3['recall']:.3f}  F1 {b3['f1']:.3f}")
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
+DEMO_WEB_POSTS: list[dict[str, Any]] = [
+    {"title": "中山大道路灯不亮", "text": "江岸区中山大道888号附近的路灯已经连续三天晚上不亮了，夜里很黑，行人很不安全。",
+     "name": "张先生", "phone": "13800138001", "address": "江岸区中山大道888号"},
+    {"title": "小区楼下餐馆油烟扰民", "text": "武昌区积玉桥街道万达公馆小区临街门面的餐馆油烟直排，噪音大，严重扰民，希望环保部门处理。",
+     "name": "李女士", "email": "li.nvshi@example.com", "address": "武昌区积玉桥万达公馆"},
+    {"title": "咨询孩子入学政策", "text": "请问今年洪山区小学入学需要准备哪些材料？户口在外地可以入学吗？",
+     "phone": "+86 139 0013 9002"},
+    {"title": "公司拖欠工资", "text": "我在东西湖区一家物流公司上班，公司已经拖欠工资三个月了，请劳动部门帮忙。",
+     "phone": "027-85551234"},
+    {"title": "路灯还是不亮", "text": "中山大道888号附近路灯依然不亮，上次反映后还没有人来修。",
+     "phone": "138 0013 8001"},
+]
+
+
+DEMO_BOARD_POST: dict[str, Any] = {
+    "post_id": "DEMO-BOARD-0001", "unit": "江汉区人民政府", "topic": "市容环卫", "title": "常青花园垃圾站异味",
+    "text": "<p>常青花园三小区垃圾站<b>长期不清运</b>，夏天异味很大。</p><script>alert(1)</script>",
+    "address": "江汉区常青花园三小区", "user": "江城市民", "anonymous": True, "public": True,
+}
+DEMO_TICKET: dict[str, Any] = {
+    "ticket_no": "DEMO-12345-0001", "caller_number": "027-85551234", "caller_name": "李女士", "appeal_type": "投诉",
+    "content": "来电人反映：汉阳区钟家村某餐馆油烟直排，影响楼上住户正常生活。", "address": "汉阳区钟家村汉阳大道88号",
+    "district": "汉阳区", "operator_id": "A0317", "urgency": "一般",
+}
+DEMO_OPERATOR_ENTRY: dict[str, str] = {
+    "ticket_no": "OP-DEMO-0001", "caller_number": "13800138001", "caller_name": "张先生", "appeal_type": "投诉",
+    "content": "中山大道888号路灯还是不亮，已经反映过。", "address": "江岸区中山大道888号", "operator_id": "A0101",
+    "urgency": "一般", "action": "create",
+}
+DEMO_OPEN311: dict[str, str] = {
+    "service_code": "street_light", "lat": "30.5928", "long": "114.3055", "address_string": "江岸区解放大道1号",
+    "description": "解放大道1号门口路灯白天常亮", "attribute[FAULT]": "daylight", "attribute[POLE_NO]": "JA-0421",
+}

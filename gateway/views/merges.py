@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlmodel import Session, select
 
-from gateway import merging
+from gateway import auth, merging
 from gateway.errors import ApiError
 from gateway.intake import find_by_number
 from gateway.models import Case, MergeRecord
@@ -21,7 +21,8 @@ STATUSES = ("proposed", "applied", "rejected", "undone")
 
 
 def _actor() -> str:
-    return "office"  # TODO(auth): office role; the actor becomes current_user()
+    user = auth.current_user()
+    return user.username if user else "office"
 
 
 def merge_record(session: Session, m: MergeRecord) -> dict[str, Any]:
@@ -48,8 +49,9 @@ def _case_id(number: str, field: str) -> int:
 
 
 @bp.post("/api/v1/cases/<number>/merge")
+@auth.require_role("office", "admin")
 def merge(number: str):  # type: ignore[no-untyped-def]
-    """Merge this case into the case named by {"into": number}."""  # TODO(auth): office role
+    """Merge this case into the case named by {"into": number}."""
     body = json_body()
     into = body.get("into") if isinstance(body, dict) else None
     if not isinstance(into, str) or not into.strip():
@@ -64,21 +66,24 @@ def merge(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api/v1/merges/<int:record_id>/undo")
+@auth.require_role("office", "admin")
 def undo(record_id: int):  # type: ignore[no-untyped-def]
-    """Undo an applied merge."""  # TODO(auth): office role
+    """Undo an applied merge."""
     return _answer(merging.unmerge(current(), record_id, _actor()))
 
 
 @bp.post("/api/v1/reports/<int:report_id>/split")
+@auth.require_role("office", "admin")
 def split(report_id: int):  # type: ignore[no-untyped-def]
-    """Take a report out of its case into a new case."""  # TODO(auth): office role
+    """Take a report out of its case into a new case."""
     case = merging.split_report(current(), report_id, _actor())
     return jsonify({"case": {"number": case.number, "id": case.id}, "report_id": report_id}), 201
 
 
 @bp.get("/api/v1/merges")
+@auth.require_role("office", "admin")
 def list_merges():  # type: ignore[no-untyped-def]
-    """List merge records, newest first, by status (e.g. ?status=proposed for the office's queue)."""  # TODO(auth): office role
+    """List merge records, newest first, by status (e.g. ?status=proposed for the office's queue)."""
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
         raise ApiError(400, f"status must be one of {', '.join(STATUSES)}", field="status")
@@ -96,12 +101,14 @@ def list_merges():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api/v1/merges/<int:record_id>/accept")
+@auth.require_role("office", "admin")
 def accept(record_id: int):  # type: ignore[no-untyped-def]
-    """Accept a grey-zone proposal: merge."""  # TODO(auth): office role
+    """Accept a grey-zone proposal: merge."""
     return _answer(merging.accept_proposal(current(), record_id, _actor()))
 
 
 @bp.post("/api/v1/merges/<int:record_id>/reject")
+@auth.require_role("office", "admin")
 def reject(record_id: int):  # type: ignore[no-untyped-def]
-    """Reject a grey-zone proposal: the cases stay apart."""  # TODO(auth): office role
+    """Reject a grey-zone proposal: the cases stay apart."""
     return _answer(merging.reject_proposal(current(), record_id, _actor()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -12,6 +14,14 @@ from sqlmodel import Session, select
 from adapters.base import InboundReport
 from gateway.intake import ingest
 from gateway.models import Case, CaseFeatures, DedupeKey, MergeRecord, Report
+
+from tests.conftest import logged_in
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Coordinating-office staff: merges and case reads need a signed-in office user."""
+    return logged_in(app, "office")
+
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=timezone.utc)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 from pathlib import Path
 
@@ -10,6 +12,14 @@ from click.testing import CliRunner
 
 from gateway.cli import main
 from gateway.evaluation import EvalDataError, read_items
+
+from tests.conftest import logged_in
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Coordinating-office staff: merges and case reads need a signed-in office user."""
+    return logged_in(app, "office")
+
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "dedupe_eval.jsonl"
 

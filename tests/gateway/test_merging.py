@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -12,6 +14,14 @@ from gateway import merging
 from gateway.intake import ingest
 from gateway.models import Assignment, Case, CaseFeatures, Event, MergeRecord, Report
 from tests.conftest import run_jobs
+
+from tests.conftest import logged_in
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Coordinating-office staff: merges and case reads need a signed-in office user."""
+    return logged_in(app, "office")
+
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=timezone.utc)
 LIGHT = "江岸区中山大道888号附近的路灯已经连续三个晚上不亮了，夜里一片漆黑，行人过马路很不安全。"
@@ -144,3 +154,11 @@ def test_everyone_on_a_merged_case_is_a_reporter_to_tell(app, rt):
     with Session(rt.engine) as session:
         phones = sorted(c.id for c in merging.reporters(session, light.id))
     assert len(phones) == 2
+
+
+def test_only_the_office_may_merge_undo_or_list_proposals(app):
+    assert app.test_client().get("/api/v1/merges?status=proposed").status_code == 401
+    department = logged_in(app, "department", "WH-LIGHT")
+    assert department.get("/api/v1/merges?status=proposed").status_code == 403
+    assert department.post("/api/v1/merges/1/undo").status_code == 403
+    assert logged_in(app, "office").get("/api/v1/merges?status=proposed").status_code == 200
