@@ -192,8 +192,9 @@ def score_candidate(
     rule: str | None = None
     if vetoed:
         reasons.append({"feature": "veto", "value": "different_place"})
-    elif text < thresholds.min_text and not (same_contact and places.relation == "match"):
-        # (the same person naming the same place is a chase even in other words: "还是没水")
+    elif text < thresholds.min_text and not (same_contact and places.relation == "match" and category != "different"):
+        # (the same person naming the same place about the same kind of problem is a chase even in other
+        # words: "还是没水"; about another kind of problem there - water after a street light - it is not)
         reasons.append({"feature": "gate", "value": "text_below_minimum"})
     else:
         person_window = hours is not None and hours <= thresholds.same_person_days * 24

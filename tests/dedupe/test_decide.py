@@ -116,3 +116,9 @@ def test_the_same_person_naming_the_same_estate_in_other_words_is_a_chase():
 
 def test_an_operators_ticket_opening_is_not_evidence_of_the_same_matter():
     assert normalize("来电人反映江岸区路灯不亮") == normalize("江岸区路灯不亮")
+
+
+def test_the_same_person_at_the_same_place_about_another_kind_of_problem_is_a_new_matter():
+    light = features("江岸区保利华都小区门口路灯不亮", phone="13627130003", category="street_light")
+    water = features("保利华都小区停水三天了", 4, phone="13627130003", category="water")
+    assert decide(water, [candidate(1, light)]).action == NEW

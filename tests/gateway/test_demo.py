@@ -20,4 +20,5 @@ def test_the_demo_sends_a_message_on_every_channel_and_prints_their_cases(config
         assert any(line.split()[:2] == [prefix, status] for line in lines), prefix
     assert "(attached)" in result.output  # the operator attached the caller to the open street-light case
     printed = [json.loads(line) for line in lines if line.startswith("{")]
-    assert len(printed) == 8
+    assert "(same_person)" in result.output  # the second street-light message from one phone joined the first case
+    assert len(printed) == 7 and len({p["number"] for p in printed}) == 7
