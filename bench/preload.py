@@ -91,16 +91,17 @@ def cases(engine: Engine, corpus: Corpus, n: int, *, status: str | None = None, 
     first_identity, first_report = _next_id(engine, Identity), _next_id(engine, Report)
 
     def rows() -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]]:
-        for k in range(n):
+        for i in range(n):
+            k = first_case - 1 + i  # matter and person k: a second preload continues where the first stopped
             m = corpus.matter(k)
             variant = rng.randrange(3)
             text = m.text(variant)
             created = now - timedelta(seconds=rng.uniform(0, days * 86400))
             state = status or _status(rng, OPEN_MIX)
-            case_id, contact_id = first_case + k, first_contact + k
+            case_id, contact_id = first_case + i, first_contact + i
             phone, name = "+86" + corpus.phone(k), corpus.name(k)
             contact = {"id": contact_id, "name": name, "created_at": created, "opted_out_sms": False}
-            identity = {"id": first_identity + k, "contact_id": contact_id, "kind": "phone", "value": phone,
+            identity = {"id": first_identity + i, "contact_id": contact_id, "kind": "phone", "value": phone,
                         "created_at": created}
             case = {"id": case_id, "number": f"WH{created:%Y%m%d}-{case_id:06d}", "retrieval_code": secrets.token_hex(3).upper(),
                     "title": m.title(variant), "summary": text, "appeal_type": "投诉",
@@ -111,7 +112,7 @@ def cases(engine: Engine, corpus: Corpus, n: int, *, status: str | None = None, 
                     "last_report_at": created, "due_at": None if state == "new" else created + timedelta(days=1),
                     "closed_at": created + timedelta(hours=30) if state == "closed" else None,
                     "merged_into_id": None, "routing": {}}
-            report = {"id": first_report + k, "case_id": case_id, "contact_id": contact_id, "channel": "board",
+            report = {"id": first_report + i, "case_id": case_id, "contact_id": contact_id, "channel": "board",
                       "external_id": f"PRE-{case_id}", "title": m.title(variant), "text": text, "received_at": created,
                       "created_at": created, "name": name, "phone": phone, "email": None, "board_user": None,
                       "address": m.address, "district": m.district, "lat": None, "lon": None,
