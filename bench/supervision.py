@@ -18,7 +18,7 @@ import time
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import DateTime, Integer, String, bindparam, text
 
 from bench import common, preload
 from bench.corpus import Corpus
@@ -28,7 +28,10 @@ OPEN = ("dispatched", "signed", "overdue")
 CANDIDATES = (("gateway.supervision", ("sweep", "supervision_sweep", "run_sweep")),
               ("gateway.jobs", ("supervision_sweep", "sweep_supervision", "sweep_deadlines")))
 QUERY = text("SELECT id, case_id, department_id, status, due_at, supervision_level FROM assignment "
-             "WHERE status IN :open AND due_at <= :horizon").bindparams(bindparam("open", expanding=True))
+             "WHERE status IN :open AND due_at <= :horizon").bindparams(
+    bindparam("open", expanding=True), bindparam("horizon", type_=DateTime(timezone=True))).columns(
+                 id=Integer, case_id=Integer, department_id=Integer, status=String, due_at=DateTime(timezone=True),
+                 supervision_level=Integer)
 
 
 def find_sweep(spec: str | None) -> tuple[str | None, Callable[[], Any] | None]:
@@ -56,10 +59,7 @@ def evaluate(engine: Any, reminder: timedelta) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(QUERY, {"open": list(OPEN), "horizon": now + reminder}).all()
     for row in rows:
-        due = as_utc(row.due_at) if not isinstance(row.due_at, str) else None
-        if due is None:
-            continue
-        if due <= now:
+        if as_utc(row.due_at) <= now:
             overdue += 1
         else:
             remind += 1
