@@ -110,26 +110,32 @@ class Target:
 def target(kind: str, redis_url: str, pg_url: str = DEFAULT_PG) -> Iterator[Target]:
     """A fresh SQLite file or PostgreSQL schema and a unique queue prefix; all of it removed afterwards."""
     tag = uuid.uuid4().hex[:10]
+    prefix = f"bench-{tag}"
     with tempfile.TemporaryDirectory(prefix=f"hotline-bench-{kind}-") as tmp:
-        prefix = f"bench-{tag}"
-        if kind == "sqlite":
-            yield Target(kind, f"sqlite:///{Path(tmp) / 'bench.db'}", None, tmp, redis_url, prefix)
-        elif kind == "postgresql":
-            import sqlalchemy
+        try:
+            yield from _target(kind, tmp, tag, prefix, redis_url, pg_url)
+        finally:
+            clear_queues(redis_url, prefix)
 
-            schema = f"bench_{tag}"
-            admin = sqlalchemy.create_engine(psycopg_url(pg_url))
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-            try:
-                yield Target(kind, pg_url, schema, tmp, redis_url, prefix)
-            finally:
-                with admin.begin() as conn:
-                    conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-                admin.dispose()
-        else:
-            raise ValueError(f"unknown database kind {kind!r}")
-        clear_queues(redis_url, prefix)
+
+def _target(kind: str, tmp: str, tag: str, prefix: str, redis_url: str, pg_url: str) -> Iterator[Target]:
+    if kind == "sqlite":
+        yield Target(kind, f"sqlite:///{Path(tmp) / 'bench.db'}", None, tmp, redis_url, prefix)
+        return
+    if kind != "postgresql":
+        raise ValueError(f"unknown database kind {kind!r}")
+    import sqlalchemy
+
+    schema = f"bench_{tag}"
+    admin = sqlalchemy.create_engine(psycopg_url(pg_url))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield Target(kind, pg_url, schema, tmp, redis_url, prefix)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.dispose()
 
 
 def clear_queues(redis_url: str, prefix: str) -> int:

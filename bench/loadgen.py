@@ -46,13 +46,10 @@ def run(host: str, port: int, requests: Sequence[Request], *, concurrency: int =
             i, req = item
             due = start + i / rate if rate else None
             now = time.perf_counter()
-            if due is not None:
-                if due >= stop:
-                    break
-                if due > now:
-                    time.sleep(due - now)
-            elif now >= stop:
-                break
+            if now >= stop or (due is not None and due >= stop):
+                break  # a paced run that fell behind leaves the rest unsent (counted as missed)
+            if due is not None and due > now:
+                time.sleep(due - now)
             sent = time.perf_counter()
             try:
                 conn.request(req.method, path or req.path, body=req.body, headers=req.headers)
@@ -91,5 +88,6 @@ def run(host: str, port: int, requests: Sequence[Request], *, concurrency: int =
         "p50_ms": round(percentile(latencies, 50), 1), "p90_ms": round(percentile(latencies, 90), 1),
         "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1) if latencies else 0.0,
         "statuses": dict(statuses), "errors": dict(errors), "by_channel": dict(Counter(s[3] for s in window)),
-        "exhausted": state["next"] >= len(requests) and not cycle, "load": load_before, "load_after": load(),
+        "exhausted": state["next"] >= len(requests) and not cycle,
+        "missed": max(0, int(rate * (warmup + duration)) - state["next"]) if rate else 0, "load": load_before, "load_after": load(),
     }
