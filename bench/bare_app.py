@@ -18,14 +18,23 @@ from gateway.clock import utcnow
 from gateway.db import make_engine
 
 metadata = MetaData()
-bare = Table("bench_bare", metadata, Column("id", Integer, primary_key=True), Column("path", String(200), nullable=False),
-             Column("body", LargeBinary, nullable=False), Column("created_at", DateTime(timezone=True), nullable=False))
+bare = Table(
+    "bench_bare",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("path", String(200), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 
 
 def create_bare_app() -> Flask:
     """One POST route on any path: insert the body as one row, answer 201 with its id."""
-    engine = make_engine(os.environ.get("DATABASE_URL"), os.environ.get("HOTLINE_DATA_DIR", "./var"),
-                         os.environ.get("HOTLINE_DB_SCHEMA") or None)
+    engine = make_engine(
+        os.environ.get("DATABASE_URL"),
+        os.environ.get("HOTLINE_DATA_DIR", "./var"),
+        os.environ.get("HOTLINE_DB_SCHEMA") or None,
+    )
     metadata.create_all(engine)
     app = Flask(__name__)
 
@@ -34,8 +43,9 @@ def create_bare_app() -> Flask:
     def store(path: str):  # type: ignore[no-untyped-def]
         """Insert the request body as one row."""
         with engine.begin() as conn:
-            row_id = conn.execute(insert(bare).values(path=path[:200], body=request.get_data(), created_at=utcnow())
-                                  .returning(bare.c.id)).scalar_one()
+            row_id = conn.execute(
+                insert(bare).values(path=path[:200], body=request.get_data(), created_at=utcnow()).returning(bare.c.id)
+            ).scalar_one()
         return jsonify({"id": row_id}), 201
 
     @app.get("/readyz")

@@ -42,11 +42,17 @@ def _meminfo_total_mb() -> int:
 def machine(pg_url: str | None = None, redis_url: str | None = None) -> dict[str, Any]:
     """nproc, memory, Python, SQLite, PostgreSQL and Redis versions, and the load now."""
     info: dict[str, Any] = {
-        "nproc": os.cpu_count(), "memory_mb": _meminfo_total_mb(), "python": platform.python_version(),
-        "platform": platform.platform(), "sqlite": sqlite3.sqlite_version, "load_before": load(),
+        "nproc": os.cpu_count(),
+        "memory_mb": _meminfo_total_mb(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+        "load_before": load(),
     }
     try:
-        info["uptime"] = subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+        info["uptime"] = subprocess.run(
+            ["uptime"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
     if redis_url:
@@ -72,7 +78,7 @@ def machine(pg_url: str | None = None, redis_url: str | None = None) -> dict[str
 def psycopg_url(url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -90,15 +96,27 @@ class Target:
 
     def config(self) -> dict[str, Any]:
         """A create_app test_config that points at this target."""
-        return {"DATA_DIR": self.data_dir, "DATABASE_URL": self.url, "DATABASE_SCHEMA": self.schema,
-                "REDIS_URL": self.redis_url, "QUEUE_PREFIX": self.prefix, "SECRET_KEY": "bench"}
+        return {
+            "DATA_DIR": self.data_dir,
+            "DATABASE_URL": self.url,
+            "DATABASE_SCHEMA": self.schema,
+            "REDIS_URL": self.redis_url,
+            "QUEUE_PREFIX": self.prefix,
+            "SECRET_KEY": "bench",
+        }
 
     def env(self, **more: str) -> dict[str, str]:
         """The environment for a subprocess (server, worker pool) that must see this target."""
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "HOTLINE_DB_SCHEMA")}
-        env.update(DATABASE_URL=self.url, REDIS_URL=self.redis_url, HOTLINE_DATA_DIR=self.data_dir,
-                   HOTLINE_QUEUE_PREFIX=self.prefix, HOTLINE_SECRET_KEY="bench", HOTLINE_LOG_LEVEL="WARNING",
-                   PYTHONPATH=str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""))
+        env.update(
+            DATABASE_URL=self.url,
+            REDIS_URL=self.redis_url,
+            HOTLINE_DATA_DIR=self.data_dir,
+            HOTLINE_QUEUE_PREFIX=self.prefix,
+            HOTLINE_SECRET_KEY="bench",
+            HOTLINE_LOG_LEVEL="WARNING",
+            PYTHONPATH=str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""),
+        )
         if self.schema:
             env["HOTLINE_DB_SCHEMA"] = self.schema
         env.update(self.extra_env)
@@ -145,7 +163,7 @@ def clear_queues(redis_url: str, prefix: str) -> int:
     redis = Redis.from_url(redis_url)
     keys = list(redis.scan_iter(match=f"rq:*{prefix}*", count=1000))
     for start in range(0, len(keys), 1000):
-        redis.delete(*keys[start:start + 1000])
+        redis.delete(*keys[start : start + 1000])
     redis.close()
     return len(keys)
 
@@ -195,12 +213,19 @@ def cmdline(pid: int) -> str:
 def parser(name: str, description: str) -> argparse.ArgumentParser:
     """The flags every benchmark takes: which databases, the Redis, quick sizes, where JSON goes."""
     p = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=description)
-    p.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both",
-                   help="database(s) to run on (default: both)")
-    p.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG),
-                   help="PostgreSQL server; the benchmark creates and drops its own schema in it")
-    p.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS,
-                   help="Redis server; queues get a unique HOTLINE_QUEUE_PREFIX")
+    p.add_argument(
+        "--db", choices=("sqlite", "postgresql", "both"), default="both", help="database(s) to run on (default: both)"
+    )
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", DEFAULT_PG),
+        help="PostgreSQL server; the benchmark creates and drops its own schema in it",
+    )
+    p.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL") or DEFAULT_REDIS,
+        help="Redis server; queues get a unique HOTLINE_QUEUE_PREFIX",
+    )
     p.add_argument("--quick", action="store_true", help="small sizes: a check that it works, in about a minute")
     p.add_argument("--out", default=None, help="JSON result file (default: bench/results/<name>-<time>.json)")
     return p

@@ -45,10 +45,16 @@ class Sampler(threading.Thread):
             values = [v for s in self.samples for v in s[role]]
             return round(sum(values) / len(values) / 1024, 1) if values else 0.0
 
-        return {"samples": len(self.samples), "web_max_mb": round(peak("web") / 1024, 1), "web_mean_mb": mean("web"),
-                "queue_worker_max_mb": round(peak("worker") / 1024, 1), "queue_worker_mean_mb": mean("worker"),
-                "pool_parent_max_mb": round(peak("pool") / 1024, 1), "cron_max_mb": round(peak("cron") / 1024, 1),
-                "queue_workers": max((len(s["worker"]) for s in self.samples), default=0)}
+        return {
+            "samples": len(self.samples),
+            "web_max_mb": round(peak("web") / 1024, 1),
+            "web_mean_mb": mean("web"),
+            "queue_worker_max_mb": round(peak("worker") / 1024, 1),
+            "queue_worker_mean_mb": mean("worker"),
+            "pool_parent_max_mb": round(peak("pool") / 1024, 1),
+            "cron_max_mb": round(peak("cron") / 1024, 1),
+            "queue_workers": max((len(s["worker"]) for s in self.samples), default=0),
+        }
 
 
 def processes(web_pid: int) -> dict[str, list[int]]:
@@ -69,7 +75,7 @@ def smtp_sink() -> tuple[Any, str]:
     from aiosmtpd.controller import Controller
 
     class Sink:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             return "250 OK"
 
     port = common.free_port()
@@ -113,14 +119,20 @@ def drain(broker: Any, timeout: float) -> dict[str, Any]:
         time.sleep(0.25)
     left = backlog(broker)
     failed = sum(q.failed_job_registry.count for q in broker.queues.values())
-    return {"backlog_at_end_of_load": at_end, "drain_s": round(time.perf_counter() - began, 1), "left": left,
-            "failed_jobs": failed}
+    return {
+        "backlog_at_end_of_load": at_end,
+        "drain_s": round(time.perf_counter() - began, 1),
+        "left": left,
+        "failed_jobs": failed,
+    }
 
 
 def counts(engine: Any) -> dict[str, int]:
     with Session(engine) as session:
-        return {"cases": int(session.execute(select(func.count()).select_from(Case)).scalar_one()),
-                "reports": int(session.execute(select(func.count()).select_from(Report)).scalar_one())}
+        return {
+            "cases": int(session.execute(select(func.count()).select_from(Case)).scalar_one()),
+            "reports": int(session.execute(select(func.count()).select_from(Report)).scalar_one()),
+        }
 
 
 def run_one(kind: str, args: Any) -> dict[str, Any]:
@@ -146,41 +158,76 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             gen = Load(corpus, args.cases, secrets, seed=args.seed)
             requests = gen.requests(n)
             result["corpus"] = {"requests": n, **gen.counts}
-            closed, paced = requests[: int(args.max_rate * total)], requests[int(args.max_rate * total):]
+            closed, paced = requests[: int(args.max_rate * total)], requests[int(args.max_rate * total) :]
             logfile = open(f"{tgt.data_dir}/server.log", "wb")
 
             # 1. the baseline: one row per request, same waitress threads, same database
             port = common.free_port()
-            bare = start([sys.executable, "-m", "bench.bare_app", "--port", str(port), "--threads", str(args.threads)],
-                         tgt.env(), port, logfile)
+            bare = start(
+                [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--threads", str(args.threads)],
+                tgt.env(),
+                port,
+                logfile,
+            )
             try:
-                print(f"[{kind}] bare insert app: {args.duration:g} s closed loop, {args.concurrency} connections", flush=True)
-                result["bare"] = loadgen.run("127.0.0.1", port, closed, concurrency=args.concurrency,
-                                             duration=args.duration, warmup=args.warmup, path="/bare", cycle=True)
+                print(
+                    f"[{kind}] bare insert app: {args.duration:g} s closed loop, {args.concurrency} connections",
+                    flush=True,
+                )
+                result["bare"] = loadgen.run(
+                    "127.0.0.1",
+                    port,
+                    closed,
+                    concurrency=args.concurrency,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    path="/bare",
+                    cycle=True,
+                )
             finally:
                 stop(bare)
 
             # 2. the gateway: `hotline run` (waitress + worker pool + cron), end to end
             port = common.free_port()
-            cmd = [sys.executable, "-m", "gateway.cli", "run", "--port", str(port), "--workers", str(args.workers),
-                   "--threads", str(args.threads)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "run",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+            ]
             server = start(cmd, tgt.env(), port, logfile)
             sampler = Sampler(server.pid, every=args.sample_every)
             sampler.start()
             try:
                 before = counts(rt.engine)
                 print(f"[{kind}] gateway: {args.duration:g} s closed loop, {args.concurrency} connections", flush=True)
-                result["gateway"] = loadgen.run("127.0.0.1", port, closed, concurrency=args.concurrency,
-                                                duration=args.duration, warmup=args.warmup)
+                result["gateway"] = loadgen.run(
+                    "127.0.0.1", port, closed, concurrency=args.concurrency, duration=args.duration, warmup=args.warmup
+                )
                 result["gateway"]["jobs"] = drain(rt.broker, args.drain_timeout)
                 if args.paced_duration > 0:
                     print(f"[{kind}] gateway: {args.paced_duration:g} s paced at {args.rate:g}/s", flush=True)
-                    result["paced"] = loadgen.run("127.0.0.1", port, paced, concurrency=max(args.concurrency, 32),
-                                                  duration=args.paced_duration, warmup=1, rate=args.rate)
+                    result["paced"] = loadgen.run(
+                        "127.0.0.1",
+                        port,
+                        paced,
+                        concurrency=max(args.concurrency, 32),
+                        duration=args.paced_duration,
+                        warmup=1,
+                        rate=args.rate,
+                    )
                     result["paced"]["jobs"] = drain(rt.broker, args.drain_timeout)
                 after = counts(rt.engine)
-                result["stored"] = {"new_reports": after["reports"] - before["reports"],
-                                    "new_cases": after["cases"] - before["cases"]}
+                result["stored"] = {
+                    "new_reports": after["reports"] - before["reports"],
+                    "new_cases": after["cases"] - before["cases"],
+                }
             finally:
                 sampler.halt.set()
                 stop(server)
@@ -203,9 +250,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--threads", type=int, default=8, help="waitress threads (hotline run --threads)")
     p.add_argument("--workers", type=int, default=2, help="RQ worker processes (hotline run --workers)")
     p.add_argument("--rate", type=float, default=500, help="the paced run's target rate (reports/s)")
-    p.add_argument("--paced-duration", type=float, default=None, help="seconds of the paced run (default 15; --quick 3; 0: skip)")
-    p.add_argument("--max-rate", type=float, default=None, help="requests generated per second of closed loop (default 1000)")
-    p.add_argument("--drain-timeout", type=float, default=None, help="seconds to wait for the queues to empty (default 120)")
+    p.add_argument(
+        "--paced-duration", type=float, default=None, help="seconds of the paced run (default 15; --quick 3; 0: skip)"
+    )
+    p.add_argument(
+        "--max-rate", type=float, default=None, help="requests generated per second of closed loop (default 1000)"
+    )
+    p.add_argument(
+        "--drain-timeout", type=float, default=None, help="seconds to wait for the queues to empty (default 120)"
+    )
     p.add_argument("--sample-every", type=float, default=1.0, help="seconds between RSS samples")
     p.add_argument("--seed", type=int, default=12345)
     args = p.parse_args(argv)
@@ -217,9 +270,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.max_rate = args.max_rate if args.max_rate is not None else (600 if quick else 1000)
     args.drain_timeout = args.drain_timeout if args.drain_timeout is not None else (30 if quick else 120)
 
-    result: dict[str, Any] = {"benchmark": NAME, "command": "python -m bench." + NAME + " " + " ".join(argv or sys.argv[1:]),
-                              "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
-                              "params": {k: v for k, v in vars(args).items() if k not in ("out",)}, "runs": []}
+    result: dict[str, Any] = {
+        "benchmark": NAME,
+        "command": "python -m bench." + NAME + " " + " ".join(argv or sys.argv[1:]),
+        "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
+        "params": {k: v for k, v in vars(args).items() if k not in ("out",)},
+        "runs": [],
+    }
     for kind in common.kinds(args.db):
         result["runs"].append(run_one(kind, args))
     result["machine"]["load_after"] = common.load()
@@ -235,16 +292,31 @@ def report(result: dict[str, Any]) -> str:
         for label, key in (("bare insert", "bare"), ("gateway", "gateway"), ("gateway paced", "paced")):
             r = run.get(key)
             if r:
-                rows.append([run["database"], label, r["mode"], r["per_s"], r["p50_ms"], r["p99_ms"], r["requests"],
-                             r["requests"] - r["ok"], "/".join(f"{x:g}" for x in r["load"])])
-    text = common.table(["db", "server", "mode", "ok/s", "p50 ms", "p99 ms", "requests", "non-2xx", "load 1/5/15"], rows)
+                rows.append(
+                    [
+                        run["database"],
+                        label,
+                        r["mode"],
+                        r["per_s"],
+                        r["p50_ms"],
+                        r["p99_ms"],
+                        r["requests"],
+                        r["requests"] - r["ok"],
+                        "/".join(f"{x:g}" for x in r["load"]),
+                    ]
+                )
+    text = common.table(
+        ["db", "server", "mode", "ok/s", "p50 ms", "p99 ms", "requests", "non-2xx", "load 1/5/15"], rows
+    )
     extra = []
     for run in result["runs"]:
         m, jobs = run["memory"], run["gateway"]["jobs"]
-        extra.append(f"{run['database']}: gateway/bare = {run['ratio_gateway_to_bare']}; "
-                     f"RSS web max {m['web_max_mb']} MB, queue worker max {m['queue_worker_max_mb']} MB; "
-                     f"backlog at end of load {jobs['backlog_at_end_of_load']}, drained in {jobs['drain_s']} s "
-                     f"(left {jobs['left']}, failed {jobs['failed_jobs']}); preload {run['preload']['seconds']} s")
+        extra.append(
+            f"{run['database']}: gateway/bare = {run['ratio_gateway_to_bare']}; "
+            f"RSS web max {m['web_max_mb']} MB, queue worker max {m['queue_worker_max_mb']} MB; "
+            f"backlog at end of load {jobs['backlog_at_end_of_load']}, drained in {jobs['drain_s']} s "
+            f"(left {jobs['left']}, failed {jobs['failed_jobs']}); preload {run['preload']['seconds']} s"
+        )
     return text + "\n" + "\n".join(extra)
 
 

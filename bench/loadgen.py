@@ -12,8 +12,18 @@ from bench.common import load, percentile
 from bench.corpus import Request
 
 
-def run(host: str, port: int, requests: Sequence[Request], *, concurrency: int = 8, duration: float = 30,
-        warmup: float = 5, rate: float | None = None, path: str | None = None, cycle: bool = False) -> dict[str, Any]:
+def run(
+    host: str,
+    port: int,
+    requests: Sequence[Request],
+    *,
+    concurrency: int = 8,
+    duration: float = 30,
+    warmup: float = 5,
+    rate: float | None = None,
+    path: str | None = None,
+    cycle: bool = False,
+) -> dict[str, Any]:
     """Send requests for warmup+duration seconds; report what completed inside the measured window.
 
     rate=None: closed loop, every connection sends its next request as soon as the answer is in
@@ -83,11 +93,21 @@ def run(host: str, port: int, requests: Sequence[Request], *, concurrency: int =
     ok = sum(n for code, n in statuses.items() if code.startswith("2"))
     return {
         "mode": f"paced {rate:g}/s" if rate else "closed loop",
-        "concurrency": concurrency, "duration_s": round(measured, 2), "warmup_s": warmup,
-        "requests": len(window), "ok": ok, "per_s": round(ok / measured, 1) if measured > 0 else 0.0,
-        "p50_ms": round(percentile(latencies, 50), 1), "p90_ms": round(percentile(latencies, 90), 1),
-        "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1) if latencies else 0.0,
-        "statuses": dict(statuses), "errors": dict(errors), "by_channel": dict(Counter(s[3] for s in window)),
+        "concurrency": concurrency,
+        "duration_s": round(measured, 2),
+        "warmup_s": warmup,
+        "requests": len(window),
+        "ok": ok,
+        "per_s": round(ok / measured, 1) if measured > 0 else 0.0,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p90_ms": round(percentile(latencies, 90), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1) if latencies else 0.0,
+        "statuses": dict(statuses),
+        "errors": dict(errors),
+        "by_channel": dict(Counter(s[3] for s in window)),
         "exhausted": state["next"] >= len(requests) and not cycle,
-        "missed": max(0, int(rate * (warmup + duration)) - state["next"]) if rate else 0, "load": load_before, "load_after": load(),
+        "missed": max(0, int(rate * (warmup + duration)) - state["next"]) if rate else 0,
+        "load": load_before,
+        "load_after": load(),
     }

@@ -52,8 +52,10 @@ def insert_many(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
         cursor.close()
         return
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join([mark] * len(columns))})")
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
     conn.exec_driver_sql(sql, params)
 
 
@@ -70,15 +72,18 @@ def _fix_sequences(engine: Engine, models: Iterable[Any]) -> None:
         for model in models:
             name = model.__table__.name
             conn.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), (SELECT COALESCE(MAX(id), 1) FROM \"{name}\"))")
+                f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
+                f"(SELECT COALESCE(MAX(id), 1) FROM \"{name}\"))"
+            )
 
 
 def _status(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([s for s, _ in mix], [w for _, w in mix])[0]
 
 
-def cases(engine: Engine, corpus: Corpus, n: int, *, status: str | None = None, days: float = 30,
-          seed: int = 7) -> dict[str, Any]:
+def cases(
+    engine: Engine, corpus: Corpus, n: int, *, status: str | None = None, days: float = 30, seed: int = 7
+) -> dict[str, Any]:
     """Insert n cases (matters 0..n-1), each with one report by person k, a contact and a phone identity.
 
     status=None draws from OPEN_MIX (70 % open); "new" makes cases waiting for dispatch.
@@ -101,24 +106,71 @@ def cases(engine: Engine, corpus: Corpus, n: int, *, status: str | None = None, 
             case_id, contact_id = first_case + i, first_contact + i
             phone, name = "+86" + corpus.phone(k), corpus.name(k)
             contact = {"id": contact_id, "name": name, "created_at": created, "opted_out_sms": False}
-            identity = {"id": first_identity + i, "contact_id": contact_id, "kind": "phone", "value": phone,
-                        "created_at": created}
-            case = {"id": case_id, "number": f"WH{created:%Y%m%d}-{case_id:06d}", "retrieval_code": secrets.token_hex(3).upper(),
-                    "title": m.title(variant), "summary": text, "appeal_type": "投诉",
-                    "category": None if state == "new" else m.category, "district": m.district,
-                    "street": None if state == "new" else m.street, "address": m.address, "lat": None, "lon": None,
-                    "channel": "board", "status": state, "public": True, "urgency": None, "complexity": "normal",
-                    "reporter_count": 1, "report_count": 1, "created_at": created, "updated_at": created,
-                    "last_report_at": created, "due_at": None if state == "new" else created + timedelta(days=1),
-                    "closed_at": created + timedelta(hours=30) if state == "closed" else None,
-                    "merged_into_id": None, "routing": {}}
-            report = {"id": first_report + i, "case_id": case_id, "contact_id": contact_id, "channel": "board",
-                      "external_id": f"PRE-{case_id}", "title": m.title(variant), "text": text, "received_at": created,
-                      "created_at": created, "name": name, "phone": phone, "email": None, "board_user": None,
-                      "address": m.address, "district": m.district, "lat": None, "lon": None,
-                      "category_hint": m.topic, "appeal_type": "投诉", "addressed_unit": None, "public": True,
-                      "message_id": None, "link": "new", "decision": {}, "attachments": [], "defects": [], "extra": {},
-                      "raw": text.encode()}
+            identity = {
+                "id": first_identity + i,
+                "contact_id": contact_id,
+                "kind": "phone",
+                "value": phone,
+                "created_at": created,
+            }
+            case = {
+                "id": case_id,
+                "number": f"WH{created:%Y%m%d}-{case_id:06d}",
+                "retrieval_code": secrets.token_hex(3).upper(),
+                "title": m.title(variant),
+                "summary": text,
+                "appeal_type": "投诉",
+                "category": None if state == "new" else m.category,
+                "district": m.district,
+                "street": None if state == "new" else m.street,
+                "address": m.address,
+                "lat": None,
+                "lon": None,
+                "channel": "board",
+                "status": state,
+                "public": True,
+                "urgency": None,
+                "complexity": "normal",
+                "reporter_count": 1,
+                "report_count": 1,
+                "created_at": created,
+                "updated_at": created,
+                "last_report_at": created,
+                "due_at": None if state == "new" else created + timedelta(days=1),
+                "closed_at": created + timedelta(hours=30) if state == "closed" else None,
+                "merged_into_id": None,
+                "routing": {},
+            }
+            report = {
+                "id": first_report + i,
+                "case_id": case_id,
+                "contact_id": contact_id,
+                "channel": "board",
+                "external_id": f"PRE-{case_id}",
+                "title": m.title(variant),
+                "text": text,
+                "received_at": created,
+                "created_at": created,
+                "name": name,
+                "phone": phone,
+                "email": None,
+                "board_user": None,
+                "address": m.address,
+                "district": m.district,
+                "lat": None,
+                "lon": None,
+                "category_hint": m.topic,
+                "appeal_type": "投诉",
+                "addressed_unit": None,
+                "public": True,
+                "message_id": None,
+                "link": "new",
+                "decision": {},
+                "attachments": [],
+                "defects": [],
+                "extra": {},
+                "raw": text.encode(),
+            }
             yield contact, identity, case, report
 
     tables = [Contact.__table__, Identity.__table__, Case.__table__, Report.__table__]  # type: ignore[attr-defined]
@@ -136,8 +188,12 @@ def cases(engine: Engine, corpus: Corpus, n: int, *, status: str | None = None, 
                 insert_many(conn, table, buffer)
     _fix_sequences(engine, (Contact, Identity, Case, Report))
     analyze(engine)
-    return {"first_case_id": first_case, "last_case_id": first_case + n - 1, "count": n,
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "first_case_id": first_case,
+        "last_case_id": first_case + n - 1,
+        "count": n,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 OPEN_ASSIGNMENT_MIX = (("dispatched", 0.4), ("signed", 0.35), ("overdue", 0.1), ("replied", 0.1), ("returned", 0.05))
@@ -156,11 +212,24 @@ def assignments(engine: Engine, first_case: int, n: int, *, spread_hours: float 
         for k in range(n):
             due = now + timedelta(hours=rng.uniform(-spread_hours, spread_hours))
             state = _status(rng, OPEN_ASSIGNMENT_MIX)
-            yield {"id": first_id + k, "case_id": first_case + k, "department_id": rng.choice(departments),
-                   "role": "lead", "status": state, "reason": {}, "dispatched_at": due - timedelta(hours=24),
-                   "due_at": due, "signed_at": None, "replied_at": None, "returned_at": None, "return_reason": None,
-                   "reply_text": None, "delivered_at": None, "delivery_error": None,
-                   "supervision_level": rng.choice((0, 0, 0, 1, 2))}
+            yield {
+                "id": first_id + k,
+                "case_id": first_case + k,
+                "department_id": rng.choice(departments),
+                "role": "lead",
+                "status": state,
+                "reason": {},
+                "dispatched_at": due - timedelta(hours=24),
+                "due_at": due,
+                "signed_at": None,
+                "replied_at": None,
+                "returned_at": None,
+                "return_reason": None,
+                "reply_text": None,
+                "delivered_at": None,
+                "delivery_error": None,
+                "supervision_level": rng.choice((0, 0, 0, 1, 2)),
+            }
 
     with engine.begin() as conn:
         for batch in _chunks(rows()):
@@ -194,4 +263,3 @@ def dedupe_index(app: Any, first_case: int, last_case: int, batch: int = 500) ->
                     indexer(session, rt, found_cases[report.case_id], report)
                 session.commit()
     return {"status": "filled through rt.services['dedupe_index']", "seconds": round(time.perf_counter() - started, 2)}
-

@@ -25,13 +25,25 @@ from bench.corpus import Corpus
 
 NAME = "supervision"
 OPEN = ("dispatched", "signed", "overdue")
-CANDIDATES = (("gateway.supervision", ("sweep", "supervision_sweep", "run_sweep")),
-              ("gateway.jobs", ("supervision_sweep", "sweep_supervision", "sweep_deadlines")))
-QUERY = text("SELECT id, case_id, department_id, status, due_at, supervision_level FROM assignment "
-             "WHERE status IN :open AND due_at <= :horizon").bindparams(
-    bindparam("open", expanding=True), bindparam("horizon", type_=DateTime(timezone=True))).columns(
-                 id=Integer, case_id=Integer, department_id=Integer, status=String, due_at=DateTime(timezone=True),
-                 supervision_level=Integer)
+CANDIDATES = (
+    ("gateway.supervision", ("sweep", "supervision_sweep", "run_sweep")),
+    ("gateway.jobs", ("supervision_sweep", "sweep_supervision", "sweep_deadlines")),
+)
+QUERY = (
+    text(
+        "SELECT id, case_id, department_id, status, due_at, supervision_level FROM assignment "
+        "WHERE status IN :open AND due_at <= :horizon"
+    )
+    .bindparams(bindparam("open", expanding=True), bindparam("horizon", type_=DateTime(timezone=True)))
+    .columns(
+        id=Integer,
+        case_id=Integer,
+        department_id=Integer,
+        status=String,
+        due_at=DateTime(timezone=True),
+        supervision_level=Integer,
+    )
+)
 
 
 def find_sweep(spec: str | None) -> tuple[str | None, Callable[[], Any] | None]:
@@ -71,8 +83,10 @@ def plan(engine: Any, reminder: timedelta) -> str:
 
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     states = ", ".join(f"'{s}'" for s in OPEN)
-    sql = text(f"{prefix}SELECT id, case_id, department_id, status, due_at, supervision_level FROM assignment "
-               f"WHERE status IN ({states}) AND due_at <= :horizon")
+    sql = text(
+        f"{prefix}SELECT id, case_id, department_id, status, due_at, supervision_level FROM assignment "
+        f"WHERE status IN ({states}) AND due_at <= :horizon"
+    )
     with engine.connect() as conn:
         rows = conn.execute(sql, {"horizon": utcnow() + reminder}).all()
     return " | ".join(str(r[-1]) for r in rows)
@@ -88,8 +102,10 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
         reminder = timedelta(hours=float(rt.profile.sla.get("reminder_before_hours", 4)))
         print(f"[{kind}] preloading {args.assignments:,} cases and assignments ...", flush=True)
         loaded = preload.cases(rt.engine, Corpus(seed=args.seed), args.assignments, status="dispatched")
-        result["preload"] = {"cases": loaded, "assignments": preload.assignments(rt.engine, loaded["first_case_id"],
-                                                                                args.assignments)}
+        result["preload"] = {
+            "cases": loaded,
+            "assignments": preload.assignments(rt.engine, loaded["first_case_id"], args.assignments),
+        }
         name, sweep = find_sweep(args.function)
         result["load"] = common.load()
         timings = []
@@ -102,8 +118,10 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                     timings.append(time.perf_counter() - began)
             result["outcome"] = outcome if isinstance(outcome, (int, float, str, dict, list)) else repr(outcome)
         else:
-            result["measured"] = ("the indexed query status IN open AND due_at <= now + reminder, every row fetched and "
-                                  "classified (no supervision sweep in this code yet)")
+            result["measured"] = (
+                "the indexed query status IN open AND due_at <= now + reminder, every row fetched and "
+                "classified (no supervision sweep in this code yet)"
+            )
             for _ in range(args.repeat):
                 began = time.perf_counter()
                 outcome = evaluate(rt.engine, reminder)
@@ -126,9 +144,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--seed", type=int, default=12345)
     args = p.parse_args(argv)
     args.assignments = args.assignments if args.assignments is not None else (5_000 if args.quick else 100_000)
-    result: dict[str, Any] = {"benchmark": NAME, "command": f"python -m bench.{NAME} " + " ".join(argv or sys.argv[1:]),
-                              "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
-                              "params": {k: v for k, v in vars(args).items() if k != "out"}, "runs": []}
+    result: dict[str, Any] = {
+        "benchmark": NAME,
+        "command": f"python -m bench.{NAME} " + " ".join(argv or sys.argv[1:]),
+        "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
+        "params": {k: v for k, v in vars(args).items() if k != "out"},
+        "runs": [],
+    }
     for kind in common.kinds(args.db):
         result["runs"].append(run_one(kind, args))
     result["machine"]["load_after"] = common.load()
@@ -139,10 +161,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> str:
-    rows = [[r["database"], r["measured"][:40], result["params"]["assignments"], r["outcome"].get("matched", "-")
-             if isinstance(r["outcome"], dict) else "-", r["median_ms"], r["assignments_per_s"],
-             "/".join(f"{x:g}" for x in r["load"])] for r in result["runs"]]
-    text_ = common.table(["db", "measured", "assignments", "matched", "median ms", "assignments/s", "load 1/5/15"], rows)
+    rows = [
+        [
+            r["database"],
+            r["measured"][:40],
+            result["params"]["assignments"],
+            r["outcome"].get("matched", "-") if isinstance(r["outcome"], dict) else "-",
+            r["median_ms"],
+            r["assignments_per_s"],
+            "/".join(f"{x:g}" for x in r["load"]),
+        ]
+        for r in result["runs"]
+    ]
+    text_ = common.table(
+        ["db", "measured", "assignments", "matched", "median ms", "assignments/s", "load 1/5/15"], rows
+    )
     plans = [f"{r['database']} plan: {r['plan']}" for r in result["runs"] if r.get("plan")]
     return "\n".join([text_, *plans])
 

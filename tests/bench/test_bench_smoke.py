@@ -1,4 +1,4 @@
-"""Each benchmark runs end to end at its smallest size and writes a JSON result with its figures (no timing thresholds)."""
+"""Each benchmark runs end to end at its smallest size and writes its JSON result (figures, no timing thresholds)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,29 @@ def common_args(redis_url: str, out: Path) -> list[str]:
 
 def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_samples_memory(redis_url, tmp_path):
     out = tmp_path / "intake.json"
-    intake.main([*common_args(redis_url, out), "--cases", "200", "--duration", "1.5", "--warmup", "0.5",
-                 "--paced-duration", "0", "--max-rate", "150", "--concurrency", "4", "--workers", "1",
-                 "--drain-timeout", "20", "--sample-every", "0.3"])
+    intake.main(
+        [
+            *common_args(redis_url, out),
+            "--cases",
+            "200",
+            "--duration",
+            "1.5",
+            "--warmup",
+            "0.5",
+            "--paced-duration",
+            "0",
+            "--max-rate",
+            "150",
+            "--concurrency",
+            "4",
+            "--workers",
+            "1",
+            "--drain-timeout",
+            "20",
+            "--sample-every",
+            "0.3",
+        ]
+    )
     result = json.loads(out.read_text())
     assert {"benchmark", "command", "machine", "params", "runs"} <= set(result)
     assert {"nproc", "memory_mb", "python", "sqlite", "redis", "load_before"} <= set(result["machine"])
@@ -31,11 +51,16 @@ def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_sampl
 
 def test_the_dispatch_benchmark_runs_the_real_job_and_the_empty_job_on_both_worker_classes(redis_url, tmp_path):
     out = tmp_path / "dispatch.json"
-    dispatch.main([*common_args(redis_url, out), "--jobs", "20", "--noop-jobs", "20", "--fork-jobs", "5", "--pools", "1"])
+    dispatch.main(
+        [*common_args(redis_url, out), "--jobs", "20", "--noop-jobs", "20", "--fork-jobs", "5", "--pools", "1"]
+    )
     result = json.loads(out.read_text())
     [db] = result["runs"]
     assert [(r["job"], r["worker"]) for r in db["runs"]] == [
-        ("dispatch_case", "worker.GatewayWorker"), ("noop", "worker.GatewayWorker"), ("noop", "rq.Worker (forks per job)")]
+        ("dispatch_case", "worker.GatewayWorker"),
+        ("noop", "worker.GatewayWorker"),
+        ("noop", "rq.Worker (forks per job)"),
+    ]
     for run in db["runs"]:
         assert run["done"] == run["jobs"] and run["per_s"] > 0 and run["exit_code"] == 0
     assert db["assignments_created"] >= 20
