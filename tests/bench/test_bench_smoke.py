@@ -74,3 +74,14 @@ def test_the_supervision_benchmark_times_the_sweep_over_open_assignments(redis_u
     assert run["preload"]["assignments"]["count"] == 300
     if isinstance(run["outcome"], dict) and "matched" in run["outcome"]:  # the query stand-in classifies every row
         assert run["outcome"]["matched"] == run["outcome"]["overdue"] + run["outcome"]["remind"] > 0
+
+
+def test_hotline_bench_runs_the_named_benchmark_script_and_refuses_unknown_names():
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["bench", "supervision", "--help"]).exit_code == 0
+    refused = runner.invoke(main, ["bench", "nope"])
+    assert refused.exit_code == 2 and "nope" in refused.output
