@@ -1,0 +1,1 @@
+"""Benchmarks a city's engineer can run: `python -m bench.<name>` (intake, dispatch, supervision)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import click
 
 
 def register_all(main: click.Group) -> None:
-    for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group):
+    for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group, bench):
         main.add_command(command)
 
 
@@ -429,3 +430,21 @@ DEMO_OPEN311: dict[str, str] = {
     "service_code": "street_light", "lat": "30.5928", "long": "114.3055", "address_string": "江岸区解放大道1号",
     "description": "解放大道1号门口路灯白天常亮", "attribute[FAULT]": "daylight", "attribute[POLE_NO]": "JA-0421",
 }
+
+
+BENCHMARKS = ("intake", "dispatch", "supervision")
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)
+@click.argument("name", type=click.Choice(BENCHMARKS))
+@click.argument("options", nargs=-1, type=click.UNPROCESSED)
+def bench(name: str, options: tuple[str, ...]) -> None:
+    """Run a benchmark from a checkout: `hotline bench intake --quick` is `python -m bench.intake --quick`."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / f"{name}.py").is_file():
+        raise click.ClickException(f"bench/{name}.py not found: benchmarks run from a source checkout ({root})")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    raise SystemExit(subprocess.call([sys.executable, "-m", f"bench.{name}", *options], cwd=str(root), env=env))

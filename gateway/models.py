@@ -113,7 +113,7 @@ class Report(SQLModel, table=True):
     received_at: datetime = _now()
     created_at: datetime = _now()
     name: Optional[str] = Field(default=None, max_length=200)
-    phone: Optional[str] = Field(default=None, max_length=32)
+    phone: Optional[str] = Field(default=None, max_length=32, index=True)  # every SMS looks up the sender's cases
     email: Optional[str] = Field(default=None, max_length=320)
     board_user: Optional[str] = Field(default=None, max_length=200)
     address: Optional[str] = Field(default=None, max_length=500)

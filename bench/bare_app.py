@@ -1,0 +1,74 @@
+"""The baseline: a minimal Flask app whose one route inserts one row through SQLAlchemy, served like `hotline run`.
+
+It uses the gateway's own engine settings (gateway.db.make_engine: WAL and BEGIN IMMEDIATE on
+SQLite, the pool and search_path on PostgreSQL) and waitress with the same thread count, so the
+difference to the real endpoints is what our pipeline costs. Not part of the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from flask import Flask, jsonify, request
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert
+from waitress import create_server
+
+from gateway.clock import utcnow
+from gateway.db import make_engine
+
+metadata = MetaData()
+bare = Table(
+    "bench_bare",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("path", String(200), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def create_bare_app() -> Flask:
+    """One POST route on any path: insert the body as one row, answer 201 with its id."""
+    engine = make_engine(
+        os.environ.get("DATABASE_URL"),
+        os.environ.get("HOTLINE_DATA_DIR", "./var"),
+        os.environ.get("HOTLINE_DB_SCHEMA") or None,
+    )
+    metadata.create_all(engine)
+    app = Flask(__name__)
+
+    @app.post("/", defaults={"path": ""})
+    @app.post("/<path:path>")
+    def store(path: str):  # type: ignore[no-untyped-def]
+        """Insert the request body as one row."""
+        with engine.begin() as conn:
+            row_id = conn.execute(
+                insert(bare).values(path=path[:200], body=request.get_data(), created_at=utcnow()).returning(bare.c.id)
+            ).scalar_one()
+        return jsonify({"id": row_id}), 201
+
+    @app.get("/readyz")
+    def ready():  # type: ignore[no-untyped-def]
+        return jsonify({"status": "ok"})
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bare_app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads (as `hotline run --threads`)")
+    args = parser.parse_args(argv)
+    server = create_server(create_bare_app(), host=args.host, port=args.port, threads=args.threads)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()

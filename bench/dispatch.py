@@ -1,0 +1,211 @@
+"""Dispatch throughput: `python worker.py -n N --burst` over a queue preloaded with dispatch_case jobs for
+bulk-inserted cases, beside RQ's ceiling for an empty job on the same worker class and on RQ's default Worker.
+
+    python -m bench.dispatch                  # 5,000 jobs per run, pools of 2 and 4, SQLite and PostgreSQL
+    python -m bench.dispatch --quick --db sqlite
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+from rq import Retry
+
+from bench import common, preload
+from bench.corpus import Corpus
+from gateway.broker import RETRIES, RETRY_BACKOFF
+
+NAME = "dispatch"
+
+
+def enqueue(queue: Any, func: str, ids: list[Any], prefix: str, retry: bool = True) -> float:
+    """Put one job per id on the queue in pipelined batches; returns seconds taken."""
+    started = time.perf_counter()
+    for low in range(0, len(ids), 1000):
+        with queue.connection.pipeline() as pipe:
+            datas = [
+                queue.prepare_data(
+                    func,
+                    args=(i,) if i is not None else (),
+                    job_id=f"{prefix}-{func.rsplit('.', 1)[-1]}-{n + low}",
+                    retry=Retry(max=RETRIES, interval=RETRY_BACKOFF) if retry else None,
+                )
+                for n, i in enumerate(ids[low : low + 1000])
+            ]
+            queue.enqueue_many(datas, pipeline=pipe)
+            pipe.execute()
+    return time.perf_counter() - started
+
+
+def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
+    """Run the pool until it exits; time from its first taken job to the last finished, by polling Redis."""
+    finished, failed = queue.finished_job_registry, queue.failed_job_registry
+    base_done = finished.count + failed.count
+    load_before = common.load()
+    began = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=str(common.ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = last = None
+    done = 0
+    while True:
+        now = time.perf_counter()
+        done = finished.count + failed.count - base_done
+        if first is None and (queue.count < n or done > 0):
+            first = now
+        if done >= n:
+            last = now
+            break
+        if proc.poll() is not None or now - began > timeout:
+            break
+        time.sleep(0.02)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    wall = time.perf_counter() - began
+    window = (last - first) if first is not None and last is not None else None
+    return {
+        "jobs": n,
+        "done": done,
+        "failed": failed.count,
+        "window_s": round(window, 2) if window else None,
+        "per_s": round(n / window, 1) if window else 0.0,
+        "wall_s": round(wall, 2),
+        "per_s_incl_startup": round(done / wall, 1) if wall else 0.0,
+        "exit_code": proc.returncode,
+        "load": load_before,
+        "load_after": common.load(),
+        "stderr_tail": err.decode(errors="replace")[-600:] if proc.returncode else "",
+    }
+
+
+def run_one(kind: str, args: Any) -> dict[str, Any]:
+    from gateway import create_app
+    from gateway.models import Assignment
+
+    result: dict[str, Any] = {"database": kind, "runs": []}
+    with common.target(kind, args.redis_url, args.pg_url) as tgt:
+        app = create_app({**tgt.config(), "TESTING": True})
+        rt = app.extensions["hotline"]
+        corpus = Corpus(seed=args.seed)
+        env = tgt.env()
+        dispatch_q, default_q = rt.broker.queue("dispatch"), rt.broker.queue("default")
+        for workers in args.pools:
+            # the real job over freshly inserted cases
+            loaded = preload.cases(rt.engine, corpus, args.jobs, status="new")
+            ids = list(range(loaded["first_case_id"], loaded["last_case_id"] + 1))
+            enqueue(dispatch_q, "gateway.jobs.dispatch_case", ids, f"{tgt.prefix}-{workers}")
+            print(f"[{kind}] dispatch_case x{args.jobs:,} on worker.py -n {workers}", flush=True)
+            run = measure(
+                dispatch_q,
+                args.jobs,
+                [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst"],
+                env,
+                args.timeout,
+            )
+            result["runs"].append(
+                {
+                    "job": "dispatch_case",
+                    "worker": "worker.GatewayWorker",
+                    "processes": workers,
+                    "preload_s": loaded["seconds"],
+                    **run,
+                }
+            )
+            # the empty job on the same pool class
+            enqueue(default_q, "bench.noop.noop", [None] * args.noop_jobs, f"{tgt.prefix}-{workers}-gw")
+            print(f"[{kind}] noop x{args.noop_jobs:,} on worker.py -n {workers}", flush=True)
+            run = measure(
+                default_q,
+                args.noop_jobs,
+                [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst"],
+                env,
+                args.timeout,
+            )
+            result["runs"].append({"job": "noop", "worker": "worker.GatewayWorker", "processes": workers, **run})
+            # the empty job on RQ's default (forking) Worker
+            enqueue(default_q, "bench.noop.noop", [None] * args.fork_jobs, f"{tgt.prefix}-{workers}-rq")
+            print(f"[{kind}] noop x{args.fork_jobs:,} on rq worker-pool -n {workers} (rq.Worker)", flush=True)
+            cmd = [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "worker-pool",
+                "--burst",
+                "-q",
+                "-n",
+                str(workers),
+                "-w",
+                "rq.worker.Worker",
+                "-u",
+                args.redis_url,
+                default_q.name,
+            ]
+            run = measure(default_q, args.fork_jobs, cmd, env, args.timeout)
+            result["runs"].append({"job": "noop", "worker": "rq.Worker (forks per job)", "processes": workers, **run})
+        from sqlalchemy import func, select
+
+        with rt.engine.connect() as conn:
+            result["assignments_created"] = int(conn.execute(select(func.count()).select_from(Assignment)).scalar_one())
+        rt.engine.dispose()
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = common.parser(NAME, __doc__.splitlines()[0])
+    p.add_argument("--jobs", type=int, default=None, help="dispatch_case jobs per run (default 5,000; --quick 200)")
+    p.add_argument(
+        "--noop-jobs", type=int, default=None, help="empty jobs per GatewayWorker run (default 5,000; --quick 200)"
+    )
+    p.add_argument(
+        "--fork-jobs", type=int, default=None, help="empty jobs per rq.Worker run (default 1,000; --quick 100)"
+    )
+    p.add_argument("--pools", type=int, nargs="+", default=[2, 4], help="worker processes per run (default 2 4)")
+    p.add_argument("--timeout", type=float, default=300, help="give up on one run after this many seconds")
+    p.add_argument("--seed", type=int, default=12345)
+    args = p.parse_args(argv)
+    args.jobs = args.jobs if args.jobs is not None else (200 if args.quick else 5_000)
+    args.noop_jobs = args.noop_jobs if args.noop_jobs is not None else (200 if args.quick else 5_000)
+    args.fork_jobs = args.fork_jobs if args.fork_jobs is not None else (100 if args.quick else 1_000)
+    result: dict[str, Any] = {
+        "benchmark": NAME,
+        "command": f"python -m bench.{NAME} " + " ".join(argv or sys.argv[1:]),
+        "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
+        "params": {k: v for k, v in vars(args).items() if k != "out"},
+        "runs": [],
+    }
+    for kind in common.kinds(args.db):
+        result["runs"].append(run_one(kind, args))
+    result["machine"]["load_after"] = common.load()
+    path = common.write_result(NAME, result, args.out)
+    print(report(result))
+    print(f"\nJSON: {path}")
+    return result
+
+
+def report(result: dict[str, Any]) -> str:
+    rows = [
+        [
+            db["database"],
+            r["job"],
+            r["worker"],
+            r["processes"],
+            r["jobs"],
+            r["per_s"],
+            r["window_s"],
+            r["wall_s"],
+            "/".join(f"{x:g}" for x in r["load"]),
+        ]
+        for db in result["runs"]
+        for r in db["runs"]
+    ]
+    return common.table(
+        ["db", "job", "worker class", "procs", "jobs", "jobs/s", "window s", "wall s", "load 1/5/15"], rows
+    )
+
+
+if __name__ == "__main__":
+    main()

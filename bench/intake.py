@@ -1,0 +1,324 @@
+"""Intake throughput end to end: mixed-channel HTTP posts through `hotline run` (waitress + worker pool),
+beside a one-row-insert Flask app under the same waitress settings; RSS of the processes sampled meanwhile.
+
+    python -m bench.intake                 # 100,000 existing cases, SQLite and PostgreSQL
+    python -m bench.intake --quick --db sqlite
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from bench import common, loadgen, preload
+from bench.corpus import Corpus, Load, Secrets
+from gateway.models import Case, Report
+
+NAME = "intake"
+
+
+class Sampler(threading.Thread):
+    """Sample VmRSS of the web process and of the worker pool's processes every `every` seconds."""
+
+    def __init__(self, web_pid: int, every: float = 1.0) -> None:
+        super().__init__(daemon=True)
+        self.web_pid, self.every = web_pid, every
+        self.samples: list[dict[str, Any]] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            self.samples.append(processes(self.web_pid))
+
+    def summary(self) -> dict[str, Any]:
+        def peak(role: str) -> int:
+            return max((max(s[role]) for s in self.samples if s[role]), default=0)
+
+        def mean(role: str) -> float:
+            values = [v for s in self.samples for v in s[role]]
+            return round(sum(values) / len(values) / 1024, 1) if values else 0.0
+
+        return {
+            "samples": len(self.samples),
+            "web_max_mb": round(peak("web") / 1024, 1),
+            "web_mean_mb": mean("web"),
+            "queue_worker_max_mb": round(peak("worker") / 1024, 1),
+            "queue_worker_mean_mb": mean("worker"),
+            "pool_parent_max_mb": round(peak("pool") / 1024, 1),
+            "cron_max_mb": round(peak("cron") / 1024, 1),
+            "queue_workers": max((len(s["worker"]) for s in self.samples), default=0),
+        }
+
+
+def processes(web_pid: int) -> dict[str, list[int]]:
+    """RSS (kB) by role: the web server (`hotline run`), the pool parent, its worker children, the cron process."""
+    found: dict[str, list[int]] = {"web": [common.rss_kb(web_pid)], "pool": [], "worker": [], "cron": []}
+    for child in common.children(web_pid):
+        line = common.cmdline(child)
+        if "--cron" in line:
+            found["cron"].append(common.rss_kb(child))
+        elif "worker.py" in line:
+            found["pool"].append(common.rss_kb(child))
+            found["worker"].extend(common.rss_kb(p) for p in common.children(child))
+    return {k: [v for v in vals if v] for k, vals in found.items()}
+
+
+def smtp_sink() -> tuple[Any, str]:
+    """A local SMTP server that accepts the e-mail acknowledgements (the edge we do not measure)."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            return "250 OK"
+
+    port = common.free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, f"smtp://127.0.0.1:{port}"
+
+
+def start(cmd: list[str], env: dict[str, str], port: int, log: Any) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, env=env, cwd=str(common.ROOT), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        common.wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def backlog(broker: Any) -> int:
+    """Jobs waiting or running on every queue of this prefix."""
+    return sum(q.count + q.started_job_registry.count for q in broker.queues.values())
+
+
+def drain(broker: Any, timeout: float) -> dict[str, Any]:
+    """Wait until the worker pool has emptied the queues; how long it took and what is left."""
+    began, at_end = time.perf_counter(), backlog(broker)
+    while time.perf_counter() - began < timeout:
+        left = backlog(broker)
+        if left == 0:
+            break
+        time.sleep(0.25)
+    left = backlog(broker)
+    failed = sum(q.failed_job_registry.count for q in broker.queues.values())
+    return {
+        "backlog_at_end_of_load": at_end,
+        "drain_s": round(time.perf_counter() - began, 1),
+        "left": left,
+        "failed_jobs": failed,
+    }
+
+
+def counts(engine: Any) -> dict[str, int]:
+    with Session(engine) as session:
+        return {
+            "cases": int(session.execute(select(func.count()).select_from(Case)).scalar_one()),
+            "reports": int(session.execute(select(func.count()).select_from(Report)).scalar_one()),
+        }
+
+
+def run_one(kind: str, args: Any) -> dict[str, Any]:
+    """Preload, then the bare app and the gateway, each under the same closed-loop load; then the paced run."""
+    from gateway import create_app
+
+    secrets = Secrets()
+    sink, smtp_url = smtp_sink()
+    result: dict[str, Any] = {"database": kind}
+    try:
+        with common.target(kind, args.redis_url, args.pg_url) as tgt:
+            tgt.extra_env.update(secrets.env(), HOTLINE_SMTP_URL=smtp_url)
+            app = create_app({**tgt.config(), "TESTING": True})
+            rt = app.extensions["hotline"]
+            corpus = Corpus(seed=args.seed)
+            print(f"[{kind}] preloading {args.cases:,} cases ...", flush=True)
+            result["preload"] = preload.cases(rt.engine, corpus, args.cases)
+            result["preload"]["dedupe_index"] = preload.dedupe_index(app, 1, args.cases)
+            result["load_after_preload"] = common.load()
+            total = args.warmup + args.duration
+            n = int(args.max_rate * total) + int(args.rate * args.paced_duration * 1.2)
+            print(f"[{kind}] generating {n:,} requests ...", flush=True)
+            gen = Load(corpus, args.cases, secrets, seed=args.seed)
+            requests = gen.requests(n)
+            result["corpus"] = {"requests": n, **gen.counts}
+            closed, paced = requests[: int(args.max_rate * total)], requests[int(args.max_rate * total) :]
+            logfile = open(f"{tgt.data_dir}/server.log", "wb")
+
+            # 1. the baseline: one row per request, same waitress threads, same database
+            port = common.free_port()
+            bare = start(
+                [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--threads", str(args.threads)],
+                tgt.env(),
+                port,
+                logfile,
+            )
+            try:
+                print(
+                    f"[{kind}] bare insert app: {args.duration:g} s closed loop, {args.concurrency} connections",
+                    flush=True,
+                )
+                result["bare"] = loadgen.run(
+                    "127.0.0.1",
+                    port,
+                    closed,
+                    concurrency=args.concurrency,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    path="/bare",
+                    cycle=True,
+                )
+            finally:
+                stop(bare)
+
+            # 2. the gateway: `hotline run` (waitress + worker pool + cron), end to end
+            port = common.free_port()
+            cmd = [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "run",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+            ]
+            server = start(cmd, tgt.env(), port, logfile)
+            sampler = Sampler(server.pid, every=args.sample_every)
+            sampler.start()
+            try:
+                before = counts(rt.engine)
+                print(f"[{kind}] gateway: {args.duration:g} s closed loop, {args.concurrency} connections", flush=True)
+                result["gateway"] = loadgen.run(
+                    "127.0.0.1", port, closed, concurrency=args.concurrency, duration=args.duration, warmup=args.warmup
+                )
+                result["gateway"]["jobs"] = drain(rt.broker, args.drain_timeout)
+                if args.paced_duration > 0:
+                    print(f"[{kind}] gateway: {args.paced_duration:g} s paced at {args.rate:g}/s", flush=True)
+                    result["paced"] = loadgen.run(
+                        "127.0.0.1",
+                        port,
+                        paced,
+                        concurrency=max(args.concurrency, 32),
+                        duration=args.paced_duration,
+                        warmup=1,
+                        rate=args.rate,
+                    )
+                    result["paced"]["jobs"] = drain(rt.broker, args.drain_timeout)
+                after = counts(rt.engine)
+                result["stored"] = {
+                    "new_reports": after["reports"] - before["reports"],
+                    "new_cases": after["cases"] - before["cases"],
+                }
+            finally:
+                sampler.halt.set()
+                stop(server)
+                logfile.close()
+            result["memory"] = sampler.summary()
+            bare_rate, gw_rate = result["bare"]["per_s"], result["gateway"]["per_s"]
+            result["ratio_gateway_to_bare"] = round(gw_rate / bare_rate, 3) if bare_rate else None
+            rt.engine.dispose()
+    finally:
+        sink.stop()
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = common.parser(NAME, __doc__.splitlines()[0])
+    p.add_argument("--cases", type=int, default=None, help="existing cases to preload (default 100,000; --quick 5,000)")
+    p.add_argument("--duration", type=float, default=None, help="measured seconds per server (default 30; --quick 5)")
+    p.add_argument("--warmup", type=float, default=None, help="seconds before measuring (default 5; --quick 1)")
+    p.add_argument("--concurrency", type=int, default=8, help="keep-alive connections of the load generator")
+    p.add_argument("--threads", type=int, default=8, help="waitress threads (hotline run --threads)")
+    p.add_argument("--workers", type=int, default=2, help="RQ worker processes (hotline run --workers)")
+    p.add_argument("--rate", type=float, default=500, help="the paced run's target rate (reports/s)")
+    p.add_argument(
+        "--paced-duration", type=float, default=None, help="seconds of the paced run (default 15; --quick 3; 0: skip)"
+    )
+    p.add_argument(
+        "--max-rate", type=float, default=None, help="requests generated per second of closed loop (default 1000)"
+    )
+    p.add_argument(
+        "--drain-timeout", type=float, default=None, help="seconds to wait for the queues to empty (default 120)"
+    )
+    p.add_argument("--sample-every", type=float, default=1.0, help="seconds between RSS samples")
+    p.add_argument("--seed", type=int, default=12345)
+    args = p.parse_args(argv)
+    quick = args.quick
+    args.cases = args.cases if args.cases is not None else (5_000 if quick else 100_000)
+    args.duration = args.duration if args.duration is not None else (5 if quick else 30)
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 5)
+    args.paced_duration = args.paced_duration if args.paced_duration is not None else (3 if quick else 15)
+    args.max_rate = args.max_rate if args.max_rate is not None else (600 if quick else 1000)
+    args.drain_timeout = args.drain_timeout if args.drain_timeout is not None else (30 if quick else 120)
+
+    result: dict[str, Any] = {
+        "benchmark": NAME,
+        "command": "python -m bench." + NAME + " " + " ".join(argv or sys.argv[1:]),
+        "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
+        "params": {k: v for k, v in vars(args).items() if k not in ("out",)},
+        "runs": [],
+    }
+    for kind in common.kinds(args.db):
+        result["runs"].append(run_one(kind, args))
+    result["machine"]["load_after"] = common.load()
+    path = common.write_result(NAME, result, args.out)
+    print(report(result))
+    print(f"\nJSON: {path}")
+    return result
+
+
+def report(result: dict[str, Any]) -> str:
+    rows = []
+    for run in result["runs"]:
+        for label, key in (("bare insert", "bare"), ("gateway", "gateway"), ("gateway paced", "paced")):
+            r = run.get(key)
+            if r:
+                rows.append(
+                    [
+                        run["database"],
+                        label,
+                        r["mode"],
+                        r["per_s"],
+                        r["p50_ms"],
+                        r["p99_ms"],
+                        r["requests"],
+                        r["requests"] - r["ok"],
+                        "/".join(f"{x:g}" for x in r["load"]),
+                    ]
+                )
+    text = common.table(
+        ["db", "server", "mode", "ok/s", "p50 ms", "p99 ms", "requests", "non-2xx", "load 1/5/15"], rows
+    )
+    extra = []
+    for run in result["runs"]:
+        m, jobs = run["memory"], run["gateway"]["jobs"]
+        extra.append(
+            f"{run['database']}: gateway/bare = {run['ratio_gateway_to_bare']}; "
+            f"RSS web max {m['web_max_mb']} MB, queue worker max {m['queue_worker_max_mb']} MB; "
+            f"backlog at end of load {jobs['backlog_at_end_of_load']}, drained in {jobs['drain_s']} s "
+            f"(left {jobs['left']}, failed {jobs['failed_jobs']}); preload {run['preload']['seconds']} s"
+        )
+    return text + "\n" + "\n".join(extra)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Each benchmark runs end to end at its smallest size and writes its JSON result (figures, no timing thresholds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench import dispatch, intake, supervision
+
+
+def common_args(redis_url: str, out: Path) -> list[str]:
+    return ["--db", "sqlite", "--redis-url", redis_url, "--out", str(out)]
+
+
+def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_samples_memory(redis_url, tmp_path):
+    out = tmp_path / "intake.json"
+    intake.main(
+        [
+            *common_args(redis_url, out),
+            "--cases",
+            "200",
+            "--duration",
+            "1.5",
+            "--warmup",
+            "0.5",
+            "--paced-duration",
+            "0",
+            "--max-rate",
+            "150",
+            "--concurrency",
+            "4",
+            "--workers",
+            "1",
+            "--drain-timeout",
+            "20",
+            "--sample-every",
+            "0.3",
+        ]
+    )
+    result = json.loads(out.read_text())
+    assert {"benchmark", "command", "machine", "params", "runs"} <= set(result)
+    assert {"nproc", "memory_mb", "python", "sqlite", "redis", "load_before"} <= set(result["machine"])
+    [run] = result["runs"]
+    for server in ("bare", "gateway"):
+        assert run[server]["ok"] > 0 and run[server]["per_s"] > 0 and run[server]["p99_ms"] > 0
+    assert run["ratio_gateway_to_bare"] > 0
+    assert run["stored"]["new_reports"] > 0 and run["preload"]["count"] == 200
+    assert run["memory"]["web_max_mb"] > 0 and run["memory"]["queue_worker_max_mb"] > 0
+    assert run["gateway"]["jobs"]["left"] == 0
+
+
+def test_the_dispatch_benchmark_runs_the_real_job_and_the_empty_job_on_both_worker_classes(redis_url, tmp_path):
+    out = tmp_path / "dispatch.json"
+    dispatch.main(
+        [*common_args(redis_url, out), "--jobs", "20", "--noop-jobs", "20", "--fork-jobs", "5", "--pools", "1"]
+    )
+    result = json.loads(out.read_text())
+    [db] = result["runs"]
+    assert [(r["job"], r["worker"]) for r in db["runs"]] == [
+        ("dispatch_case", "worker.GatewayWorker"),
+        ("noop", "worker.GatewayWorker"),
+        ("noop", "rq.Worker (forks per job)"),
+    ]
+    for run in db["runs"]:
+        assert run["done"] == run["jobs"] and run["per_s"] > 0 and run["exit_code"] == 0
+    assert db["assignments_created"] >= 20
+
+
+def test_the_supervision_benchmark_times_the_sweep_over_open_assignments(redis_url, tmp_path):
+    out = tmp_path / "supervision.json"
+    supervision.main([*common_args(redis_url, out), "--assignments", "300", "--repeat", "2"])
+    [run] = json.loads(out.read_text())["runs"]
+    assert run["median_ms"] > 0 and run["assignments_per_s"] > 0 and len(run["seconds"]) == 2
+    assert run["preload"]["assignments"]["count"] == 300
+    if isinstance(run["outcome"], dict) and "matched" in run["outcome"]:  # the query stand-in classifies every row
+        assert run["outcome"]["matched"] == run["outcome"]["overdue"] + run["outcome"]["remind"] > 0
+
+
+def test_hotline_bench_runs_the_named_benchmark_script_and_refuses_unknown_names():
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["bench", "supervision", "--help"]).exit_code == 0
+    refused = runner.invoke(main, ["bench", "nope"])
+    assert refused.exit_code == 2 and "nope" in refused.output
