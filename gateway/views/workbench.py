@@ -112,7 +112,7 @@ def return_assignment(assignment_id: int):  # type: ignore[no-untyped-def]
     if not reason:
         flash("退回必须说明理由。", "error")
         return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
-    return _act(assignment_id, workflow.return_assignment, reason, _user().actor, done="已申请退回。")
+    return _act(assignment_id, workflow.return_assignment, reason, _user().actor, done="已退回，由督办中心重新分派。")
 
 
 @bp.post("/assignments/<int:assignment_id>/extension")
