@@ -18,12 +18,18 @@ from gateway.intake import find_by_number
 from gateway.models import LEAD, Assignment, Case, Contact, Department, Event, Identity, MergeRecord, Report
 from gateway.queues import is_open, overdue, overdue_case_ids
 from gateway.runtime import current
-from gateway.views.ui import CASE_STATUS, CHANNEL, Page, category_name, page_args
+from gateway.views.ui import CASE_STATUS, CHANNEL, EVENT, Page, category_name, page_args
 
 bp = auth.protect(Blueprint("console", __name__, url_prefix="/console"))
 
 OFFICE = ("admin", "office")
 CASE_NUMBER = re.compile(r"^[A-Za-z]{2,4}\d{8}-\d{4,8}$")
+# The event kinds gateway.workflow, gateway.merging and the jobs write that ui.EVENT does not name yet.
+EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他工单", "case_unmerged": "撤销合并",
+                "merge_rejected": "驳回合并建议", "report_split": "拆出来件", "split_from": "由拆分来件新建",
+                "assist_input": "协办意见", "return_overruled": "退单未获同意", "reopened": "重新办理",
+                "reply_sent": "答复已送达", "followup_answered": "回访答复", "triage": "转人工分拣",
+                "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_missing": "工作日历缺失"}
 
 
 def _user() -> User:
@@ -167,7 +173,8 @@ def case_page(number: str):  # type: ignore[no-untyped-def]
         departments = db.exec(select(Department).where(Department.active, Department.kind != "office").order_by(Department.code)).all()
         return render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
                                assignments=assignments, merges=merges, related=related, events=events,
-                               departments=departments, resolved_from=request.args.get("from"), now=utcnow())
+                               departments=departments, resolved_from=request.args.get("from"), now=utcnow(),
+                               event_labels=EVENT_LABELS)
 
 
 @bp.post("/cases/<number>/dispatch")

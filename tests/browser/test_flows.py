@@ -153,12 +153,15 @@ def test_office_undoes_a_merge_from_the_case_page(app, rt, live_server, browser,
     expect(page.locator("li.report")).to_have_count(3)
     expect(page.locator(".merge .badge")).to_have_text("已撤销")
     expect(page.get_by_role("button", name="撤销合并")).to_have_count(0)
+    expect(page.locator("ul.events")).not_to_contain_text("case_unmerged")
     shots(page, "08-console-merge-undone")
 
     page.goto(f"{live_server}/console/cases/{m.absorbed.number}")
     expect(page).to_have_url(f"{live_server}/console/cases/{m.absorbed.number}")  # its own case again
     expect(page.locator("li.report")).to_have_count(1)
     assert page.locator("li.report").first.get_attribute("data-channel") == "hotline"
+    expect(page.locator("ul.events")).to_contain_text("撤销合并")
+    expect(page.get_by_role("heading", name="人工派单")).to_be_visible()  # new again: the office dispatches it
     shots(page, "09-console-absorbed-case-back")
     page.close()
 

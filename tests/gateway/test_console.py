@@ -152,11 +152,12 @@ def test_undoing_a_merge_from_the_case_page_gives_the_absorbed_case_its_own_repo
     assert re.findall(r'<li class="report ch-(\w+)"', page) == ["web", "sms", "email"]
     with Session(rt.engine) as db:
         absorbed = db.get(Case, m.absorbed.id)
-        assert absorbed is not None and absorbed.merged_into_id is None and absorbed.status == "dispatched"
+        assert absorbed is not None and absorbed.merged_into_id is None and absorbed.status == "new"
         assert [r.channel for r in db.exec(select(Report).where(Report.case_id == absorbed.id))] == ["hotline"]
         assert db.get(MergeRecord, m.record.id).status == "undone"  # type: ignore[union-attr]
     back = office_client.get(f"/console/cases/{m.absorbed.number}").get_data(as_text=True)
     assert re.findall(r'<li class="report ch-(\w+)"', back) == ["hotline"]
+    assert "撤销合并" in back and "unmerged" not in back and "人工派单" in back
     again = office_client.post(f"/console/merges/{m.record.id}/undo", data=CSRF, follow_redirects=True)
     assert again.status_code == 200 and "操作未完成" in again.get_data(as_text=True)  # undone, not applied
 
