@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_
@@ -12,8 +13,8 @@ from sqlmodel import Session, func, select
 
 from gateway import auth, charts, merging, stats, workflow
 from gateway.auth import User, require_role
-from gateway.errors import ApiError, WorkflowError
 from gateway.clock import utcnow
+from gateway.errors import ApiError, WorkflowError
 from gateway.intake import find_by_number
 from gateway.models import LEAD, Assignment, Case, Contact, Department, Event, Identity, MergeRecord, Report
 from gateway.queues import is_open, overdue, overdue_case_ids

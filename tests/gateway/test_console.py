@@ -186,7 +186,7 @@ def test_accepting_a_proposal_merges_the_two_cases(rt, office_client):
 
 
 def test_rejecting_a_proposal_keeps_the_cases_apart_and_a_second_answer_is_refused(rt, office_client):
-    a, b, record_id = proposal(rt)
+    _, b, record_id = proposal(rt)
     resp = office_client.post(f"/console/merges/{record_id}/reject", data=CSRF, follow_redirects=True)
     assert "已驳回合并建议" in resp.get_data(as_text=True)
     with Session(rt.engine) as db:

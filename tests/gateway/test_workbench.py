@@ -9,7 +9,6 @@ from sqlmodel import Session, select
 
 from gateway.clock import as_utc, utcnow
 from gateway.models import Assignment, Case, Event, Extension
-
 from tests.gateway.casefactory import add_assignment, add_case
 
 
