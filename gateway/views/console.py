@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -10,25 +11,43 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
-from gateway import auth, charts, stats
+from gateway import auth, charts, merging, stats, workflow
 from gateway.auth import User, require_role
 from gateway.clock import utcnow
+from gateway.errors import ApiError, WorkflowError
 from gateway.intake import find_by_number
 from gateway.models import LEAD, Assignment, Case, Contact, Department, Event, Identity, MergeRecord, Report
 from gateway.queues import is_open, overdue, overdue_case_ids
 from gateway.runtime import current
-from gateway.views.ui import CASE_STATUS, CHANNEL, Page, call_service, category_name, page_args
+from gateway.views.ui import CASE_STATUS, CHANNEL, EVENT, Page, category_name, page_args
 
 bp = auth.protect(Blueprint("console", __name__, url_prefix="/console"))
 
 OFFICE = ("admin", "office")
 CASE_NUMBER = re.compile(r"^[A-Za-z]{2,4}\d{8}-\d{4,8}$")
+# The event kinds gateway.workflow, gateway.merging and the jobs write that ui.EVENT does not name yet.
+EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他工单", "case_unmerged": "撤销合并",
+                "merge_rejected": "驳回合并建议", "report_split": "拆出来件", "split_from": "由拆分来件新建",
+                "assist_input": "协办意见", "return_overruled": "退单未获同意", "reopened": "重新办理",
+                "reply_sent": "答复已送达", "followup_answered": "回访答复", "triage": "转人工分拣",
+                "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_missing": "工作日历缺失"}
 
 
 def _user() -> User:
     user = auth.current_user()
     assert user is not None  # the role decorators ran first
     return user
+
+
+def run_action(service: Callable[..., Any], *args: Any, done: str) -> bool:
+    """Call a workflow or merging service from a form; flash the outcome; False when the step was refused."""
+    try:
+        service(current(), *args)
+    except (WorkflowError, ApiError, LookupError) as exc:  # workflow's refusals, merging's MergeError/NotFound
+        flash(f"操作未完成：{exc}", "error")
+        return False
+    flash(done, "ok")
+    return True
 
 
 def _local_day(value: str, end: bool = False) -> datetime | None:
@@ -155,7 +174,8 @@ def case_page(number: str):  # type: ignore[no-untyped-def]
         departments = db.exec(select(Department).where(Department.active, Department.kind != "office").order_by(Department.code)).all()
         return render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
                                assignments=assignments, merges=merges, related=related, events=events,
-                               departments=departments, resolved_from=request.args.get("from"), now=utcnow())
+                               departments=departments, resolved_from=request.args.get("from"), now=utcnow(),
+                               event_labels=EVENT_LABELS)
 
 
 @bp.post("/cases/<number>/dispatch")
@@ -172,7 +192,7 @@ def dispatch(number: str):  # type: ignore[no-untyped-def]
     if not units:
         flash("请至少选择一个主办单位。", "error")
     else:
-        call_service("workflow", "redispatch", case.id, units, _user().actor, done="已重新派单。")
+        run_action(workflow.redispatch, case.id, units, _user().actor, done="已重新派单。")
     return redirect(url_for("console.case_page", number=case.number))
 
 
@@ -195,8 +215,8 @@ def merges():  # type: ignore[no-untyped-def]
                                cases=cases_by_id, reports=reports_by_id)
 
 
-def _merge_action(record_id: int, function: str, done: str) -> Any:
-    call_service("merging", function, record_id, _user().actor, done=done)
+def _merge_action(record_id: int, service: Callable[..., Any], done: str) -> Any:
+    run_action(service, record_id, _user().actor, done=done)
     return redirect(request.form.get("back") or url_for("console.merges"))
 
 
@@ -204,21 +224,21 @@ def _merge_action(record_id: int, function: str, done: str) -> Any:
 @require_role(*OFFICE)
 def accept_merge(record_id: int):  # type: ignore[no-untyped-def]
     """Accept a proposed merge."""
-    return _merge_action(record_id, "accept_proposal", "已确认合并。")
+    return _merge_action(record_id, merging.accept_proposal, "已确认合并。")
 
 
 @bp.post("/merges/<int:record_id>/reject")
 @require_role(*OFFICE)
 def reject_merge(record_id: int):  # type: ignore[no-untyped-def]
     """Reject a proposed merge."""
-    return _merge_action(record_id, "reject_proposal", "已驳回合并建议。")
+    return _merge_action(record_id, merging.reject_proposal, "已驳回合并建议。")
 
 
 @bp.post("/merges/<int:record_id>/undo")
 @require_role(*OFFICE)
 def undo_merge(record_id: int):  # type: ignore[no-untyped-def]
     """Undo an applied merge."""
-    return _merge_action(record_id, "unmerge", "已撤销合并。")
+    return _merge_action(record_id, merging.unmerge, "已撤销合并。")
 
 
 @bp.get("/triage")

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlmodel import Session, func, select
 
-from gateway import auth
+from gateway import auth, workflow
 from gateway.auth import User, require_role
 from gateway.clock import utcnow
 from gateway.models import LEAD, Assignment, Case, Department, Report
 from gateway.queues import workbench_tabs
 from gateway.runtime import current
-from gateway.views.ui import Page, call_service, page_args
+from gateway.views.console import run_action
+from gateway.views.ui import Page, page_args
 
 bp = auth.protect(Blueprint("workbench", __name__, url_prefix="/workbench"))
 
@@ -78,10 +80,10 @@ def assignment_page(assignment_id: int):  # type: ignore[no-untyped-def]
                                now=utcnow())
 
 
-def _act(assignment_id: int, function: str, *args: Any, done: str) -> Any:
+def _act(assignment_id: int, service: Callable[..., Any], *args: Any, done: str) -> Any:
     with Session(current().engine) as db:
         _mine(db, assignment_id)
-    call_service("workflow", function, assignment_id, *args, done=done)
+    run_action(service, assignment_id, *args, done=done)
     return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
 
 
@@ -89,7 +91,7 @@ def _act(assignment_id: int, function: str, *args: Any, done: str) -> Any:
 @require_role("department")
 def sign(assignment_id: int):  # type: ignore[no-untyped-def]
     """Sign for an assignment (签收)."""
-    return _act(assignment_id, "sign", _user().actor, done="已签收。")
+    return _act(assignment_id, workflow.sign, _user().actor, done="已签收。")
 
 
 @bp.post("/assignments/<int:assignment_id>/reply")
@@ -100,7 +102,7 @@ def reply(assignment_id: int):  # type: ignore[no-untyped-def]
     if not text:
         flash("答复内容不能为空。", "error")
         return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
-    return _act(assignment_id, "reply", text, _user().actor, done="已提交答复。")
+    return _act(assignment_id, workflow.reply, text, _user().actor, done="已提交答复。")
 
 
 @bp.post("/assignments/<int:assignment_id>/return")
@@ -111,7 +113,7 @@ def return_assignment(assignment_id: int):  # type: ignore[no-untyped-def]
     if not reason:
         flash("退回必须说明理由。", "error")
         return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
-    return _act(assignment_id, "return_assignment", reason, _user().actor, done="已申请退回。")
+    return _act(assignment_id, workflow.return_assignment, reason, _user().actor, done="已退回，由督办中心重新分派。")
 
 
 @bp.post("/assignments/<int:assignment_id>/extension")
@@ -126,4 +128,4 @@ def extension(assignment_id: int):  # type: ignore[no-untyped-def]
     if until is None or not reason or until <= utcnow():
         flash("请填写一个将来的日期和延期理由。", "error")
         return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
-    return _act(assignment_id, "request_extension", until, reason, _user().actor, done="已提交延期申请。")
+    return _act(assignment_id, workflow.request_extension, until, reason, _user().actor, done="已提交延期申请。")

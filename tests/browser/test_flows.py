@@ -137,3 +137,82 @@ def test_a_citizen_looks_up_the_case_by_number_and_code_without_seeing_personal_
     assert "138****8001" in body
     shots(page, "07-board-lookup")
     page.close()
+
+
+def test_office_undoes_a_merge_from_the_case_page(app, rt, live_server, browser, shots):
+    m = merged_case(rt)
+    make_user(app, "office", username="duban", password="office-password")
+    page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+    log_in(page, live_server, "duban", "office-password")
+    page.goto(f"{live_server}/console/cases/{m.survivor.number}")
+    expect(page.locator("li.report")).to_have_count(4)
+    page.once("dialog", lambda dialog: dialog.accept())  # the form asks 确定撤销这次合并？
+    page.get_by_role("button", name="撤销合并").click()
+    expect(page.locator(".flash-ok")).to_contain_text("已撤销合并")
+    expect(page).to_have_url(f"{live_server}/console/cases/{m.survivor.number}")
+    expect(page.locator("li.report")).to_have_count(3)
+    expect(page.locator(".merge .badge")).to_have_text("已撤销")
+    expect(page.get_by_role("button", name="撤销合并")).to_have_count(0)
+    expect(page.locator("ul.events")).not_to_contain_text("case_unmerged")
+    shots(page, "08-console-merge-undone")
+
+    page.goto(f"{live_server}/console/cases/{m.absorbed.number}")
+    expect(page).to_have_url(f"{live_server}/console/cases/{m.absorbed.number}")  # its own case again
+    expect(page.locator("li.report")).to_have_count(1)
+    assert page.locator("li.report").first.get_attribute("data-channel") == "hotline"
+    expect(page.locator("ul.events")).to_contain_text("撤销合并")
+    expect(page.get_by_role("heading", name="人工派单")).to_be_visible()  # new again: the office dispatches it
+    shots(page, "09-console-absorbed-case-back")
+    page.close()
+
+
+def test_department_staff_sign_and_reply_from_the_workbench(app, rt, live_server, browser, shots):
+    m = merged_case(rt)
+    make_user(app, "department", "WH-LIGHT", username="light", password="light-password")
+    page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+    log_in(page, live_server, "light", "light-password")
+    page.click("a.btn:has-text('办理')")
+    expect(page).to_have_url(f"{live_server}/workbench/assignments/{m.assignment.id}")
+    page.get_by_role("button", name="签收").click()
+    expect(page.locator(".flash-ok")).to_contain_text("已签收")
+    expect(page.get_by_role("button", name="签收")).to_have_count(0)
+    shots(page, "10-workbench-signed")
+
+    page.fill("textarea[name=text]", "经现场核查，已更换中山大道888号路灯灯泡，恢复照明。")
+    page.get_by_role("button", name="提交答复").click()
+    expect(page.locator(".flash-ok")).to_contain_text("已提交答复")
+    expect(page.locator("section.card:has(h2:has-text('本单位答复'))")).to_contain_text("已更换中山大道888号路灯灯泡")
+    expect(page.locator("textarea[name=text]")).to_have_count(0)
+    shots(page, "11-workbench-replied")
+
+    page.goto(f"{live_server}/workbench/?tab=done")
+    expect(page.locator("table")).to_contain_text(m.survivor.number)
+    page.close()
+
+
+def test_a_citizen_posts_on_the_board_and_looks_the_new_case_up(rt, live_server, browser, shots):
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page.goto(f"{live_server}/board/post")
+    page.fill("input[name=title]", "汉口江滩步道路面破损")
+    page.fill("textarea[name=text]", "汉口江滩三阳路段步道地砖破损翘起，晚上散步容易绊倒，请尽快修复。")
+    page.fill("input[name=address]", "江岸区汉口江滩三阳路段")
+    page.fill("input[name=name]", "赵女士")
+    page.fill("input[name=phone]", "13600136006")
+    shots(page, "12-board-post-form")
+    page.click("button:has-text('提交留言')")
+    expect(page.locator(".notice")).to_contain_text("您的留言已受理")
+    number = page.locator("strong.case-number").inner_text().strip()
+    code = page.locator("strong.retrieval-code").inner_text().strip()
+    assert number and code
+    shots(page, "13-board-thanks")
+
+    page.goto(f"{live_server}/board/lookup")
+    page.fill("input[name=number]", number)
+    page.fill("input[name=code]", code)
+    page.click("button:has-text('查询')")
+    expect(page.locator(".flash-ok")).to_contain_text("查询成功")
+    expect(page.locator("article.post h2")).to_have_text("汉口江滩步道路面破损")
+    body = page.content()
+    assert number in body and "13600136006" not in body
+    shots(page, "14-board-lookup-new-case")
+    page.close()

@@ -58,7 +58,10 @@ def add_assignment(db: Session, case: Case, code: str, *, role: str = "lead", st
 
 def merged_case(rt: Any, *, public: bool = True) -> Merged:
     """Two cases about one broken street light: the absorbed one points at the survivor (an applied merge),
-    and the survivor holds reports from four channels (web, hotline, sms, email) by four people."""
+    and the survivor holds reports from four channels (web, hotline, sms, email) by four people.
+
+    The hotline report came with the absorbed case (merged while still new, before any dispatch): the record's
+    snapshot says so, as gateway.merging writes it, so undoing the merge gives that report back."""
     with Session(rt.engine, expire_on_commit=False) as db:
         survivor = add_case(db, "WH20260301-000001", title="中山大道路灯不亮",
                             summary="江岸区中山大道888号附近路灯连续三晚不亮，张先生电话13800138001。",
@@ -81,8 +84,12 @@ def merged_case(rt: Any, *, public: bool = True) -> Merged:
                             received_at=utcnow() - timedelta(hours=4 - i), link="new" if i == 0 else "same_problem")
             db.add(report)
             reports.append(report)
+        db.flush()
+        snapshot = {"absorbed": {"status": "new", "closed_at": None, "report_count": 1, "reporter_count": 1},
+                    "survivor": {"report_count": 3, "reporter_count": 3}, "reports": [reports[1].id],
+                    "assignments": {"moved": [], "cancelled": []}, "events": []}
         record = MergeRecord(survivor_case_id=survivor.id, absorbed_case_id=absorbed.id, status="applied", origin="auto",
-                             score=0.91, rule="same_problem",
+                             score=0.91, rule="same_problem", snapshot=snapshot,
                              reasons=[{"label": "同一地点：中山大道888号"}, {"label": "文本相似度 0.82"}])
         db.add(record)
         db.add(Event(case_id=survivor.id, kind="merged", data={"absorbed": absorbed.number, "reason": "同一问题"}))

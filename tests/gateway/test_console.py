@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gateway.clock import utcnow
-from gateway.models import Case, MergeRecord
+from gateway.models import Assignment, Case, Department, MergeRecord, Report
 from tests.gateway.casefactory import add_assignment, add_case, merged_case
 
 
@@ -139,12 +139,82 @@ def test_the_supervision_board_sorts_escalated_first_and_filters_by_level(rt, of
     assert listed("overdue") == ["WH20260301-000043", "WH20260301-000042", "WH20260301-000041"]
 
 
-def test_actions_whose_service_is_not_deployed_say_so_instead_of_failing(rt, office_client):
+CSRF = {"csrf_token": "test-csrf-token"}
+
+
+def test_undoing_a_merge_from_the_case_page_gives_the_absorbed_case_its_own_report_back(rt, office_client):
     m = merged_case(rt)
-    resp = office_client.post(f"/console/merges/{m.record.id}/undo", data={"csrf_token": "test-csrf-token"},
+    resp = office_client.post(f"/console/merges/{m.record.id}/undo", data={**CSRF, "back": f"/console/cases/{m.survivor.number}"},
                               follow_redirects=True)
-    assert resp.status_code == 200
-    assert "尚未部署" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and resp.request.path == f"/console/cases/{m.survivor.number}"
+    assert "已撤销合并" in page
+    assert re.findall(r'<li class="report ch-(\w+)"', page) == ["web", "sms", "email"]
+    with Session(rt.engine) as db:
+        absorbed = db.get(Case, m.absorbed.id)
+        assert absorbed is not None and absorbed.merged_into_id is None and absorbed.status == "new"
+        assert [r.channel for r in db.exec(select(Report).where(Report.case_id == absorbed.id))] == ["hotline"]
+        assert db.get(MergeRecord, m.record.id).status == "undone"  # type: ignore[union-attr]
+    back = office_client.get(f"/console/cases/{m.absorbed.number}").get_data(as_text=True)
+    assert re.findall(r'<li class="report ch-(\w+)"', back) == ["hotline"]
+    assert "撤销合并" in back and "unmerged" not in back and "人工派单" in back
+    again = office_client.post(f"/console/merges/{m.record.id}/undo", data=CSRF, follow_redirects=True)
+    assert again.status_code == 200 and "操作未完成" in again.get_data(as_text=True)  # undone, not applied
+
+
+def proposal(rt) -> tuple[Case, Case, int]:
+    with Session(rt.engine, expire_on_commit=False) as db:
+        a = add_case(db, "WH20260301-000021", title="积水严重", summary="武昌区中南路积水严重")
+        b = add_case(db, "WH20260301-000022", title="中南路积水", summary="中南路下雨后积水没过脚踝")
+        db.add(Report(case_id=b.id, channel="sms", external_id="sms-b", text="中南路下雨后积水没过脚踝"))
+        record = MergeRecord(survivor_case_id=a.id, absorbed_case_id=b.id, status="proposed", score=0.6, rule="same_problem")
+        db.add(record)
+        db.commit()
+        return a, b, record.id  # type: ignore[return-value]
+
+
+def test_accepting_a_proposal_merges_the_two_cases(rt, office_client):
+    a, b, record_id = proposal(rt)
+    resp = office_client.post(f"/console/merges/{record_id}/accept", data=CSRF, follow_redirects=True)
+    assert resp.request.path == "/console/merges" and "已确认合并" in resp.get_data(as_text=True)
+    with Session(rt.engine) as db:
+        assert db.get(MergeRecord, record_id).status == "applied"  # type: ignore[union-attr]
+        assert db.get(Case, b.id).merged_into_id == a.id  # type: ignore[union-attr]
+        assert db.exec(select(Report.case_id).where(Report.external_id == "sms-b")).one() == a.id
+    assert f"工单 {b.number} 已合并入本工单" in office_client.get(f"/console/cases/{b.number}",
+                                                               follow_redirects=True).get_data(as_text=True)
+
+
+def test_rejecting_a_proposal_keeps_the_cases_apart_and_a_second_answer_is_refused(rt, office_client):
+    _, b, record_id = proposal(rt)
+    resp = office_client.post(f"/console/merges/{record_id}/reject", data=CSRF, follow_redirects=True)
+    assert "已驳回合并建议" in resp.get_data(as_text=True)
+    with Session(rt.engine) as db:
+        assert db.get(MergeRecord, record_id).status == "rejected"  # type: ignore[union-attr]
+        assert db.get(Case, b.id).merged_into_id is None  # type: ignore[union-attr]
+    late = office_client.post(f"/console/merges/{record_id}/accept", data=CSRF, follow_redirects=True)
+    assert late.status_code == 200 and "操作未完成" in late.get_data(as_text=True)
+    missing = office_client.post("/console/merges/999999/accept", data=CSRF, follow_redirects=True)
+    assert missing.status_code == 200 and "操作未完成" in missing.get_data(as_text=True)
+
+
+def test_redispatching_a_case_cancels_the_old_lead_and_dispatches_the_new_units(rt, office_client):
+    m = merged_case(rt)
+    resp = office_client.post(f"/console/cases/{m.survivor.number}/dispatch",
+                              data={**CSRF, "lead": "WH-WATER", "assist": ["WH-LIGHT", "WH-WATER"]}, follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert resp.request.path == f"/console/cases/{m.survivor.number}" and "已重新派单" in page
+    with Session(rt.engine) as db:
+        rows = db.exec(select(Department.code, Assignment.role, Assignment.status).join(Department)
+                       .where(Assignment.case_id == m.survivor.id).order_by(Assignment.id)).all()
+        assert [tuple(r) for r in rows] == [("WH-LIGHT", "assist", "dispatched"), ("WH-WATER", "lead", "dispatched")]
+        assert db.get(Case, m.survivor.id).status == "dispatched"  # type: ignore[union-attr]
+    assert "武汉市水务局" in page or "WH-WATER" in page
+    refused = office_client.post(f"/console/cases/{m.survivor.number}/dispatch", data={**CSRF, "lead": "WH-NOPE"},
+                                 follow_redirects=True)
+    assert refused.status_code == 200 and "操作未完成" in refused.get_data(as_text=True)
+    empty = office_client.post(f"/console/cases/{m.survivor.number}/dispatch", data=CSRF, follow_redirects=True)
+    assert "请至少选择一个主办单位" in empty.get_data(as_text=True)
 
 
 def test_ten_thousand_cases_list_fifty_to_a_page_with_the_right_total(rt, office_client):
@@ -170,8 +240,6 @@ def test_ten_thousand_cases_list_fifty_to_a_page_with_the_right_total(rt, office
 
 
 def test_reports_left_on_an_absorbed_case_show_on_the_survivor_timeline(rt, office_client):
-    from gateway.models import Report
-
     m = merged_case(rt)
     with Session(rt.engine) as db:
         db.add(Report(case_id=m.absorbed.id, channel="open311", external_id="o-1", text="Open311来件：路灯不亮"))

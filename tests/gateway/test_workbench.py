@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from gateway.clock import as_utc, utcnow
+from gateway.models import Assignment, Case, Event, Extension
 from tests.gateway.casefactory import add_assignment, add_case
 
 
@@ -81,3 +83,65 @@ def test_empty_replies_reasons_and_past_extension_dates_are_refused_before_any_s
         resp = client.post(f"/workbench/assignments/{a.id}/{action}", data={**data, "csrf_token": "test-csrf-token"},
                            follow_redirects=True)
         assert resp.status_code == 200 and message in resp.get_data(as_text=True), action
+
+
+CSRF = {"csrf_token": "test-csrf-token"}
+
+
+def test_the_lead_unit_signs_then_replies_and_the_case_is_answered(rt, login):
+    with Session(rt.engine, expire_on_commit=False) as db:
+        case = add_case(db, "WH20260301-000101", title="路灯不亮")
+        a = add_assignment(db, case, "WH-LIGHT")
+        db.commit()
+    client = login("department", "WH-LIGHT")
+    signed = client.post(f"/workbench/assignments/{a.id}/sign", data=CSRF, follow_redirects=True)
+    page = signed.get_data(as_text=True)
+    assert signed.request.path == f"/workbench/assignments/{a.id}" and "已签收" in page
+    assert f'action="/workbench/assignments/{a.id}/sign"' not in page and "办理中" in page
+    with Session(rt.engine) as db:
+        assert db.get(Assignment, a.id).status == "signed"  # type: ignore[union-attr]
+    replied = client.post(f"/workbench/assignments/{a.id}/reply", data={**CSRF, "text": "已更换灯泡，路灯恢复照明。"},
+                          follow_redirects=True)
+    page = replied.get_data(as_text=True)
+    assert "已提交答复" in page and "本单位答复" in page and "已更换灯泡，路灯恢复照明。" in page
+    assert f'action="/workbench/assignments/{a.id}/reply"' not in page
+    with Session(rt.engine) as db:
+        stored = db.get(Assignment, a.id)
+        assert stored is not None and stored.status == "replied" and stored.reply_text == "已更换灯泡，路灯恢复照明。"
+        assert db.get(Case, case.id).status == "replied"  # type: ignore[union-attr]
+        assert [e.kind for e in db.exec(select(Event).where(Event.case_id == case.id).order_by(Event.id))] == ["signed", "replied"]
+    again = client.post(f"/workbench/assignments/{a.id}/sign", data=CSRF, follow_redirects=True)
+    assert "操作未完成" in again.get_data(as_text=True)  # a replied assignment cannot be signed
+
+
+def test_a_unit_returns_an_assignment_with_its_reason_and_the_case_goes_back_to_triage(rt, login):
+    with Session(rt.engine, expire_on_commit=False) as db:
+        case = add_case(db, "WH20260301-000102", title="小区停水")
+        a = add_assignment(db, case, "WH-LIGHT")
+        db.commit()
+    resp = login("department", "WH-LIGHT").post(f"/workbench/assignments/{a.id}/return",
+                                                data={**CSRF, "reason": "供水不属于路灯管理职责"}, follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert "已退回，由督办中心重新分派" in page and "退回理由" not in page  # nothing left to do: no forms
+    with Session(rt.engine) as db:
+        stored = db.get(Assignment, a.id)
+        assert stored is not None and stored.status == "returned" and stored.return_reason == "供水不属于路灯管理职责"
+        assert db.get(Case, case.id).status == "triage"  # type: ignore[union-attr]
+
+
+def test_a_unit_asks_for_an_extension_once_and_a_second_request_waits_for_the_first(rt, login):
+    with Session(rt.engine, expire_on_commit=False) as db:
+        a = add_assignment(db, add_case(db, "WH20260301-000103"), "WH-LIGHT", status="signed")
+        db.commit()
+    client = login("department", "WH-LIGHT")
+    until = (utcnow().astimezone(rt.profile.tz) + timedelta(days=5)).date().isoformat()
+    resp = client.post(f"/workbench/assignments/{a.id}/extension",
+                       data={**CSRF, "until": until, "reason": "需要采购配件"}, follow_redirects=True)
+    assert "已提交延期申请" in resp.get_data(as_text=True)
+    with Session(rt.engine) as db:
+        ext = db.exec(select(Extension).where(Extension.assignment_id == a.id)).one()
+        assert ext.status == "pending" and ext.reason == "需要采购配件" and ext.requested_by
+        assert as_utc(ext.requested_until).astimezone(rt.profile.tz).date().isoformat() == until
+    second = client.post(f"/workbench/assignments/{a.id}/extension",
+                         data={**CSRF, "until": until, "reason": "再延一次"}, follow_redirects=True)
+    assert second.status_code == 200 and "操作未完成" in second.get_data(as_text=True)
