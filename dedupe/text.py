@@ -104,6 +104,7 @@ def shingles(text: str | None, *, normalized: bool = False) -> set[str]:
     t = t[:MAX_SHINGLE_CHARS]
     out: set[str] = set()
     previous_word: str | None = None
+    previous_end = 0
     for match in _TOKEN.finditer(t):
         run = match.group()
         if _IS_CJK.match(run):

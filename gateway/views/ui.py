@@ -1,16 +1,14 @@
-"""What the HTML pages share: Chinese labels, template filters, paging, and calls into other branches' services."""
+"""What the HTML pages share: Chinese labels, template filters and paging."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, flash, request
+from flask import Flask, request
 from markupsafe import Markup
 
 from gateway.clock import as_utc, utcnow
@@ -101,28 +99,6 @@ def page_args(default_per_page: int = 50) -> tuple[int, int]:
     except ValueError:
         page = 1
     return page, default_per_page
-
-
-def call_service(module: str, function: str, *args: Any, done: str) -> bool:
-    """Call gateway.<module>.<function>(rt, *args) from a form; flash the outcome; False when it failed.
-
-    The services are built on other branches (workflow, merging); until one is deployed the view says so
-    instead of failing. Their illegal transitions raise gateway.errors.WorkflowError.
-    """
-    from gateway.errors import WorkflowError
-
-    name = f"gateway.{module}"
-    if importlib.util.find_spec(name) is None:
-        flash(f"该功能（{module}）尚未部署，请联系系统管理员。", "error")
-        return False
-    service: Callable[..., Any] = getattr(importlib.import_module(name), function)
-    try:
-        service(current(), *args)
-    except WorkflowError as exc:
-        flash(str(exc), "error")
-        return False
-    flash(done, "ok")
-    return True
 
 
 def is_late(assignment: Any) -> bool:
