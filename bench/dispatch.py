@@ -16,7 +16,7 @@ from rq import Retry
 
 from bench import common, preload
 from bench.corpus import Corpus
-from gateway.broker import RETRIES, RETRY_BACKOFF
+from gateway.broker import RETRY_BACKOFF
 
 NAME = "dispatch"
 
@@ -31,7 +31,7 @@ def enqueue(queue: Any, func: str, ids: list[Any], prefix: str, retry: bool = Tr
                     func,
                     args=(i,) if i is not None else (),
                     job_id=f"{prefix}-{func.rsplit('.', 1)[-1]}-{n + low}",
-                    retry=Retry(max=RETRIES, interval=RETRY_BACKOFF) if retry else None,
+                    retry=Retry(max=len(RETRY_BACKOFF), interval=RETRY_BACKOFF) if retry else None,
                 )
                 for n, i in enumerate(ids[low : low + 1000])
             ]

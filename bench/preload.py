@@ -40,6 +40,11 @@ def insert_many(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     dialect = conn.dialect
+    # Columns the rows leave out take the model's scalar default, so a new column does not break the bench.
+    defaults = {c.name: c.default.arg for c in table.columns
+                if c.name not in rows[0] and c.default is not None and c.default.is_scalar}
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
     columns = list(rows[0])
     processors = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
     quote = dialect.identifier_preparer.quote
@@ -247,7 +252,7 @@ def analyze(engine: Engine) -> None:
 
 def dedupe_index(app: Any, first_case: int, last_case: int, batch: int = 500) -> dict[str, Any]:
     """Fill the dedupe index for preloaded cases through intake's seam, when this code has one."""
-    from sqlmodel import Session
+    from sqlmodel import Session, select
 
     rt = app.extensions["hotline"]
     indexer = rt.services.get("dedupe_index")
@@ -258,8 +263,8 @@ def dedupe_index(app: Any, first_case: int, last_case: int, batch: int = 500) ->
         for low in range(first_case, last_case + 1, batch):
             high = min(last_case, low + batch - 1)
             with Session(rt.engine, expire_on_commit=False) as session:
-                found_cases = {c.id: c for c in session.query(Case).filter(Case.id.between(low, high))}  # type: ignore[union-attr]
-                for report in session.query(Report).filter(Report.case_id.between(low, high)):  # type: ignore[union-attr]
+                found_cases = {c.id: c for c in session.exec(select(Case).where(Case.id.between(low, high)))}  # type: ignore[union-attr]
+                for report in session.exec(select(Report).where(Report.case_id.between(low, high))):  # type: ignore[union-attr]
                     indexer(session, rt, found_cases[report.case_id], report)
                 session.commit()
     return {"status": "filled through rt.services['dedupe_index']", "seconds": round(time.perf_counter() - started, 2)}
