@@ -80,16 +80,21 @@ class Dedupe:
     # -- the decision ---------------------------------------------------------------------
     def candidates(self, session: Session, features: Features, exclude: Iterable[int] = ()) -> list[Candidate]:
         """One indexed query: the newest cases under each of the report's keys, open or recently closed."""
-        ids = sorted({key_id(k) for k in block_keys(features, self.thresholds.same_problem_hours)})
-        if not ids:
+        weighed = sorted({(key_weight(k), key_id(k)) for k in block_keys(features, self.thresholds.same_problem_hours)})
+        if not weighed:
             return []
-        since = (features.time or utcnow()) - timedelta(days=self.thresholds.same_person_days)
+        weights, ids = tuple(w for w, _ in weighed), [i for _, i in weighed]
+        now = features.time or utcnow()
+        since = now - timedelta(days=self.thresholds.same_person_days)
+        recent = now - timedelta(hours=self.thresholds.same_problem_hours)
+        naive = session.get_bind().dialect.name == "sqlite"
         params: dict[str, Any] = {f"k{i}": v for i, v in enumerate(ids)}
-        params.update(limit=self.per_key_limit, most=self.max_candidates, since=since.replace(tzinfo=None)
-                      if session.get_bind().dialect.name == "sqlite" else since)
+        params.update(limit=self.per_key_limit, most=self.max_candidates, person=KEY_WEIGHTS["p"],
+                      since=since.replace(tzinfo=None) if naive else since,
+                      recent=recent.replace(tzinfo=None) if naive else recent)
         skip = set(exclude)
         out = []
-        for case_id, status, last, stored in session.execute(_candidate_sql(len(ids)), params):
+        for case_id, status, last, stored in session.execute(_candidate_sql(weights), params):
             if case_id in skip:
                 continue
             data = json.loads(stored) if isinstance(stored, str) else stored
@@ -144,19 +149,41 @@ class Dedupe:
         store_case_features(session, case_id, merged, keys, old, row=row)
 
 
-@functools.lru_cache(maxsize=64)
-def _candidate_sql(n_keys: int) -> Any:
-    """The candidate query for n keys: per key the newest cases (an index range scan), then open or recent ones."""
-    per_key = " UNION ".join(
-        f"SELECT case_id FROM (SELECT case_id FROM dedupekey WHERE \"key\" = :k{i} ORDER BY case_id DESC LIMIT :limit) AS s{i}"
-        for i in range(n_keys)
+KEY_WEIGHTS = {"p": 8, "t": 4, "g": 4, "pl": 2}  # any other (the LSH bands "b<i>"): 1
+
+
+def key_weight(key: str) -> int:
+    """How much sharing this kind of key says about a candidate: person > territory in the window > named place > LSH band."""
+    return KEY_WEIGHTS.get(key.split(":", 1)[0], 1)
+
+
+@functools.lru_cache(maxsize=256)
+def _candidate_sql(weights: tuple[int, ...]) -> Any:
+    """The candidate query for keys of these weights: per key the newest cases (an index range scan),
+    then of the open or recently closed ones the ``:most`` best: first those a rule can still take
+    (open, a report within the problem window, or the same person), then by the sum of the distinct
+    kinds of key shared (person 8, territory and time bucket 4, named place 2, LSH band 1), then newest. Copies of
+    a text template at other places (LSH bands only) no longer crowd out the cases of the same
+    place, territory or person.
+    """
+    per_key = " UNION ALL ".join(
+        f"SELECT case_id, {w} AS w FROM (SELECT case_id FROM dedupekey WHERE \"key\" = :k{i} "
+        f"ORDER BY case_id DESC LIMIT :limit) AS s{i}"
+        for i, w in enumerate(weights)
     )
+    kinds = " + ".join(f"MAX(CASE WHEN k.w = {w} THEN {w} ELSE 0 END)" for w in sorted(set(weights), reverse=True))
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    # The stored features (the wide rows) are read only for the chosen cases, after the LIMIT.
     return text(
-        f'SELECT c.id, c.status, c.last_report_at, f.features FROM ({per_key}) AS k '
-        f'JOIN "case" AS c ON c.id = k.case_id JOIN casefeatures AS f ON f.case_id = c.id '
+        f"SELECT t.id, t.status, t.last_report_at, f.features FROM ("
+        f"SELECT c.id, c.status, c.last_report_at, r.strength, "
+        f"CASE WHEN c.status IN ({statuses}) OR c.last_report_at >= :recent OR r.strength >= :person "
+        f"THEN 1 ELSE 0 END AS eligible FROM ("
+        f"SELECT k.case_id, {kinds} AS strength FROM ({per_key}) AS k GROUP BY k.case_id) AS r "
+        f'JOIN "case" AS c ON c.id = r.case_id '
         f"WHERE c.status IN ({statuses}) OR (c.status = 'closed' AND c.closed_at >= :since) "
-        f"ORDER BY c.id DESC LIMIT :most"
+        f"ORDER BY eligible DESC, r.strength DESC, c.id DESC LIMIT :most) AS t "
+        f"JOIN casefeatures AS f ON f.case_id = t.id ORDER BY t.eligible DESC, t.strength DESC, t.id DESC"
     )
 
 

@@ -98,6 +98,19 @@ def test_the_same_complaint_template_about_another_estate_stays_its_own_case(app
     assert reasons["text_similarity"] > 0.5  # the texts are near copies; only the place tells them apart
 
 
+def test_newer_copies_of_a_template_at_other_estates_do_not_crowd_the_same_estates_case_out_of_the_candidates(app, rt):
+    matcher = rt.services["matcher"]
+    matcher.max_candidates = 3
+    first = ingest(rt, report("board", "b-1", board_user="wuchang_mom", **BOARD))
+    for i, estate in enumerate(["保利中心", "华润中心", "中南花园", "水果湖花园"]):
+        copy = ingest(rt, report("board", f"b-copy-{i}", 1 + i, board_user=f"u{i}",
+                                 title=f"{estate}楼下餐馆油烟扰民", text=OTHER_ESTATE["text"].replace("保利中心", estate)))
+        assert copy.created and copy.case.id != first.case.id
+    second = ingest(rt, report("email", "m-1", 10, email="liu.wei@example.com", title="投诉：万达公馆底商油烟",
+                               text="武昌区万达公馆小区一楼的饭店油烟直排，晚上营业到凌晨，窗户都不敢开，请环保部门查处。"))
+    assert (second.case.id, second.link) == (first.case.id, "same_problem")
+
+
 def test_a_problem_reported_again_after_the_window_by_someone_else_opens_a_new_case(app, rt):
     first = ingest(rt, report("board", "b-1", board_user="u1", **BOARD))
     close(rt, first.case.id, T0 + timedelta(hours=5))
