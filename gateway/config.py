@@ -109,6 +109,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
                                                       ("hotline", 4 * 1024 * 1024), ("open311", 256 * 1024))}
     config["MAX_TEXT_CHARS"] = _int("HOTLINE_MAX_TEXT_CHARS", env.get("HOTLINE_MAX_TEXT_CHARS", "20000"), 100)
     config["MAX_ATTACHMENTS"] = _int("HOTLINE_MAX_ATTACHMENTS", env.get("HOTLINE_MAX_ATTACHMENTS", "10"))
+    config["MAX_ATTACHMENT_BYTES"] = _int("HOTLINE_MAX_ATTACHMENT_BYTES", env.get("HOTLINE_MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024)), 1)
     return config
 
 

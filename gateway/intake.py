@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from adapters.base import InboundReport
 from adapters.case_number import find_case_ref
 from dedupe.identity import normalize_board_user, normalize_email, normalize_phone
-from gateway import outbox
+from gateway import attachments, outbox
 from gateway.clock import as_utc, utcnow
 from gateway.models import Case, Contact, Event, Identity, Notification, Report
 from gateway.runtime import Runtime
@@ -56,6 +56,8 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> Ing
         except IntegrityError:
             session.rollback()
             return _replay(session, inbound)
+        kept = inbound.attachments[: len(report.attachments)]
+        report.attachments = attachments.plan(report.id, kept, int(rt.config.get("MAX_ATTACHMENT_BYTES") or 10 * 1024 * 1024))
         contact = resolve_contact(session, report)
         report.contact_id = contact.id if contact else None
         case, link, match = _find_case(session, rt, report, contact)
@@ -80,6 +82,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> Ing
             # A concurrent delivery of the same report won the race after our flush.
             session.rollback()
             return _replay(session, inbound)
+        attachments.write(rt.config["DATA_DIR"], report.attachments, kept)
         outbox.deliver(session, rt.broker, jobs)
         return IngestResult(case=case, report=report, created=True, link=link)
 
@@ -101,11 +104,11 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
     if len(text) > max_text:  # the whole message stays in raw
         text = text[:max_text]
         defects.append(f"text cut at {max_text} characters")
-    attachments = list(inbound.attachments)
+    files = list(inbound.attachments)
     max_files = int(rt.config.get("MAX_ATTACHMENTS", 10))
-    if len(attachments) > max_files:
-        defects.append(f"{len(attachments) - max_files} attachments over the limit of {max_files} not kept")
-        attachments = attachments[:max_files]
+    if len(files) > max_files:
+        defects.append(f"{len(files) - max_files} attachments over the limit of {max_files} not kept")
+        files = files[:max_files]
     report = Report(
         channel=inbound.channel,
         external_id=_bounded_id(inbound.external_id),
@@ -127,7 +130,7 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
         message_id=inbound.message_id,
         attachments=[
             {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
-            for a in attachments
+            for a in files
         ],
         defects=defects,
         extra=extra,

@@ -156,3 +156,37 @@ def test_an_sms_and_a_mail_from_one_person_about_one_matter_thread_onto_one_case
     with Session(rt.engine) as session:
         assert session.exec(select(Notification.channel).where(Notification.kind == "ack")).all() == ["email"]
         assert [r.link for r in session.exec(select(Report).order_by(Report.id))] == ["new", "thread"]
+
+
+def test_attachments_are_written_under_the_data_folder_with_names_that_cannot_escape(client, rt, app):
+    from email.message import EmailMessage
+    from pathlib import Path
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "li@example.com", "12345@example.wuhan.gov.cn", "井盖缺失"
+    msg["Message-ID"] = "<att1@example.com>"
+    msg.set_content("江汉区新华路井盖缺失，见附件照片。")
+    msg.add_attachment(b"\x89PNGdata", maintype="image", subtype="png", filename="../../../etc/现场照片.png")
+    msg.add_attachment(b"x" * 64, maintype="application", subtype="octet-stream", filename="..\\..\\big.bin")
+    app.config["MAX_ATTACHMENT_BYTES"] = rt.config["MAX_ATTACHMENT_BYTES"] = 32
+    resp = post_raw(client, msg.as_bytes())
+    assert resp.status_code == 201
+    with Session(rt.engine) as session:
+        report = session.exec(select(Report)).one()
+    photo, big = report.attachments
+    assert photo["path"] == f"attachments/{report.id}/01-现场照片.png"
+    data_dir = Path(rt.config["DATA_DIR"]).resolve()
+    assert (data_dir / photo["path"]).read_bytes() == b"\x89PNGdata"
+    assert "path" not in big and "larger than 32 bytes" in big["not_kept"]
+    written = [p for p in data_dir.rglob("*") if p.is_file() and "attachments" in p.parts]
+    assert [p.relative_to(data_dir).as_posix() for p in written] == [photo["path"]]
+
+
+@pytest.mark.parametrize(("name", "safe"), [
+    ("../../etc/passwd", "01-passwd"), ("..\\..\\win.ini", "01-win.ini"), (".hidden", "01-hidden"),
+    ("a/b/c d.pdf", "01-c_d.pdf"), ("", "01-attachment"), (None, "01-attachment"), ("报告.docx", "01-报告.docx"),
+])
+def test_attachment_names_lose_every_path_part(name, safe):
+    from gateway.attachments import safe_name
+
+    assert safe_name(name, 1) == safe
