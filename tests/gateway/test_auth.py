@@ -239,3 +239,38 @@ def test_the_cli_creates_the_first_admin_from_an_environment_variable_or_a_promp
 def test_changing_an_unknown_user_is_a_404_page(app):
     resp = logged_in(app, "admin").post("/console/users/999", data={"role": "office", "csrf_token": "test-csrf-token"})
     assert resp.status_code == 404 and "页面不存在" in resp.get_data(as_text=True)
+
+
+# The JSON API's staff routes: role -> allowed (department staff are further limited to their own unit's
+# assignments, tested in test_workflow.py). Tried with every role and anonymously.
+API_POSTS: list[tuple[str, set[str]]] = [
+    ("/api/v1/assignments/{a}/sign", {"department", "office", "admin"}),
+    ("/api/v1/assignments/{a}/reply", {"department", "office", "admin"}),
+    ("/api/v1/assignments/{a}/return", {"department", "office", "admin"}),
+    ("/api/v1/assignments/{a}/extension", {"department", "office", "admin"}),
+    ("/api/v1/assignments/{a}/overrule", OFFICE),
+    ("/api/v1/extensions/1/decide", OFFICE),
+    ("/api/v1/cases/{n}/dispatch", OFFICE),
+    ("/api/v1/cases/{n}/merge", OFFICE),
+    ("/api/v1/merges/{m}/undo", OFFICE),
+    ("/api/v1/merges/{m}/accept", OFFICE),
+    ("/api/v1/merges/{m}/reject", OFFICE),
+    ("/api/v1/reports/1/split", OFFICE),
+]
+API_GETS: list[tuple[str, set[str]]] = [
+    ("/api/v1/merges?status=proposed", OFFICE),
+    ("/api/v1/reports/latest", OFFICE),
+]
+
+
+@pytest.mark.parametrize(("route", "allowed"), API_POSTS + API_GETS, ids=[r for r, _ in API_POSTS + API_GETS])
+def test_each_api_route_refuses_other_roles_and_anonymous(app, ids, route, allowed):
+    url = route.format(**ids)
+    method = "get" if (route, allowed) in API_GETS else "post"
+    assert getattr(app.test_client(), method)(url, json={}).status_code == 401
+    for role in ROLES:
+        resp = getattr(logged_in(app, role), method)(url, json={})
+        if role in allowed:
+            assert resp.status_code not in (401, 403), (role, resp.status_code)  # let through (then 2xx/4xx on the data)
+        else:
+            assert resp.status_code == 403, (role, resp.status_code)
