@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -301,3 +301,22 @@ def free_port() -> int:
 
 def python() -> str:
     return sys.executable
+
+
+def run(name: str, args: argparse.Namespace, argv: Sequence[str] | None, run_one: Callable[[str, Any], dict[str, Any]],
+        report: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    """Run one benchmark on each database asked for, print its table, write its JSON, and return the result."""
+    result: dict[str, Any] = {
+        "benchmark": name,
+        "command": f"python -m bench.{name} " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
+        "params": {k: v for k, v in vars(args).items() if k != "out"},
+        "runs": [],
+    }
+    for kind in kinds(args.db):
+        result["runs"].append(run_one(kind, args))
+    result["machine"]["load_after"] = load()
+    path = write_result(name, result, args.out)
+    print(report(result))
+    print(f"\nJSON: {path}")
+    return result

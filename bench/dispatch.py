@@ -170,20 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.jobs = args.jobs if args.jobs is not None else (200 if args.quick else 5_000)
     args.noop_jobs = args.noop_jobs if args.noop_jobs is not None else (200 if args.quick else 5_000)
     args.fork_jobs = args.fork_jobs if args.fork_jobs is not None else (100 if args.quick else 1_000)
-    result: dict[str, Any] = {
-        "benchmark": NAME,
-        "command": f"python -m bench.{NAME} " + " ".join(argv or sys.argv[1:]),
-        "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
-        "params": {k: v for k, v in vars(args).items() if k != "out"},
-        "runs": [],
-    }
-    for kind in common.kinds(args.db):
-        result["runs"].append(run_one(kind, args))
-    result["machine"]["load_after"] = common.load()
-    path = common.write_result(NAME, result, args.out)
-    print(report(result))
-    print(f"\nJSON: {path}")
-    return result
+    return common.run(NAME, args, argv, run_one, report)
 
 
 def report(result: dict[str, Any]) -> str:

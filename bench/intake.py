@@ -270,20 +270,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.max_rate = args.max_rate if args.max_rate is not None else (600 if quick else 1000)
     args.drain_timeout = args.drain_timeout if args.drain_timeout is not None else (30 if quick else 120)
 
-    result: dict[str, Any] = {
-        "benchmark": NAME,
-        "command": "python -m bench." + NAME + " " + " ".join(argv or sys.argv[1:]),
-        "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
-        "params": {k: v for k, v in vars(args).items() if k not in ("out",)},
-        "runs": [],
-    }
-    for kind in common.kinds(args.db):
-        result["runs"].append(run_one(kind, args))
-    result["machine"]["load_after"] = common.load()
-    path = common.write_result(NAME, result, args.out)
-    print(report(result))
-    print(f"\nJSON: {path}")
-    return result
+    return common.run(NAME, args, argv, run_one, report)
 
 
 def report(result: dict[str, Any]) -> str:

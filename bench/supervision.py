@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import statistics
-import sys
 import time
 from datetime import timedelta
 from typing import Any, Callable
@@ -144,20 +143,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--seed", type=int, default=12345)
     args = p.parse_args(argv)
     args.assignments = args.assignments if args.assignments is not None else (5_000 if args.quick else 100_000)
-    result: dict[str, Any] = {
-        "benchmark": NAME,
-        "command": f"python -m bench.{NAME} " + " ".join(argv or sys.argv[1:]),
-        "machine": common.machine(args.pg_url if args.db != "sqlite" else None, args.redis_url),
-        "params": {k: v for k, v in vars(args).items() if k != "out"},
-        "runs": [],
-    }
-    for kind in common.kinds(args.db):
-        result["runs"].append(run_one(kind, args))
-    result["machine"]["load_after"] = common.load()
-    path = common.write_result(NAME, result, args.out)
-    print(report(result))
-    print(f"\nJSON: {path}")
-    return result
+    return common.run(NAME, args, argv, run_one, report)
 
 
 def report(result: dict[str, Any]) -> str:
