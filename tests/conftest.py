@@ -179,3 +179,18 @@ def http_login(base: str, username: str, password: str) -> Any:
     with opener.open(f"{base}/login", data=form, timeout=10) as resp:
         assert "/login" not in resp.geturl(), "login failed"
     return opener
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The test's app served on a free loopback port by a threaded werkzeug server (real HTTP)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

@@ -87,6 +87,12 @@ def _act(assignment_id: int, service: Callable[..., Any], *args: Any, done: str)
     return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
 
 
+def _refuse(assignment_id: int, message: str) -> Any:
+    """Back to the assignment page with the reason the form was refused (nothing was done)."""
+    flash(message, "error")
+    return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
+
+
 @bp.post("/assignments/<int:assignment_id>/sign")
 @require_role("department")
 def sign(assignment_id: int):  # type: ignore[no-untyped-def]
@@ -100,8 +106,7 @@ def reply(assignment_id: int):  # type: ignore[no-untyped-def]
     """Answer an assignment (答复)."""
     text = request.form.get("text", "").strip()
     if not text:
-        flash("答复内容不能为空。", "error")
-        return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
+        return _refuse(assignment_id, "答复内容不能为空。")
     return _act(assignment_id, workflow.reply, text, _user().actor, done="已提交答复。")
 
 
@@ -111,8 +116,7 @@ def return_assignment(assignment_id: int):  # type: ignore[no-untyped-def]
     """Return an assignment that is not the unit's, with a reason (退回)."""
     reason = request.form.get("reason", "").strip()
     if not reason:
-        flash("退回必须说明理由。", "error")
-        return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
+        return _refuse(assignment_id, "退回必须说明理由。")
     return _act(assignment_id, workflow.return_assignment, reason, _user().actor, done="已退回，由督办中心重新分派。")
 
 
@@ -126,6 +130,5 @@ def extension(assignment_id: int):  # type: ignore[no-untyped-def]
     except ValueError:
         until = None
     if until is None or not reason or until <= utcnow():
-        flash("请填写一个将来的日期和延期理由。", "error")
-        return redirect(url_for("workbench.assignment_page", assignment_id=assignment_id))
+        return _refuse(assignment_id, "请填写一个将来的日期和延期理由。")
     return _act(assignment_id, workflow.request_extension, until, reason, _user().actor, done="已提交延期申请。")

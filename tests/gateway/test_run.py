@@ -5,20 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from bench.common import free_port
 from tests.conftest import http_login, subprocess_env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> dict:
@@ -27,7 +21,7 @@ def _get(url: str) -> dict:
 
 
 def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     env = subprocess_env(config)
     if os.environ.get("HOTLINE_TEST_EMBEDDED_REDIS", "1") == "1" and not os.environ.get("REDIS_URL"):
         env.pop("REDIS_URL")  # exercise the embedded default when the suite itself runs on it

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from gateway.models import Case, Report, Unparsed
 from gateway.smtp import _process_message, listener
 from tests.conftest import ROOT
-from tests.gateway.conftest import free_port
+from bench.common import free_port
 from tests.gateway.test_email_webhook import FIXTURES, mail
 
 
