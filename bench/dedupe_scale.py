@@ -115,7 +115,7 @@ def _pool_item(index: int) -> PoolItem:
     world.rng.seed(index)
     matter = world.matter()
     report = world.report(matter, world.rng.randrange(2), NOW, 0)
-    f = extract({**report, "phone": None}, _DEDUPE.gazetteer)
+    f = _DEDUPE.extract({**report, "phone": None})
     fixed = sorted({key_id(k) for k in block_keys(f, query=False) if k.startswith(("pl:", "b"))})
     data = f.to_dict(compact=True)
     head = json.dumps({k: v for k, v in data.items() if k not in ("time", "contacts")}, ensure_ascii=False)
@@ -305,7 +305,7 @@ def measure(engine: Any, n: int, queries: int, brute: int, max_candidates: int |
     with Session(engine) as session:
         for i, report in enumerate(probes):
             t0 = time.perf_counter()
-            f = extract(report, dedupe.gazetteer)
+            f = dedupe.extract(report)
             t1 = time.perf_counter()
             candidates = dedupe.candidates(session, f)
             t2 = time.perf_counter()

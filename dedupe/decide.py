@@ -36,6 +36,7 @@ WEIGHT_CONTACT = 0.25
 WEIGHT_DISTRICT = 0.05
 WEIGHT_CATEGORY = 0.05
 WEIGHT_RECENT = 0.05
+WEIGHT_TOPIC = 0.1
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,17 @@ def score_candidate(
     hours = _hours_between(new, candidate, reference)
     street_same = bool(new.place.street and new.place.street == reference.place.street)
     meters = _distance_m(new, candidate)
+    topics = _shared_topics(new, candidate)
 
     reasons: list[dict[str, Any]] = [{"feature": "text_similarity", "value": round(text, 3)}]
     score = math.sqrt(text)
+    matched_kind = None
     if places.relation == "match":
         matched_kind = _kind_of(places.matched, new, reference)
         weight = WEIGHT_SITE if matched_kind == SITE else WEIGHT_ROAD if matched_kind else WEIGHT_STREET
-        score += WEIGHT_STREET if places.partial else weight
+        if places.partial:  # a short form of the name: weak, unless both are about the same kind of problem
+            weight = WEIGHT_ROAD if topics else WEIGHT_STREET
+        score += weight
         reasons.append({"feature": "place_match", "value": list(places.matched or ()), "kind": matched_kind,
                         **({"partial": True} if places.partial else {})})
     elif places.relation == "mismatch":
@@ -178,6 +183,9 @@ def score_candidate(
         reasons.append({"feature": "category", "value": category})
         if category == "same":
             score += WEIGHT_CATEGORY
+    if topics:
+        score += WEIGHT_TOPIC
+        reasons.append({"feature": "topic_match", "value": sorted(topics)})
     if same_contact:
         score += WEIGHT_CONTACT
         reasons.append({"feature": "same_contact", "value": True})
@@ -190,11 +198,16 @@ def score_candidate(
 
     vetoed = places.veto
     rule: str | None = None
+    same_site = matched_kind == SITE and not places.partial
     if vetoed:
         reasons.append({"feature": "veto", "value": "different_place"})
-    elif text < thresholds.min_text and not (same_contact and places.relation == "match" and category != "different"):
-        # (the same person naming the same place about the same kind of problem is a chase even in other
-        # words: "还是没水"; about another kind of problem there - water after a street light - it is not)
+    elif text < thresholds.min_text and not (
+        category != "different" and places.relation == "match" and (same_contact or (same_site and topics))
+    ):
+        # The same person naming the same place about the same kind of problem is a chase even in
+        # other words ("还是没水"); so is anyone naming the same estate or school with the same kind of
+        # problem in other words (its shops' smoke, then their noise at night). About another kind of
+        # problem there - water after a street light - it is not.
         reasons.append({"feature": "gate", "value": "text_below_minimum"})
     else:
         person_window = hours is not None and hours <= thresholds.same_person_days * 24
@@ -221,6 +234,13 @@ def _distance_m(new: Features, candidate: Candidate) -> float | None:
         meters = 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(h)))
         best = meters if best is None else min(best, meters)
     return best
+
+
+def _shared_topics(new: Features, candidate: Candidate) -> frozenset[str]:
+    """The kinds of problem both name (any report of the case counts)."""
+    if not new.topics:
+        return frozenset()
+    return new.topics & frozenset().union(*(f.topics for f in (candidate.features, *candidate.more_features)))
 
 
 def _shares_contact(new: Features, candidate: Candidate) -> bool:
@@ -253,7 +273,7 @@ def decide(
     pruned: tuple[float, Hashable] | None = None
     for candidate in candidates:
         text = _best_text(new, candidate, thresholds.idf)
-        if text[0] < thresholds.min_text and not _shares_contact(new, candidate):
+        if text[0] < thresholds.min_text and not _shares_contact(new, candidate) and not _shared_topics(new, candidate):
             # No rule can apply below the text gate: skip the place comparison (most candidates).
             if pruned is None or (text[0], str(candidate.case_id)) > (pruned[0], str(pruned[1])):
                 pruned = (text[0], candidate.case_id)

@@ -42,6 +42,7 @@ class Features:
     channel: str | None = None
     point: tuple[float, float] | None = None  # (lat, lon) when the channel gave coordinates
     source: str = field(default="", repr=False, compare=False)  # the text the shingles were cut from
+    topics: frozenset[str] = frozenset()  # kinds of problem named (the city's category keywords found)
 
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
         """Return a JSON-able dict; ``compact`` stores the shingles' source text instead of the shingles."""
@@ -58,6 +59,7 @@ class Features:
             "time": self.time.isoformat() if self.time else None,
             "channel": self.channel,
             "point": list(self.point) if self.point else None,
+            **({"tp": sorted(self.topics)} if self.topics else {}),
         }
 
     @classmethod
@@ -79,6 +81,7 @@ class Features:
             time=parse_time(data.get("time")),
             channel=data.get("channel"),
             point=_point(data.get("point")),
+            topics=frozenset(data.get("tp") or ()),
         )
 
 
@@ -135,8 +138,11 @@ def contact_ids(report: Any) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def extract(report_like: Any, gazetteer: Gazetteer | None = None) -> Features:
+def extract(report_like: Any, gazetteer: Gazetteer | None = None, topics: Mapping[str, str] | None = None) -> Features:
     """Return the features of a report given as a dict (or an ``InboundReport``-like object).
+
+    ``topics`` maps the city's problem words to a kind of problem ("油烟" -> the city-management
+    category); the kinds a text names let two differently worded complaints about one place meet.
 
     Reads ``title``, ``text`` (or ``detail``/``body``), ``address``, ``district``, ``category``
     (or ``category_hint``), ``contact_id``, ``phone``, ``email``, ``board_user``,
@@ -163,7 +169,15 @@ def extract(report_like: Any, gazetteer: Gazetteer | None = None) -> Features:
         channel=_get(report_like, "channel"),
         point=_point((lat, lon)) if (lat := _get(report_like, "lat")) is not None
         and (lon := _get(report_like, "lon")) is not None else None,
+        topics=topics_in(text, topics),
     )
+
+
+def topics_in(text: str, topics: Mapping[str, str] | None) -> frozenset[str]:
+    """The kinds of problem whose words occur in a normalized text."""
+    if not topics:
+        return frozenset()
+    return frozenset(kind for word, kind in topics.items() if word in text)
 
 
 def without_place_names(text: str, place: Place) -> str:
@@ -281,6 +295,7 @@ def merge_features(case: Features, report: Features) -> Features:
         channel=case.channel,
         point=case.point or report.point,
         source=source,
+        topics=case.topics | report.topics,
     )
 
 

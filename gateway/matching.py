@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, decide
 from dedupe.features import MAX_PLACE_KEYS, Features, block_keys, case_keys, extract, key_id, merge_features
 from dedupe.place import Gazetteer
+from dedupe.text import normalize
 from gateway.clock import as_utc, utcnow
 from gateway.config import ConfigError
 from gateway.intake import Match
@@ -28,7 +29,7 @@ from gateway.models import OPEN_STATUSES, Case, CaseFeatures, Contact, DedupeKey
 from gateway.profile import Profile
 from gateway.runtime import Runtime
 
-LIMIT_KEYS = ("per_key_limit", "max_candidates")
+OTHER_KEYS = ("per_key_limit", "max_candidates", "topics")
 DEFAULTS = {"per_key_limit": 40, "max_candidates": 150}
 _STASH = "dedupe_features"
 
@@ -37,7 +38,7 @@ def thresholds_of(profile: Profile) -> Thresholds:
     """Read [dedupe] of the city profile into decide.Thresholds; an unknown key fails start-up."""
     known = {f.name for f in fields(Thresholds) if f.name != "idf"}
     section = dict(profile.dedupe)
-    unknown = set(section) - known - set(LIMIT_KEYS)
+    unknown = set(section) - known - set(OTHER_KEYS)
     if unknown:
         raise ConfigError(f"HOTLINE_PROFILE={profile.path!r}: unknown [dedupe] keys {sorted(unknown)}")
     try:
@@ -56,12 +57,21 @@ def gazetteer_of(profile: Profile) -> Gazetteer:
     return _gazetteer(json.dumps(profile.territory, sort_keys=True, ensure_ascii=False))
 
 
+def topics_of(profile: Profile) -> dict[str, str]:
+    """The profile's [dedupe.topics] (kind of problem -> words) as normalized word -> kind."""
+    table = profile.dedupe.get("topics") or {}
+    if not isinstance(table, dict) or not all(isinstance(words, list) for words in table.values()):
+        raise ConfigError(f"HOTLINE_PROFILE={profile.path!r}: [dedupe.topics] maps a kind of problem to a list of words")
+    return {normalize(str(word)): kind for kind, words in table.items() for word in words if normalize(str(word))}
+
+
 class Dedupe:
     """Rules 2 and 3 of DESIGN.md over the shared index: ``__call__`` is the matcher, ``record`` the indexer."""
 
     def __init__(self, profile: Profile) -> None:
         self.thresholds = thresholds_of(profile)
         self.gazetteer = gazetteer_of(profile)
+        self.topics = topics_of(profile)
         self.per_key_limit = int(profile.dedupe.get("per_key_limit", DEFAULTS["per_key_limit"]))
         self.max_candidates = int(profile.dedupe.get("max_candidates", DEFAULTS["max_candidates"]))
 
@@ -71,8 +81,12 @@ class Dedupe:
         stash = session.info.setdefault(_STASH, {})
         key = id(report)
         if key not in stash:
-            stash[key] = (report, extract(report, self.gazetteer))
+            stash[key] = (report, self.extract(report))
         return stash[key][1]
+
+    def extract(self, report: Any) -> Features:
+        """A report's (or a report-like dict's) features with this city's places and kinds of problem."""
+        return extract(report, self.gazetteer, self.topics)
 
     def index_keys(self, features: Features) -> list[str]:
         return block_keys(features, self.thresholds.same_problem_hours, query=False)
@@ -141,10 +155,10 @@ class Dedupe:
         if not reports:
             _drop_index(session, case_id, row)
             return
-        merged = extract(reports[0], self.gazetteer)
+        merged = self.extract(reports[0])
         keys = self.index_keys(merged)
         for r in reports[1:]:
-            f = extract(r, self.gazetteer)
+            f = self.extract(r)
             merged, keys = merge_features(merged, f), case_keys(keys, self.index_keys(f))
         store_case_features(session, case_id, merged, keys, old, row=row)
 

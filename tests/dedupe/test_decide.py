@@ -122,3 +122,43 @@ def test_the_same_person_at_the_same_place_about_another_kind_of_problem_is_a_ne
     light = features("江岸区保利华都小区门口路灯不亮", phone="13627130003", category="street_light")
     water = features("保利华都小区停水三天了", 4, phone="13627130003", category="water")
     assert decide(water, [candidate(1, light)]).action == NEW
+
+
+TOPICS = {"油烟": "fumes", "烧烤": "fumes", "夜宵": "fumes", "噪音": "noise", "扰民": "noise", "养狗": "dogs", "犬": "dogs"}
+
+
+def topical(text, hours=0.0, user=None):
+    return extract({"text": text, "received_at": T0 + timedelta(hours=hours), "board_user": user}, GAZ, TOPICS)
+
+
+def test_the_same_estate_and_kind_of_problem_in_other_words_is_one_matter():
+    # Different people, weeks apart, while the case is open: the shops under one estate, told as smoke
+    # by one and as late-night noise with barbecue smoke by another. Their texts share almost nothing.
+    smoke = topical("江岸区幸福里小区一楼的夜宵店灶台油烟随意排放,柴火味熏人", user="u1")
+    noise = topical("幸福里小区一楼商铺营业到凌晨,吆喝声吵得睡不着,烧烤的烟往楼上窜", 24 * 20, user="u2")
+    decision = decide(noise, [candidate(1, smoke)])
+    assert (decision.action, decision.rule, decision.case_id) == (ATTACH, "same_problem", 1), decision.reasons
+    assert {"feature": "topic_match", "value": ["fumes"]} in decision.reasons
+    text = next(r["value"] for r in decision.reasons if r["feature"] == "text_similarity")
+    assert text < Thresholds().min_text  # below the text gate: the place and the kind of problem carried it
+
+
+def test_the_same_estate_with_another_kind_of_problem_in_other_words_stays_apart():
+    smoke = topical("江岸区幸福里小区一楼的夜宵店灶台油烟随意排放,柴火味熏人", user="u1")
+    dogs = topical("幸福里小区有人遛狗不牵绳,养狗的业主不清理粪便,夜里吵", 24, user="u2")
+    assert decide(dogs, [candidate(1, smoke)]).action == NEW
+
+
+def test_without_the_topic_words_the_same_estate_in_other_words_stays_apart():
+    smoke = extract({"text": "江岸区幸福里小区一楼的夜宵店灶台油烟随意排放,柴火味熏人", "received_at": T0}, GAZ)
+    noise = extract({"text": "幸福里小区一楼商铺营业到凌晨,吆喝声吵得睡不着,烧烤的烟往楼上窜",
+                     "received_at": T0 + timedelta(days=20)}, GAZ)
+    assert decide(noise, [candidate(1, smoke)]).action == NEW
+
+
+def test_topics_survive_storage_and_merge_into_the_case():
+    smoke, noise = topical("幸福里小区楼下烧烤油烟"), topical("幸福里小区噪音扰民")
+    assert Features.from_dict(json.loads(json.dumps(smoke.to_dict(compact=True)))).topics == {"fumes"}
+    from dedupe.features import merge_features
+
+    assert merge_features(smoke, noise).topics == {"fumes", "noise"}

@@ -83,6 +83,15 @@ def test_compare_places(a, b, relation):
     assert compare_places(pa, pb, a, b).relation == relation
 
 
+def test_a_short_form_matches_fully_when_the_other_side_also_names_the_long_form():
+    short = extract_place("经济学院强制学生实习")
+    case = extract_place("经济学院组织学生打工。涉外经济学院寒假组织学生去工厂")  # a case told both ways
+    new = extract_place("涉外经济学院组织学生外出打工")
+    assert compare_places(new, short).partial
+    whole = compare_places(new, case)
+    assert (whole.relation, whole.partial) == ("match", False)
+
+
 def test_different_districts_veto_even_without_named_places():
     assert compare_places(extract_place("A5区油烟扰民"), extract_place("A2区油烟扰民")).veto
 

@@ -51,3 +51,15 @@ def test_the_demo_profile_has_wuhans_districts_and_departments():
     assert len(names) == 16 and "东湖新技术开发区" in names and "武汉经济技术开发区" in names
     assert profile.category("路灯照明").departments == ["WH-LIGHT"]
     assert {d["kind"] for d in profile.departments} >= {"office", "city", "district", "utility"}
+
+
+def test_dedupe_topics_must_map_a_kind_of_problem_to_words(tmp_path):
+    from dataclasses import replace
+
+    from gateway.matching import Dedupe
+
+    profile = load_profile(from_environment({})["PROFILE_PATH"])
+    assert Dedupe(profile).topics["油烟"] == "fumes"
+    broken = replace(profile, dedupe={**profile.dedupe, "topics": {"fumes": "油烟"}})
+    with pytest.raises(ConfigError, match=r"HOTLINE_PROFILE.*\[dedupe.topics\]"):
+        Dedupe(broken)
