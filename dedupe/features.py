@@ -255,8 +255,12 @@ def block_keys(
 
 
 def key_id(key: str) -> int:
-    """Return a signed 64-bit id of a block key: what the gateway's index table stores (8 bytes, not ~30)."""
-    return stable_hash(key) - (1 << 63)
+    """Return a signed 32-bit id of a block key: what the gateway's index table stores (4 bytes, not ~30).
+
+    Two keys may share an id (about one pair in 4 billion); that only adds a candidate, which
+    the decision then scores like any other.
+    """
+    return (stable_hash(key) >> 32) - (1 << 31)
 
 
 MAX_CASE_SHINGLES = 1500

@@ -111,8 +111,7 @@ class Dedupe:
         for case_id, status, last, stored in session.execute(_candidate_sql(weights), params):
             if case_id in skip:
                 continue
-            data = json.loads(stored) if isinstance(stored, str) else stored
-            out.append(Candidate(case_id, Features.from_dict(data), is_open=status in OPEN_STATUSES,
+            out.append(Candidate(case_id, stored_features(stored), is_open=status in OPEN_STATUSES,
                                  last_report_at=_as_time(last)))
         return out
 
@@ -189,7 +188,7 @@ def _candidate_sql(weights: tuple[int, ...]) -> Any:
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
     # The stored features (the wide rows) are read only for the chosen cases, after the LIMIT.
     return text(
-        f"SELECT t.id, t.status, t.last_report_at, f.features FROM ("
+        f"SELECT t.id, t.status, t.last_report_at, CAST(f.features AS TEXT) FROM ("
         f"SELECT c.id, c.status, c.last_report_at, r.strength, "
         f"CASE WHEN c.status IN ({statuses}) OR c.last_report_at >= :recent OR r.strength >= :person "
         f"THEN 1 ELSE 0 END AS eligible FROM ("
@@ -199,6 +198,17 @@ def _candidate_sql(weights: tuple[int, ...]) -> Any:
         f"ORDER BY eligible DESC, r.strength DESC, c.id DESC LIMIT :most) AS t "
         f"JOIN casefeatures AS f ON f.case_id = t.id ORDER BY t.eligible DESC, t.strength DESC, t.id DESC"
     )
+
+
+@functools.lru_cache(maxsize=2048)
+def stored_features(stored: str) -> Features:
+    """A case's stored features from their JSON text, decoded once per process while they stay the same.
+
+    The cases a district's new reports are compared with are mostly the same few hundred recent
+    ones, so most decisions find their candidates decoded already; the key is the text itself,
+    so a case whose features changed is decoded afresh (Features are immutable).
+    """
+    return Features.from_dict(json.loads(stored))
 
 
 def _as_time(value: Any) -> datetime | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from gateway.clock import utcnow
@@ -190,14 +190,14 @@ class MergeRecord(SQLModel, table=True):
 
 
 class DedupeKey(SQLModel, table=True):
-    """One row of the shared dedupe index: a block key (64-bit id of a dedupe.features key) -> a case.
+    """One row of the shared dedupe index: a block key (32-bit id of a dedupe.features key) -> a case.
 
     The primary key (key, case_id) is the only index; on SQLite the table is WITHOUT ROWID, so
     a row is stored once. Newest cases first is ``ORDER BY case_id DESC`` within a key.
     """
 
     __table_args__ = {"sqlite_with_rowid": False}
-    key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    key: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     case_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
 
 
