@@ -11,7 +11,7 @@ import click
 
 
 def register_all(main: click.Group) -> None:
-    for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group, bench):
+    for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group, bench, dedupe_group):
         main.add_command(command)
 
 
@@ -344,6 +344,25 @@ def router_train(data: Path) -> None:
         click.echo(f"warning: labels without a [router.labels] entry in the profile: {', '.join(unmapped)}", err=True)
     click.echo(json.dumps({"path": str(path), "trained_on": model.trained_on, "labels": list(model.labels)},
                           ensure_ascii=False))
+
+
+@click.group("dedupe")
+def dedupe_group() -> None:
+    """The shared dedupe index."""
+
+
+@dedupe_group.command("reindex")
+@click.option("--full", is_flag=True, help="recompute every case's features from its reports (after the profile's "
+                                            "places or [dedupe.topics] changed), not only its index rows")
+def dedupe_reindex(full: bool) -> None:
+    """Rebuild the dedupe index rows of every case (after an upgrade that changed the key ids)."""
+    from gateway.cli import build_app
+    from gateway.matching import reindex
+
+    app = build_app()
+    with app.app_context():
+        done = reindex(app.extensions["hotline"], full=full)
+    click.echo(f"reindexed {done} cases" + (" (features recomputed)" if full else ""))
 
 
 @click.group("eval")

@@ -267,6 +267,40 @@ def merge_index(session: Session, survivor_id: int, absorbed_id: int) -> None:
     _drop_index(session, absorbed_id, a)
 
 
+def reindex(rt: Runtime, full: bool = False, batch: int = 2000) -> int:
+    """Rebuild every case's index rows from its stored keys (``full``: recompute its features and keys
+    from its reports first, e.g. after the profile's topics or gazetteer changed). Returns the cases done.
+
+    Runs in batches, each its own transaction, so intake goes on meanwhile; a case that changes
+    under it is indexed by intake as usual.
+    """
+    dedupe: Dedupe = rt.services["matcher"]
+    done, after = 0, 0
+    while True:
+        with Session(rt.engine) as session:
+            rows = session.exec(
+                select(CaseFeatures.case_id, CaseFeatures.keys).where(CaseFeatures.case_id > after)  # type: ignore[arg-type]
+                .order_by(CaseFeatures.case_id).limit(batch)  # type: ignore[arg-type]
+            ).all()
+            if not rows:
+                return done
+            table = DedupeKey.__table__  # type: ignore[attr-defined]
+            ids = [case_id for case_id, _ in rows]
+            session.execute(delete(table).where(table.c.case_id.in_(ids)))
+            if full:
+                for case_id in ids:
+                    row = session.get(CaseFeatures, case_id)
+                    if row is not None:
+                        row.keys = []  # its index rows are gone: rebuild_case inserts them all
+                    dedupe.rebuild_case(session, case_id)
+            else:
+                pairs = {(key_id(k), case_id) for case_id, keys in rows for k in keys}
+                if pairs:
+                    session.execute(insert(table), [{"key": k, "case_id": c} for k, c in sorted(pairs)])
+            session.commit()
+            done, after = done + len(rows), ids[-1]
+
+
 def install(rt: Runtime) -> None:
     """Wire dedupe into intake: the matcher seam and the indexer seam."""
     matcher = Dedupe(rt.profile)

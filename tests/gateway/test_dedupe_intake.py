@@ -187,3 +187,30 @@ def test_the_index_holds_a_bounded_set_of_keys_per_case_and_follows_attachments(
     assert reports == 6
     assert keys == len(stored.keys) <= 30
     assert sum(1 for k in stored.keys if k.startswith("p:")) >= 5  # each reporter's next report finds the case
+
+
+def test_dedupe_reindex_rebuilds_the_index_rows_that_an_upgrade_made_stale(app, rt, config):
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+    from tests.conftest import subprocess_env
+
+    first = ingest(rt, report("board", "b-1", board_user="u1", **BOARD))
+    with Session(rt.engine) as session:
+        before = sorted(session.exec(select(DedupeKey.key).where(DedupeKey.case_id == first.case.id)).all())
+        for row in session.exec(select(DedupeKey)).all():  # as a release with other key ids would find them
+            session.delete(row)
+        session.add(DedupeKey(key=12345, case_id=first.case.id))
+        session.commit()
+    lost = ingest(rt, report("board", "b-2", 1, board_user="u2", **BOARD))
+    assert lost.case.id != first.case.id  # the stale index no longer finds the case
+
+    for flags in ([], ["--full"]):
+        result = CliRunner().invoke(main, ["dedupe", "reindex", *flags], env=subprocess_env(config))
+        assert result.exit_code == 0, result.output
+        assert "reindexed 2 cases" in result.output
+        with Session(rt.engine) as session:
+            after = sorted(session.exec(select(DedupeKey.key).where(DedupeKey.case_id == first.case.id)).all())
+        assert after == before
+    found = ingest(rt, report("board", "b-3", 2, board_user="u3", **BOARD))
+    assert found.case.id in (first.case.id, lost.case.id) and found.link == "same_problem"
