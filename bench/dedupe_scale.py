@@ -118,7 +118,7 @@ def _pool_item(index: int) -> PoolItem:
     f = _DEDUPE.extract({**report, "phone": None})
     fixed = sorted({key_id(k) for k in block_keys(f, query=False) if k.startswith(("pl:", "b"))})
     data = f.to_dict(compact=True)
-    head = json.dumps({k: v for k, v in data.items() if k not in ("time", "contacts")}, ensure_ascii=False)
+    head = db.json_dumps({k: v for k, v in data.items() if k not in ("time", "contacts")})  # as the gateway writes it
     columns = {"district": matter["district"], "category": PROBLEMS[matter["problem"]][0], "title": report["title"],
                "summary": report["text"]}
     return head, fixed, data["place"], columns
@@ -138,7 +138,7 @@ def cases(n: int, pool: list[PoolItem], seed: int = 11) -> Iterator[tuple[tuple,
         contact = f"tel:+86138{rng.randrange(10**8):08d}"
         f = Features(text="", place=Place.from_dict(place), category=columns["category"], contacts=(contact,), time=when)
         keys = sorted({*fixed, *(key_id(k) for k in block_keys(f, lsh_bands=0, query=False) if not k.startswith("pl:"))})
-        data = f'{head[:-1]}, "time": "{when.isoformat()}", "contacts": ["{contact}"]}}'
+        data = f'{head[:-1]},"time":"{when.isoformat()}","contacts":["{contact}"]}}'
         open_ = age < timedelta(days=20)
         row = (case_id, f"WH{when:%Y%m%d}-{case_id:07d}", "BENCH1", columns["title"], columns["summary"],
                columns["category"], columns["district"], "web", "dispatched" if open_ else "closed",

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
+
+
+def json_dumps(value: Any) -> str:
+    """How JSON columns are written: UTF-8 text as it is (a Chinese character is 3 bytes, not a 6-byte
+    \\uXXXX escape) and no spaces after separators."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def make_engine(url: str | None, data_dir: str, schema: str | None = None, busy_ms: int = 10000) -> Engine:
@@ -25,13 +32,15 @@ def make_engine(url: str | None, data_dir: str, schema: str | None = None, busy_
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
+                               json_serializer=json_dumps)
         _sqlite_tuning(engine, busy_ms)
     else:
         connect_args: dict = {"connect_timeout": max(1, busy_ms // 1000)}
         if schema:
             connect_args["options"] = f"-csearch_path={schema}"
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args,
+                               json_serializer=json_dumps)
     return engine
 
 

@@ -88,6 +88,15 @@ def test_features_round_trip_through_json():
     assert f.contacts == ("tel:+8613800138000",)
 
 
+def test_the_compact_form_keeps_the_shingles_and_older_stored_features_still_read():
+    f = features("Pothole on Main Street, 江岸区幸福里小区 outside number 12", phone="13800138000")
+    compact = f.to_dict(compact=True)
+    assert Features.from_dict(json.loads(json.dumps(compact))).shingles == f.shingles
+    assert "outside number" in f.shingles  # a Latin bigram keeps its space through the "|" join
+    older = {**{k: v for k, v in compact.items() if k != "s"}, "sh": "\x1f".join(sorted(f.shingles))}
+    assert Features.from_dict(older).shingles == f.shingles
+
+
 def test_block_keys_are_few_short_and_shared_within_the_window():
     old = features(SMOKE, 0, phone="13800138000", address="大智街道")
     keys = block_keys(old)

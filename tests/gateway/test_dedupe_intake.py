@@ -214,3 +214,13 @@ def test_dedupe_reindex_rebuilds_the_index_rows_that_an_upgrade_made_stale(app, 
         assert after == before
     found = ingest(rt, report("board", "b-3", 2, board_user="u3", **BOARD))
     assert found.case.id in (first.case.id, lost.case.id) and found.link == "same_problem"
+
+
+def test_stored_features_are_utf8_json_without_escapes(app, rt):
+    from sqlalchemy import text
+
+    first = ingest(rt, report("board", "b-1", board_user="u1", **BOARD))
+    with Session(rt.engine) as session:
+        stored = session.execute(text("SELECT CAST(features AS TEXT) FROM casefeatures WHERE case_id = :c"),
+                                 {"c": first.case.id}).scalar_one()
+    assert "万达公馆" in stored and "\\u" not in stored and '", "' not in stored
