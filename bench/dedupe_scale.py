@@ -282,10 +282,13 @@ def brute_force(session: Session, dedupe: Dedupe, f: Features) -> list[Candidate
             for cid, status, last, stored in session.execute(query)]
 
 
-def measure(engine: Any, n: int, queries: int, brute: int, max_candidates: int | None = None) -> dict[str, Any]:
+def measure(engine: Any, n: int, queries: int, brute: int, max_candidates: int | None = None,
+            per_key_limit: int | None = None) -> dict[str, Any]:
     dedupe = Dedupe(load_profile(BUNDLED_PROFILE))
     if max_candidates is not None:
         dedupe.max_candidates = max_candidates
+    if per_key_limit is not None:
+        dedupe.per_key_limit = per_key_limit
     world = World(seed=99)
     probes = []
     with Session(engine) as session:
@@ -354,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=50000, help="distinct generated reports the cases are drawn from")
     parser.add_argument("--max-candidates", type=int, default=None,
                         help="override the profile's [dedupe] max_candidates for the measured decisions")
+    parser.add_argument("--per-key-limit", type=int, default=None,
+                        help="override the profile's [dedupe] per_key_limit for the measured decisions")
     parser.add_argument("--reuse", action="store_true", help="measure an existing database, do not rebuild")
     args = parser.parse_args(argv)
 
@@ -381,8 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         built = build(engine, args.cases, args.processes, args.pool)
         print(f"built {args.cases} cases in {built['build_seconds']} s ({built['index_rows']} index rows)", flush=True)
     sizes = index_bytes(engine, args.cases)
-    measured = measure(engine, args.cases, args.queries, args.brute, args.max_candidates)
+    measured = measure(engine, args.cases, args.queries, args.brute, args.max_candidates, args.per_key_limit)
     result = {"db": label, "cases": args.cases, **built, **sizes, **measured, "max_candidates": args.max_candidates,
+              "per_key_limit": args.per_key_limit,
               "machine": {"cpus": os.cpu_count()}, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     _print(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
