@@ -30,7 +30,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from dedupe.decide import Candidate, decide
-from dedupe.features import Features, block_keys, extract, key_id
+from dedupe.features import Features, block_keys, key_id
 from dedupe.place import Place
 from gateway import db
 from gateway.matching import Dedupe
