@@ -1,20 +1,20 @@
 """Dedupe at scale: build a database of N generated Chinese cases, then time the real decision path.
 
-    PYTHONPATH=. /work/venv/bin/python -m bench.dedupe_scale --cases 20000 --db sqlite
-    PYTHONPATH=. /work/venv/bin/python -m bench.dedupe_scale --cases 1000000 --db sqlite --path /tmp/dedupe1m.db
-    PYTHONPATH=. /work/venv/bin/python -m bench.dedupe_scale --cases 1000000 --db postgresql://postgres@127.0.0.1:5432/test
+    python -m bench.dedupe_scale                     # SQLite, 100,000 and 1,000,000 cases (about 8 min here)
+    python -m bench.dedupe_scale --db postgresql     # the same on PostgreSQL (--pg-url; its own schema)
+    python -m bench.dedupe_scale --quick             # 5,000 cases: a check that it works
+    python -m bench.dedupe_scale --cases 1000000 --reuse --per-key-limit 20   # measure a built file again
 
 The build writes cases, their stored features and index rows with executemany (SQLite) or COPY
 (PostgreSQL), features computed in worker processes. Then, for ``--queries`` new reports (a third
 of them rewordings of recent cases), it times ``Dedupe.candidates`` (the one indexed query) +
 ``decide`` and, beside it, a brute force over the same block (every open or recently closed case
-of the report's district, no key index). Prints a table; writes JSON to bench/results/.
+of the report's district, no key index). Prints a table; writes JSON to bench/results/ (or --out).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import random
@@ -29,6 +29,7 @@ from sqlalchemy import and_, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from bench import common
 from dedupe.decide import Candidate, decide
 from dedupe.features import Features, block_keys, key_id
 from dedupe.place import Place
@@ -38,7 +39,7 @@ from gateway.models import OPEN_STATUSES, Case, CaseFeatures
 from gateway.profile import load_profile
 from gateway.config import BUNDLED_PROFILE
 
-RESULTS = Path(__file__).resolve().parent / "results"
+NAME = "dedupe_scale"
 NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
 SCHEMA = "dedupe_bench"
 
@@ -304,6 +305,7 @@ def measure(engine: Any, n: int, queries: int, brute: int, max_candidates: int |
             report = world.report(world.matter(), i, when, 10**7 + i)
         probes.append(report)
     extract_ms, query_ms, decide_ms, total_ms, counts, actions = [], [], [], [], [], {}
+    with_extract_ms: list[float] = []
     brute_ms, brute_counts, agree = [], [], 0
     with Session(engine) as session:
         for i, report in enumerate(probes):
@@ -318,6 +320,7 @@ def measure(engine: Any, n: int, queries: int, brute: int, max_candidates: int |
             query_ms.append((t2 - t1) * 1000)
             decide_ms.append((t3 - t2) * 1000)
             total_ms.append((t3 - t1) * 1000)
+            with_extract_ms.append((t3 - t0) * 1000)
             counts.append(len(candidates))
             actions[decision.action] = actions.get(decision.action, 0) + 1
             if i < brute:
@@ -330,7 +333,7 @@ def measure(engine: Any, n: int, queries: int, brute: int, max_candidates: int |
     return {
         "queries": queries, "actions": actions,
         "extract_ms": _pcts(extract_ms), "query_ms": _pcts(query_ms), "decide_ms": _pcts(decide_ms),
-        "decision_ms": _pcts(total_ms), "candidates": {"mean": round(statistics.mean(counts), 1), "max": max(counts)},
+        "decision_ms": _pcts(total_ms), "with_extract_ms": _pcts(with_extract_ms), "candidates": {"mean": round(statistics.mean(counts), 1), "max": max(counts)},
         "brute_force": {"runs": len(brute_ms), "ms": _pcts(brute_ms),
                         "candidates": {"mean": round(statistics.mean(brute_counts), 1), "max": max(brute_counts)}
                         if brute_counts else None,
@@ -346,13 +349,13 @@ def _pcts(values: list[float]) -> dict[str, float]:
     return {"p50": round(q(0.5), 2), "p90": round(q(0.9), 2), "p99": round(q(0.99), 2), "max": round(s[-1], 2)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=20000)
-    parser.add_argument("--db", default="sqlite", help="sqlite, or a postgresql:// URL (a dedicated schema is used)")
-    parser.add_argument("--path", default=None, help="SQLite file (default /tmp/dedupe_scale_<cases>.db)")
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = common.parser(NAME, __doc__.splitlines()[0])
+    parser.set_defaults(db="sqlite")  # one database per run keeps a default run under ten minutes
+    parser.add_argument("--cases", default="100000,1000000", help="database sizes, comma-separated")
+    parser.add_argument("--path", default="/tmp", help="folder of the SQLite files (dedupe_scale_<cases>.db)")
     parser.add_argument("--queries", type=int, default=2000)
-    parser.add_argument("--brute", type=int, default=200, help="how many queries also run the brute force")
+    parser.add_argument("--brute", type=int, default=50, help="how many queries also run the brute force")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--pool", type=int, default=50000, help="distinct generated reports the cases are drawn from")
     parser.add_argument("--max-candidates", type=int, default=None,
@@ -361,56 +364,69 @@ def main(argv: list[str] | None = None) -> int:
                         help="override the profile's [dedupe] per_key_limit for the measured decisions")
     parser.add_argument("--reuse", action="store_true", help="measure an existing database, do not rebuild")
     args = parser.parse_args(argv)
+    if args.quick:  # small sizes for what was not given
+        for name, small in (("cases", "5000"), ("queries", 200), ("brute", 20), ("pool", 2000)):
+            if getattr(args, name) == parser.get_default(name):
+                setattr(args, name, small)
+    try:
+        args.sizes = [int(n) for n in str(args.cases).split(",") if n.strip()]
+    except ValueError:
+        parser.error(f"--cases {args.cases!r}: give numbers separated by commas")
+    return common.run(NAME, args, argv, run_one, report)
 
-    if args.db == "sqlite":
-        path = Path(args.path or f"/tmp/dedupe_scale_{args.cases}.db")
+
+def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Build (unless --reuse) and measure each size on one database."""
+    return {"db": kind, "sizes": [_run_size(kind, args, n) for n in args.sizes]}
+
+
+def _run_size(kind: str, args: argparse.Namespace, n: int) -> dict[str, Any]:
+    if kind == "sqlite":
+        path = Path(args.path) / f"dedupe_scale_{n}.db"
         if not args.reuse:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         engine = db.make_engine(f"sqlite:///{path}", str(path.parent))
-        label = "sqlite"
     else:
         import sqlalchemy
 
-        admin = sqlalchemy.create_engine(args.db.replace("postgresql://", "postgresql+psycopg://", 1))
+        admin = sqlalchemy.create_engine(common.psycopg_url(args.pg_url))
         if not args.reuse:
             with admin.begin() as conn:
                 conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
                 conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
         admin.dispose()
-        engine = db.make_engine(args.db, "/tmp", SCHEMA)
-        label = "postgresql"
+        engine = db.make_engine(args.pg_url, "/tmp", SCHEMA)
     built: dict[str, Any] = {}
     if not args.reuse:
         db.create_tables(engine)
-        built = build(engine, args.cases, args.processes, args.pool)
-        print(f"built {args.cases} cases in {built['build_seconds']} s ({built['index_rows']} index rows)", flush=True)
-    sizes = index_bytes(engine, args.cases)
-    measured = measure(engine, args.cases, args.queries, args.brute, args.max_candidates, args.per_key_limit)
-    result = {"db": label, "cases": args.cases, **built, **sizes, **measured, "max_candidates": args.max_candidates,
-              "per_key_limit": args.per_key_limit,
-              "machine": {"cpus": os.cpu_count()}, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    _print(result)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"dedupe_scale_{label}_{args.cases}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {out}")
-    return 0
+        built = build(engine, n, args.processes, args.pool)
+        print(f"{kind}: built {n} cases in {built['build_seconds']} s ({built['index_rows']} index rows)", flush=True)
+    sizes = index_bytes(engine, n)
+    measured = measure(engine, n, args.queries, args.brute, args.max_candidates, args.per_key_limit)
+    engine.dispose()
+    return {"db": kind, "cases": n, **built, **sizes, **measured, "max_candidates": args.max_candidates,
+            "per_key_limit": args.per_key_limit, "load_after": common.load()}
 
 
-def _print(r: dict[str, Any]) -> None:
+def report(result: dict[str, Any]) -> str:
+    return "\n".join(_print(r) for run in result["runs"] for r in run["sizes"])
+
+
+def _print(r: dict[str, Any]) -> str:
     rows = [("extract (new report)", r["extract_ms"]), ("candidate query", r["query_ms"]), ("decide", r["decide_ms"]),
-            ("query + decide", r["decision_ms"]), ("brute force, same block", r["brute_force"]["ms"])]
-    print(f"\n{r['db']}, {r['cases']:,} cases; {r['queries']} decisions {r['actions']}")
-    print(f"{'ms':28} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}")
-    for name, p in rows:
-        if p:
-            print(f"{name:28} {p['p50']:8.2f} {p['p90']:8.2f} {p['p99']:8.2f} {p['max']:8.2f}")
-    print(f"candidates per decision: index {r['candidates']}; brute force {r['brute_force']['candidates']}; "
-          f"same decision {r['brute_force']['same_decision_as_index']}")
-    print(f"index: {r['index_bytes_per_case']} bytes/case ({r['index_rows_per_case']} rows/case); "
-          f"stored features {r['features_bytes_per_case']} bytes/case")
+            ("query + decide", r["decision_ms"]), ("extract + query + decide", r["with_extract_ms"]),
+            ("brute force, same block", r["brute_force"]["ms"])]
+    lines = [f"\n{r['db']}, {r['cases']:,} cases; {r['queries']} decisions {r['actions']}"
+             + (f"; built in {r['build_seconds']} s" if "build_seconds" in r else "")]
+    lines.append(common.table(["ms", "p50", "p90", "p99", "max"],
+                              [(name, p["p50"], p["p90"], p["p99"], p["max"]) for name, p in rows if p]))
+    lines.append(f"candidates per decision: index {r['candidates']}; brute force {r['brute_force']['candidates']}; "
+                 f"same decision {r['brute_force']['same_decision_as_index']}")
+    lines.append(f"index: {r['index_bytes_per_case']} bytes/case ({r['index_rows_per_case']} rows/case); "
+                 f"stored features {r['features_bytes_per_case']} bytes/case")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

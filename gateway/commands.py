@@ -451,7 +451,7 @@ DEMO_OPEN311: dict[str, str] = {
 }
 
 
-BENCHMARKS = ("intake", "dispatch", "supervision")
+BENCHMARKS = ("intake", "dispatch", "supervision", "dedupe_scale")
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import dispatch, intake, supervision
+from bench import dedupe_scale, dispatch, intake, supervision
 
 
 def common_args(redis_url: str, out: Path) -> list[str]:
@@ -74,6 +74,17 @@ def test_the_supervision_benchmark_times_the_sweep_over_open_assignments(redis_u
     assert run["preload"]["assignments"]["count"] == 300
     if isinstance(run["outcome"], dict) and "matched" in run["outcome"]:  # the query stand-in classifies every row
         assert run["outcome"]["matched"] == run["outcome"]["overdue"] + run["outcome"]["remind"] > 0
+
+
+def test_the_dedupe_benchmark_builds_a_database_and_times_the_index_beside_brute_force(redis_url, tmp_path):
+    out = tmp_path / "dedupe.json"
+    dedupe_scale.main([*common_args(redis_url, out), "--quick", "--cases", "3000", "--path", str(tmp_path),
+                       "--queries", "60", "--brute", "5", "--pool", "500"])
+    [run] = json.loads(out.read_text())["runs"]
+    [size] = run["sizes"]
+    assert size["cases"] == 3000 and size["index_rows"] > 3000 and size["index_bytes_per_case"] > 0
+    assert sum(size["actions"].values()) == 60 and size["decision_ms"]["p99"] > 0
+    assert size["brute_force"]["runs"] == 5 and size["candidates"]["max"] <= 60
 
 
 def test_hotline_bench_runs_the_named_benchmark_script_and_refuses_unknown_names():
