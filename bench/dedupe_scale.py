@@ -102,7 +102,7 @@ class World:
                 "phone": f"138{phone:08d}", "received_at": when, "category": category, "channel": "web"}
 
 
-PoolItem = tuple[str, list[int], dict[str, Any], dict[str, Any]]
+PoolItem = tuple[str, list[str], dict[str, Any], dict[str, Any]]
 
 
 def _pool_item(index: int) -> PoolItem:
@@ -117,7 +117,7 @@ def _pool_item(index: int) -> PoolItem:
     matter = world.matter()
     report = world.report(matter, world.rng.randrange(2), NOW, 0)
     f = _DEDUPE.extract({**report, "phone": None})
-    fixed = sorted({key_id(k) for k in block_keys(f, query=False) if k.startswith(("pl:", "b"))})
+    fixed = [k for k in block_keys(f, query=False) if k.startswith(("pl:", "b"))]
     data = f.to_dict(compact=True)
     head = db.json_dumps({k: v for k, v in data.items() if k not in ("time", "contacts")})  # as the gateway writes it
     columns = {"district": matter["district"], "category": PROBLEMS[matter["problem"]][0], "title": report["title"],
@@ -125,8 +125,9 @@ def _pool_item(index: int) -> PoolItem:
     return head, fixed, data["place"], columns
 
 
-def cases(n: int, pool: list[PoolItem], seed: int = 11) -> Iterator[tuple[tuple, str, list[int]]]:
-    """n cases over two years, each a pool report at its own time from its own phone: (row, features JSON, key ids).
+def cases(n: int, pool: list[PoolItem], seed: int = 11) -> Iterator[tuple[tuple, str, str, list[int]]]:
+    """n cases over two years, each a pool report at its own time from its own phone:
+    (row, features JSON, keys JSON as CaseFeatures stores them, key ids for the index).
 
     Time-bucket and person keys come from ``block_keys`` over the case's own time and contact.
     """
@@ -138,13 +139,14 @@ def cases(n: int, pool: list[PoolItem], seed: int = 11) -> Iterator[tuple[tuple,
         when = NOW - age
         contact = f"tel:+86138{rng.randrange(10**8):08d}"
         f = Features(text="", place=Place.from_dict(place), category=columns["category"], contacts=(contact,), time=when)
-        keys = sorted({*fixed, *(key_id(k) for k in block_keys(f, lsh_bands=0, query=False) if not k.startswith("pl:"))})
+        names = [k for k in block_keys(f, lsh_bands=0, query=False) if not k.startswith("pl:")] + fixed
+        keys = sorted({key_id(k) for k in names})
         data = f'{head[:-1]},"time":"{when.isoformat()}","contacts":["{contact}"]}}'
         open_ = age < timedelta(days=20)
         row = (case_id, f"WH{when:%Y%m%d}-{case_id:07d}", "BENCH1", columns["title"], columns["summary"],
                columns["category"], columns["district"], "web", "dispatched" if open_ else "closed",
                when, when, when, None if open_ else when + timedelta(days=3))
-        yield row, data, keys
+        yield row, data, db.json_dumps(names), keys
 
 
 _DEDUPE: Dedupe
@@ -162,18 +164,22 @@ def build(engine: Any, n: int, processes: int, pool_size: int) -> dict[str, Any]
     started = time.perf_counter()
     cpu_before = _cpu()
     dialect = engine.dialect.name
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_init_worker) as workers:
-        pool = workers.map(_pool_item, range(min(n, pool_size)), chunksize=500)
+    if processes <= 1:  # in this process: no fork (a test process has threads a fork could deadlock on)
+        _init_worker()
+        pool = [_pool_item(i) for i in range(min(n, pool_size))]
+    else:
+        with multiprocessing.get_context("fork").Pool(processes, initializer=_init_worker) as workers:
+            pool = workers.map(_pool_item, range(min(n, pool_size)), chunksize=500)
     pool_done = time.perf_counter()
     key_rows: list[tuple[int, int]] = []
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         deferred = _bulk_mode(raw) if dialect == "sqlite" else []
         batch_rows: list[tuple] = []
-        batch_feats: list[tuple[int, str]] = []
-        for row, data, keys in cases(n, pool):
+        batch_feats: list[tuple[int, str, str]] = []
+        for row, data, names, keys in cases(n, pool):
             batch_rows.append(row)
-            batch_feats.append((row[0], data))
+            batch_feats.append((row[0], data, names))
             key_rows.extend((k, row[0]) for k in keys)
             if len(batch_rows) == 20000:
                 _write(raw, dialect, batch_rows, batch_feats)
@@ -226,7 +232,7 @@ def _write(raw: Any, dialect: str, cases: list[tuple], feats: list[tuple]) -> No
         raw.executemany(f'INSERT INTO "case" ({_CASE_COLUMNS}, {_CASE_DEFAULTS}) VALUES '
                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,1,1,1,'normal','{}')",
                         [(*c[:9], *(x.isoformat(sep=" ") if x else None for x in c[9:])) for c in cases])
-        raw.executemany("INSERT INTO casefeatures (case_id, features, keys) VALUES (?, ?, '[]')", feats)
+        raw.executemany("INSERT INTO casefeatures (case_id, features, keys) VALUES (?, ?, ?)", feats)
         raw.execute("COMMIT")
     else:
         with raw.cursor() as cur:
@@ -234,8 +240,8 @@ def _write(raw: Any, dialect: str, cases: list[tuple], feats: list[tuple]) -> No
                 for c in cases:
                     copy.write_row((*c, True, 1, 1, "normal", "{}"))
             with cur.copy("COPY casefeatures (case_id, features, keys) FROM STDIN") as copy:
-                for cid, f in feats:
-                    copy.write_row((cid, f, "[]"))
+                for row in feats:
+                    copy.write_row(row)
         raw.commit()
 
 

@@ -77,7 +77,7 @@ _TOKEN = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)?")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 
 # Above this many characters a report's tail adds little to comparison but costs time.
-MAX_SHINGLE_CHARS = 2000
+MAX_SHINGLE_CHARS = 600
 
 
 def normalize(text: str | None) -> str:

@@ -79,7 +79,7 @@ def test_the_supervision_benchmark_times_the_sweep_over_open_assignments(redis_u
 def test_the_dedupe_benchmark_builds_a_database_and_times_the_index_beside_brute_force(redis_url, tmp_path):
     out = tmp_path / "dedupe.json"
     dedupe_scale.main([*common_args(redis_url, out), "--quick", "--cases", "3000", "--path", str(tmp_path),
-                       "--queries", "60", "--brute", "5", "--pool", "500"])
+                       "--queries", "60", "--brute", "5", "--pool", "500", "--processes", "1"])
     [run] = json.loads(out.read_text())["runs"]
     [size] = run["sizes"]
     assert size["cases"] == 3000 and size["index_rows"] > 3000 and size["index_bytes_per_case"] > 0

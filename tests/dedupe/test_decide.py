@@ -91,9 +91,13 @@ def test_features_round_trip_through_json():
 def test_the_compact_form_keeps_the_shingles_and_older_stored_features_still_read():
     f = features("Pothole on Main Street, 江岸区幸福里小区 outside number 12", phone="13800138000")
     compact = f.to_dict(compact=True)
+    assert "source" in compact and "shingles" not in compact  # the shingles are cut again when read
     assert Features.from_dict(json.loads(json.dumps(compact))).shingles == f.shingles
-    assert "outside number" in f.shingles  # a Latin bigram keeps its space through the "|" join
-    older = {**{k: v for k, v in compact.items() if k != "s"}, "sh": "\x1f".join(sorted(f.shingles))}
+    outgrown = replace(f, shingles=f.shingles | {"更多"})  # a case whose shingles its source no longer yields
+    joined = outgrown.to_dict(compact=True)
+    assert "source" not in joined and Features.from_dict(json.loads(json.dumps(joined))).shingles == outgrown.shingles
+    assert "outside number" in f.shingles and "outside number" in joined["s"].split("|")  # a Latin bigram keeps its space
+    older = {**{k: v for k, v in compact.items() if k != "source"}, "sh": "\x1f".join(sorted(f.shingles))}
     assert Features.from_dict(older).shingles == f.shingles
 
 
