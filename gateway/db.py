@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -70,3 +70,29 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_new(session: Session, model: Any, rows: list[dict[str, Any]], returning: Any = None) -> Any:
+    """INSERT rows, skipping any that collides with a unique key (ON CONFLICT DO NOTHING, SQLite and PostgreSQL).
+
+    One statement instead of a SAVEPOINT per row. With `returning` (a column) and one row: its value,
+    or None when the row already existed. A Core statement: it does not flush the session first.
+    """
+    if not rows:
+        return None
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).on_conflict_do_nothing()
+    if returning is None:
+        session.execute(statement, rows)
+        return None
+    assert len(rows) == 1, "returning takes one row"
+    return session.execute(statement.returning(returning), rows[0]).scalar()
+
+
+def column_values(row: Any) -> dict[str, Any]:
+    """A model instance's column values (defaults applied by its constructor), without a null primary key: for Core inserts."""
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns if not (c.primary_key and getattr(row, c.name) is None)}
