@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from flask import Flask, jsonify, request
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert
@@ -29,13 +30,17 @@ bare = Table(
 )
 
 
-def create_bare_app() -> Flask:
-    """One POST route on any path: insert the body as one row, answer 201 with its id."""
-    engine = make_engine(
+def bare_engine() -> Any:
+    return make_engine(
         os.environ.get("DATABASE_URL"),
         os.environ.get("HOTLINE_DATA_DIR", "./var"),
         os.environ.get("HOTLINE_DB_SCHEMA") or None,
     )
+
+
+def create_bare_app() -> Flask:
+    """One POST route on any path: insert the body as one row, answer 201 with its id."""
+    engine = bare_engine()
     metadata.create_all(engine)
     app = Flask(__name__)
 
@@ -65,6 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # a child of --processes N
     args = parser.parse_args(argv)
     if args.processes > 1 and args.fd is None:
+        engine = bare_engine()
+        metadata.create_all(engine)  # once, before the children (concurrent CREATE TABLEs collide on PostgreSQL)
+        engine.dispose()
         sock = webserver.listen(args.host, args.port)
         command = [sys.executable, "-m", "bench.bare_app", "--threads", str(args.threads)]
         raise SystemExit(webserver.serve_processes(command, sock, args.processes))
