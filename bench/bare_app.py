@@ -1,7 +1,7 @@
 """The baseline: a minimal Flask app whose one route inserts one row through SQLAlchemy, served like `hotline run`.
 
 It uses the gateway's own engine settings (gateway.db.make_engine: WAL and BEGIN IMMEDIATE on
-SQLite, the pool and search_path on PostgreSQL) and waitress with the same thread count, so the
+SQLite, the pool and search_path on PostgreSQL) and waitress with the same thread count and processes, so the
 difference to the real endpoints is what our pipeline costs. Not part of the product.
 """
 
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from typing import Any
 
 from flask import Flask, jsonify, request
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert
-from waitress import create_server
 
+from gateway import webserver
 from gateway.clock import utcnow
 from gateway.db import make_engine
 
@@ -28,13 +30,17 @@ bare = Table(
 )
 
 
-def create_bare_app() -> Flask:
-    """One POST route on any path: insert the body as one row, answer 201 with its id."""
-    engine = make_engine(
+def bare_engine() -> Any:
+    return make_engine(
         os.environ.get("DATABASE_URL"),
         os.environ.get("HOTLINE_DATA_DIR", "./var"),
         os.environ.get("HOTLINE_DB_SCHEMA") or None,
     )
+
+
+def create_bare_app() -> Flask:
+    """One POST route on any path: insert the body as one row, answer 201 with its id."""
+    engine = bare_engine()
     metadata.create_all(engine)
     app = Flask(__name__)
 
@@ -60,14 +66,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads (as `hotline run --threads`)")
+    parser.add_argument("--processes", type=int, default=1, help="web processes (as `hotline run --web-processes`)")
+    parser.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # a child of --processes N
     args = parser.parse_args(argv)
-    server = create_server(create_bare_app(), host=args.host, port=args.port, threads=args.threads)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    if args.processes > 1 and args.fd is None:
+        engine = bare_engine()
+        metadata.create_all(engine)  # once, before the children (concurrent CREATE TABLEs collide on PostgreSQL)
+        engine.dispose()
+        sock = webserver.listen(args.host, args.port)
+        command = [sys.executable, "-m", "bench.bare_app", "--threads", str(args.threads)]
+        raise SystemExit(webserver.serve_processes(command, sock, args.processes))
+    webserver.serve(create_bare_app(), threads=args.threads, host=args.host, port=args.port, fd=args.fd)
 
 
 if __name__ == "__main__":

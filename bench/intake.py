@@ -54,19 +54,24 @@ class Sampler(threading.Thread):
             "pool_parent_max_mb": round(peak("pool") / 1024, 1),
             "cron_max_mb": round(peak("cron") / 1024, 1),
             "queue_workers": max((len(s["worker"]) for s in self.samples), default=0),
+            "web_processes": max((len(s["web"]) for s in self.samples), default=0),
         }
 
 
 def processes(web_pid: int) -> dict[str, list[int]]:
     """RSS (kB) by role: the web server (`hotline run`), the pool parent, its worker children, the cron process."""
-    found: dict[str, list[int]] = {"web": [common.rss_kb(web_pid)], "pool": [], "worker": [], "cron": []}
+    found: dict[str, list[int]] = {"web": [], "pool": [], "worker": [], "cron": []}
     for child in common.children(web_pid):
         line = common.cmdline(child)
-        if "--cron" in line:
+        if "gateway.cli web" in line:  # hotline run --web-processes N: the serving children
+            found["web"].append(common.rss_kb(child))
+        elif "--cron" in line:
             found["cron"].append(common.rss_kb(child))
         elif "worker.py" in line:
             found["pool"].append(common.rss_kb(child))
             found["worker"].extend(common.rss_kb(p) for p in common.children(child))
+    if not found["web"]:  # one web process: `hotline run` serves itself
+        found["web"].append(common.rss_kb(web_pid))
     return {k: [v for v in vals if v] for k, vals in found.items()}
 
 
@@ -141,7 +146,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
 
     secrets = Secrets()
     sink, smtp_url = smtp_sink()
-    result: dict[str, Any] = {"database": kind}
+    result: dict[str, Any] = {"database": kind, "web_processes": args.web_processes, "threads": args.threads}
     try:
         with common.target(kind, args.redis_url, args.pg_url) as tgt:
             tgt.extra_env.update(secrets.env(), HOTLINE_SMTP_URL=smtp_url)
@@ -164,14 +169,16 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             # 1. the baseline: one row per request, same waitress threads, same database
             port = common.free_port()
             bare = start(
-                [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--threads", str(args.threads)],
+                [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--threads", str(args.threads),
+                 "--processes", str(args.web_processes)],
                 tgt.env(),
                 port,
                 logfile,
             )
             try:
                 print(
-                    f"[{kind}] bare insert app: {args.duration:g} s closed loop, {args.concurrency} connections",
+                    f"[{kind}] bare insert app: {args.duration:g} s closed loop, {args.concurrency} connections, "
+                    f"{args.web_processes} web processes",
                     flush=True,
                 )
                 result["bare"] = loadgen.run(
@@ -200,13 +207,16 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                 str(args.workers),
                 "--threads",
                 str(args.threads),
+                "--web-processes",
+                str(args.web_processes),
             ]
             server = start(cmd, tgt.env(), port, logfile)
             sampler = Sampler(server.pid, every=args.sample_every)
             sampler.start()
             try:
                 before = counts(rt.engine)
-                print(f"[{kind}] gateway: {args.duration:g} s closed loop, {args.concurrency} connections", flush=True)
+                print(f"[{kind}] gateway: {args.duration:g} s closed loop, {args.concurrency} connections, "
+                      f"{args.web_processes} web processes", flush=True)
                 result["gateway"] = loadgen.run(
                     "127.0.0.1", port, closed, concurrency=args.concurrency, duration=args.duration, warmup=args.warmup
                 )
@@ -249,6 +259,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--concurrency", type=int, default=8, help="keep-alive connections of the load generator")
     p.add_argument("--threads", type=int, default=8, help="waitress threads (hotline run --threads)")
     p.add_argument("--workers", type=int, default=2, help="RQ worker processes (hotline run --workers)")
+    p.add_argument("--web-processes", type=int, default=2,
+                   help="web server processes, for the gateway and the bare app alike (hotline run --web-processes)")
     p.add_argument("--rate", type=float, default=500, help="the paced run's target rate (reports/s)")
     p.add_argument(
         "--paced-duration", type=float, default=None, help="seconds of the paced run (default 15; --quick 3; 0: skip)"
@@ -283,6 +295,7 @@ def report(result: dict[str, Any]) -> str:
                     [
                         run["database"],
                         label,
+                        f"{run.get('web_processes', 1)} x {run.get('threads', '?')}",
                         r["mode"],
                         r["per_s"],
                         r["p50_ms"],
@@ -293,7 +306,7 @@ def report(result: dict[str, Any]) -> str:
                     ]
                 )
     text = common.table(
-        ["db", "server", "mode", "ok/s", "p50 ms", "p99 ms", "requests", "non-2xx", "load 1/5/15"], rows
+        ["db", "server", "processes x threads", "mode", "ok/s", "p50 ms", "p99 ms", "requests", "non-2xx", "load 1/5/15"], rows
     )
     extra = []
     for run in result["runs"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from redis import Redis
 from rq import Queue
@@ -105,20 +105,62 @@ class Broker:
         except Exception:  # any failure to reach Redis means "not ready"
             return False
 
-    def enqueue(self, queue: str, func: str, args: list[Any], job_id: str, **options: Any) -> None:
-        """Enqueue by dotted function name with a deterministic id; an existing id is not re-added.
+    def enqueue(self, queue: str, func: str, args: list[Any], job_id: str) -> None:
+        """Enqueue one job by dotted function name with a deterministic id; an existing id is not re-added."""
+        error = self.enqueue_many([(queue, func, list(args), job_id)])[0]
+        if error is not None:
+            raise error
 
-        Every job is retried with backoff, bounded by the job timeout, and reports its last failure.
+    def enqueue_many(self, jobs: Sequence[tuple[str, str, list[Any], str]]) -> list[Exception | None]:
+        """Enqueue (queue, dotted function, args, job id) jobs in one Redis round trip.
+
+        Every job is retried with backoff, bounded by the job timeout, reports its last failure and
+        marks its outbox row done on success. A job id Redis already holds is not re-added (RQ's
+        atomic unique enqueue). Returns, per job, None (in Redis now) or the error that kept it out;
+        Redis unreachable: every job gets that error.
         """
-        from rq.exceptions import DuplicateJobError
-
         from rq import Callback, Retry
 
-        options.setdefault("retry", Retry(max=len(self.retry_backoff), interval=self.retry_backoff))
-        options.setdefault("job_timeout", self.job_timeout)
-        options.setdefault("on_failure", Callback(ON_FAILURE))
-        options.setdefault("on_success", Callback(ON_SUCCESS))
+        prepared = []
+        for queue, func, args, job_id in jobs:
+            q = self.queues[queue]
+            job = q.create_job(func, args=list(args), job_id=f"{self.prefix}-{job_id}", timeout=self.job_timeout,
+                               retry=Retry(max=len(self.retry_backoff), interval=self.retry_backoff),
+                               on_success=Callback(ON_SUCCESS), on_failure=Callback(ON_FAILURE))
+            prepared.append((q, job))
+        if not prepared:
+            return []
+        if not _PIPELINED:  # another RQ: its own unique enqueue, two round trips per job
+            return [self._enqueue_one(q, job) for q, job in prepared]
         try:
-            self.queues[queue].enqueue(func, *args, job_id=f"{self.prefix}-{job_id}", unique=True, **options)
+            pipe = self.redis.pipeline(transaction=False)
+            for q, job in prepared:
+                q._prepare_for_queue(job)  # status, origin, enqueued_at, timeout: as Queue.enqueue_job sets them
+                pipe.sadd(q.redis_queues_keys, q.key)
+                ttl = job.ttl if job.ttl is not None else -1
+                # RQ's own script: add the job hash and push its id, unless the id exists (then 0: already there)
+                pipe.eval(_unique_script, 2, job.key, q.key, job.id, "R", ttl, *_hset_args(job))
+            results = pipe.execute(raise_on_error=False)
+        except Exception as exc:  # Redis down or refusing: nothing of this batch is in
+            return [exc for _ in prepared]
+        return [r if isinstance(r, Exception) else None for r in results[1::2]]
+
+    @staticmethod
+    def _enqueue_one(q: Queue, job: Any) -> Exception | None:
+        from rq.exceptions import DuplicateJobError
+
+        try:
+            q.enqueue_job(job, unique=True)
         except DuplicateJobError:
             pass
+        except Exception as exc:  # reported per job, like the pipelined path
+            return exc
+        return None
+
+
+try:  # RQ 3's atomic unique enqueue, run here inside one pipeline for all the jobs of a request
+    from rq.scripts import UNIQUE_ENQUEUE_SCRIPT as _unique_script
+    from rq.scripts import _build_hset_args as _hset_args
+except ImportError:  # pragma: no cover - an RQ without them: Broker._enqueue_one
+    _unique_script = _hset_args = None
+_PIPELINED = _unique_script is not None and hasattr(Queue, "_prepare_for_queue")

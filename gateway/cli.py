@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +53,18 @@ def cron() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, help="RQ worker processes")
-@click.option("--threads", default=8, show_default=True, help="web server threads")
-def run(host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--threads", default=8, show_default=True, help="web server threads (per web process)")
+@click.option("--web-processes", type=int, default=None,
+              help="web server processes sharing the port (default: HOTLINE_WEB_PROCESSES, else 1)")
+def run(host: str, port: int, workers: int, threads: int, web_processes: int | None) -> None:
     """Start the web server, the worker pool and the scheduler together; Ctrl-C stops them all."""
-    from waitress import create_server
+    from gateway import webserver
 
     app = build_app()
     rt = app.extensions["hotline"]
+    processes = web_processes if web_processes is not None else int(app.config.get("WEB_PROCESSES") or 1)
+    if processes < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--web-processes")
     env = {**os.environ, "REDIS_URL": rt.broker.url, "HOTLINE_DATA_DIR": app.config["DATA_DIR"],
            "HOTLINE_PROFILE": app.config["PROFILE_PATH"], "HOTLINE_QUEUE_PREFIX": app.config["QUEUE_PREFIX"]}
     if app.config.get("DATABASE_URL"):
@@ -70,32 +73,44 @@ def run(host: str, port: int, workers: int, threads: int) -> None:
         subprocess.Popen(_worker_command("-n", str(workers)), env=env),
         subprocess.Popen(_worker_command("--cron"), env=env),
     ]
-    server = create_server(app, host=host, port=port, threads=threads)
 
-    def _stop(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
+    def ready(bound: int) -> None:
+        click.echo(f"hotline gateway listening on http://{host}:{bound}/  (Ctrl-C to stop)")
+        click.echo(f"  database: {rt.engine.url.render_as_string(hide_password=True)}")
+        click.echo(f"  redis:    {rt.broker.url}  workers: {workers}  web processes: {processes} x {threads} threads")
 
-    signal.signal(signal.SIGTERM, _stop)
-    click.echo(f"hotline gateway listening on http://{host}:{server.effective_port}/  (Ctrl-C to stop)")
-    click.echo(f"  database: {rt.engine.url.render_as_string(hide_password=True)}")
-    click.echo(f"  redis:    {rt.broker.url}  workers: {workers}")
+    status = 0
     try:
-        server.run()
-    except KeyboardInterrupt:
-        click.echo("stopping ...")
+        if processes == 1:
+            webserver.serve(app, threads=threads, host=host, port=port, ready=ready)
+        else:  # the children build their own app; this process keeps the embedded Redis, if any
+            sock = webserver.listen(host, port)
+            ready(sock.getsockname()[1])
+            command = [sys.executable, "-m", "gateway.cli", "web", "--threads", str(threads)]
+            status = webserver.serve_processes(command, sock, processes, env=env)
+            if status:
+                click.echo("a web process exited; stopping", err=True)
     finally:
-        server.close()
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
+        click.echo("stopping ...")
+        webserver.stop(children)
         rt.close()
         click.echo("stopped.")
+    if status:
+        raise SystemExit(status)
+
+
+@main.command(hidden=True)
+@click.option("--threads", default=8, type=int)
+@click.option("--fd", required=True, type=int, help="the listening socket inherited from `hotline run`")
+def web(threads: int, fd: int) -> None:
+    """One web server process of `hotline run --web-processes N`."""
+    from gateway import webserver
+
+    app = build_app()
+    try:
+        webserver.serve(app, threads=threads, fd=fd)
+    finally:
+        app.extensions["hotline"].close()
 
 
 def register(command: click.Command) -> None:

@@ -97,6 +97,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     config["RETRY_BACKOFF"] = [_int("HOTLINE_RETRY_BACKOFF", part.strip()) for part in backoff.split(",") if part.strip()]
     if not config["RETRY_BACKOFF"]:
         raise ConfigError("HOTLINE_RETRY_BACKOFF: expected seconds between tries, e.g. 5,30,120")
+    # `hotline run`: web server processes sharing the port (one process serves on one core at most)
+    config["WEB_PROCESSES"] = _int("HOTLINE_WEB_PROCESSES", env.get("HOTLINE_WEB_PROCESSES", "1"), 1)
     # SQLite: how long a write waits for a lock before the request answers 503 (PostgreSQL: connect timeout)
     config["DB_BUSY_MS"] = _int("HOTLINE_DB_BUSY_MS", env.get("HOTLINE_DB_BUSY_MS", "10000"))
     # Rate limits on the public endpoints, per client address (board, API) or sender number (SMS)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import sqlite3
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 
@@ -32,8 +38,8 @@ def make_engine(url: str | None, data_dir: str, schema: str | None = None, busy_
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
-                               json_serializer=json_dumps)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000,
+                                                  "factory": QueuedConnection}, json_serializer=json_dumps)
         _sqlite_tuning(engine, busy_ms)
     else:
         connect_args: dict = {"connect_timeout": max(1, busy_ms // 1000)}
@@ -46,6 +52,8 @@ def make_engine(url: str | None, data_dir: str, schema: str | None = None, busy_
 
 def _sqlite_tuning(engine: Engine, busy_ms: int) -> None:
     """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue instead of failing to upgrade."""
+    database = engine.url.database or ""
+    queue_path = os.path.abspath(database) if database and database != ":memory:" else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -59,7 +67,118 @@ def _sqlite_tuning(engine: Engine, busy_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_conn = conn.connection.dbapi_connection
+        if queue_path is not None and isinstance(dbapi_conn, QueuedConnection):
+            dbapi_conn.enqueue(write_queue(queue_path), busy_ms / 1000)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if isinstance(dbapi_conn, QueuedConnection):
+                dbapi_conn.leave_queue()
+            raise
+
+
+class WriteQueue:
+    """The writers of one SQLite file in line: a lock among this process's threads, a file lock among processes.
+
+    SQLite's own busy handler lets a blocked writer sleep (1, 2, 5 ... up to 100 ms between tries), so
+    under many concurrent requests the write lock sat free while writers slept, and one writer could
+    wait for seconds. Here a thread of this process takes over the moment the previous one commits;
+    another process polls a `flock` every few milliseconds. Both give up after the busy timeout, like
+    SQLite (the request answers 503). Correctness still rests on SQLite's own locking.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = f"{path}-writers"
+        self.threads = threading.Lock()
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        if not self.threads.acquire(timeout=max(0.0, timeout)):
+            raise _locked()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            pause = 0.0005
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise _locked() from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.004)
+        except BaseException:
+            self.threads.release()
+            raise
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self.threads.release()
+
+
+def _locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
+
+_queues: dict[str, WriteQueue] = {}
+_queues_guard = threading.Lock()
+
+
+def write_queue(path: str) -> WriteQueue:
+    """The process's queue for one database file."""
+    with _queues_guard:
+        queue = _queues.get(path)
+        if queue is None:
+            queue = _queues[path] = WriteQueue(path)
+        return queue
+
+
+def _forget_queues() -> None:
+    """In a forked child: fresh queues (a lock another thread held at the fork would never be released)."""
+    global _queues_guard
+    _queues.clear()
+    _queues_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_queues)
+
+
+class QueuedConnection(sqlite3.Connection):
+    """A sqlite3 connection that leaves the write queue once its transaction has committed or rolled back."""
+
+    _queue: WriteQueue | None = None
+
+    def enqueue(self, queue: WriteQueue, timeout: float) -> None:
+        if self._queue is None:
+            queue.acquire(timeout)
+            self._queue = queue
+
+    def leave_queue(self) -> None:
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.release()
+
+    def commit(self) -> None:
+        self._end(super().commit)
+
+    def rollback(self) -> None:
+        self._end(super().rollback)
+
+    def close(self) -> None:
+        self._end(super().close)
+
+    def _end(self, end: Any) -> None:
+        try:
+            end()
+        finally:
+            self.leave_queue()
+
+    def __del__(self) -> None:  # dropped without close() (SQLite's own lock goes with it): let the next writer in
+        self.leave_queue()
 
 
 def create_tables(engine: Engine) -> None:
@@ -79,3 +198,29 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_new(session: Session, model: Any, rows: list[dict[str, Any]], returning: Any = None) -> Any:
+    """INSERT rows, skipping any that collides with a unique key (ON CONFLICT DO NOTHING, SQLite and PostgreSQL).
+
+    One statement instead of a SAVEPOINT per row. With `returning` (a column) and one row: its value,
+    or None when the row already existed. A Core statement: it does not flush the session first.
+    """
+    if not rows:
+        return None
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).on_conflict_do_nothing()
+    if returning is None:
+        session.execute(statement, rows)
+        return None
+    assert len(rows) == 1, "returning takes one row"
+    return session.execute(statement.returning(returning), rows[0]).scalar()
+
+
+def column_values(row: Any) -> dict[str, Any]:
+    """A model instance's column values (defaults applied by its constructor), without a null primary key: for Core inserts."""
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns if not (c.primary_key and getattr(row, c.name) is None)}

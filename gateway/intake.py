@@ -17,6 +17,7 @@ from dedupe.identity import normalize_board_user, normalize_email, normalize_pho
 from gateway import attachments, outbox
 from gateway.clock import as_utc, utcnow
 from gateway.models import Case, Contact, Event, Identity, Notification, Report
+from gateway.db import insert_new
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -44,20 +45,23 @@ class IngestResult:
     report: Report
     created: bool  # False: a replay of a report we already had
     link: str  # new | replay | thread | same_person | same_problem
+    contact: Optional[Contact] = None  # the reporter as resolved by this ingest (None for a replay)
 
 
 def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> IngestResult:
-    """Store a report, link its reporter, attach it to a case or open one, and enqueue the follow-up work."""
+    """Store a report, link its reporter, attach it to a case or open one, and enqueue the follow-up work.
+
+    One transaction, one commit: a replay is looked up first; the report row is written once, with
+    its contact and case (a concurrent delivery of the same report fails on the unique key there and
+    answers as a replay); the outbox rows are claimed in the same commit and sent to Redis after it.
+    """
     with Session(rt.engine, expire_on_commit=False) as session:
         report = _report_row(rt, inbound)
-        session.add(report)
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            return _replay(session, inbound)
-        kept = inbound.attachments[: len(report.attachments)]
-        report.attachments = attachments.plan(report.id, kept, int(rt.config.get("MAX_ATTACHMENT_BYTES") or 10 * 1024 * 1024))
+        if report.external_id is not None:
+            known = session.exec(select(Report).where(Report.channel == report.channel,
+                                                      Report.external_id == report.external_id)).first()
+            if known is not None:
+                return _replayed(session, known)
         contact = resolve_contact(session, report)
         report.contact_id = contact.id if contact else None
         case, link, match = _find_case(session, rt, report, contact)
@@ -72,19 +76,27 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> Ing
             report.decision = {"action": match.action, "case_id": match.case_id, "rule": match.rule,
                                "score": match.score, "reasons": match.reasons}
         session.add(report)
+        try:
+            session.flush()
+        except IntegrityError:
+            # A concurrent delivery of the same report won the race after our look-up.
+            session.rollback()
+            return _replay(session, inbound)
+        kept = inbound.attachments[: len(report.attachments)]
+        if report.attachments:  # the files' places name the report id
+            report.attachments = attachments.plan(report.id, kept, int(rt.config.get("MAX_ATTACHMENT_BYTES") or 10 * 1024 * 1024))
+        jobs = outbox.claim(_follow_up_jobs(session, rt, case, report, link))
         indexer = rt.services.get("dedupe_index")  # (session, rt, case, report): keep the dedupe index current
         if indexer is not None:
             indexer(session, rt, case, report)
-        jobs = _follow_up_jobs(session, rt, case, report, link)
         try:
             session.commit()
         except IntegrityError:
-            # A concurrent delivery of the same report won the race after our flush.
             session.rollback()
             return _replay(session, inbound)
         attachments.write(rt.config["DATA_DIR"], report.attachments, kept)
-        outbox.deliver(session, rt.broker, jobs)
-        return IngestResult(case=case, report=report, created=True, link=link)
+        outbox.send_claimed(rt.engine, rt.broker, jobs)
+        return IngestResult(case=case, report=report, created=True, link=link, contact=contact)
 
 
 def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
@@ -175,6 +187,10 @@ def _replay(session: Session, inbound: InboundReport) -> IngestResult:
     report = session.exec(
         select(Report).where(Report.channel == inbound.channel, Report.external_id == _bounded_id(inbound.external_id))
     ).one()
+    return _replayed(session, report)
+
+
+def _replayed(session: Session, report: Report) -> IngestResult:
     case = session.get(Case, report.case_id)
     assert case is not None
     return IngestResult(case=resolve_case(session, case), report=report, created=False, link="replay")
@@ -196,26 +212,22 @@ def resolve_contact(session: Session, report: Report) -> Contact | None:
     pairs = identities_of(report)
     if not pairs:
         return None
-    known = session.exec(
-        select(Identity).where(Identity.value.in_([v for _, v in pairs]))  # type: ignore[attr-defined]
+    rows = session.exec(
+        select(Identity.kind, Identity.value, Contact).join(Contact, Contact.id == Identity.contact_id)  # type: ignore[arg-type]
+        .where(Identity.value.in_([v for _, v in pairs]))  # type: ignore[attr-defined]
     ).all()
-    known = [i for i in known if (i.kind, i.value) in pairs]
+    known = [(kind, value, contact) for kind, value, contact in rows if (kind, value) in pairs]
     if known:
-        contact = session.get(Contact, min(i.contact_id for i in known))
+        contact = min((c for _, _, c in known), key=lambda c: c.id)
     else:
         contact = Contact(name=report.name)
         session.add(contact)
         session.flush()
-    assert contact is not None
-    have = {(i.kind, i.value) for i in known}
-    for kind, value in pairs:
-        if (kind, value) in have:
-            continue
-        try:
-            with session.begin_nested():
-                session.add(Identity(contact_id=contact.id, kind=kind, value=value))
-        except IntegrityError:
-            pass  # another request linked it first; the contact found first keeps it
+    have = {(kind, value) for kind, value, _ in known}
+    new = [{"contact_id": contact.id, "kind": kind, "value": value, "created_at": utcnow()}
+           for kind, value in pairs if (kind, value) not in have]
+    # A concurrent request may link one first: the contact found first keeps it.
+    insert_new(session, Identity, new)
     if report.name and not contact.name:
         contact.name = report.name
         session.add(contact)
@@ -267,6 +279,14 @@ def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact |
     return None, "new", None
 
 
+OPENED_CASES = "intake_opened_cases"  # Session.info key: ids of the cases this session's transaction created
+
+
+def opened_here(session: Session, case_id: int | None) -> bool:
+    """Whether this session created the case (so no row of the case's own can exist yet)."""
+    return case_id in session.info.get(OPENED_CASES, ())
+
+
 def new_retrieval_code() -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "".join(secrets.choice(alphabet) for _ in range(6))
@@ -294,6 +314,7 @@ def _open_case(session: Session, rt: Runtime, report: Report) -> Case:
     clip(case)
     session.add(case)
     session.flush()
+    session.info.setdefault(OPENED_CASES, set()).add(case.id)
     local = now.astimezone(rt.profile.tz)
     case.number = f"{rt.profile.code}{local:%Y%m%d}-{case.id:06d}"
     session.add(case)
@@ -308,8 +329,10 @@ def _category_code(rt: Runtime, hint: str | None) -> str | None:
 
 
 def _attach(session: Session, case: Case, report: Report, link: str, match: Match | None) -> None:
-    others = session.exec(select(Report.contact_id).where(Report.case_id == case.id)).all()
-    if report.contact_id is None or report.contact_id not in others:
+    known = report.contact_id is not None and session.exec(
+        select(Report.id).where(Report.case_id == case.id, Report.contact_id == report.contact_id).limit(1)
+    ).first() is not None
+    if not known:  # a reporter the case did not have
         case.reporter_count += 1
     case.report_count += 1
     case.updated_at = utcnow()
@@ -332,5 +355,4 @@ def _follow_up_jobs(session: Session, rt: Runtime, case: Case, report: Report, l
     hook = rt.services.get("after_ingest")
     if hook is not None:
         jobs.extend(hook(session, rt, case, report, link))
-    session.flush()
     return jobs

@@ -24,7 +24,7 @@ from dedupe.place import Gazetteer
 from dedupe.text import normalize
 from gateway.clock import as_utc, utcnow
 from gateway.config import ConfigError
-from gateway.intake import Match
+from gateway.intake import Match, opened_here
 from gateway.models import OPEN_STATUSES, Case, CaseFeatures, Contact, DedupeKey, MergeRecord, Report
 from gateway.profile import Profile
 from gateway.runtime import Runtime
@@ -127,7 +127,8 @@ class Dedupe:
     def record(self, session: Session, rt: Runtime, case: Case, report: Report) -> None:
         """After a report joined a case: update the case's features and index; record a merge or a proposal."""
         features = self.features(session, report)
-        row = session.get(CaseFeatures, case.id, with_for_update=True)
+        # A case intake opened in this transaction has no stored features yet: no need to look.
+        row = None if opened_here(session, case.id) else session.get(CaseFeatures, case.id, with_for_update=True)
         if row is None:
             store_case_features(session, case.id, features, self.index_keys(features), [])  # type: ignore[arg-type]
         else:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from rq.timeouts import JobTimeoutException
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from gateway import outbox
 from gateway.clock import utcnow
+from gateway.db import column_values, insert_new
 from gateway.delivery import DeliveryError, load_senders
 from gateway.models import Assignment, Contact, Event, Notification, Outbox
 from gateway.runtime import current
@@ -21,17 +21,14 @@ def queue_notification(session: Session, *, dedupe_key: str, channel: str, kind:
                        address: str | None = None, subject: str | None = None, case_id: int | None = None,
                        contact_id: int | None = None, department_id: int | None = None) -> Outbox | None:
     """Record a notification and its delivery job in the current transaction; a known key is not sent again."""
-    if session.exec(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first() is not None:
-        return None
     note = Notification(dedupe_key=dedupe_key, channel=channel, kind=kind, body=body, address=address,
                         subject=subject, case_id=case_id, contact_id=contact_id, department_id=department_id)
-    try:
-        with session.begin_nested():
-            session.add(note)
-            session.flush()
-    except IntegrityError:
-        return None  # a concurrent transaction recorded it first
-    return outbox.add(session, "gateway.notify.deliver", [note.id], f"notify-{note.id}", "deliver")
+    session.flush()  # the rows it names (case, contact) are in the database before this Core insert
+    # One statement: a key already recorded, by us or a concurrent transaction, inserts nothing.
+    note_id = insert_new(session, Notification, [column_values(note)], returning=Notification.id)
+    if note_id is None:
+        return None
+    return outbox.add(session, "gateway.notify.deliver", [note_id], f"notify-{note_id}", "deliver")
 
 
 # Channels whose receiver recognises a resend (webhook Idempotency-Key, a mail's fixed Message-ID, our own

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import or_, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from gateway.broker import Broker
@@ -24,23 +25,60 @@ def add(session: Session, func: str, args: list[Any], job_id: str, queue: str = 
 
 
 def deliver(session: Session, broker: Broker, rows: Iterable[Outbox]) -> int:
-    """Try to enqueue rows; what Redis does not take stays pending for the sweeper. Returns count sent."""
-    sent = 0
-    for row in rows:
-        try:
-            broker.enqueue(row.queue, row.func, list(row.args), job_id=row.job_id)
-        except Exception as exc:  # Redis down or refusing: keep the row, the sweeper retries
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            log.warning("outbox: %s not enqueued (%s); will retry", row.job_id, row.last_error)
-            session.add(row)
-            continue
-        row.enqueued_at = utcnow()
+    """Enqueue rows (one Redis round trip) and commit; what Redis does not take stays pending for the sweeper.
+
+    Returns the count sent."""
+    rows = list(rows)
+    errors = broker.enqueue_many([(row.queue, row.func, list(row.args), row.job_id) for row in rows])
+    now, sent = utcnow(), 0
+    for row, error in zip(rows, errors):
         row.attempts += 1
+        if error is None:
+            row.enqueued_at = now
+            sent += 1
+        else:  # Redis down or refusing: keep the row, the sweeper retries
+            row.last_error = _why(error)
+            log.warning("outbox: %s not enqueued (%s); will retry", row.job_id, row.last_error)
         session.add(row)
-        sent += 1
     session.commit()
     return sent
+
+
+def claim(rows: list[Outbox]) -> list[Outbox]:
+    """Mark rows as sent inside the transaction that writes them, so it needs no second commit.
+
+    Call `send_claimed` right after the commit. Whatever Redis refuses then is put back to pending
+    (a small second transaction, on failure only); if the process dies between the commit and the
+    send, the lost-job sweep re-sends the rows once the job's whole time limit has passed
+    (`lost`: sent, not done, and not in Redis).
+    """
+    now = utcnow()
+    for row in rows:
+        row.enqueued_at = now
+        row.attempts += 1
+    return rows
+
+
+def send_claimed(engine: Engine, broker: Broker, rows: list[Outbox]) -> int:
+    """Enqueue committed, claimed rows in one round trip; put the ones Redis did not take back to pending."""
+    errors = broker.enqueue_many([(row.queue, row.func, list(row.args), row.job_id) for row in rows])
+    failed = [(row, _why(error)) for row, error in zip(rows, errors) if error is not None]
+    for row, why in failed:
+        row.enqueued_at, row.last_error = None, why
+        log.warning("outbox: %s not enqueued (%s); will retry", row.job_id, why)
+    if failed:
+        try:
+            with Session(engine) as session:
+                for row, why in failed:
+                    session.exec(update(Outbox).where(Outbox.id == row.id).values(enqueued_at=None, last_error=why))  # type: ignore[call-overload]
+                session.commit()
+        except Exception:  # the database is gone too: the lost-job sweep finds these rows later
+            log.exception("outbox: could not put %d rows back to pending", len(failed))
+    return len(rows) - len(failed)
+
+
+def _why(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 def pending(session: Session, older_than_seconds: float = 0, limit: int = 500) -> list[Outbox]:

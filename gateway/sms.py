@@ -64,7 +64,10 @@ def _answer(rt: Runtime, result: IngestResult) -> str | None:
     """The inline acknowledgement: none for a joined segment, an opted-out sender or REST acknowledgements."""
     if not result.report.extra.get(ANSWERED_INLINE) or result.report.extra.get("sms_link") == "segment":
         return None
-    if _opted_out(rt, result.report.contact_id):
+    if result.contact is not None:  # resolved in the ingest transaction: no second look-up
+        if result.contact.opted_out_sms:
+            return None
+    elif _opted_out(rt, result.report.contact_id):
         return None
     return ack_text(rt, result.case, "new" if result.report.link == "new" else "thread")
 

@@ -46,6 +46,7 @@ def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_sampl
     assert run["ratio_gateway_to_bare"] > 0
     assert run["stored"]["new_reports"] > 0 and run["preload"]["count"] == 200
     assert run["memory"]["web_max_mb"] > 0 and run["memory"]["queue_worker_max_mb"] > 0
+    assert run["web_processes"] == run["memory"]["web_processes"] == 2  # the default: both cores serve
     assert run["gateway"]["jobs"]["left"] == 0
 
 

@@ -21,6 +21,7 @@ from gateway.profile import load_profile
         ({"HOTLINE_SMS_ACK": "carrier-pigeon"}, "HOTLINE_SMS_ACK"),
         ({"HOTLINE_SMS_SEGMENT_SECONDS": "-1"}, "HOTLINE_SMS_SEGMENT_SECONDS"),
         ({"HOTLINE_MAIL_MAX_BYTES": "big"}, "HOTLINE_MAIL_MAX_BYTES"),
+        ({"HOTLINE_WEB_PROCESSES": "0"}, "HOTLINE_WEB_PROCESSES"),
     ],
 )
 def test_a_bad_setting_fails_naming_the_variable(env, variable):
@@ -32,6 +33,7 @@ def test_with_nothing_set_the_defaults_are_embedded(tmp_path):
     config = from_environment({})
     assert config["DATABASE_URL"] is None and config["REDIS_URL"] is None
     assert config["PROFILE_PATH"].endswith("wuhan.toml")
+    assert config["WEB_PROCESSES"] == 1
 
 
 def test_a_broken_profile_fails_naming_the_variable(tmp_path):

@@ -190,3 +190,20 @@ def test_attachment_names_lose_every_path_part(name, safe):
     from gateway.attachments import safe_name
 
     assert safe_name(name, 1) == safe
+
+
+def test_a_mail_is_stored_in_one_commit_and_its_jobs_are_in_redis_when_it_is_answered(client, rt):
+    from sqlalchemy import event
+
+    from gateway.models import Outbox
+
+    commits: list[int] = []
+    event.listen(rt.engine, "commit", lambda conn: commits.append(1))
+    assert post_raw(client, mail()).status_code == 201
+    assert len(commits) == 1  # report, contact, case, event, notification and outbox rows together
+    with Session(rt.engine) as session:
+        rows = session.exec(select(Outbox).order_by(Outbox.id)).all()  # type: ignore[arg-type]
+    assert [r.func for r in rows] == ["gateway.jobs.dispatch_case", "gateway.notify.deliver"]
+    assert all(r.enqueued_at is not None and r.attempts == 1 and r.last_error is None for r in rows)
+    assert all(rt.broker.job_exists(r.job_id) for r in rows)
+    assert (rt.broker.queue("dispatch").count, rt.broker.queue("deliver").count) == (1, 1)

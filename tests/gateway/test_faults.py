@@ -245,6 +245,41 @@ def test_a_locked_database_makes_every_webhook_answer_503_and_leaves_nothing_beh
         rt.engine.dispose()
 
 
+def test_sqlite_writers_queue_behind_our_own_transaction_and_time_out_into_503(config, tmp_path):
+    """One of our connections holds a write transaction: other threads and processes wait in the write queue,
+    give up after the busy timeout like SQLite (503), and write as soon as it ends."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+
+    from gateway.db import write_queue
+    from gateway.models import Report
+
+    db_file = tmp_path / "queued.db"
+    app = create_app({**config, "DATABASE_URL": f"sqlite:///{db_file}", "DATABASE_SCHEMA": None, "DB_BUSY_MS": 300})
+    rt = app.extensions["hotline"]
+
+    def post(n: int) -> int:
+        return app.test_client().post("/api/v1/reports", json={"text": f"江岸区中山大道{n}号路灯不亮",
+                                                                 "external_id": f"q-{n}"}).status_code
+
+    other_process = [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); "
+                     "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", write_queue(str(db_file)).path]
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: this thread is at the head of the queue
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                assert pool.submit(post, 1).result() == 503
+            assert subprocess.run(other_process, capture_output=True).returncode != 0  # held for other processes too
+            conn.commit()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            assert sorted(pool.map(post, range(2, 10))) == [201] * 8
+        assert subprocess.run(other_process, capture_output=True).returncode == 0  # free once nobody writes
+        assert count(rt, Report) == 8
+    finally:
+        rt.engine.dispose()
+
+
 def test_an_unreachable_database_server_answers_503_not_500(client, rt):
     """The engine points at a closed port (a database server that is down): 503 JSON, and /readyz says so."""
     import socket

@@ -205,3 +205,34 @@ def test_a_job_that_redis_lost_is_sent_again_and_a_done_job_is_not(app, office_c
     for number, unit in ((lost, "WH-LIGHT"), (done, "WH-HRSS")):
         assert [a["department"] for a in client.get(f"/api/v1/cases/{number}").get_json()["assignments"]] == [unit]
     assert sweep_outbox() == 0
+
+
+def test_the_broker_sends_a_batch_at_once_and_never_adds_a_job_id_twice(rt):
+    jobs = [("default", "bench.noop.noop", [], "batch-a"), ("deliver", "bench.noop.noop", [], "batch-b")]
+    assert rt.broker.enqueue_many(jobs) == [None, None]
+    assert rt.broker.enqueue_many(jobs + [("default", "bench.noop.noop", [], "batch-c")]) == [None, None, None]
+    assert rt.broker.queue("default").job_ids == [f"{rt.broker.prefix}-batch-a", f"{rt.broker.prefix}-batch-c"]
+    assert rt.broker.queue("deliver").job_ids == [f"{rt.broker.prefix}-batch-b"]
+    job = rt.broker.queue("default").fetch_job(f"{rt.broker.prefix}-batch-a")
+    assert (job.timeout, job.retries_left, job._success_callback_name, job._failure_callback_name) == (
+        rt.broker.job_timeout, len(rt.broker.retry_backoff), "gateway.outbox.on_job_success",
+        "gateway.failures.on_job_failure")
+
+
+def test_a_batch_redis_cannot_take_comes_back_with_the_error_for_every_job(config):
+    app = create_app({**config, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})  # nothing listens there
+    rt = app.extensions["hotline"]
+    errors = rt.broker.enqueue_many([("default", "bench.noop.noop", [], "x"), ("deliver", "bench.noop.noop", [], "y")])
+    assert [type(e).__name__ for e in errors] == ["ConnectionError", "ConnectionError"]
+    rt.engine.dispose()
+
+
+def test_a_reporter_already_on_the_case_is_not_counted_twice(client, rt):
+    first = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    again = {**STREET_LIGHT, "external_id": "web-2", "text": f"{first} 路灯还是不亮"}  # the same phone, threaded
+    other = {**STREET_LIGHT, "external_id": "web-3", "phone": "13900139000", "text": f"{first} 我家门口也不亮"}
+    assert client.post("/api/v1/reports", json=again).get_json()["case"]["number"] == first
+    assert client.post("/api/v1/reports", json=other).get_json()["case"]["number"] == first
+    with Session(rt.engine) as session:
+        case = session.exec(select(Case).where(Case.number == first)).one()
+    assert (case.report_count, case.reporter_count) == (3, 2)

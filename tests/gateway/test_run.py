@@ -11,7 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import free_port
+import pytest
+
+from bench.common import children, cmdline, free_port
 from tests.conftest import http_login, subprocess_env
 
 
@@ -20,12 +22,14 @@ def _get(url: str) -> dict:
         return json.loads(resp.read())
 
 
-def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_path: Path):
+@pytest.mark.parametrize("web_processes", [1, 2])
+def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_path: Path, web_processes: int):
     port = free_port()
     env = subprocess_env(config)
     if os.environ.get("HOTLINE_TEST_EMBEDDED_REDIS", "1") == "1" and not os.environ.get("REDIS_URL"):
         env.pop("REDIS_URL")  # exercise the embedded default when the suite itself runs on it
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(port), "--workers", "1"],
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(port), "--workers", "1",
+                             "--web-processes", str(web_processes)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -36,6 +40,8 @@ def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_
                     break
             except OSError:
                 time.sleep(0.2)
+        web = [pid for pid in children(proc.pid) if " web " in cmdline(pid)]
+        assert len(web) == (web_processes if web_processes > 1 else 0)  # one process: `run` serves itself
         request = urllib.request.Request(f"{base}/api/v1/reports", method="POST", headers={"Content-Type": "application/json"},
                                          data=json.dumps({"text": "江岸区中山大道路灯不亮", "phone": "13800138001"}).encode())
         with urllib.request.urlopen(request, timeout=10) as resp:
