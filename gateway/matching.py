@@ -101,14 +101,17 @@ class Dedupe:
         now = features.time or utcnow()
         since = now - timedelta(days=self.thresholds.same_person_days)
         recent = now - timedelta(hours=self.thresholds.same_problem_hours)
-        naive = session.get_bind().dialect.name == "sqlite"
-        params: dict[str, Any] = {f"k{i}": v for i, v in enumerate(ids)}
+        dialect = session.get_bind().dialect.name
+        naive = dialect == "sqlite"
+        params: dict[str, Any] = (
+            {"keys": ids, "weights": list(weights)} if dialect == "postgresql" else {f"k{i}": v for i, v in enumerate(ids)}
+        )
         params.update(limit=self.per_key_limit, most=self.max_candidates, person=KEY_WEIGHTS["p"],
                       since=since.replace(tzinfo=None) if naive else since,
                       recent=recent.replace(tzinfo=None) if naive else recent)
         skip = set(exclude)
         out = []
-        for case_id, status, last, stored in session.execute(_candidate_sql(weights), params):
+        for case_id, status, last, stored in session.execute(_candidate_sql(() if dialect == "postgresql" else weights, dialect), params):
             if case_id in skip:
                 continue
             out.append(Candidate(case_id, stored_features(stored), is_open=status in OPEN_STATUSES,
@@ -172,20 +175,28 @@ def key_weight(key: str) -> int:
 
 
 @functools.lru_cache(maxsize=256)
-def _candidate_sql(weights: tuple[int, ...]) -> Any:
-    """The candidate query for keys of these weights: per key the newest cases (an index range scan),
-    then of the open or recently closed ones the ``:most`` best: first those a rule can still take
-    (open, a report within the problem window, or the same person), then by the sum of the distinct
-    kinds of key shared (person 8, territory and time bucket 4, named place 2, LSH band 1), then newest. Copies of
-    a text template at other places (LSH bands only) no longer crowd out the cases of the same
-    place, territory or person.
+def _candidate_sql(weights: tuple[int, ...], dialect: str) -> Any:
+    """The candidate query: per key the newest cases (an index range scan), then of the open or
+    recently closed ones the ``:most`` best: first those a rule can still take (open, a report within
+    the problem window, or the same person), then by the sum of the distinct kinds of key shared
+    (person 8, territory and time bucket 4, named place 2, LSH band 1), then newest. Copies of a text
+    template at other places (LSH bands only) no longer crowd out the cases of the same place,
+    territory or person.
+
+    On PostgreSQL one statement serves every report (the keys and their weights are arrays, each
+    key's scan a LATERAL subquery), so it is planned once per connection and then runs prepared; on
+    SQLite, where planning is cheap and there is no LATERAL, it is a UNION ALL of one scan per key.
     """
-    per_key = " UNION ALL ".join(
-        f"SELECT case_id, {w} AS w FROM (SELECT case_id FROM dedupekey WHERE \"key\" = :k{i} "
-        f"ORDER BY case_id DESC LIMIT :limit) AS s{i}"
-        for i, w in enumerate(weights)
-    )
-    kinds = " + ".join(f"MAX(CASE WHEN k.w = {w} THEN {w} ELSE 0 END)" for w in sorted(set(weights), reverse=True))
+    if dialect == "postgresql":
+        per_key = ("SELECT s.case_id, q.w FROM unnest(CAST(:keys AS integer[]), CAST(:weights AS integer[])) AS q(key, w) "
+                   "CROSS JOIN LATERAL (SELECT case_id FROM dedupekey WHERE \"key\" = q.key "
+                   "ORDER BY case_id DESC LIMIT :limit) AS s")
+    else:
+        per_key = " UNION ALL ".join(
+            f"SELECT case_id, {w} AS w FROM (SELECT case_id FROM dedupekey WHERE \"key\" = :k{i} "
+            f"ORDER BY case_id DESC LIMIT :limit) AS s{i}"
+            for i, w in enumerate(weights)
+        )
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
     # The stored features (the wide rows) are read only for the chosen cases, after the LIMIT.
     return text(
@@ -193,7 +204,7 @@ def _candidate_sql(weights: tuple[int, ...]) -> Any:
         f"SELECT c.id, c.status, c.last_report_at, r.strength, "
         f"CASE WHEN c.status IN ({statuses}) OR c.last_report_at >= :recent OR r.strength >= :person "
         f"THEN 1 ELSE 0 END AS eligible FROM ("
-        f"SELECT k.case_id, {kinds} AS strength FROM ({per_key}) AS k GROUP BY k.case_id) AS r "
+        f"SELECT k.case_id, SUM(DISTINCT k.w) AS strength FROM ({per_key}) AS k GROUP BY k.case_id) AS r "
         f'JOIN "case" AS c ON c.id = r.case_id '
         f"WHERE c.status IN ({statuses}) OR (c.status = 'closed' AND c.closed_at >= :since) "
         f"ORDER BY eligible DESC, r.strength DESC, c.id DESC LIMIT :most) AS t "
