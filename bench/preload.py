@@ -2,7 +2,7 @@
 
 Rows go straight into contact, identity, case, report (and assignment for the supervision
 benchmark): no ORM, no intake, so 100,000 cases load in seconds. The dedupe index is filled
-through intake's own seam (rt.services["dedupe_index"]) when the running code has one.
+in bulk with the running matcher's own feature and key functions (``dedupe_index``).
 """
 
 from __future__ import annotations
@@ -250,21 +250,45 @@ def analyze(engine: Engine) -> None:
         conn.exec_driver_sql("ANALYZE")
 
 
-def dedupe_index(app: Any, first_case: int, last_case: int, batch: int = 500) -> dict[str, Any]:
-    """Fill the dedupe index for preloaded cases through intake's seam, when this code has one."""
-    from sqlmodel import Session, select
+def dedupe_index(app: Any, first_case: int, last_case: int, batch: int = CHUNK) -> dict[str, Any]:
+    """Fill the dedupe index of preloaded one-report cases in bulk: what intake's indexer stores for a
+    new case (``record``: the report's features, compact, its index keys and their rows), computed with
+    the running matcher's own ``extract``/``index_keys`` and written by COPY/executemany. The text part
+    of the features is computed once per distinct text (the corpus repeats its texts); the person and
+    time parts per report."""
+    from dataclasses import replace
+
+    from dedupe.features import contact_ids, key_id, parse_time
+    from gateway.models import CaseFeatures, DedupeKey
 
     rt = app.extensions["hotline"]
-    indexer = rt.services.get("dedupe_index")
-    if indexer is None:
-        return {"status": "absent: this code has no rt.services['dedupe_index'] (no dedupe matcher wired in)"}
+    matcher = rt.services.get("matcher")
+    if matcher is None or rt.services.get("dedupe_index") is None:
+        return {"status": "absent: this code has no dedupe matcher wired in"}
     started = time.perf_counter()
-    with app.app_context():
-        for low in range(first_case, last_case + 1, batch):
-            high = min(last_case, low + batch - 1)
-            with Session(rt.engine, expire_on_commit=False) as session:
-                found_cases = {c.id: c for c in session.exec(select(Case).where(Case.id.between(low, high)))}  # type: ignore[union-attr]
-                for report in session.exec(select(Report).where(Report.case_id.between(low, high))):  # type: ignore[union-attr]
-                    indexer(session, rt, found_cases[report.case_id], report)
-                session.commit()
-    return {"status": "filled through rt.services['dedupe_index']", "seconds": round(time.perf_counter() - started, 2)}
+    columns = (Report.case_id, Report.title, Report.text, Report.address, Report.district, Report.category_hint,
+               Report.channel, Report.lat, Report.lon, Report.phone, Report.email, Report.board_user,
+               Report.contact_id, Report.received_at)
+    texts: dict[tuple, Any] = {}
+    rows = 0
+    for low in range(first_case, last_case + 1, batch):
+        high = min(last_case, low + batch - 1)
+        with rt.engine.begin() as conn:
+            found = conn.execute(select(*columns).where(Report.case_id.between(low, high)).order_by(Report.id)).all()  # type: ignore[union-attr]
+            features_rows, key_rows = [], []
+            for r in found:
+                report = r._asdict()
+                text_key = tuple(report[k] for k in ("title", "text", "address", "district", "category_hint", "channel",
+                                                      "lat", "lon"))
+                if text_key not in texts:
+                    texts[text_key] = matcher.extract({k: report[k] for k in report if k not in (
+                        "phone", "email", "board_user", "contact_id", "received_at")})
+                features = replace(texts[text_key], contacts=contact_ids(report), time=parse_time(report["received_at"]))
+                keys = matcher.index_keys(features)
+                features_rows.append({"case_id": report["case_id"], "features": features.to_dict(compact=True), "keys": keys})
+                key_rows.extend({"key": k, "case_id": report["case_id"]} for k in sorted({key_id(k) for k in keys}))
+            insert_many(conn, CaseFeatures.__table__, features_rows)  # type: ignore[attr-defined]
+            insert_many(conn, DedupeKey.__table__, key_rows)  # type: ignore[attr-defined]
+            rows += len(features_rows)
+    return {"status": "filled in bulk with the matcher's extract/index_keys", "cases": rows,
+            "distinct_texts": len(texts), "seconds": round(time.perf_counter() - started, 2)}

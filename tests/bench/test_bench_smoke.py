@@ -97,3 +97,32 @@ def test_hotline_bench_runs_the_named_benchmark_script_and_refuses_unknown_names
     assert runner.invoke(main, ["bench", "supervision", "--help"]).exit_code == 0
     refused = runner.invoke(main, ["bench", "nope"])
     assert refused.exit_code == 2 and "nope" in refused.output
+
+
+def test_the_bulk_dedupe_fill_stores_what_intakes_indexer_stores(app, rt):
+    from sqlmodel import Session, select
+
+    from bench import preload
+    from bench.corpus import Corpus
+    from gateway.models import Case, CaseFeatures, DedupeKey, Report
+
+    loaded = preload.cases(rt.engine, Corpus(seed=3), 40)
+    first, last = loaded["first_case_id"], loaded["last_case_id"]
+    filled = preload.dedupe_index(app, first, last)
+    assert filled["cases"] == 40 and filled["distinct_texts"] <= 40
+
+    def stored() -> tuple[dict, set]:
+        with Session(rt.engine) as session:
+            features = {f.case_id: (f.features, list(f.keys)) for f in session.exec(select(CaseFeatures))}
+            keys = {(k.key, k.case_id) for k in session.exec(select(DedupeKey))}
+        return features, keys
+
+    bulk = stored()
+    with Session(rt.engine) as session:  # the same cases through intake's own indexer, one by one
+        for row in session.exec(select(DedupeKey)).all() + session.exec(select(CaseFeatures)).all():
+            session.delete(row)
+        session.commit()
+        for report in session.exec(select(Report).where(Report.case_id.between(first, last))).all():
+            rt.services["dedupe_index"](session, rt, session.get(Case, report.case_id), report)
+        session.commit()
+    assert stored() == bulk and len(bulk[1]) > 40
