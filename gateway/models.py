@@ -70,7 +70,13 @@ class Department(SQLModel, table=True):
 class Case(SQLModel, table=True):
     """A matter (工单): one or many reports; dispatched to departments; answered; followed up."""
 
-    __table_args__ = (Index("ix_case_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_case_status_created", "status", "created_at"),
+        # PostgreSQL: the dedupe candidate query checks each candidate's status and times in this index
+        # alone (an index-only scan) instead of visiting the wide case rows (SQLite: the rowid lookup wins).
+        Index("ix_case_dedupe", "id", postgresql_include=["status", "last_report_at", "closed_at"]).ddl_if(
+            dialect="postgresql"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     number: Optional[str] = Field(default=None, max_length=32, unique=True)
     retrieval_code: str = Field(max_length=16)
