@@ -99,13 +99,8 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             ids = list(range(loaded["first_case_id"], loaded["last_case_id"] + 1))
             enqueue(dispatch_q, "gateway.jobs.dispatch_case", ids, f"{tgt.prefix}-{workers}")
             print(f"[{kind}] dispatch_case x{args.jobs:,} on worker.py -n {workers}", flush=True)
-            run = measure(
-                dispatch_q,
-                args.jobs,
-                [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst"],
-                env,
-                args.timeout,
-            )
+            pool = [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst"]
+            run = measure(dispatch_q, args.jobs, pool, env, args.timeout)
             result["runs"].append(
                 {
                     "job": "dispatch_case",
@@ -118,13 +113,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             # the empty job on the same pool class
             enqueue(default_q, "bench.noop.noop", [None] * args.noop_jobs, f"{tgt.prefix}-{workers}-gw")
             print(f"[{kind}] noop x{args.noop_jobs:,} on worker.py -n {workers}", flush=True)
-            run = measure(
-                default_q,
-                args.noop_jobs,
-                [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst"],
-                env,
-                args.timeout,
-            )
+            run = measure(default_q, args.noop_jobs, pool, env, args.timeout)
             result["runs"].append({"job": "noop", "worker": "worker.GatewayWorker", "processes": workers, **run})
             # the empty job on RQ's default (forking) Worker
             enqueue(default_q, "bench.noop.noop", [None] * args.fork_jobs, f"{tgt.prefix}-{workers}-rq")
