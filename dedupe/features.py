@@ -49,19 +49,15 @@ class Features:
     topics: frozenset[str] = frozenset()  # kinds of problem named (the words of the profile's [dedupe.topics])
 
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
-        """Return a JSON-able dict; ``compact`` stores the shingles' source text instead of the shingles
-        (a fifth of the bytes; they are cut again when read), or the shingles joined by "|" when the
-        source no longer yields them all (a case whose reports' texts outgrew the source)."""
-        stored: dict[str, Any]
-        if not compact:
-            stored = {"shingles": sorted(self.shingles)}
-        elif self.source and shingles(self.source, normalized=True) == self.shingles:
-            stored = {"source": self.source}
-        else:
-            stored = {"s": _SEP.join(sorted(self.shingles))}
+        """Return a JSON-able dict. ``compact`` stores no shingles (they are cut again when read): only
+        the text when the shingles' source is that text without its place names (a single report's
+        case, the usual one), else the first ``COMPACT_TEXT`` characters and the source; or the
+        shingles joined by "|" when the source no longer yields them all (a case whose reports' texts
+        outgrew the source)."""
+        text, stored = (self.text, {"shingles": sorted(self.shingles)}) if not compact else self._compact()
         return {
             "v": FEATURES_VERSION,
-            "text": self.text[:COMPACT_TEXT] if compact else self.text,
+            "text": text,
             **stored,
             "place": self.place.to_dict(),
             "category": self.category,
@@ -81,13 +77,15 @@ class Features:
             stored = data["s"].split(_SEP) if data["s"] else ()
         if stored is None and "sh" in data:
             stored = data["sh"].split(_OLD_SEP) if data["sh"] else ()
+        place = Place.from_dict(data.get("place") or {})
         if stored is None:
-            stored = shingles(source or text, normalized=True)
+            source = source or source_of(text, place)
+            stored = shingles(source, normalized=True)
         return cls(
             text=text,
             shingles=frozenset(stored),
             source=source,
-            place=Place.from_dict(data.get("place") or {}),
+            place=place,
             category=data.get("category"),
             contacts=tuple(data.get("contacts") or ()),
             time=parse_time(data.get("time")),
@@ -95,6 +93,17 @@ class Features:
             point=_point(data.get("point")),
             topics=frozenset(data.get("tp") or ()),
         )
+
+    def _compact(self) -> tuple[str, dict[str, Any]]:
+        """The stored text and the stored form of the shingles (see ``to_dict``)."""
+        if not self.source or shingles(self.source, normalized=True) != self.shingles:
+            return self.text[:COMPACT_TEXT], {"s": _SEP.join(sorted(self.shingles))}
+        for cut in (COMPACT_TEXT, MAX_SHINGLE_CHARS):
+            if source_of(self.text[:cut], self.place) == self.source:
+                return self.text[:cut], {}
+            if len(self.text) <= cut:
+                break
+        return self.text[:COMPACT_TEXT], {"source": self.source}
 
 
 def _point(value: Any) -> tuple[float, float] | None:
@@ -169,7 +178,7 @@ def extract(report_like: Any, gazetteer: Gazetteer | None = None, topics: Mappin
     place = (gazetteer or EMPTY_GAZETTEER).extract_place(
         joined, address=_get(report_like, "address"), district_hint=_get(report_like, "district")
     )
-    source = without_place_names(text, place)[:MAX_SHINGLE_CHARS]
+    source = source_of(text, place)
     return Features(
         text=text,
         shingles=frozenset(shingles(source, normalized=True)),
@@ -190,6 +199,12 @@ def topics_in(text: str, topics: Mapping[str, str] | None) -> frozenset[str]:
     if not topics:
         return frozenset()
     return frozenset(kind for word, kind in topics.items() if word in text)
+
+
+def source_of(text: str, place: Place) -> str:
+    """The text a report's shingles are cut from: the head of its normalized text, without place names
+    (so the stored head of the text gives it back)."""
+    return without_place_names(text[:MAX_SHINGLE_CHARS], place)
 
 
 def without_place_names(text: str, place: Place) -> str:

@@ -89,16 +89,33 @@ def test_features_round_trip_through_json():
 
 
 def test_the_compact_form_keeps_the_shingles_and_older_stored_features_still_read():
+    def read(stored):
+        return Features.from_dict(json.loads(json.dumps(stored, ensure_ascii=False)))
+
     f = features("Pothole on Main Street, 江岸区幸福里小区 outside number 12", phone="13800138000")
     compact = f.to_dict(compact=True)
-    assert "source" in compact and "shingles" not in compact  # the shingles are cut again when read
-    assert Features.from_dict(json.loads(json.dumps(compact))).shingles == f.shingles
+    # One report: the text alone gives the shingles back (without its place names), so only the text is stored.
+    assert {"source", "s", "shingles"}.isdisjoint(compact) and compact["text"] == f.text
+    assert read(compact).shingles == f.shingles and "幸福里" not in "".join(f.shingles)
+    long = features("小区门口的路灯坏了很久，晚上很黑。" * 40 + "江岸区幸福里小区")
+    stored = long.to_dict(compact=True)
+    assert len(stored["text"]) == 600 < len(long.text) and "source" not in stored
+    assert read(stored).shingles == long.shingles
+    from dedupe.features import merge_features
+
+    case = merge_features(f, features("路灯不亮 幸福里小区 好几天了"))  # two reports: their sources joined
+    assert read(case.to_dict(compact=True)).shingles == case.shingles and "路灯" in case.shingles
+    other = replace(f, text="另一段文字")  # a text that does not give the source back: the source is stored
+    kept = other.to_dict(compact=True)
+    assert kept["source"] == f.source and read(kept).shingles == f.shingles
     outgrown = replace(f, shingles=f.shingles | {"更多"})  # a case whose shingles its source no longer yields
-    joined = outgrown.to_dict(compact=True)
-    assert "source" not in joined and Features.from_dict(json.loads(json.dumps(joined))).shingles == outgrown.shingles
-    assert "outside number" in f.shingles and "outside number" in joined["s"].split("|")  # a Latin bigram keeps its space
-    older = {**{k: v for k, v in compact.items() if k != "source"}, "sh": "\x1f".join(sorted(f.shingles))}
+    cut = outgrown.to_dict(compact=True)
+    assert "source" not in cut and read(cut).shingles == outgrown.shingles
+    assert "outside number" in f.shingles and "outside number" in cut["s"].split("|")  # a Latin bigram keeps its space
+    older = {**compact, "sh": "\x1f".join(sorted(f.shingles))}
     assert Features.from_dict(older).shingles == f.shingles
+    earlier = {**compact, "text": f.text[:10], "source": f.source}  # the form of the last release: text head + source
+    assert Features.from_dict(earlier).shingles == f.shingles
 
 
 def test_block_keys_are_few_short_and_shared_within_the_window():
