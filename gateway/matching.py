@@ -148,13 +148,14 @@ class Dedupe:
                                     score=decision.get("score", 0.0), rule=decision.get("rule"),
                                     reasons=decision.get("reasons", [])))
 
-    def rebuild_case(self, session: Session, case_id: int) -> None:
-        """Recompute a case's features and index rows from its reports (after a report left it)."""
+    def rebuild_case(self, session: Session, case_id: int, indexed: bool = True) -> None:
+        """Recompute a case's features and index rows from its reports (after a report left it);
+        ``indexed=False``: its index rows were deleted already (a reindex), so all of them are inserted."""
         reports = session.exec(
             select(Report).where(Report.case_id == case_id).order_by(Report.received_at, Report.id)  # type: ignore[arg-type]
         ).all()
         row = session.get(CaseFeatures, case_id, with_for_update=True)
-        old = list(row.keys) if row else []
+        old = list(row.keys) if row and indexed else []
         if not reports:
             _drop_index(session, case_id, row)
             return
@@ -301,10 +302,7 @@ def reindex(rt: Runtime, full: bool = False, batch: int = 2000) -> int:
             session.execute(delete(table).where(table.c.case_id.in_(ids)))
             if full:
                 for case_id in ids:
-                    row = session.get(CaseFeatures, case_id)
-                    if row is not None:
-                        row.keys = []  # its index rows are gone: rebuild_case inserts them all
-                    dedupe.rebuild_case(session, case_id)
+                    dedupe.rebuild_case(session, case_id, indexed=False)
             else:
                 pairs = {(key_id(k), case_id) for case_id, keys in rows for k in keys}
                 if pairs:
