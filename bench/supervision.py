@@ -1,9 +1,9 @@
-"""Supervision sweep: time to evaluate N open assignments whose due times are spread around now.
+"""Supervision sweep: time for `gateway.supervision.sweep` to walk N open assignments whose due times are spread around now.
 
-When the code has a supervision sweep (gateway.supervision or gateway.jobs, or --function
-module:name) it is called and timed. Until then (the dispatch branch writes it) the benchmark
-times the indexed query the sweep will run, `status IN open AND due_at <= now + reminder`,
-fetching every matching row and classifying it (remind / overdue) in Python, and shows the plan.
+The first sweep takes every step the clock calls for (reminders, overdue flags, written chases,
+escalations: events, notifications and outbox rows, sent to Redis); the later ones find every
+assignment already at its level and only evaluate them. Both are reported, with the plan of the
+sweep's query.
 
     python -m bench.supervision               # 100,000 assignments, SQLite and PostgreSQL
     python -m bench.supervision --quick --db sqlite
@@ -11,126 +11,69 @@ fetching every matching row and classifying it (remind / overdue) in Python, and
 
 from __future__ import annotations
 
-import importlib
 import statistics
 import time
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, bindparam, text
+from sqlalchemy import text
 
 from bench import common, preload
 from bench.corpus import Corpus
 
 NAME = "supervision"
-OPEN = ("dispatched", "signed", "overdue")
-CANDIDATES = (
-    ("gateway.supervision", ("sweep", "supervision_sweep", "run_sweep")),
-    ("gateway.jobs", ("supervision_sweep", "sweep_supervision", "sweep_deadlines")),
-)
-QUERY = (
-    text(
-        "SELECT id, case_id, department_id, status, due_at, supervision_level FROM assignment "
-        "WHERE status IN :open AND due_at <= :horizon"
-    )
-    .bindparams(bindparam("open", expanding=True), bindparam("horizon", type_=DateTime(timezone=True)))
-    .columns(
-        id=Integer,
-        case_id=Integer,
-        department_id=Integer,
-        status=String,
-        due_at=DateTime(timezone=True),
-        supervision_level=Integer,
-    )
-)
 
 
-def find_sweep(spec: str | None) -> tuple[str | None, Callable[[], Any] | None]:
-    """The sweep function named by --function, or the first one the code has; (None, None) when absent."""
-    if spec:
-        module, _, name = spec.partition(":")
-        return spec, getattr(importlib.import_module(module), name)
-    for module, names in CANDIDATES:
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        for name in names:
-            if callable(getattr(mod, name, None)):
-                return f"{module}:{name}", getattr(mod, name)
-    return None, None
-
-
-def evaluate(engine: Any, reminder: timedelta) -> dict[str, int]:
-    """Run the sweep's query and classify every row it returns, without writing."""
-    from gateway.clock import as_utc, utcnow
-
-    now = utcnow()
-    remind = overdue = 0
-    with engine.connect() as conn:
-        rows = conn.execute(QUERY, {"open": list(OPEN), "horizon": now + reminder}).all()
-    for row in rows:
-        if as_utc(row.due_at) <= now:
-            overdue += 1
-        else:
-            remind += 1
-    return {"matched": len(rows), "overdue": overdue, "remind": remind}
-
-
-def plan(engine: Any, reminder: timedelta) -> str:
-    from gateway.clock import utcnow
+def plan(engine: Any, horizon: Any) -> str:
+    """The database's plan for the sweep's first batch."""
+    from gateway.supervision import BATCH, ESCALATED
+    from gateway.workflow import ACTIVE
 
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    states = ", ".join(f"'{s}'" for s in OPEN)
+    states = ", ".join(f"'{s}'" for s in ACTIVE)
     sql = text(
-        f"{prefix}SELECT id, case_id, department_id, status, due_at, supervision_level FROM assignment "
-        f"WHERE status IN ({states}) AND due_at <= :horizon"
+        f"{prefix}SELECT * FROM assignment WHERE status IN ({states}) AND due_at <= :horizon "
+        f"AND supervision_level < {ESCALATED} ORDER BY due_at, id LIMIT {BATCH}"
     )
     with engine.connect() as conn:
-        rows = conn.execute(sql, {"horizon": utcnow() + reminder}).all()
+        rows = conn.execute(sql, {"horizon": horizon}).all()
     return " | ".join(str(r[-1]) for r in rows)
 
 
 def run_one(kind: str, args: Any) -> dict[str, Any]:
     from gateway import create_app
+    from gateway.clock import utcnow
+    from gateway.supervision import sweep
 
     result: dict[str, Any] = {"database": kind}
     with common.target(kind, args.redis_url, args.pg_url) as tgt:
         app = create_app({**tgt.config(), "TESTING": True})
         rt = app.extensions["hotline"]
-        reminder = timedelta(hours=float(rt.profile.sla.get("reminder_before_hours", 4)))
         print(f"[{kind}] preloading {args.assignments:,} cases and assignments ...", flush=True)
         loaded = preload.cases(rt.engine, Corpus(seed=args.seed), args.assignments, status="dispatched")
         result["preload"] = {
             "cases": loaded,
             "assignments": preload.assignments(rt.engine, loaded["first_case_id"], args.assignments),
         }
-        name, sweep = find_sweep(args.function)
+        app.config["NOW"] = now = utcnow()  # every sweep at one moment: the later ones have nothing left to do
+        horizon = now + timedelta(hours=float(rt.profile.sla.get("reminder_before_hours", 4)))
+        result["plan"] = plan(rt.engine, horizon)
         result["load"] = common.load()
-        timings = []
-        if sweep is not None:
-            result["measured"] = f"the sweep function {name}"
-            with app.app_context():
-                for _ in range(args.repeat):
-                    began = time.perf_counter()
-                    outcome = sweep()
-                    timings.append(time.perf_counter() - began)
-            result["outcome"] = outcome if isinstance(outcome, (int, float, str, dict, list)) else repr(outcome)
-        else:
-            result["measured"] = (
-                "the indexed query status IN open AND due_at <= now + reminder, every row fetched and "
-                "classified (no supervision sweep in this code yet)"
-            )
-            for _ in range(args.repeat):
+        timings, outcomes = [], []
+        with app.app_context():
+            for i in range(1 + args.repeat):
+                print(f"[{kind}] sweep {i + 1} of {1 + args.repeat} ...", flush=True)
                 began = time.perf_counter()
-                outcome = evaluate(rt.engine, reminder)
+                outcomes.append(sweep())
                 timings.append(time.perf_counter() - began)
-            result["outcome"] = outcome
-            result["plan"] = plan(rt.engine, reminder)
         result["load_after"] = common.load()
-        result["seconds"] = [round(t, 4) for t in timings]
-        result["median_ms"] = round(statistics.median(timings) * 1000, 1)
-        result["assignments_per_s"] = round(args.assignments / statistics.median(timings), 0)
+        result["first"] = {"seconds": round(timings[0], 3), **outcomes[0],
+                           "assignments_per_s": round(args.assignments / timings[0])}
+        settled = timings[1:]
+        result["settled"] = {"seconds": [round(t, 4) for t in settled], "outcomes": outcomes[1:]}
+        if settled:
+            median = statistics.median(settled)
+            result["settled"].update(median_ms=round(median * 1000, 1), assignments_per_s=round(args.assignments / median))
         rt.engine.dispose()
     return result
 
@@ -138,8 +81,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = common.parser(NAME, __doc__.splitlines()[0])
     p.add_argument("--assignments", type=int, default=None, help="open assignments (default 100,000; --quick 5,000)")
-    p.add_argument("--repeat", type=int, default=5, help="timed sweeps; the median is reported")
-    p.add_argument("--function", default=None, help="module:function of the sweep to time (default: found by name)")
+    p.add_argument("--repeat", type=int, default=3, help="sweeps after the first (nothing left to do); the median is reported")
     p.add_argument("--seed", type=int, default=12345)
     args = p.parse_args(argv)
     args.assignments = args.assignments if args.assignments is not None else (5_000 if args.quick else 100_000)
@@ -147,22 +89,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> str:
-    rows = [
-        [
-            r["database"],
-            r["measured"][:40],
-            result["params"]["assignments"],
-            r["outcome"].get("matched", "-") if isinstance(r["outcome"], dict) else "-",
-            r["median_ms"],
-            r["assignments_per_s"],
-            "/".join(f"{x:g}" for x in r["load"]),
-        ]
-        for r in result["runs"]
-    ]
-    text_ = common.table(
-        ["db", "measured", "assignments", "matched", "median ms", "assignments/s", "load 1/5/15"], rows
-    )
-    plans = [f"{r['database']} plan: {r['plan']}" for r in result["runs"] if r.get("plan")]
+    rows = []
+    for r in result["runs"]:
+        first, settled = r["first"], r["settled"]
+        rows.append([r["database"], result["params"]["assignments"], first["checked"], first["steps"],
+                     round(first["seconds"] * 1000, 1), first["assignments_per_s"],
+                     settled.get("median_ms", "-"), settled.get("assignments_per_s", "-"),
+                     "/".join(f"{x:g}" for x in r["load_after"])])
+    text_ = common.table(["db", "assignments", "checked", "steps", "first sweep ms", "assignments/s",
+                          "settled sweep ms (median)", "assignments/s", "load after 1/5/15"], rows)
+    plans = [f"{r['database']} plan: {r['plan']}" for r in result["runs"]]
     return "\n".join([text_, *plans])
 
 

@@ -78,6 +78,22 @@ def test_a_late_first_sweep_takes_every_missed_step_but_no_reminder(app, client,
     assert len(notifications(rt, number, "overdue")) == len(notifications(rt, number, "chase")) == 2
 
 
+def test_one_sweep_walks_a_backlog_larger_than_its_batch(app, client, rt, jobs):
+    set_clock(app, 2026, 4, 29, 10)
+    numbers = [report(client, **{**TRASH, "phone": f"1380013810{i}", "text": f"江岸区一元街道{estate}小区门口垃圾堆积没人清运。"})
+               for i, estate in enumerate(("幸福里", "百步亭", "金色家园"))]
+    assert len(set(numbers)) == 3  # three estates: three cases
+    jobs()
+    set_clock(app, 2026, 4, 30, 10, 0)  # all six assignments (two per case) are overdue now
+    rt.broker.enqueue("default", "gateway.supervision.sweep", [2], job_id=f"sweep-{uuid.uuid4().hex}")  # batches of 2
+    jobs()
+    assert [levels(rt, n) for n in numbers] == [{"WH-CHENGGUAN": 2, "D-JIANGAN": 2}] * 3
+    set_clock(app, 2026, 5, 6, 8)  # the next working day: the rows already at their level do not hold the others up
+    rt.broker.enqueue("default", "gateway.supervision.sweep", [2], job_id=f"sweep-{uuid.uuid4().hex}")
+    jobs()
+    assert [levels(rt, n)["WH-CHENGGUAN"] for n in numbers] == [3, 3, 3]
+
+
 def test_a_replied_or_extended_assignment_is_not_chased(app, client, rt, jobs):
     set_clock(app, 2026, 4, 29, 10)
     number = report(client, **TRASH)
