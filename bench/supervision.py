@@ -25,15 +25,14 @@ NAME = "supervision"
 
 
 def plan(engine: Any, horizon: Any) -> str:
-    """The database's plan for the sweep's first batch."""
+    """The database's plan for the sweep's first batch of one status."""
     from gateway.supervision import BATCH, ESCALATED
     from gateway.workflow import ACTIVE
 
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    states = ", ".join(f"'{s}'" for s in ACTIVE)
     sql = text(
-        f"{prefix}SELECT * FROM assignment WHERE status IN ({states}) AND due_at <= :horizon "
-        f"AND supervision_level < {ESCALATED} ORDER BY due_at, id LIMIT {BATCH}"
+        f"{prefix}SELECT id, due_at, department_id, supervision_level FROM assignment WHERE status = '{ACTIVE[0]}' "
+        f"AND due_at <= :horizon AND supervision_level < {ESCALATED} ORDER BY due_at, id LIMIT {BATCH}"
     )
     with engine.connect() as conn:
         rows = conn.execute(sql, {"horizon": horizon}).all()

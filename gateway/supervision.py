@@ -33,7 +33,7 @@ def sweep(batch: int = BATCH) -> dict:
     """Move every open assignment up its ladder as far as the clock says; return how many steps were taken.
 
     One pass over every open assignment due within the reminder horizon, ``batch`` at a time in
-    (due_at, id) order, each batch its own transaction: rows already at their level are passed
+    (status, due_at, id) order, each batch its own transaction: rows already at their level are passed
     over, not fetched again, so a backlog larger than a batch is never stuck behind its oldest rows.
     """
     rt = current()
@@ -41,23 +41,23 @@ def sweep(batch: int = BATCH) -> dict:
     now = utcnow()
     horizon = now + timedelta(hours=float(sla.get("reminder_before_hours", 4)))
     steps = checked = 0
-    after: tuple | None = None  # (due_at, id) of the last row of the previous batch
     late: dict = {}
-    while True:
-        with Session(rt.engine, expire_on_commit=False) as session:
-            query = select(Assignment.id, Assignment.due_at, Assignment.department_id, Assignment.supervision_level).where(
-                Assignment.status.in_(ACTIVE), Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED)  # type: ignore[attr-defined]
-            if after is not None:
-                query = query.where(or_(Assignment.due_at > after[0],  # type: ignore[operator]
-                                        and_(Assignment.due_at == after[0], Assignment.id > after[1])))  # type: ignore[operator]
-            rows = session.exec(query.order_by(Assignment.due_at, Assignment.id).limit(batch)).all()  # type: ignore[arg-type]
-            if not rows:
+    for status in ACTIVE:  # one status at a time: the (status, due_at) index gives the rows in order, unsorted
+        after: tuple | None = None  # (due_at, id) of the last row of the previous batch
+        while True:
+            with Session(rt.engine, expire_on_commit=False) as session:
+                query = select(Assignment.id, Assignment.due_at, Assignment.department_id, Assignment.supervision_level).where(
+                    Assignment.status == status, Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED)  # type: ignore[arg-type,operator]
+                if after is not None:
+                    query = query.where(or_(Assignment.due_at > after[0],  # type: ignore[operator]
+                                            and_(Assignment.due_at == after[0], Assignment.id > after[1])))  # type: ignore[operator]
+                rows = session.exec(query.order_by(Assignment.due_at, Assignment.id).limit(batch)).all()  # type: ignore[arg-type]
+                if rows:
+                    steps += _walk(session, rt, rows, now, late)
+            checked += len(rows)
+            if len(rows) < batch:
                 break
-            steps += _walk(session, rt, rows, now, late)
-        checked += len(rows)
-        if len(rows) < batch:
-            break
-        after = (rows[-1][1], rows[-1][0])
+            after = (rows[-1][1], rows[-1][0])
     return {"steps": steps, "checked": checked}
 
 
