@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from gateway import outbox
@@ -49,8 +49,9 @@ def sweep(batch: int = BATCH) -> dict:
                 query = select(Assignment.id, Assignment.due_at, Assignment.department_id, Assignment.supervision_level).where(
                     Assignment.status == status, Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED)  # type: ignore[arg-type,operator]
                 if after is not None:
-                    query = query.where(or_(Assignment.due_at > after[0],  # type: ignore[operator]
-                                            and_(Assignment.due_at == after[0], Assignment.id > after[1])))  # type: ignore[operator]
+                    # due_at >= x on its own too, so that the index range starts there (not at the first row)
+                    query = query.where(Assignment.due_at >= after[0], or_(Assignment.due_at > after[0],  # type: ignore[operator]
+                                                                          Assignment.id > after[1]))  # type: ignore[operator]
                 rows = session.exec(query.order_by(Assignment.due_at, Assignment.id).limit(batch)).all()  # type: ignore[arg-type]
                 if rows:
                     steps += _walk(session, rt, rows, now, late)
