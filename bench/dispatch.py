@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -46,7 +47,9 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
     base_done = finished.count + failed.count
     load_before = common.load()
     began = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=str(common.ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The pool's log goes to a file: a pipe nobody reads until the end fills up and stops the workers.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=env, cwd=str(common.ROOT), stdout=subprocess.DEVNULL, stderr=log)
     first = last = None
     done = 0
     while True:
@@ -61,10 +64,13 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
             break
         time.sleep(0.02)
     try:
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
-        _, err = proc.communicate()
+        proc.wait()
+    log.seek(0)
+    err = log.read()
+    log.close()
     wall = time.perf_counter() - began
     window = (last - first) if first is not None and last is not None else None
     return {
