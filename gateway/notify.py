@@ -23,7 +23,8 @@ def queue_notification(session: Session, *, dedupe_key: str, channel: str, kind:
     """Record a notification and its delivery job in the current transaction; a known key is not sent again."""
     note = Notification(dedupe_key=dedupe_key, channel=channel, kind=kind, body=body, address=address,
                         subject=subject, case_id=case_id, contact_id=contact_id, department_id=department_id)
-    session.flush()  # the rows it names (case, contact) are in the database before this Core insert
+    # No flush first: the rows it names have ids, so they are in the database already (an id is
+    # given by the INSERT), and the caller's other pending changes go out with its next flush.
     # One statement: a key already recorded, by us or a concurrent transaction, inserts nothing.
     note_id = insert_new(session, Notification, [column_values(note)], returning=Notification.id)
     if note_id is None:
