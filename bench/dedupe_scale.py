@@ -1,6 +1,6 @@
 """Dedupe at scale: build a database of N generated Chinese cases, then time the real decision path.
 
-    python -m bench.dedupe_scale                     # SQLite, 100,000 and 1,000,000 cases (about 8 min here)
+    python -m bench.dedupe_scale                     # SQLite, 100,000 and 1,000,000 cases (about 5 min on 2 idle cores)
     python -m bench.dedupe_scale --db postgresql     # the same on PostgreSQL (--pg-url; its own schema)
     python -m bench.dedupe_scale --quick             # 5,000 cases: a check that it works
     python -m bench.dedupe_scale --cases 1000000 --reuse --per-key-limit 20   # measure a built file again

@@ -22,9 +22,9 @@ def client(app: Any) -> Any:
 TRASH = {"title": "垃圾没人清运", "text": "江岸区一元街道小区门口垃圾堆积没人清运。", "phone": "13800138009"}
 
 
-def sweep(rt, jobs) -> None:
-    """Run the supervision sweep as the cron would: an RQ job on the real Redis."""
-    rt.broker.enqueue("default", "gateway.supervision.sweep", [], job_id=f"sweep-{uuid.uuid4().hex}")
+def sweep(rt, jobs, *args) -> None:
+    """Run the supervision sweep as the cron would: an RQ job on the real Redis (args: the sweep's batch size)."""
+    rt.broker.enqueue("default", "gateway.supervision.sweep", list(args), job_id=f"sweep-{uuid.uuid4().hex}")
     jobs()
 
 
@@ -85,12 +85,10 @@ def test_one_sweep_walks_a_backlog_larger_than_its_batch(app, client, rt, jobs):
     assert len(set(numbers)) == 3  # three estates: three cases
     jobs()
     set_clock(app, 2026, 4, 30, 10, 0)  # all six assignments (two per case) are overdue now
-    rt.broker.enqueue("default", "gateway.supervision.sweep", [2], job_id=f"sweep-{uuid.uuid4().hex}")  # batches of 2
-    jobs()
+    sweep(rt, jobs, 2)  # batches of 2
     assert [levels(rt, n) for n in numbers] == [{"WH-CHENGGUAN": 2, "D-JIANGAN": 2}] * 3
     set_clock(app, 2026, 5, 6, 8)  # the next working day: the rows already at their level do not hold the others up
-    rt.broker.enqueue("default", "gateway.supervision.sweep", [2], job_id=f"sweep-{uuid.uuid4().hex}")
-    jobs()
+    sweep(rt, jobs, 2)
     assert [levels(rt, n)["WH-CHENGGUAN"] for n in numbers] == [3, 3, 3]
 
 
