@@ -38,11 +38,22 @@ def bare_engine() -> Any:
     )
 
 
-def create_bare_app() -> Flask:
-    """One POST route on any path: insert the body as one row, answer 201 with its id."""
+def create_bare_app(enqueue: bool = False) -> Flask:
+    """One POST route on any path: insert the body as one row, answer 201 with its id.
+
+    ``enqueue``: then put one empty job (bench.noop.noop) on the installation's default queue with
+    RQ's own ``Queue.enqueue``: the least a report that has follow-up work can cost with this stack.
+    """
     engine = bare_engine()
     metadata.create_all(engine)
     app = Flask(__name__)
+    queue = None
+    if enqueue:
+        from redis import Redis
+        from rq import Queue
+
+        redis = Redis.from_url(os.environ["REDIS_URL"])
+        queue = Queue(f"{os.environ.get('HOTLINE_QUEUE_PREFIX', 'hotline')}-default", connection=redis)
 
     @app.post("/", defaults={"path": ""})
     @app.post("/<path:path>")
@@ -52,6 +63,8 @@ def create_bare_app() -> Flask:
             row_id = conn.execute(
                 insert(bare).values(path=path[:200], body=request.get_data(), created_at=utcnow()).returning(bare.c.id)
             ).scalar_one()
+        if queue is not None:
+            queue.enqueue("bench.noop.noop")
         return jsonify({"id": row_id}), 201
 
     @app.get("/readyz")
@@ -67,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads (as `hotline run --threads`)")
     parser.add_argument("--processes", type=int, default=1, help="web processes (as `hotline run --web-processes`)")
+    parser.add_argument("--enqueue", action="store_true", help="also enqueue one empty RQ job per request")
     parser.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # a child of --processes N
     args = parser.parse_args(argv)
     if args.processes > 1 and args.fd is None:
@@ -75,8 +89,9 @@ def main(argv: list[str] | None = None) -> None:
         engine.dispose()
         sock = webserver.listen(args.host, args.port)
         command = [sys.executable, "-m", "bench.bare_app", "--threads", str(args.threads)]
+        command += ["--enqueue"] if args.enqueue else []
         raise SystemExit(webserver.serve_processes(command, sock, args.processes))
-    webserver.serve(create_bare_app(), threads=args.threads, host=args.host, port=args.port, fd=args.fd)
+    webserver.serve(create_bare_app(args.enqueue), threads=args.threads, host=args.host, port=args.port, fd=args.fd)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from bench import common, loadgen, preload
 from bench.corpus import Corpus, Load, Secrets
-from gateway.models import Case, Report
+from gateway.models import Case, Outbox, Report
 
 NAME = "intake"
 
@@ -114,8 +114,11 @@ def backlog(broker: Any) -> int:
     return sum(q.count + q.started_job_registry.count for q in broker.queues.values())
 
 
-def drain(broker: Any, timeout: float) -> dict[str, Any]:
-    """Wait until the worker pool has emptied the queues; how long it took and what is left."""
+def drain(broker: Any, timeout: float, load: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Wait until the worker pool has emptied the queues; how long it took and what is left.
+
+    With the closed-loop ``load`` that made the jobs: ``sustained_per_s``, its rate spread over the
+    load (warm-up included) and the drain, i.e. the rate at which requests were done with their jobs."""
     began, at_end = time.perf_counter(), backlog(broker)
     while time.perf_counter() - began < timeout:
         left = backlog(broker)
@@ -124,19 +127,19 @@ def drain(broker: Any, timeout: float) -> dict[str, Any]:
         time.sleep(0.25)
     left = backlog(broker)
     failed = sum(q.failed_job_registry.count for q in broker.queues.values())
-    return {
-        "backlog_at_end_of_load": at_end,
-        "drain_s": round(time.perf_counter() - began, 1),
-        "left": left,
-        "failed_jobs": failed,
-    }
+    took = time.perf_counter() - began
+    out = {"backlog_at_end_of_load": at_end, "drain_s": round(took, 1), "left": left, "failed_jobs": failed}
+    if load is not None:
+        busy = load["warmup_s"] + load["duration_s"]
+        out["sustained_per_s"] = round(load["per_s"] * busy / (busy + took), 1) if not left else None
+    return out
 
 
 def counts(engine: Any) -> dict[str, int]:
     with Session(engine) as session:
         return {
-            "cases": int(session.execute(select(func.count()).select_from(Case)).scalar_one()),
-            "reports": int(session.execute(select(func.count()).select_from(Report)).scalar_one()),
+            name: int(session.execute(select(func.count()).select_from(model)).scalar_one())
+            for name, model in (("cases", Case), ("reports", Report), ("jobs", Outbox))
         }
 
 
@@ -166,33 +169,44 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             closed, paced = requests[: int(args.max_rate * total)], requests[int(args.max_rate * total) :]
             logfile = open(f"{tgt.data_dir}/server.log", "wb")
 
-            # 1. the baseline: one row per request, same waitress threads, same database
-            port = common.free_port()
-            bare = start(
-                [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--threads", str(args.threads),
-                 "--processes", str(args.web_processes)],
-                tgt.env(),
-                port,
-                logfile,
-            )
-            try:
-                print(
-                    f"[{kind}] bare insert app: {args.duration:g} s closed loop, {args.concurrency} connections, "
-                    f"{args.web_processes} web processes",
-                    flush=True,
-                )
-                result["bare"] = loadgen.run(
-                    "127.0.0.1",
+            # 1. the baselines: one row per request, same waitress threads, same database; then the
+            #    same with one empty RQ job per request, run by a worker pool of the same size
+            for key, extra in (("bare", []), ("bare_job", ["--enqueue"])):
+                port = common.free_port()
+                bare = start(
+                    [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--threads", str(args.threads),
+                     "--processes", str(args.web_processes), *extra],
+                    tgt.env(),
                     port,
-                    closed,
-                    concurrency=args.concurrency,
-                    duration=args.duration,
-                    warmup=args.warmup,
-                    path="/bare",
-                    cycle=True,
+                    logfile,
                 )
-            finally:
-                stop(bare)
+                pool = None
+                if extra:
+                    pool = subprocess.Popen([sys.executable, str(common.ROOT / "worker.py"), "-n", str(args.workers)],
+                                            env=tgt.env(), cwd=str(common.ROOT), stdout=logfile, stderr=subprocess.STDOUT)
+                try:
+                    print(
+                        f"[{kind}] {key}: {args.duration:g} s closed loop, {args.concurrency} connections, "
+                        f"{args.web_processes} web processes{', ' + str(args.workers) + ' workers' if pool else ''}",
+                        flush=True,
+                    )
+                    result[key] = loadgen.closed_loop(
+                        "127.0.0.1",
+                        port,
+                        closed,
+                        use_wrk=args.use_wrk,
+                        concurrency=args.concurrency,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        path="/bare",
+                        cycle=True,
+                    )
+                    if pool is not None:
+                        result[key]["jobs"] = drain(rt.broker, args.drain_timeout, result[key])
+                finally:
+                    stop(bare)
+                    if pool is not None:
+                        stop(pool)
 
             # 2. the gateway: `hotline run` (waitress + worker pool + cron), end to end
             port = common.free_port()
@@ -217,10 +231,11 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                 before = counts(rt.engine)
                 print(f"[{kind}] gateway: {args.duration:g} s closed loop, {args.concurrency} connections, "
                       f"{args.web_processes} web processes", flush=True)
-                result["gateway"] = loadgen.run(
-                    "127.0.0.1", port, closed, concurrency=args.concurrency, duration=args.duration, warmup=args.warmup
+                result["gateway"] = loadgen.closed_loop(
+                    "127.0.0.1", port, closed, use_wrk=args.use_wrk, concurrency=args.concurrency,
+                    duration=args.duration, warmup=args.warmup,
                 )
-                result["gateway"]["jobs"] = drain(rt.broker, args.drain_timeout)
+                result["gateway"]["jobs"] = drain(rt.broker, args.drain_timeout, result["gateway"])
                 if args.paced_duration > 0:
                     print(f"[{kind}] gateway: {args.paced_duration:g} s paced at {args.rate:g}/s", flush=True)
                     result["paced"] = loadgen.run(
@@ -234,9 +249,12 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                     )
                     result["paced"]["jobs"] = drain(rt.broker, args.drain_timeout)
                 after = counts(rt.engine)
+                new = {k: after[k] - before[k] for k in after}
                 result["stored"] = {
-                    "new_reports": after["reports"] - before["reports"],
-                    "new_cases": after["cases"] - before["cases"],
+                    "new_reports": new["reports"],
+                    "new_cases": new["cases"],
+                    "jobs": new["jobs"],  # every job goes through the outbox
+                    "jobs_per_report": round(new["jobs"] / new["reports"], 2) if new["reports"] else None,
                 }
             finally:
                 sampler.halt.set()
@@ -272,8 +290,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--drain-timeout", type=float, default=None, help="seconds to wait for the queues to empty (default 120)"
     )
     p.add_argument("--sample-every", type=float, default=1.0, help="seconds between RSS samples")
+    p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
+                   help="closed-loop load generator: wrk (apt install wrk), the Python threads, or wrk when on PATH")
     p.add_argument("--seed", type=int, default=12345)
     args = p.parse_args(argv)
+    if args.loadgen == "wrk" and loadgen.wrk_path() is None:
+        p.error("--loadgen wrk: no wrk on PATH (Debian: apt install wrk)")
+    args.use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and loadgen.wrk_path() is not None)
     quick = args.quick
     args.cases = args.cases if args.cases is not None else (5_000 if quick else 100_000)
     args.duration = args.duration if args.duration is not None else (5 if quick else 30)
@@ -288,7 +311,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> str:
     rows = []
     for run in result["runs"]:
-        for label, key in (("bare insert", "bare"), ("gateway", "gateway"), ("gateway paced", "paced")):
+        for label, key in (("bare insert", "bare"), ("bare insert + empty job", "bare_job"), ("gateway", "gateway"),
+                           ("gateway paced", "paced")):
             r = run.get(key)
             if r:
                 rows.append(
@@ -296,7 +320,7 @@ def report(result: dict[str, Any]) -> str:
                         run["database"],
                         label,
                         f"{run.get('web_processes', 1)} x {run.get('threads', '?')}",
-                        r["mode"],
+                        r["mode"] + (f" ({r['loadgen']})" if r.get("loadgen") else "") + (" EXHAUSTED" if r.get("exhausted") else ""),
                         r["per_s"],
                         r["p50_ms"],
                         r["p99_ms"],
@@ -315,8 +339,17 @@ def report(result: dict[str, Any]) -> str:
             f"{run['database']}: gateway/bare = {run['ratio_gateway_to_bare']}; "
             f"RSS web max {m['web_max_mb']} MB, queue worker max {m['queue_worker_max_mb']} MB; "
             f"backlog at end of load {jobs['backlog_at_end_of_load']}, drained in {jobs['drain_s']} s "
-            f"(left {jobs['left']}, failed {jobs['failed_jobs']}); preload {run['preload']['seconds']} s"
+            f"(left {jobs['left']}, failed {jobs['failed_jobs']}), sustained {jobs.get('sustained_per_s')}/s; "
+            f"{run['stored'].get('jobs_per_report')} jobs per report; "
+            f"preload {run['preload']['seconds']} s"
         )
+        if run.get("bare_job", {}).get("jobs"):
+            bj = run["bare_job"]["jobs"]
+            extra.append(
+                f"{run['database']}: bare + empty job: backlog at end of load {bj['backlog_at_end_of_load']}, "
+                f"drained in {bj['drain_s']} s (left {bj['left']}, failed {bj['failed_jobs']}), "
+                f"sustained {bj.get('sustained_per_s')}/s"
+            )
     return text + "\n" + "\n".join(extra)
 
 

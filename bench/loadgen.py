@@ -1,11 +1,21 @@
-"""A load generator: threads with keep-alive http.client connections, closed loop or paced at a fixed rate."""
+"""Load generators: `run`, threads with keep-alive http.client connections, closed loop or paced at a
+fixed rate; `run_wrk`, the same closed loop driven by wrk (C, epoll), which leaves the cores to the server.
+
+In a closed loop on two cores, the Python generator costs about as much CPU per request as a bare
+insert does: it halves what the bare app seems to do (see docs/BENCHMARKS.md). wrk does not.
+"""
 
 from __future__ import annotations
 
 import http.client
+import json
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any, Sequence
 
 from bench.common import load, percentile
@@ -111,3 +121,94 @@ def run(
         "load": load_before,
         "load_after": load(),
     }
+
+
+REPLAY = Path(__file__).with_name("replay.lua")
+
+
+def wrk_path() -> str | None:
+    """The wrk binary on PATH (Debian: apt install wrk), or None."""
+    return shutil.which("wrk")
+
+
+def write_requests(requests: Sequence[Request], out: Any) -> None:
+    """The requests in replay.lua's format: a head line, a line per header, the body and a newline."""
+    for req in requests:
+        headers = [(k, v) for k, v in req.headers.items() if k.lower() not in ("content-length", "host")]
+        for k, v in headers:
+            if any(c in k + v for c in "\t\r\n"):
+                raise ValueError(f"header {k!r} holds a tab or a line break: replay.lua cannot carry it")
+        out.write(f"{req.method} {req.path} {len(headers)} {len(req.body)}\n".encode())
+        for k, v in headers:
+            out.write(f"{k}\t{v}\n".encode())
+        out.write(req.body + b"\n")
+
+
+def _wrk(url: str, file: str, start: int, seconds: float, connections: int, path: str | None, cycle: bool,
+         timeout_s: int) -> dict[str, Any]:
+    cmd = [wrk_path() or "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout_s}s",
+           "-s", str(REPLAY), url, "--", file, str(start), path or "-", "1" if cycle else "0"]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("REPLAY ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout[-500:]}")
+    return json.loads(line[len("REPLAY "):])
+
+
+def run_wrk(
+    host: str,
+    port: int,
+    requests: Sequence[Request],
+    *,
+    concurrency: int = 8,
+    duration: float = 30,
+    warmup: float = 5,
+    path: str | None = None,
+    cycle: bool = False,
+) -> dict[str, Any]:
+    """`run`'s closed loop, driven by wrk: a warm-up run, then the measured run from where it stopped.
+
+    Every request is sent once and in order unless ``cycle``; a run that ran out of requests says
+    "exhausted" (it sent some twice, which the server answers as cheap replays: do not count it).
+    Latency is wrk's, from sending a request to the end of its answer.
+    """
+    url = f"http://{host}:{port}"
+    with tempfile.NamedTemporaryFile(prefix="replay-", suffix=".bin") as f:
+        write_requests(requests, f)
+        f.flush()
+        first = _wrk(url, f.name, 0, warmup, concurrency, path, cycle, 60)["next"] if warmup > 0 else 0
+        load_before = load()
+        r = _wrk(url, f.name, first, duration, concurrency, path, cycle, 60)
+    seconds = r["duration_us"] / 1e6
+    statuses = r["statuses"]
+    ok = sum(n for code, n in statuses.items() if code.startswith("2"))
+    sent = [requests[i % len(requests)] for i in range(first, r["next"])] if not cycle else []
+    return {
+        "mode": "closed loop",
+        "loadgen": "wrk",
+        "concurrency": concurrency,
+        "duration_s": round(seconds, 2),
+        "warmup_s": warmup,
+        "requests": r["requests"],
+        "ok": ok,
+        "per_s": round(ok / seconds, 1) if seconds > 0 else 0.0,
+        "p50_ms": round(r["p50_us"] / 1000, 1),
+        "p90_ms": round(r["p90_us"] / 1000, 1),
+        "p99_ms": round(r["p99_us"] / 1000, 1),
+        "max_ms": round(r["max_us"] / 1000, 1),
+        "statuses": statuses,
+        "errors": {k: v for k, v in r["errors"].items() if v},
+        "by_channel": dict(Counter(req.channel for req in sent)),
+        "exhausted": bool(r["exhausted"]) and not cycle,
+        "missed": 0,
+        "sent": [first, r["next"]] if not cycle else None,  # the measured run's requests[first:next]
+        "load": load_before,
+        "load_after": load(),
+    }
+
+
+def closed_loop(host: str, port: int, requests: Sequence[Request], *, use_wrk: bool, **kwargs: Any) -> dict[str, Any]:
+    """The closed-loop run with wrk when asked for, else with the Python threads."""
+    if use_wrk:
+        return run_wrk(host, port, requests, **kwargs)
+    return {**run(host, port, requests, **kwargs), "loadgen": "python"}

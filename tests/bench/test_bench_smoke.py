@@ -41,10 +41,14 @@ def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_sampl
     assert {"benchmark", "command", "machine", "params", "runs"} <= set(result)
     assert {"nproc", "memory_mb", "python", "sqlite", "redis", "load_before"} <= set(result["machine"])
     [run] = result["runs"]
-    for server in ("bare", "gateway"):
+    for server in ("bare", "bare_job", "gateway"):
         assert run[server]["ok"] > 0 and run[server]["per_s"] > 0 and run[server]["p99_ms"] > 0
     assert run["ratio_gateway_to_bare"] > 0
+    for server in ("bare_job", "gateway"):  # their jobs ran, and the rate over load and drain is given
+        assert run[server]["jobs"]["left"] == 0
+        assert 0 < run[server]["jobs"]["sustained_per_s"] <= run[server]["per_s"]
     assert run["stored"]["new_reports"] > 0 and run["preload"]["count"] == 200
+    assert run["stored"]["jobs"] > 0 and run["stored"]["jobs_per_report"] > 0
     assert run["memory"]["web_max_mb"] > 0 and run["memory"]["queue_worker_max_mb"] > 0
     assert run["web_processes"] == run["memory"]["web_processes"] == 2  # the default: both cores serve
     assert run["gateway"]["jobs"]["left"] == 0
