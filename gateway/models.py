@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -19,16 +20,34 @@ LEAD, ASSIST = "lead", "assist"
 ASSIGNMENT_STATES = ("dispatched", "signed", "replied", "returned", "overdue", "cancelled")
 
 
+def _factory(make: Callable[[], Any]) -> Callable[[], Any]:
+    """``make`` as a default factory that pydantic can look at cheaply.
+
+    Pydantic asks every default factory, on every construction of a row, whether it takes the
+    validated data, by ``inspect.signature``: that costs 175 µs for the builtin ``list`` (about
+    0.7 ms per new Report). A signature given up front is returned at once.
+    """
+
+    def factory() -> Any:
+        return make()
+
+    factory.__signature__ = inspect.Signature()  # type: ignore[attr-defined]
+    return factory
+
+
+NOW_FACTORY = _factory(utcnow)
+
+
 def _ts(index: bool = False, nullable: bool = True) -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), index=index, nullable=nullable))
 
 
 def _now() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    return Field(default_factory=NOW_FACTORY, sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
 
 
 def _json(default: Any = dict) -> Any:
-    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+    return Field(default_factory=_factory(default), sa_column=Column(JSON, nullable=False))
 
 
 class Contact(SQLModel, table=True):
