@@ -83,8 +83,7 @@ def sweep() -> dict:
             followup.status, followup.asked_at = "asked", now
             session.add(followup)
             asked += 1
-        session.commit()
-        outbox.deliver(session, rt.broker, rows)
+        outbox.commit_and_send(session, rt.broker, rows)
         hours = float(rt.profile.schedule.get("followup_answer_hours", 72))
         stale = session.exec(select(FollowUp).where(FollowUp.status == "asked",
                                                     FollowUp.asked_at <= now - timedelta(hours=hours))).all()
@@ -136,8 +135,7 @@ def settle(rt: Runtime, case_id: int) -> str:
             session.add(Event(case_id=case.id, kind="closed", data={
                 "why": "lead replied and follow-up done", "round": latest,
                 "answered": sum(f.status == "answered" for f in rows), "expired": sum(f.status == "expired" for f in rows)}))
-        session.commit()
-        outbox.deliver(session, rt.broker, notes)
+        outbox.commit_and_send(session, rt.broker, notes)
         return case.status
 
 

@@ -50,9 +50,7 @@ def dispatch_case(case_id: int) -> dict:
             case.status = "dispatched"
             session.add(Event(case_id=case.id, kind="dispatched", data={**decision.as_dict(), "sla": rule_name}))
         session.add(case)
-        session.commit()
-        if rows:
-            outbox.deliver(session, rt.broker, rows)
+        outbox.commit_and_send(session, rt.broker, rows)
         return {"case": case.number, "status": case.status, "departments": decision.as_dict()["departments"]}
 
 

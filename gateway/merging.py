@@ -157,8 +157,7 @@ def unmerge(rt: Runtime, merge_record_id: int, actor: str) -> MergeRecord:
         record.status = "undone"
         record.decided_by, record.decided_at = actor, utcnow()
         session.add(record)
-        session.commit()
-        outbox.deliver(session, rt.broker, jobs)
+        outbox.commit_and_send(session, rt.broker, jobs)
         return record
 
 
@@ -211,8 +210,7 @@ def split_report(rt: Runtime, report_id: int, actor: str) -> Case:
                                                              MergeRecord.status == "applied")).all():
             record.status, record.decided_by, record.decided_at = "undone", actor, utcnow()
             session.add(record)
-        session.commit()
-        outbox.deliver(session, rt.broker, jobs)
+        outbox.commit_and_send(session, rt.broker, jobs)
         return case
 
 

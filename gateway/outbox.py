@@ -25,11 +25,11 @@ def add(session: Session, func: str, args: list[Any], job_id: str, queue: str = 
 
 
 def deliver(session: Session, broker: Broker, rows: Iterable[Outbox]) -> int:
-    """Enqueue rows (one Redis round trip) and commit; what Redis does not take stays pending for the sweeper.
-
-    Returns the count sent."""
+    """Enqueue rows already committed as pending (one Redis round trip), and commit; what Redis does not
+    take stays pending. The sweeper's path; a transaction that writes its own rows ends with
+    `commit_and_send`. Returns the count sent."""
     rows = list(rows)
-    errors = broker.enqueue_many([(row.queue, row.func, list(row.args), row.job_id) for row in rows])
+    errors = broker.enqueue_many(_jobs(rows))
     now, sent = utcnow(), 0
     for row, error in zip(rows, errors):
         row.attempts += 1
@@ -59,9 +59,26 @@ def claim(rows: list[Outbox]) -> list[Outbox]:
     return rows
 
 
-def send_claimed(engine: Engine, broker: Broker, rows: list[Outbox]) -> int:
+def commit_and_send(session: Session, broker: Broker, rows: Iterable[Outbox | None]) -> int:
+    """Commit the session with its outbox rows claimed, then enqueue them: one commit, one Redis round trip.
+
+    The way every transaction that queues follow-up work ends (see `claim` for what happens when
+    Redis refuses, or the process dies after the commit). Returns the count sent.
+    """
+    claimed = claim([row for row in rows if row is not None])
+    jobs = _jobs(claimed)  # read before the commit expires the rows
+    session.commit()
+    return send_claimed(session.get_bind(), broker, claimed, jobs) if claimed else 0  # type: ignore[arg-type]
+
+
+def _jobs(rows: list[Outbox]) -> list[tuple[str, str, list[Any], str]]:
+    return [(row.queue, row.func, list(row.args), row.job_id) for row in rows]
+
+
+def send_claimed(engine: Engine, broker: Broker, rows: list[Outbox],
+                 jobs: list[tuple[str, str, list[Any], str]] | None = None) -> int:
     """Enqueue committed, claimed rows in one round trip; put the ones Redis did not take back to pending."""
-    errors = broker.enqueue_many([(row.queue, row.func, list(row.args), row.job_id) for row in rows])
+    errors = broker.enqueue_many(jobs if jobs is not None else _jobs(rows))
     failed = [(row, _why(error)) for row, error in zip(rows, errors) if error is not None]
     for row, why in failed:
         row.enqueued_at, row.last_error = None, why

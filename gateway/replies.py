@@ -96,6 +96,5 @@ def send_reply(case_id: int, round_no: int) -> dict:
         elif people:
             session.add(Event(case_id=case.id, kind="reply_sent", data={
                 "round": round_no, "to": [{"channel": p.channel, "public": p.public} for p in people]}))
-        session.commit()
-        outbox.deliver(session, rt.broker, rows)
+        outbox.commit_and_send(session, rt.broker, rows)
         return {"case": case.number, "recipients": len(people)}

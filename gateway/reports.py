@@ -128,8 +128,7 @@ def make_report(slot: str | None = None) -> dict:
         head = next((d for d in departments.values() if d.code == office(rt.profile)), None)
         if head is not None:
             rows.extend(_send(session, rt, head, name, data))
-        session.commit()
-        outbox.deliver(session, rt.broker, rows)
+        outbox.commit_and_send(session, rt.broker, rows)
         return {"slot": name, "id": report.id, "departments": len(data["departments"])}
 
 

@@ -115,6 +115,5 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
         calendar_events(session, case, [warning])
         assignment.supervision_level = target
         session.add(assignment)
-    session.commit()
-    outbox.deliver(session, rt.broker, rows)
+    outbox.commit_and_send(session, rt.broker, rows)
     return steps

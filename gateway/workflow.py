@@ -117,10 +117,7 @@ def _assignment(session: Session, assignment_id: int) -> tuple[Assignment, Case]
 
 
 def _finish(session: Session, rt: Runtime, rows: list[Outbox | None]) -> None:
-    session.commit()
-    pending = [r for r in rows if r is not None]
-    if pending:
-        outbox.deliver(session, rt.broker, pending)
+    outbox.commit_and_send(session, rt.broker, rows)
 
 
 def _event(session: Session, case: Case, kind: str, actor: str, **data: Any) -> None:

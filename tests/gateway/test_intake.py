@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 
 from bench.common import free_port, start_redis
 from gateway import create_app
-from gateway.jobs import sweep_outbox
+from gateway.jobs import dispatch_case, sweep_outbox
 from gateway.models import Assignment, Case, Contact, Identity, Outbox, Report
 from tests.conftest import run_jobs, run_worker_process
 
@@ -89,13 +89,38 @@ def test_a_worker_dispatches_a_new_case_to_its_lead_department(office_client, ap
 def test_dispatching_twice_creates_no_second_assignment(client, app, rt):
     number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
     run_jobs(app)
-    from gateway.jobs import dispatch_case
 
     with Session(rt.engine) as session:
         case = session.exec(select(Case).where(Case.number == number)).one()
     result = dispatch_case(case.id)
     assert result.get("skipped") == "already dispatched", result
     assert count(rt, Assignment) == 1
+
+
+def test_redis_gone_while_a_dispatch_commits_leaves_its_notices_pending_for_the_sweeper(config):
+    port = free_port()
+    server = start_redis(port)
+    app = create_app({**config, "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    rt = app.extensions["hotline"]
+    with app.app_context():
+        number = app.test_client().post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+        server.terminate()
+        server.wait()
+        with Session(rt.engine) as session:
+            case = session.exec(select(Case).where(Case.number == number)).one()
+        assert dispatch_case(case.id)["status"] == "dispatched"  # the assignment is committed all the same
+        with Session(rt.engine) as session:
+            notices = session.exec(select(Outbox).where(Outbox.func == "gateway.notify.deliver")).all()
+            assert notices and all(r.enqueued_at is None and "ConnectionError" in r.last_error for r in notices)
+            assert session.exec(select(func.count()).select_from(Assignment)).one() == 1
+        server = start_redis(port)
+        try:
+            assert sweep_outbox(older_than_seconds=0) == len(notices)
+            assert sweep_outbox(older_than_seconds=0) == 0
+            assert {job.func_name for job in rt.broker.queue("deliver").jobs} == {"gateway.notify.deliver"}
+        finally:
+            server.terminate()
+            server.wait()
 
 
 def test_a_worker_process_runs_the_dispatch_job_against_real_redis(office_client, config, rt):
