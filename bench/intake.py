@@ -1,5 +1,7 @@
 """Intake throughput end to end: mixed-channel HTTP posts through `hotline run` (waitress + worker pool),
-beside a one-row-insert Flask app under the same waitress settings; RSS of the processes sampled meanwhile.
+beside a one-row-insert Flask app under the same waitress settings, and that app again with one empty RQ
+job per request run by a worker pool; RSS of the processes sampled meanwhile. The closed loops run on wrk
+when it is on PATH (--loadgen).
 
     python -m bench.intake                 # 100,000 existing cases, SQLite and PostgreSQL
     python -m bench.intake --quick --db sqlite

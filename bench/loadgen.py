@@ -1,8 +1,8 @@
 """Load generators: `run`, threads with keep-alive http.client connections, closed loop or paced at a
 fixed rate; `run_wrk`, the same closed loop driven by wrk (C, epoll), which leaves the cores to the server.
 
-In a closed loop on two cores, the Python generator costs about as much CPU per request as a bare
-insert does: it halves what the bare app seems to do (see docs/BENCHMARKS.md). wrk does not.
+On two cores the Python generator takes its share of the CPU from the server: in one A/B the bare
+app did 426-537 requests/s under it and 662-664/s under wrk (docs/BENCHMARKS.md, fourth session).
 """
 
 from __future__ import annotations
