@@ -9,7 +9,6 @@ when it is on PATH (--loadgen).
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from sqlmodel import Session
 
 from bench import common, loadgen, preload
 from bench.corpus import Corpus, Load, Secrets
+from gateway import webserver
 from gateway.models import Case, Outbox, Report
 
 NAME = "intake"
@@ -101,14 +101,9 @@ def start(cmd: list[str], env: dict[str, str], port: int, log: Any) -> subproces
     return proc
 
 
-def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def stop(*procs: subprocess.Popen | None) -> None:
+    """SIGTERM the servers and pools given, wait up to 30 s for them together, kill what is left."""
+    webserver.stop([p for p in procs if p is not None], timeout=30)
 
 
 def backlog(broker: Any) -> int:
@@ -192,11 +187,11 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                         f"{args.web_processes} web processes{', ' + str(args.workers) + ' workers' if pool else ''}",
                         flush=True,
                     )
-                    result[key] = loadgen.closed_loop(
+                    result[key] = loadgen.run(
                         "127.0.0.1",
                         port,
                         closed,
-                        use_wrk=args.use_wrk,
+                        wrk=args.use_wrk,
                         concurrency=args.concurrency,
                         duration=args.duration,
                         warmup=args.warmup,
@@ -206,9 +201,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                     if pool is not None:
                         result[key]["jobs"] = drain(rt.broker, args.drain_timeout, result[key])
                 finally:
-                    stop(bare)
-                    if pool is not None:
-                        stop(pool)
+                    stop(bare, pool)
 
             # 2. the gateway: `hotline run` (waitress + worker pool + cron), end to end
             port = common.free_port()
@@ -233,8 +226,8 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                 before = counts(rt.engine)
                 print(f"[{kind}] gateway: {args.duration:g} s closed loop, {args.concurrency} connections, "
                       f"{args.web_processes} web processes", flush=True)
-                result["gateway"] = loadgen.closed_loop(
-                    "127.0.0.1", port, closed, use_wrk=args.use_wrk, concurrency=args.concurrency,
+                result["gateway"] = loadgen.run(
+                    "127.0.0.1", port, closed, wrk=args.use_wrk, concurrency=args.concurrency,
                     duration=args.duration, warmup=args.warmup,
                 )
                 result["gateway"]["jobs"] = drain(rt.broker, args.drain_timeout, result["gateway"])

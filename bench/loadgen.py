@@ -1,8 +1,8 @@
-"""Load generators: `run`, threads with keep-alive http.client connections, closed loop or paced at a
-fixed rate; `run_wrk`, the same closed loop driven by wrk (C, epoll), which leaves the cores to the server.
+"""The load generator, `run`: threads with keep-alive http.client connections, closed loop or paced at a
+fixed rate; or, with ``wrk=True``, the same closed loop driven by wrk (C, epoll).
 
-On two cores the Python generator takes its share of the CPU from the server: in one A/B the bare
-app did 426-537 requests/s under it and 662-664/s under wrk (docs/BENCHMARKS.md, fourth session).
+On two cores the Python generator takes its share of the CPU from the server: 0.36-0.41 ms per
+request (about a fifth of a core at 500/s), against 0.07-0.09 ms for wrk (docs/BENCHMARKS.md, fourth session).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def run(
     rate: float | None = None,
     path: str | None = None,
     cycle: bool = False,
+    wrk: bool = False,
 ) -> dict[str, Any]:
     """Send requests for warmup+duration seconds; report what completed inside the measured window.
 
@@ -40,7 +41,12 @@ def run(
     (the server's ceiling). rate=R: request i is due at start + i/R and its latency counts from
     when it was due, so a server that falls behind shows it (no coordinated omission).
     path: send every body to this path instead (the baseline app); cycle: reuse requests when they run out.
+    wrk: the closed loop runs on wrk instead of the threads (`_run_wrk`); it has no fixed-rate mode.
     """
+    if wrk:
+        if rate is not None:
+            raise ValueError("wrk runs a closed loop only: rate must be None")
+        return _run_wrk(host, port, requests, concurrency, duration, warmup, path, cycle)
     lock = threading.Lock()
     state = {"next": 0}
     samples: list[tuple[float, float, int, str]] = []  # (sent, latency, status, channel)
@@ -103,6 +109,7 @@ def run(
     ok = sum(n for code, n in statuses.items() if code.startswith("2"))
     return {
         "mode": f"paced {rate:g}/s" if rate else "closed loop",
+        "loadgen": "python",
         "concurrency": concurrency,
         "duration_s": round(measured, 2),
         "warmup_s": warmup,
@@ -144,9 +151,8 @@ def write_requests(requests: Sequence[Request], out: Any) -> None:
         out.write(req.body + b"\n")
 
 
-def _wrk(url: str, file: str, start: int, seconds: float, connections: int, path: str | None, cycle: bool,
-         timeout_s: int) -> dict[str, Any]:
-    cmd = [wrk_path() or "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout_s}s",
+def _wrk(url: str, file: str, start: int, seconds: float, connections: int, path: str | None, cycle: bool) -> dict[str, Any]:
+    cmd = [wrk_path() or "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout=60s",
            "-s", str(REPLAY), url, "--", file, str(start), path or "-", "1" if cycle else "0"]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     line = next((x for x in done.stdout.splitlines() if x.startswith("REPLAY ")), None)
@@ -155,17 +161,8 @@ def _wrk(url: str, file: str, start: int, seconds: float, connections: int, path
     return json.loads(line[len("REPLAY "):])
 
 
-def run_wrk(
-    host: str,
-    port: int,
-    requests: Sequence[Request],
-    *,
-    concurrency: int = 8,
-    duration: float = 30,
-    warmup: float = 5,
-    path: str | None = None,
-    cycle: bool = False,
-) -> dict[str, Any]:
+def _run_wrk(host: str, port: int, requests: Sequence[Request], concurrency: int, duration: float, warmup: float,
+             path: str | None, cycle: bool) -> dict[str, Any]:
     """`run`'s closed loop, driven by wrk: a warm-up run, then the measured run from where it stopped.
 
     Every request is sent once and in order unless ``cycle``; a run that ran out of requests says
@@ -176,9 +173,9 @@ def run_wrk(
     with tempfile.NamedTemporaryFile(prefix="replay-", suffix=".bin") as f:
         write_requests(requests, f)
         f.flush()
-        first = _wrk(url, f.name, 0, warmup, concurrency, path, cycle, 60)["next"] if warmup > 0 else 0
+        first = _wrk(url, f.name, 0, warmup, concurrency, path, cycle)["next"] if warmup > 0 else 0
         load_before = load()
-        r = _wrk(url, f.name, first, duration, concurrency, path, cycle, 60)
+        r = _wrk(url, f.name, first, duration, concurrency, path, cycle)
     seconds = r["duration_us"] / 1e6
     statuses = r["statuses"]
     ok = sum(n for code, n in statuses.items() if code.startswith("2"))
@@ -206,9 +203,3 @@ def run_wrk(
         "load_after": load(),
     }
 
-
-def closed_loop(host: str, port: int, requests: Sequence[Request], *, use_wrk: bool, **kwargs: Any) -> dict[str, Any]:
-    """The closed-loop run with wrk when asked for, else with the Python threads."""
-    if use_wrk:
-        return run_wrk(host, port, requests, **kwargs)
-    return {**run(host, port, requests, **kwargs), "loadgen": "python"}

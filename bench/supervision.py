@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import text
 
 from bench import common, preload
 from bench.corpus import Corpus
@@ -25,24 +22,22 @@ NAME = "supervision"
 
 
 def plan(engine: Any, horizon: Any) -> str:
-    """The database's plan for the sweep's first batch of one status."""
-    from gateway.supervision import BATCH, ESCALATED
+    """The database's plan for the sweep's own query (`gateway.supervision.due_batch`), first batch of one status."""
+    from gateway.supervision import due_batch
     from gateway.workflow import ACTIVE
 
+    compiled = due_batch(ACTIVE[0], horizon).compile(dialect=engine.dialect)
+    params = tuple(compiled.params[k] for k in compiled.positiontup) if compiled.positional else compiled.params
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    sql = text(
-        f"{prefix}SELECT id, due_at, department_id, supervision_level FROM assignment WHERE status = '{ACTIVE[0]}' "
-        f"AND due_at <= :horizon AND supervision_level < {ESCALATED} ORDER BY due_at, id LIMIT {BATCH}"
-    )
     with engine.connect() as conn:
-        rows = conn.execute(sql, {"horizon": horizon}).all()
+        rows = conn.exec_driver_sql(prefix + str(compiled), params).all()
     return " | ".join(str(r[-1]) for r in rows)
 
 
 def run_one(kind: str, args: Any) -> dict[str, Any]:
     from gateway import create_app
     from gateway.clock import utcnow
-    from gateway.supervision import sweep
+    from gateway.supervision import horizon_of, sweep
 
     result: dict[str, Any] = {"database": kind}
     with common.target(kind, args.redis_url, args.pg_url) as tgt:
@@ -55,8 +50,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             "assignments": preload.assignments(rt.engine, loaded["first_case_id"], args.assignments),
         }
         app.config["NOW"] = now = utcnow()  # every sweep at one moment: the later ones have nothing left to do
-        horizon = now + timedelta(hours=float(rt.profile.sla.get("reminder_before_hours", 4)))
-        result["plan"] = plan(rt.engine, horizon)
+        result["plan"] = plan(rt.engine, horizon_of(rt.profile, now))
         result["load"] = common.load()
         timings, outcomes = [], []
         with app.app_context():

@@ -24,8 +24,8 @@ def _factory(make: Callable[[], Any]) -> Callable[[], Any]:
     """``make`` as a default factory that pydantic can look at cheaply.
 
     Pydantic asks every default factory, on every construction of a row, whether it takes the
-    validated data, by ``inspect.signature``: that costs 175 µs for the builtin ``list`` (about
-    0.7 ms per new Report). A signature given up front is returned at once.
+    validated data, by ``inspect.signature``: that costs 175 µs for the builtin ``list`` (a new
+    Report took 620 µs to build, 150 µs with this). A signature given up front is returned at once.
     """
 
     def factory() -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, select
@@ -37,22 +38,15 @@ def sweep(batch: int = BATCH) -> dict:
     over, not fetched again, so a backlog larger than a batch is never stuck behind its oldest rows.
     """
     rt = current()
-    sla = rt.profile.sla
     now = utcnow()
-    horizon = now + timedelta(hours=float(sla.get("reminder_before_hours", 4)))
+    horizon = horizon_of(rt.profile, now)
     steps = checked = 0
     late: dict = {}
     for status in ACTIVE:  # one status at a time: the (status, due_at) index gives the rows in order, unsorted
         after: tuple | None = None  # (due_at, id) of the last row of the previous batch
         while True:
             with Session(rt.engine, expire_on_commit=False) as session:
-                query = select(Assignment.id, Assignment.due_at, Assignment.department_id, Assignment.supervision_level).where(
-                    Assignment.status == status, Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED)  # type: ignore[arg-type,operator]
-                if after is not None:
-                    # due_at >= x on its own too, so that the index range starts there (not at the first row)
-                    query = query.where(Assignment.due_at >= after[0], or_(Assignment.due_at > after[0],  # type: ignore[operator]
-                                                                          Assignment.id > after[1]))  # type: ignore[operator]
-                rows = session.exec(query.order_by(Assignment.due_at, Assignment.id).limit(batch)).all()  # type: ignore[arg-type]
+                rows = session.exec(due_batch(status, horizon, after, batch)).all()
                 if rows:
                     steps += _walk(session, rt, rows, now, late)
             checked += len(rows)
@@ -60,6 +54,23 @@ def sweep(batch: int = BATCH) -> dict:
                 break
             after = (rows[-1][1], rows[-1][0])
     return {"steps": steps, "checked": checked}
+
+
+def horizon_of(profile: Any, now: datetime) -> datetime:
+    """The latest due time a sweep at ``now`` looks at: reminders go out this long before it."""
+    return now + timedelta(hours=float(profile.sla.get("reminder_before_hours", 4)))
+
+
+def due_batch(status: str, horizon: datetime, after: tuple | None = None, batch: int = BATCH) -> Any:
+    """The sweep's query: the next ``batch`` assignments of one status due before ``horizon`` and not yet
+    escalated, in (due_at, id) order after ``after``, as (id, due_at, department_id, level) rows."""
+    query = select(Assignment.id, Assignment.due_at, Assignment.department_id, Assignment.supervision_level).where(
+        Assignment.status == status, Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED)  # type: ignore[arg-type,operator]
+    if after is not None:
+        # due_at >= x on its own too, so that the index range starts there (not at the first row)
+        query = query.where(Assignment.due_at >= after[0], or_(Assignment.due_at > after[0],  # type: ignore[operator]
+                                                              Assignment.id > after[1]))  # type: ignore[operator]
+    return query.order_by(Assignment.due_at, Assignment.id).limit(batch)  # type: ignore[arg-type]
 
 
 def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict) -> int:

@@ -56,7 +56,7 @@ def requests(n: int) -> list[Request]:
 def test_wrk_sends_each_request_once_in_order_and_counts_what_was_measured(wrk, bare):
     port, url = bare
     reqs = requests(4000)
-    result = loadgen.run_wrk("127.0.0.1", port, reqs, concurrency=4, duration=1, warmup=1, path="/bare")
+    result = loadgen.run("127.0.0.1", port, reqs, concurrency=4, duration=1, warmup=1, path="/bare", wrk=True)
     assert result["loadgen"] == "wrk" and not result["exhausted"]
     assert result["ok"] == result["requests"] > 0 and result["statuses"] == {"201": result["ok"]}
     assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
@@ -73,9 +73,10 @@ def test_wrk_sends_each_request_once_in_order_and_counts_what_was_measured(wrk, 
 def test_wrk_says_when_the_requests_ran_out_and_cycles_when_asked(wrk, bare):
     port, url = bare
     reqs = requests(30)
-    ran_out = loadgen.run_wrk("127.0.0.1", port, reqs, concurrency=2, duration=1, warmup=0, path="/bare")
+    ran_out = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=1, warmup=0, path="/bare", wrk=True)
     assert ran_out["exhausted"] and ran_out["ok"] > 30
-    cycled = loadgen.run_wrk("127.0.0.1", port, reqs, concurrency=2, duration=1, warmup=0, path="/bare", cycle=True)
+    cycled = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=1, warmup=0, path="/bare", cycle=True,
+                         wrk=True)
     assert not cycled["exhausted"] and cycled["ok"] > 30 and cycled["sent"] is None
     assert set(stored_bodies(url)) == {r.body for r in reqs}
 
@@ -89,8 +90,7 @@ def test_the_replay_file_refuses_a_header_it_cannot_carry(tmp_path):
 def test_the_python_generator_answers_in_the_same_shape(bare):
     port, url = bare
     reqs = requests(300)
-    result = loadgen.closed_loop("127.0.0.1", port, reqs, use_wrk=False, concurrency=2, duration=0.5, warmup=0.2,
-                                 path="/bare")
+    result = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=0.5, warmup=0.2, path="/bare")
     assert result["loadgen"] == "python" and result["ok"] > 0 and result["p99_ms"] > 0
     bodies = stored_bodies(url)
     assert len(bodies) == len(set(bodies)) and set(bodies) <= {r.body for r in reqs}
@@ -101,3 +101,8 @@ def test_the_intake_benchmark_refuses_wrk_when_there_is_none(tmp_path, monkeypat
     with pytest.raises(SystemExit) as exc:
         intake.main(["--loadgen", "wrk", "--db", "sqlite", "--out", str(tmp_path / "x.json")])
     assert exc.value.code == 2
+
+
+def test_wrk_is_refused_a_fixed_rate():
+    with pytest.raises(ValueError, match="closed loop only"):
+        loadgen.run("127.0.0.1", 9, requests(3), rate=100, wrk=True)
