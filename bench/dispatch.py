@@ -63,8 +63,8 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
         if proc.poll() is not None or now - began > timeout:
             break
         time.sleep(0.02)
-    try:
-        proc.wait(timeout=60)
+    try:  # the pool exits once its workers find the queue empty; on a busy machine that can take a while
+        proc.wait(timeout=max(timeout - (time.perf_counter() - began), 60))
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

@@ -28,7 +28,7 @@ def run(
     requests: Sequence[Request],
     *,
     concurrency: int = 8,
-    duration: float = 30,
+    duration: float | None = 30,
     warmup: float = 5,
     rate: float | None = None,
     path: str | None = None,
@@ -40,19 +40,25 @@ def run(
     rate=None: closed loop, every connection sends its next request as soon as the answer is in
     (the server's ceiling). rate=R: request i is due at start + i/R and its latency counts from
     when it was due, so a server that falls behind shows it (no coordinated omission).
+    duration=None: no time limit, the run ends when every request has been answered once (with cycle, refused).
     path: send every body to this path instead (the baseline app); cycle: reuse requests when they run out.
     wrk: the closed loop runs on wrk instead of the threads (`_run_wrk`); it has no fixed-rate mode.
     """
     if wrk:
         if rate is not None:
             raise ValueError("wrk runs a closed loop only: rate must be None")
+        if duration is None:
+            raise ValueError("wrk runs for a duration: give one")
         return _run_wrk(host, port, requests, concurrency, duration, warmup, path, cycle)
+    if duration is None and cycle:
+        raise ValueError("a run without a duration ends when the requests run out: it cannot cycle")
     lock = threading.Lock()
     state = {"next": 0}
     samples: list[tuple[float, float, int, str]] = []  # (sent, latency, status, channel)
     errors: Counter[str] = Counter()
     start = time.perf_counter() + 0.2
-    window_start, stop = start + warmup, start + warmup + duration
+    window_start = start + warmup
+    stop = window_start + duration if duration is not None else float("inf")
 
     def take() -> tuple[int, Request] | None:
         with lock:
@@ -65,6 +71,7 @@ def run(
     def worker() -> None:
         conn = http.client.HTTPConnection(host, port, timeout=60)
         mine: list[tuple[float, float, int, str]] = []
+        time.sleep(max(0.0, start - time.perf_counter()))  # every connection starts at `start`, none before
         while True:
             item = take()
             if item is None:
@@ -124,7 +131,7 @@ def run(
         "errors": dict(errors),
         "by_channel": dict(Counter(s[3] for s in window)),
         "exhausted": state["next"] >= len(requests) and not cycle,
-        "missed": max(0, int(rate * (warmup + duration)) - state["next"]) if rate else 0,
+        "missed": max(0, int(rate * (warmup + duration)) - state["next"]) if rate and duration is not None else 0,
         "load": load_before,
         "load_after": load(),
     }

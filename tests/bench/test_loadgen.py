@@ -90,10 +90,21 @@ def test_the_replay_file_refuses_a_header_it_cannot_carry(tmp_path):
 def test_the_python_generator_answers_in_the_same_shape(bare):
     port, url = bare
     reqs = requests(300)
-    result = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=0.5, warmup=0.2, path="/bare")
-    assert result["loadgen"] == "python" and result["ok"] > 0 and result["p99_ms"] > 0
+    # No time window: the run ends when all 300 are answered, however busy the machine is.
+    result = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=None, warmup=0, path="/bare")
+    assert result["loadgen"] == "python" and result["exhausted"]
+    assert result["requests"] == result["ok"] == 300 and result["statuses"] == {"201": 300}
+    assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"] and result["per_s"] > 0
+    assert sum(result["by_channel"].values()) == 300
     bodies = stored_bodies(url)
-    assert len(bodies) == len(set(bodies)) and set(bodies) <= {r.body for r in reqs}
+    assert sorted(bodies) == sorted(r.body for r in reqs)  # each sent once
+
+
+def test_a_run_without_a_duration_cannot_cycle_nor_run_on_wrk():
+    with pytest.raises(ValueError, match="cannot cycle"):
+        loadgen.run("127.0.0.1", 9, requests(3), duration=None, cycle=True)
+    with pytest.raises(ValueError, match="duration"):
+        loadgen.run("127.0.0.1", 9, requests(3), duration=None, wrk=True)
 
 
 def test_the_intake_benchmark_refuses_wrk_when_there_is_none(tmp_path, monkeypatch):
