@@ -11,7 +11,8 @@ import click
 
 
 def register_all(main: click.Group) -> None:
-    for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group, bench, dedupe_group):
+    for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group, bench, dedupe_group,
+                    calendar_group):
         main.add_command(command)
 
 
@@ -311,6 +312,86 @@ def create_user_command(username: str, is_admin: bool, role: str | None, departm
     click.echo(f"created {role} user {username}")
 
 
+
+
+@click.group("calendar")
+def calendar_group() -> None:
+    """The official working-day calendar: import the State Council's yearly notice, show a year."""
+
+
+@calendar_group.command("import")
+@click.argument("notice", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", type=int, default=None, help="the notice's year, when its title is not in the file")
+@click.option("--dry-run", is_flag=True, help="read and check the notice, store nothing")
+def calendar_import(notice: Path, year: int | None, dry_run: bool) -> None:
+    """Import a notice as published (UTF-8 text); open deadlines that were provisional for its year move."""
+    from sqlmodel import Session
+
+    from gateway import calendars
+    from gateway.cli import build_app
+    from gateway.workcal import NoticeError, notice_lines, parse_notice
+    from gateway.workflow import recompute_deadlines
+
+    try:
+        text = notice.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{notice}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        days = parse_notice(text, year)
+    except NoticeError as exc:
+        raise click.ClickException(f"{notice}: {exc}") from None
+    click.echo(f"{days.year}: {len(days.festivals)} festivals, {len(days.holidays)} days off, "
+               f"{len(days.makeup_days)} make-up working days")
+    for line in notice_lines(days):
+        click.echo(f"  {line}")
+    if dry_run:
+        return
+    app = build_app()
+    rt = app.extensions["hotline"]
+    try:
+        with app.app_context():
+            with Session(rt.engine) as session:
+                calendars.store(session, days, text, actor="cli")
+            moved = recompute_deadlines(rt, days.year)
+    finally:
+        rt.close()
+    click.echo(f"stored; {len(moved)} open assignments had provisional deadlines for {days.year} and were recomputed")
+
+
+@calendar_group.command("show")
+@click.argument("year", type=int)
+def calendar_show(year: int) -> None:
+    """Show a year's days off and make-up working days, and whether they are official or provisional."""
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from gateway import calendars
+    from gateway.cli import build_app
+    from gateway.workcal import notice_lines, statutory_holidays
+
+    if not 1900 < year < 2200:
+        raise click.BadParameter(f"{year} is not a year this calendar can answer for", param_hint="YEAR")
+    app = build_app()
+    rt = app.extensions["hotline"]
+    try:
+        with app.app_context(), Session(rt.engine) as session:
+            cal = calendars.current(session, rt)
+    finally:
+        rt.close()
+    day, working = date(year, 1, 1), 0
+    while day.year == year:
+        working += cal.is_working_day(day)
+        day = date.fromordinal(day.toordinal() + 1)
+    if cal.is_official(year):
+        click.echo(f"{year}: official (State Council notice), {working} working days")
+        for line in notice_lines(cal.years[year]):
+            click.echo(f"  {line}")
+    else:
+        click.echo(f"{year}: PROVISIONAL, no notice imported: statutory holidays only, no make-up working days; "
+                   f"{working} working days. Import it with `hotline calendar import FILE`.")
+        for d in sorted(statutory_holidays(year)):
+            click.echo(f"  {d} 放假")
 
 
 @click.group("router")

@@ -357,3 +357,14 @@ class DailyReport(SQLModel, table=True):
     slot: str = Field(max_length=40)  # city-local "YYYY-MM-DD HH:MM" the report stands for
     generated_at: datetime = _now()
     data: dict = _json()
+
+
+class CalendarNotice(SQLModel, table=True):
+    """A State Council holiday notice as imported (`hotline calendar import`): one row per year, so every
+    process of an installation sees it. ``festivals`` holds what was read; ``source`` the text as pasted."""
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    festivals: list = _json(list)  # [{"name", "first", "last", "makeup": [...]}] in ISO dates
+    source: str
+    imported_at: datetime = _now()
+    imported_by: str = Field(default="cli", max_length=100)

@@ -1,9 +1,10 @@
 """Deadlines from the city profile's SLA rules on the official calendar, computed once and stored.
 
 A rule is {"hours": h} or {"working_days": n}. A department's calendar is "working" (the
-official Chinese calendar of gateway/workcal.py) or "5+2" (weekends count, nothing is
-postponed). Past the years the calendar covers, working-day arithmetic falls back to
-calendar days and says so loudly (a log line and an Event): dispatch never crashes on it.
+official Chinese calendar of gateway/workcal.py, with the notices of gateway/calendars.py) or "5+2"
+(weekends count, nothing is postponed). A deadline that reaches into a year with no notice is computed
+on that year's statutory base and comes back *provisional* (the years named): the caller stores the
+flag and an event, and importing the notice recomputes it. Nothing falls back to plain calendar days.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from gateway.profile import Profile
-from gateway.workcal import CALENDAR, CITY_TZ, WORKING, CalendarRangeError, default_calendar
+from gateway.workcal import CALENDAR, CITY_TZ, WORKING, WorkCalendar
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,24 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Due:
-    """A deadline and, when the official calendar did not cover it, the warning to record."""
+    """A deadline and the years it was computed in without their notice (provisional)."""
 
     at: datetime
-    warning: str | None = None
+    provisional: tuple[int, ...] = ()
+
+    @property
+    def warning(self) -> str | None:
+        """What the case timeline says about a provisional deadline, or None."""
+        return provisional_warning(self.provisional)
 
 
-def calendar_warning(exc: CalendarRangeError) -> str:
-    """The loud message for a year the bundled calendar lacks."""
-    return f"calendar for {exc.day.year} missing: update gateway/data/cn_calendar.toml (calendar days used instead)"
+def provisional_warning(years: tuple[int, ...]) -> str | None:
+    """The message for deadlines computed without a year's notice (statutory holidays only)."""
+    if not years:
+        return None
+    named = "、".join(str(y) for y in years)
+    return (f"provisional deadline: no State Council notice for {named} imported (statutory holidays only, "
+            f"no make-up working days); recomputed when `hotline calendar import` stores it")
 
 
 def mode_of(calendar: str | None) -> str:
@@ -57,27 +67,22 @@ def rule_for(profile: Profile, appeal_type: str | None, departments: int, comple
     return name, dict(profile.sla.get(name) or DEFAULT_RULES[name])
 
 
-def due(start: datetime, rule: dict[str, Any], calendar: str | None = "working") -> Due:
-    """The moment a rule's time runs out; calendar days (with a warning) past the covered years."""
+def due(start: datetime, rule: dict[str, Any], calendar: str | None, cal: WorkCalendar) -> Due:
+    """The moment a rule's time runs out on ``cal``; provisional years named (and logged)."""
     mode = mode_of(calendar)
-    try:
-        return Due(default_calendar().due_time(start, rule, mode))
-    except CalendarRangeError as exc:
-        warning = calendar_warning(exc)
-        log.error("SLA: %s", warning)
-        return Due(default_calendar().due_time(start, rule, CALENDAR), warning)
+    at = cal.due_time(start, rule, mode)
+    provisional = cal.provisional_years(start, at) if mode == WORKING else ()
+    if provisional:
+        log.warning("SLA: %s", provisional_warning(provisional))
+    return Due(at, provisional)
 
 
-def working_days_after(day: date, moment: datetime, calendar: str | None = "working") -> tuple[int, str | None]:
-    """How many working days after ``day`` have begun by ``moment`` (the due day itself not counted)."""
+def working_days_after(day: date, moment: datetime, calendar: str | None, cal: WorkCalendar) -> tuple[int, str | None]:
+    """How many working days after ``day`` have begun by ``moment`` (the due day itself not counted), and the
+    warning when that count used a provisional year."""
     start = day + timedelta(days=1)
     end = moment.astimezone(CITY_TZ).date() + timedelta(days=1)
     if mode_of(calendar) == CALENDAR:
         return max(0, (end - start).days), None
-    try:
-        return max(0, default_calendar().working_days_between(start, end)), None
-    except CalendarRangeError as exc:
-        warning = calendar_warning(exc)
-        log.error("SLA: %s", warning)
-        return max(0, (end - start).days), warning
-
+    provisional = cal.provisional_years(start, end) if end > start else ()
+    return max(0, cal.working_days_between(start, end)), provisional_warning(provisional)

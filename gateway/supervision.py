@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from gateway import outbox
+from gateway import calendars, outbox
 from gateway.clock import as_utc, utcnow
 from gateway.models import Assignment, Case, Department, Event, Outbox
 from gateway.runtime import Runtime, current
@@ -82,6 +82,7 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
     sla = rt.profile.sla
     chase_days = int(sla.get("chase_after_working_days", 1))
     escalate_days = int(sla.get("escalate_after_working_days", 3))
+    cal = calendars.current(session, rt)
     depts = {d.id: d for d in session.exec(select(Department).where(Department.id.in_({r[2] for r in batch}))).all()}  # type: ignore[union-attr]
     moves = {}
     for assignment_id, due, department_id, level in batch:
@@ -91,7 +92,7 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
         if now >= due_at:
             key = (due_at.astimezone(rt.profile.tz).date(), dept.calendar)
             if key not in late:
-                late[key] = working_days_after(key[0], now, dept.calendar)
+                late[key] = working_days_after(key[0], now, dept.calendar, cal)
             days, warning = late[key]
             target = ESCALATED if days >= escalate_days else CHASED if days >= chase_days else OVERDUE
         if target > level:

@@ -8,12 +8,12 @@ requests on one assignment take turns (SQLite serializes writers anyway).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlmodel import Session, select
 
-from gateway import outbox
+from gateway import calendars, outbox
 from gateway.clock import as_utc, utcnow
 from gateway.errors import WorkflowError
 from gateway.models import ASSIST, CLOSED_STATUSES, LEAD, Assignment, Case, Department, Event, Extension, Outbox
@@ -64,9 +64,9 @@ def office_note(session: Session, rt: Runtime, case: Case, step: str, key: str, 
 
 
 def calendar_events(session: Session, case: Case, warnings: list[str | None]) -> None:
-    """Record a loud Event for every deadline computed without the official calendar."""
+    """Record an Event for every deadline computed on a provisional year (no notice imported yet)."""
     for warning in dict.fromkeys(w for w in warnings if w):
-        session.add(Event(case_id=case.id, kind="calendar_missing", data={"message": warning}))
+        session.add(Event(case_id=case.id, kind="calendar_provisional", data={"message": warning}))
 
 
 def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[Department, str]],
@@ -76,10 +76,11 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
     ``team`` is how many departments handle the case (it chooses the SLA rule); default: these.
     """
     rule_name, rule = rule_for(rt.profile, case.appeal_type, team or len(departments), case.complexity)
+    cal = calendars.current(session, rt)
     rows: list[Outbox] = []
     warnings: list[str | None] = []
     for dept, role in departments:
-        deadline = due(now, dept.sla or rule, dept.calendar)
+        deadline = due(now, dept.sla or rule, dept.calendar, cal)
         warnings.append(deadline.warning)
         assignment = session.exec(select(Assignment).where(Assignment.case_id == case.id,
                                                            Assignment.department_id == dept.id)).first()
@@ -96,15 +97,49 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
         assignment.signed_at = assignment.replied_at = assignment.returned_at = None
         assignment.return_reason = assignment.reply_text = None
         assignment.reason = {"sla": rule_name if not dept.sla else "department", "rule": dept.sla or rule,
-                             "calendar": dept.calendar, "calendar_fallback": deadline.warning}
+                             "calendar": dept.calendar, "calendar_provisional": list(deadline.provisional),
+                             "case_rule": rule}
         session.add(assignment)
         session.flush()
         rows.extend(r for r in [assignment_note(session, rt, assignment, step)] if r)
-    case_due = due(now, rule, "working")
+    case_due = due(now, rule, "working", cal)
     warnings.append(case_due.warning)
     case.due_at = case_due.at
     calendar_events(session, case, warnings)
     return rows, rule_name
+
+
+def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
+    """After a year's notice is imported: recompute the open assignments whose deadline was provisional for
+    that year (and their case's), with an event each; returns their ids."""
+    since = datetime(year - 1, 12, 31, tzinfo=timezone.utc)  # a deadline touches a year only if it ends in it
+    with Session(rt.engine) as session:
+        cal = calendars.current(session, rt)
+        rows = session.exec(select(Assignment).where(Assignment.status.in_(ACTIVE),  # type: ignore[attr-defined]
+                                                     Assignment.due_at >= since)  # type: ignore[arg-type,operator]
+                            .order_by(Assignment.id)).all()  # type: ignore[arg-type]
+        changed = []
+        for assignment in rows:
+            reason = dict(assignment.reason or {})
+            if year not in reason.get("calendar_provisional", ()):
+                continue
+            start, before = as_utc(assignment.dispatched_at), assignment.due_at
+            deadline = due(start, reason["rule"], reason.get("calendar"), cal)
+            reason["calendar_provisional"] = list(deadline.provisional)
+            assignment.due_at, assignment.reason = deadline.at, reason
+            session.add(assignment)
+            case = session.get(Case, assignment.case_id)
+            assert case is not None
+            if reason.get("case_rule"):
+                case.due_at = due(start, reason["case_rule"], "working", cal).at
+                session.add(case)
+            dept = session.get(Department, assignment.department_id)
+            _event(session, case, "deadline_recomputed", "calendar", assignment_id=assignment.id,
+                   department=dept.code if dept else None, notice=year,
+                   before=as_utc(before).isoformat() if before else None, after=deadline.at.isoformat())
+            changed.append(assignment.id)
+        session.commit()
+    return changed
 
 
 def _assignment(session: Session, assignment_id: int) -> tuple[Assignment, Case]:

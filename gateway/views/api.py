@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from adapters import web as web_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound
-from gateway import auth, presenters, quarantine
+from gateway import auth, calendars, presenters, quarantine
 from gateway.clock import utcnow
 from gateway.errors import ApiError
 from gateway.intake import find_by_number, ingest
@@ -142,14 +142,16 @@ def healthz():  # type: ignore[no-untyped-def]
 
 @bp.get("/readyz")
 def readyz():  # type: ignore[no-untyped-def]
-    """Readiness: the database and Redis answer."""
+    """Readiness: the database and Redis answer; details name a missing calendar notice (no outage)."""
     rt = current()
     checks = {"database": False, "redis": rt.broker.ping()}
+    details: dict[str, Any] = {}
     try:
-        with rt.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = True
+        with Session(rt.engine) as session:
+            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            checks["database"] = True
+            details["calendar"] = calendars.status(session, rt)
     except Exception:  # any failure to reach the database means "not ready"
         checks["database"] = False
     ok = all(checks.values())
-    return jsonify({"status": "ok" if ok else "unavailable", **checks}), 200 if ok else 503
+    return jsonify({"status": "ok" if ok else "unavailable", **checks, "details": details}), 200 if ok else 503

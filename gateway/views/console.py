@@ -30,7 +30,8 @@ EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他�
                 "merge_rejected": "驳回合并建议", "report_split": "拆出来件", "split_from": "由拆分来件新建",
                 "assist_input": "协办意见", "return_overruled": "退单未获同意", "reopened": "重新办理",
                 "reply_sent": "答复已送达", "followup_answered": "回访答复", "triage": "转人工分拣",
-                "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_missing": "工作日历缺失"}
+                "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_provisional": "时限按暂定日历计算",
+                "deadline_recomputed": "按放假通知重算时限"}
 
 
 def _user() -> User:

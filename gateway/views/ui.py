@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, request
+from flask import Flask, g, request
 from markupsafe import Markup
+from sqlmodel import Session
 
+from gateway import calendars
 from gateway.clock import as_utc, utcnow
 from gateway.runtime import current
 
@@ -115,8 +117,26 @@ def _names() -> dict[str, str]:
     return {"city_name": city, "board_name": (city + "民留言板") if city.endswith("市") else (city + "市民留言板")}
 
 
+STAFF_BLUEPRINTS = ("console", "workbench", "operator", "account")
+
+
+def _calendar_status() -> None:
+    """Before a staff page's own session opens (SQLite has one writer): which holiday notices are missing."""
+    if request.blueprint in STAFF_BLUEPRINTS:
+        rt = current()
+        with Session(rt.engine) as session:
+            g.calendar_missing = calendars.status(session, rt)["missing"]
+
+
+def calendar_missing() -> list[int]:
+    """The years whose holiday notice is due and not imported (the console's banner)."""
+    return list(g.get("calendar_missing", []))
+
+
 def init_templates(app: Flask) -> None:
     app.context_processor(_names)
+    app.before_request(_calendar_status)
+    app.jinja_env.globals.update(calendar_missing=calendar_missing)
     app.jinja_env.globals.update(is_late=is_late)
     app.jinja_env.filters.update(localtime=localtime, percent=percent, category_name=category_name,
                                  channel_icon=channel_icon)

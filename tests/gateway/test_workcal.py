@@ -11,7 +11,6 @@ import pytest
 from gateway.workcal import (
     CITY_TZ,
     CalendarDataError,
-    CalendarRangeError,
     WorkCalendar,
     default_calendar,
     due_time,
@@ -280,24 +279,28 @@ def test_a_naive_datetime_is_refused(cal: WorkCalendar) -> None:
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("day", "working", "why"),
     [
-        lambda c: c.is_working_day(date(2023, 12, 29)),
-        lambda c: c.is_working_day(date(2027, 1, 4)),
-        lambda c: c.add_working_days(sh(2026, 12, 31, 10), 1),
-        lambda c: c.add_working_days(sh(2023, 12, 31, 23), 1),
-        lambda c: c.add_hours(sh(2026, 12, 31, 10), 24, "working"),
-        lambda c: c.working_days_between(date(2026, 12, 1), date(2027, 1, 5)),
-        lambda c: c.due_time(
-            datetime(2026, 12, 31, 20, tzinfo=UTC), {"hours": 1}, "working"
-        ),
+        (date(2027, 1, 1), False, "New Year: statutory"),
+        (date(2027, 1, 4), True, "an ordinary Monday: no notice bridges it"),
+        (date(2027, 2, 8), False, "Spring Festival: statutory"),
+        (date(2027, 2, 13), False, "a Saturday: no make-up day without the notice"),
+        (date(2023, 1, 2), False, "a statutory day moved off the weekend (New Year on a Sunday)"),
+        (date(2023, 12, 29), True, "an ordinary Friday before the bundled years"),
     ],
 )
-def test_a_date_outside_the_published_years_fails_loudly(
-    cal: WorkCalendar, call: Callable[[WorkCalendar], object]
-) -> None:
-    with pytest.raises(CalendarRangeError, match="cn_calendar.toml"):
-        call(cal)
+def test_a_year_without_a_notice_is_its_statutory_base(cal: WorkCalendar, day: date, working: bool, why: str) -> None:
+    assert cal.is_working_day(day) is working, why
+    assert not cal.is_official(day.year)
+
+
+def test_a_deadline_past_the_notices_is_computed_and_named_provisional(cal: WorkCalendar) -> None:
+    start = sh(2026, 12, 31, 10)
+    assert cal.add_hours(start, 24, "working") == sh(2027, 1, 4, 10)  # Friday Jan 1 is a holiday
+    assert cal.add_working_days(start, 1) == sh(2027, 1, 4, 10)
+    assert cal.provisional_years(start, sh(2027, 1, 4, 10)) == (2027,)
+    assert cal.provisional_years(sh(2026, 3, 1), sh(2026, 12, 31, 23)) == ()
+    assert cal.working_days_between(date(2026, 12, 1), date(2027, 1, 5)) == 23 + 1  # Dec: 23, Jan 4: 1
 
 
 def test_calendar_mode_does_not_need_the_holiday_data(cal: WorkCalendar) -> None:

@@ -177,16 +177,17 @@ def test_illegal_transitions_answer_409_and_bad_input_422(app, client, rt, jobs)
     assert client.post("/api/v1/extensions/1/decide", json={"approve": "yes"}).status_code == 422
 
 
-def test_dispatch_past_the_covered_calendar_uses_calendar_days_and_records_a_loud_event(app, client, rt, jobs, caplog):
-    set_clock(app, 2027, 3, 1, 10)
+def test_dispatch_past_the_notices_uses_the_statutory_base_and_records_a_provisional_event(app, client, rt, jobs, caplog):
+    set_clock(app, 2027, 2, 4, 10)  # 24 h from Thursday: Friday Feb 5 is 春节 on the statutory base
     number = dispatched(app, client, jobs, {**LIGHT, "title": "咨询", "text": "江岸区路灯不亮"})
     assert case(rt, number).status == "dispatched"
-    [event] = events(rt, number, "calendar_missing")
-    assert "calendar for 2027 missing: update gateway/data/cn_calendar.toml" in event.data["message"]
+    [event] = events(rt, number, "calendar_provisional")
+    assert "no State Council notice for 2027" in event.data["message"]
     with Session(rt.engine) as session:
         [row] = session.exec(select(Assignment)).all()
-        assert local(row.due_at) == datetime(2027, 3, 2, 10, tzinfo=CITY)
-    assert "calendar for 2027 missing" in caplog.text
+        assert local(row.due_at) == datetime(2027, 2, 11, 10, tzinfo=CITY)  # after Feb 5-10, not on Feb 5
+        assert row.reason["calendar_provisional"] == [2027]
+    assert "provisional deadline" in caplog.text
 
 
 def test_department_staff_act_only_on_their_own_units_assignments(app, client, rt, jobs):
