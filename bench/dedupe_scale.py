@@ -406,7 +406,7 @@ def _run_size(kind: str, args: argparse.Namespace, n: int) -> dict[str, Any]:
         engine = db.make_engine(args.pg_url, "/tmp", SCHEMA)
     built: dict[str, Any] = {}
     if not args.reuse:
-        db.create_tables(engine)
+        db.prepare_schema(engine)
         built = build(engine, n, args.processes, args.pool)
         print(f"{kind}: built {n} cases in {built['build_seconds']} s ({built['index_rows']} index rows)", flush=True)
     sizes = index_bytes(engine, n)

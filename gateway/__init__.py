@@ -42,7 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     profile = load_profile(app.config["PROFILE_PATH"])
     engine = db.make_engine(app.config["DATABASE_URL"], str(data_dir), app.config.get("DATABASE_SCHEMA"),
                            int(app.config.get("DB_BUSY_MS", 10000)))
-    db.create_tables(engine)
+    db.prepare_schema(engine)  # an empty database gets the schema; one that is behind is refused
     embedded = None
     redis_url = app.config["REDIS_URL"]
     if not redis_url:

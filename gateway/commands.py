@@ -12,7 +12,7 @@ import click
 
 def register_all(main: click.Group) -> None:
     for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group, bench, dedupe_group,
-                    calendar_group):
+                    calendar_group, db_group):
         main.add_command(command)
 
 
@@ -312,6 +312,52 @@ def create_user_command(username: str, is_admin: bool, role: str | None, departm
     click.echo(f"created {role} user {username}")
 
 
+
+
+@click.group("db")
+def db_group() -> None:
+    """The database schema: where it stands, and the upgrade that a new version of the gateway needs."""
+
+
+def _engine() -> Any:
+    from gateway import db
+    from gateway.config import ConfigError, from_environment
+
+    try:
+        config = from_environment()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return db.make_engine(config.get("DATABASE_URL"), config["DATA_DIR"], config.get("DATABASE_SCHEMA"))
+
+
+@db_group.command("status")
+def db_status() -> None:
+    """Print the database's schema revision and this code's; exit 1 when an upgrade is needed."""
+    from gateway import db
+
+    engine = _engine()
+    try:
+        current, head = db.schema_revision(engine), db.head_revision()
+    finally:
+        engine.dispose()
+    click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"schema revision: {current or 'none (empty database)'}; this code: {head}")
+    if current not in (None, head):
+        click.echo("behind: run `hotline db upgrade`")
+        raise SystemExit(1)
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration the database lacks (a database made before migrations starts at 0001)."""
+    from gateway import db
+
+    engine = _engine()
+    try:
+        before, after = db.upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"schema: {before or 'empty'} -> {after}" if before != after else f"schema already at {after}")
 
 
 @click.group("calendar")

@@ -9,13 +9,16 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
+
+from gateway.config import ConfigError
 
 
 def json_dumps(value: Any) -> str:
@@ -181,11 +184,87 @@ class QueuedConnection(sqlite3.Connection):
         self.leave_queue()
 
 
-def create_tables(engine: Engine) -> None:
+MIGRATIONS = Path(__file__).with_name("migrations")
+BASELINE = "0001"  # the schema as `create_all` made it before migrations: a database without a version is at it
+
+
+class SchemaBehind(ConfigError):
+    """The database's schema is older than this code's: `hotline db upgrade` brings it up."""
+
+
+def for_this_dialect(connection: Any) -> Any:
+    """Autogenerate's filter: leave out what the models create on another dialect only (``ddl_if``)."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return only is None or only.dialect in (None, connection.dialect.name)
+
+    return include
+
+
+def _alembic(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    if connection is not None:
+        config.attributes["include_object"] = for_this_dialect(connection)
+    return config
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest revision of this code's migrations."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic(None)).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The database's revision: its alembic_version, BASELINE for tables made before migrations, None when empty."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is None and inspect(conn).has_table("case"):
+            current = BASELINE
+        conn.rollback()
+    return current
+
+
+def prepare_schema(engine: Engine) -> None:
+    """An empty database gets this code's schema (stamped at head); one that is behind is refused."""
+    current, head = schema_revision(engine), head_revision()
+    if current == head:
+        return
+    if current is not None:
+        raise SchemaBehind(f"the database schema is at revision {current}, this code needs {head}: "
+                           f"run `hotline db upgrade` (back up the database first)")
     import gateway.auth  # noqa: F401  (registers the user table)
     import gateway.models  # noqa: F401  (registers the tables)
+    from alembic import command
 
-    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        SQLModel.metadata.create_all(conn)
+        command.stamp(_alembic(conn), head)
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the database to head through every revision in between; returns (before, after)."""
+    from alembic import command
+
+    before = schema_revision(engine)
+    if before is None:
+        prepare_schema(engine)
+        return None, head_revision()
+    with engine.begin() as conn:
+        if before == BASELINE and not inspect(conn).has_table("alembic_version"):
+            command.stamp(_alembic(conn), BASELINE)
+        command.upgrade(_alembic(conn), "head")
+    return before, head_revision()
 
 
 @contextmanager
