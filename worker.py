@@ -13,8 +13,13 @@ from rq.job import Job
 from rq.cron import CronScheduler
 from rq.worker_pool import WorkerPool
 
-from gateway import create_app
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway import create_app, heartbeat
 from gateway.reports import cron_entries
+
+log = logging.getLogger("hotline.worker")
 
 _APP: Flask | None = None  # built once in the parent; forked workers inherit it
 
@@ -51,6 +56,13 @@ class GatewayWorker(SimpleWorker):
         flask_app.extensions["hotline"].engine.dispose(close=False)
         self._ctx = flask_app.app_context()
         self._ctx.push()
+        heartbeat.beat(flask_app.extensions["hotline"], "workers")
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
+        """RQ's heartbeat (between dequeues, every maintenance interval when idle) and the gateway's."""
+        result = super().heartbeat(*args, **kwargs)
+        heartbeat.beat(self._ctx.app.extensions["hotline"], "workers")
+        return result
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         """How long a started job may go unheard of: its timeout plus a grace (RQ: plus 60 s)."""
@@ -91,21 +103,31 @@ def use_city_time(timezone: str) -> None:
 
 
 def run_cron() -> None:
-    """Run RQ's cron scheduler with the gateway's periodic jobs until stopped."""
+    """Run RQ's cron scheduler with the gateway's periodic jobs until stopped; reconnect when Redis goes away."""
     import importlib
 
     flask_app = app()
     rt = flask_app.extensions["hotline"]
     use_city_time(str(rt.profile.city.get("timezone", "Asia/Shanghai")))
-    cron = CronScheduler(connection=rt.broker.redis, name=f"hotline-cron-{os.getpid()}")
-    for spec in periodic_jobs(flask_app):
-        module, _, name = spec["func"].rpartition(".")
-        func = getattr(importlib.import_module(module), name)
-        options = {"interval": spec["interval"]} if "interval" in spec else {"cron": spec["cron"]}
-        cron.register(func, rt.broker.queue(spec["queue"]).name, args=tuple(spec.get("args", ())),
-                      name=spec.get("name", ""), **options)
     logging.getLogger("rq.cron").setLevel(logging.INFO)
-    cron.start()
+    heartbeat.keep_beating(rt, "cron")
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        cron = CronScheduler(connection=rt.broker.redis, name=f"hotline-cron-{os.getpid()}")
+        for spec in periodic_jobs(flask_app):
+            module, _, name = spec["func"].rpartition(".")
+            func = getattr(importlib.import_module(module), name)
+            options = {"interval": spec["interval"]} if "interval" in spec else {"cron": spec["cron"]}
+            cron.register(func, rt.broker.queue(spec["queue"]).name, args=tuple(spec.get("args", ())),
+                          name=spec.get("name", ""), **options)
+        try:
+            cron.start()
+            return  # stopped on purpose
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            delay = 1.0 if time.monotonic() - started > 60 else min(delay * 2, 30.0)
+            log.warning("cron: Redis unavailable (%s); reconnecting in %.0f s", exc, delay)
+            time.sleep(delay)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -78,7 +78,7 @@ class InboundReport:
     appeal_type: str | None = None
     addressed_unit: str | None = None
     urgency: str | None = None
-    public: bool = True
+    public: bool | None = None  # what the citizen chose; None: not asked (the city profile decides, default private)
     # threading
     case_ref: str | None = None  # a case number the citizen quoted
     in_reply_to: list[str] = field(default_factory=list)  # message ids (mail)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Mapping
 from urllib.parse import parse_qs, urlencode
@@ -17,6 +16,7 @@ from adapters.values import (
     bool_value,
     datetime_value,
     form_value,
+    load_json,
     normalize_whitespace,
     text_value,
     type_name,
@@ -164,10 +164,7 @@ def _load_fields(raw: RawInbound) -> tuple[dict[str, Any], str, bytes]:
         except ValueError as exc:
             raise AdapterError("body", f"bad form encoding: {exc}") from None
         return {key: values[0] for key, values in parsed.items()}, "form", raw.body
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        raise AdapterError("body", "not valid JSON") from None
+    data = load_json(text)
     if not isinstance(data, dict):
         raise AdapterError("body", f"expected a JSON object, got {type_name(data)}")
     return data, "json", raw.body
@@ -213,7 +210,7 @@ def parse(raw: RawInbound) -> InboundReport:
         address=text_value(fields.get("address"), "address", max_len=MAX_SHORT),
         category_hint=text_value(fields.get("topic"), "topic", max_len=100),
         addressed_unit=text_value(fields.get("unit"), "unit", max_len=200),
-        public=bool_value(fields.get("public"), "public", True),
+        public=None if fields.get("public") in (None, "") else bool_value(fields.get("public"), "public", False),
         defects=defects,
         extra=extra,
         raw=body,

@@ -10,7 +10,7 @@ import unicodedata
 from typing import Any, Mapping
 
 from adapters.base import APPEAL_TYPES, AdapterError, InboundReport
-from adapters.values import MAX_TEXT, bool_value, datetime_value, decode_text, text_value, type_name
+from adapters.values import MAX_TEXT, bool_value, datetime_value, decode_text, load_json, text_value, type_name
 
 APPEAL_ALIASES: dict[str, str] = {
     "consult": "咨询", "consultation": "咨询", "help": "求助", "complaint": "投诉",
@@ -88,7 +88,7 @@ def parse_ticket(data: Mapping[str, Any], raw: bytes = b"") -> InboundReport:
         category_hint=text_value(data.get("category"), "category", max_len=100),
         appeal_type=_appeal_type(data.get("appeal_type")),
         urgency=_urgency(data.get("urgency")),
-        public=bool_value(data.get("public"), "public", False),
+        public=None if data.get("public") in (None, "") else bool_value(data.get("public"), "public", False),
         extra=extra,
         raw=raw,
     )
@@ -110,10 +110,7 @@ def parse_batch(body: bytes) -> list[InboundReport | AdapterError]:
     text = decode_text(body, "body")
     if not text.strip():
         raise AdapterError("body", "empty request")
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        raise AdapterError("body", "not valid JSON") from None
+    data = load_json(text)
     if isinstance(data, dict) and "tickets" in data:
         items = data["tickets"]
         if not isinstance(items, list):

@@ -228,7 +228,6 @@ def parse_request(
         lat=lat,
         lon=lon,
         category_hint=service.name,
-        public=True,
         attachments=attachments,
         defects=defects,
         extra=extra,

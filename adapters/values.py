@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import date, datetime, time, timezone
@@ -190,3 +191,74 @@ def form_value(form: Mapping[str, Any], key: str) -> str | None:
     if not isinstance(value, str):
         raise AdapterError(key, f"expected a string, got {type_name(value)}")
     return value
+
+
+MAX_JSON_DEPTH = 32
+MAX_JSON_INT_DIGITS = 100  # far above any id (a 64-bit integer has 19 digits; the adapter names a longer one); far below Python's 4,300
+
+
+class _TooManyDigits(ValueError):
+    pass
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise _TooManyDigits(digits)
+    return int(digits)
+
+
+def load_json(text: str) -> Any:
+    """Parse JSON from a citizen or a system with bounds: nesting depth, integer digits, and valid Unicode.
+
+    json.loads recurses per nesting level (100,000 levels raise RecursionError) and converts any number of
+    digits (a 5,000-digit integer raises ValueError past Python's limit); a lone surrogate such as
+    "\\ud800" decodes into a string no database accepts. Each is an AdapterError naming what is wrong.
+    """
+    depth = 0
+    in_string = escaped = False
+    deep_enough = text.count("[") + text.count("{") > MAX_JSON_DEPTH  # else no nesting can exceed the bound
+    for char in text if deep_enough else "":  # one pass, no recursion: strings are skipped, brackets counted
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise AdapterError("body", f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+        elif char in "]}":
+            depth -= 1
+    try:
+        data = json.loads(text, parse_int=_bounded_int)
+    except _TooManyDigits:
+        raise AdapterError("body", f"a JSON number has more than {MAX_JSON_INT_DIGITS} digits") from None
+    except (ValueError, RecursionError) as exc:
+        raise AdapterError("body", f"not valid JSON: {exc}"[:200]) from None
+    bad = _first_bad_string(data)
+    if bad is not None:
+        raise AdapterError(bad, "contains a lone surrogate (\\ud800-\\udfff): not valid Unicode text")
+    return data
+
+
+def _first_bad_string(data: Any) -> str | None:
+    """The top-level field (or "body") holding a string with a lone surrogate, walked without recursion."""
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in data.items()] if isinstance(data, dict) else [("body", data)]
+    while stack:
+        field, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return field
+        elif isinstance(value, dict):
+            stack.extend((field, v) for v in value.values())
+            stack.extend((field, k) for k in value)
+        elif isinstance(value, list):
+            stack.extend((field, v) for v in value)
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")

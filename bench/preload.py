@@ -121,7 +121,6 @@ def cases(
             case = {
                 "id": case_id,
                 "number": f"WH{created:%Y%m%d}-{case_id:06d}",
-                "retrieval_code": secrets.token_hex(3).upper(),
                 "title": m.title(variant),
                 "summary": text,
                 "appeal_type": "投诉",
@@ -168,6 +167,7 @@ def cases(
                 "appeal_type": "投诉",
                 "addressed_unit": None,
                 "public": True,
+                "retrieval_code": secrets.token_hex(3).upper(),
                 "message_id": None,
                 "link": "new",
                 "decision": {},

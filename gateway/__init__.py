@@ -34,10 +34,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     logmask.install(app.config)  # no secrets, phones or e-mail addresses in any log of this process
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    if app.config.get("TRUST_PROXY"):  # behind a proxy: the public scheme and host come from X-Forwarded-*
+    hops = int(app.config.get("TRUST_PROXY") or 0)
+    if hops:  # behind proxies: the client address, scheme and host come from their X-Forwarded-* headers
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
     profile = load_profile(app.config["PROFILE_PATH"])
     engine = db.make_engine(app.config["DATABASE_URL"], str(data_dir), app.config.get("DATABASE_SCHEMA"),

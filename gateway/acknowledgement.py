@@ -11,11 +11,12 @@ from gateway.runtime import Runtime
 ANSWERED_INLINE = "answered_inline"  # Report.extra key: the transport already answered (TwiML)
 
 
-def ack_text(rt: Runtime, case: Case, link: str) -> str:
-    """The acknowledgement text: a new case's number and retrieval code, or 'added to case N'."""
-    if link == "new":
-        return rt.profile.message("ack", number=case.number, code=case.retrieval_code)
-    return rt.profile.message("ack_threaded", number=case.number)
+def ack_text(rt: Runtime, case: Case, report: Report, link: str) -> str:
+    """The acknowledgement text: the case number and this reporter's own retrieval code, or 'added to case N'
+    for a follow-up of the same reporter (who has a code already)."""
+    if link in ("thread", "same_person"):
+        return rt.profile.message("ack_threaded", number=case.number, code=report.retrieval_code)
+    return rt.profile.message("ack", number=case.number, code=report.retrieval_code)
 
 
 def mail_address(rt: Runtime, report: Report) -> str | None:
@@ -34,7 +35,7 @@ def mail_address(rt: Runtime, report: Report) -> str | None:
 
 def mail_subject(case: Case, report: Report) -> str:
     """The subject of a mail to a citizen about a case: the case number, answering their subject."""
-    title = (report.title or "").strip()
+    title = " ".join((report.title or "").split())  # a citizen's CR/LF never reaches a header
     subject = f"[{case.number}] {title}" if title else f"[{case.number}]"
     if title and not title.lower().startswith("re:"):
         subject = f"Re: {subject}"
@@ -47,7 +48,7 @@ def after_ingest(session: Session, rt: Runtime, case: Case, report: Report, link
         return []
     if report.channel == "sms" and report.phone and report.phone.startswith("+"):
         row = queue_notification(session, dedupe_key=f"ack-{report.id}", channel="sms", kind="ack",
-                                 body=ack_text(rt, case, link), address=report.phone, case_id=case.id,
+                                 body=ack_text(rt, case, report, link), address=report.phone, case_id=case.id,
                                  contact_id=report.contact_id)
         return [row] if row else []
     if report.channel == "email":
@@ -55,7 +56,7 @@ def after_ingest(session: Session, rt: Runtime, case: Case, report: Report, link
         if address is None:
             return []
         row = queue_notification(session, dedupe_key=f"ack-{report.id}", channel="email", kind="ack",
-                                 body=ack_text(rt, case, link), address=address, subject=mail_subject(case, report),
+                                 body=ack_text(rt, case, report, link), address=address, subject=mail_subject(case, report),
                                  case_id=case.id, contact_id=report.contact_id)
         return [row] if row else []
     return []

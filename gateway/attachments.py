@@ -13,12 +13,19 @@ from adapters.base import Attachment
 log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
+MAX_NAME_BYTES = 200  # well under the usual 255-byte limit of a file name
 
 
 def safe_name(filename: str | None, index: int) -> str:
     """A file name that stays inside its folder: no path parts, no leading dots, no control characters."""
     name = unicodedata.normalize("NFKC", filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", name).lstrip("._")[:100]
+    name = _UNSAFE.sub("_", name).lstrip("._")
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 10:
+        stem, ext = name, ""
+    # File systems allow 255 bytes per name: 100 CJK characters are 300. Cut the stem at a character.
+    stem = stem.encode("utf-8")[:MAX_NAME_BYTES - len(ext) - 4].decode("utf-8", "ignore").rstrip("._")
+    name = f"{stem}.{ext}" if ext and stem else stem or ext
     return f"{index:02d}-{name or 'attachment'}"
 
 

@@ -1,4 +1,8 @@
-"""Staff accounts, sessions, role checks and CSRF: the one place that decides who may see what."""
+"""Staff accounts, sessions, role checks and CSRF: the one place that decides who may see what.
+
+Sessions are Flask-Login's: the id it keeps in the cookie is "user id:session version", and the version
+goes up on logout, a password or role change and deactivation, so every copy of an older cookie stops
+working at once (server-side revocation without a session table)."""
 
 from __future__ import annotations
 
@@ -9,14 +13,17 @@ from functools import wraps
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
+import flask_login
 from flask import (
     Blueprint,
     Flask,
     abort,
     current_app,
+    g,
     has_app_context,
     has_request_context,
     jsonify,
+    make_response,
     redirect,
     request,
     session,
@@ -48,6 +55,23 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     last_login_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # +1 revokes every session
+
+    # Flask-Login's user protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
 
     @property
     def label(self) -> str:
@@ -111,42 +135,60 @@ def authenticate(db: Session, username: str, password: str) -> User | None:
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
 
-_CACHE = "hotline.user"  # request.environ key: the user is loaded once per request (g may outlive it in tests)
+def _user_by_session_id(session_id: str) -> User | None:
+    """Flask-Login's loader: the active user whose id and current session version the cookie names."""
+    uid, _, version = session_id.partition(":")
+    if not (uid.isdigit() and version.isdigit()) or len(uid) > 18 or len(version) > 18:
+        return None
+    from gateway.runtime import current
+
+    with Session(current().engine, expire_on_commit=False) as db:
+        user = db.get(User, int(uid))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def revoke_sessions(user: User) -> None:
+    """End every session of the user, on every device (the caller commits)."""
+    user.session_version += 1
 
 
 def login(user: User) -> None:
     """Start a fresh session for the user (a new CSRF token too: no fixation)."""
     session.clear()
     session.permanent = True
-    session["uid"] = user.id
+    flask_login.login_user(user)
     session["csrf"] = secrets.token_urlsafe(32)
-    request.environ[_CACHE] = user
 
 
 def logout() -> None:
+    """End this user's sessions everywhere (a copied cookie too), then this one."""
+    user = current_user()
+    if user is not None:
+        from gateway.runtime import current
+
+        with Session(current().engine) as db:
+            stored = db.get(User, user.id)
+            if stored is not None:
+                revoke_sessions(stored)
+                db.add(stored)
+                db.commit()
+    flask_login.logout_user()
     session.clear()
-    request.environ[_CACHE] = None
 
 
 def current_user() -> User | None:
     """The signed-in, active user of this request, loaded once."""
     if not has_request_context():
         return None
-    if _CACHE not in request.environ:
-        user = None
-        uid = session.get("uid")
-        if uid is not None:
-            from gateway.runtime import current
-
-            with Session(current().engine, expire_on_commit=False) as db:
-                user = db.get(User, uid)
-            if user is not None and not user.active:
-                user = None
-        request.environ[_CACHE] = user
-    return request.environ[_CACHE]
+    user = flask_login.current_user
+    return user if isinstance(user, User) else None  # type: ignore[return-value]
 
 
 def _load_user() -> None:
+    # The tests keep one app context (and so one `g`) across requests: start every request afresh.
+    g.pop("_login_user", None)
     current_user()
 
 
@@ -161,18 +203,6 @@ def _deny(status: int) -> Any:
     if status == 401:
         return redirect(url_for("account.login_page", next=request.full_path.rstrip("?")))
     abort(403)
-
-
-def login_required(view: F) -> F:
-    """Let signed-in users through; others go to the login page (or get a 401 JSON under /api/)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_user() is None:
-            return _deny(401)
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def require_role(*roles: str) -> Callable[[F], F]:
@@ -217,6 +247,29 @@ def check_csrf() -> None:
         abort(400, description="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")
 
 
+def check_origin() -> None:
+    """Refuse a state change made with a staff cookie from another site (the JSON API has no form token).
+
+    Browsers say where a request comes from: Sec-Fetch-Site (Chromium, Firefox, Safari) or at least Origin
+    on a POST. A cross-site one is refused with 403; a client that sends neither (curl, a department's
+    system with its cookie) cannot be made to send a request by another site and passes."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or current_user() is None:
+        return
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if fetch_site is not None:
+        allowed = fetch_site in ("same-origin", "none")
+    elif origin is not None:
+        allowed = origin.rstrip("/") == request.host_url.rstrip("/")
+    else:
+        return
+    if not allowed:
+        if wants_json():
+            abort(make_response(jsonify({"error": {"message": "cross-site request refused (CSRF): send it from the "
+                                                              "gateway's own pages", "status": 403}}), 403))
+        abort(403, description="来源不明的请求已拒绝（CSRF）。")
+
+
 def protect(bp: Blueprint) -> Blueprint:
     """Check the CSRF token on every unsafe request to this blueprint's views."""
     bp.before_request(check_csrf)
@@ -244,10 +297,17 @@ def home_for(user: User) -> str:
 
 def init_app(app: Flask) -> None:
     """Session cookie settings and the template helpers (csrf_token, current_user)."""
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    # Set, not setdefault: Flask has defaults for all of these, so setdefault changed nothing.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SECURE_COOKIES"))
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(app.config.get("SESSION_HOURS") or 12))
+    manager = flask_login.LoginManager()
+    manager.session_protection = "basic"  # a session used from another address/browser is no longer "fresh"
+    manager.user_loader(_user_by_session_id)
+    manager.init_app(app, add_context_processor=False)  # templates call our current_user()
     # Load the user before a view opens its own session: SQLite's BEGIN IMMEDIATE would make a second
     # session opened from a template wait for the first.
     app.before_request(_load_user)
+    app.before_request(check_origin)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user, ROLE_LABELS=ROLE_LABELS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ def cron() -> None:
 def run(host: str, port: int, workers: int, threads: int, web_processes: int | None) -> None:
     """Start the web server, the worker pool and the scheduler together; Ctrl-C stops them all."""
     from gateway import webserver
+    from gateway.children import Supervisor
 
     app = build_app()
     rt = app.extensions["hotline"]
@@ -69,34 +69,33 @@ def run(host: str, port: int, workers: int, threads: int, web_processes: int | N
            "HOTLINE_PROFILE": app.config["PROFILE_PATH"], "HOTLINE_QUEUE_PREFIX": app.config["QUEUE_PREFIX"]}
     if app.config.get("DATABASE_URL"):
         env["DATABASE_URL"] = app.config["DATABASE_URL"]
-    children = [
-        subprocess.Popen(_worker_command("-n", str(workers)), env=env),
-        subprocess.Popen(_worker_command("--cron"), env=env),
-    ]
+    # Every child is watched and restarted with back-off when it dies (a Redis outage, a crash); stopping
+    # `run` stops them and everything they started.
+    children = Supervisor(lambda line: click.echo(f"run: {line}", err=True))
+    children.add("workers", _worker_command("-n", str(workers)), env)
+    children.add("cron", _worker_command("--cron"), env)
 
     def ready(bound: int) -> None:
         click.echo(f"hotline gateway listening on http://{host}:{bound}/  (Ctrl-C to stop)")
         click.echo(f"  database: {rt.engine.url.render_as_string(hide_password=True)}")
         click.echo(f"  redis:    {rt.broker.url}  workers: {workers}  web processes: {processes} x {threads} threads")
 
-    status = 0
+    sock = None
     try:
         if processes == 1:
+            children.start()
             webserver.serve(app, threads=threads, host=host, port=port, ready=ready)
-        else:  # the children build their own app; this process keeps the embedded Redis, if any
+        else:  # the web children build their own app; this process keeps the embedded Redis, if any
             sock = webserver.listen(host, port)
-            ready(sock.getsockname()[1])
             command = [sys.executable, "-m", "gateway.cli", "web", "--threads", str(threads)]
-            status = webserver.serve_processes(command, sock, processes, env=env)
-            if status:
-                click.echo("a web process exited; stopping", err=True)
+            webserver.serve_processes(children, command, sock, processes, env=env, ready=ready)
     finally:
         click.echo("stopping ...")
-        webserver.stop(children)
+        children.stop()
+        if sock is not None:
+            sock.close()
         rt.close()
         click.echo("stopped.")
-    if status:
-        raise SystemExit(status)
 
 
 @main.command(hidden=True)

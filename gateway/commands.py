@@ -82,7 +82,7 @@ def _demo_operator_session(app: Any, client: Any) -> None:
             user = create_user(db, "demo-operator", secrets.token_urlsafe(16), "operator", display_name="演示话务员")
             db.commit()
     with client.session_transaction() as sess:
-        sess["uid"] = user.id
+        sess["_user_id"] = user.get_id()  # Flask-Login's session key
         sess["csrf"] = DEMO_CSRF
 
 

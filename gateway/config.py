@@ -31,6 +31,17 @@ def _int(name: str, value: str, minimum: int = 0) -> int:
     return number
 
 
+def _pairs(name: str, value: str | None, shape: str) -> dict[str, str]:
+    """A "key:value,key2:value2" setting as a mapping."""
+    pairs = {}
+    for item in filter(None, (value or "").split(",")):
+        if ":" not in item:
+            raise ConfigError(f"{name}: expected {shape} pairs separated by commas")
+        key, secret = item.split(":", 1)
+        pairs[key.strip()] = secret.strip()
+    return pairs
+
+
 def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read the HOTLINE_* and service URL variables into a Flask config mapping."""
     env = os.environ if env is None else env
@@ -55,7 +66,16 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if config["PUBLIC_BASE_URL"]:
         _url("HOTLINE_PUBLIC_URL", config["PUBLIC_BASE_URL"], ("http", "https"))
     config["SECRET_KEY"] = env.get("HOTLINE_SECRET_KEY") or None
-    config["TRUST_PROXY"] = env.get("HOTLINE_TRUST_PROXY", "") in ("1", "true", "yes")  # honour X-Forwarded-*
+    # Proxies in front of the gateway whose X-Forwarded-For/-Proto/-Host/-Port to honour (0: none)
+    trust = env.get("HOTLINE_TRUST_PROXY", "0").strip().lower()
+    config["TRUST_PROXY"] = 1 if trust in ("true", "yes") else _int("HOTLINE_TRUST_PROXY", trust or "0")
+    # Staff sessions: lifetime, and the Secure cookie flag (auto: on behind a trusted proxy or an https public URL)
+    config["SESSION_HOURS"] = _int("HOTLINE_SESSION_HOURS", env.get("HOTLINE_SESSION_HOURS", "12"), 1)
+    secure = env.get("HOTLINE_SECURE_COOKIES", "auto").strip().lower()
+    if secure not in ("auto", "1", "0", "true", "false"):
+        raise ConfigError(f"HOTLINE_SECURE_COOKIES={secure!r}: expected auto, 1 or 0")
+    config["SECURE_COOKIES"] = (bool(config["TRUST_PROXY"]) or str(config["PUBLIC_BASE_URL"] or "").startswith("https://")
+                                if secure == "auto" else secure in ("1", "true"))
     config["MAX_CONTENT_LENGTH"] = _int("HOTLINE_MAX_BODY_BYTES", env.get("HOTLINE_MAX_BODY_BYTES", str(12 * 1024 * 1024)), 1024)
     # Twilio
     config["TWILIO_ACCOUNT_SID"] = env.get("TWILIO_ACCOUNT_SID")
@@ -78,13 +98,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     config["MAIL_DOMAINS"] = [d.strip().lower() for d in env.get("HOTLINE_MAIL_DOMAINS", "example.wuhan.gov.cn").split(",") if d.strip()]
     config["INBOUND_MAIL_SECRET"] = env.get("HOTLINE_INBOUND_MAIL_SECRET")
     # Hotline call-centre systems: "name:token,name2:token2"
-    tokens = {}
-    for item in filter(None, (env.get("HOTLINE_SYSTEM_TOKENS") or "").split(",")):
-        if ":" not in item:
-            raise ConfigError("HOTLINE_SYSTEM_TOKENS: expected name:token pairs separated by commas")
-        name, token = item.split(":", 1)
-        tokens[name.strip()] = token.strip()
-    config["SYSTEM_TOKENS"] = tokens
+    config["SYSTEM_TOKENS"] = _pairs("HOTLINE_SYSTEM_TOKENS", env.get("HOTLINE_SYSTEM_TOKENS"), "name:token")
+    # Keys that sign the webhooks sent to department systems: "UNIT-CODE:key,*:default-key"
+    config["WEBHOOK_SECRETS"] = _pairs("HOTLINE_WEBHOOK_SECRETS", env.get("HOTLINE_WEBHOOK_SECRETS"), "unit-code:key")
     # the learned router's model file (default: router_model.joblib in the data folder)
     config["ROUTER_MODEL_PATH"] = env.get("HOTLINE_ROUTER_MODEL") or None
     config["OPEN311_API_KEYS"] = [k for k in (env.get("HOTLINE_OPEN311_KEYS") or "").split(",") if k]
@@ -100,10 +116,15 @@ def from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     # `hotline run`: web server processes sharing the port (one process serves on one core at most)
     config["WEB_PROCESSES"] = _int("HOTLINE_WEB_PROCESSES", env.get("HOTLINE_WEB_PROCESSES", "1"), 1)
     # SQLite: how long a write waits for a lock before the request answers 503 (PostgreSQL: connect timeout)
+    # /readyz: 503 when the worker pool's or the scheduler's last heartbeat is older than this (0: not checked)
+    # The outbox sweeper sends a job again when Redis lost it: not done, and gone from Redis this long after sending
+    config["OUTBOX_LOST_SECONDS"] = _int("HOTLINE_OUTBOX_LOST_SECONDS", env.get("HOTLINE_OUTBOX_LOST_SECONDS", "60"), 1)
+    config["HEARTBEAT_MAX_AGE"] = _int("HOTLINE_HEARTBEAT_MAX_AGE", env.get("HOTLINE_HEARTBEAT_MAX_AGE", "120"))
     config["DB_BUSY_MS"] = _int("HOTLINE_DB_BUSY_MS", env.get("HOTLINE_DB_BUSY_MS", "10000"))
     # Rate limits on the public endpoints, per client address (board, API) or sender number (SMS)
     config["RATE_LIMITS_ENABLED"] = env.get("HOTLINE_RATE_LIMITS", "1") not in ("0", "false", "no", "off")
-    for name, default in (("API", "120/minute;5000/day"), ("BOARD", "10/minute;100/day"), ("SMS", "10/minute;100/day")):
+    for name, default in (("API", "120/minute;5000/day"), ("BOARD", "10/minute;100/day"), ("SMS", "10/minute;100/day"),
+                          ("LOGIN", "20/minute;200/day"), ("LOOKUP", "10/minute;100/day"), ("LOOKUP_CASE", "20/hour")):
         config[f"RATE_LIMIT_{name}"] = _limit(f"HOTLINE_RATE_LIMIT_{name}", env.get(f"HOTLINE_RATE_LIMIT_{name}", default))
     # Sizes: a body per channel (bytes), a report's text (characters), attachments kept per report
     config["BODY_LIMITS"] = {channel: _int(f"HOTLINE_MAX_BODY_{channel.upper()}", env.get(f"HOTLINE_MAX_BODY_{channel.upper()}", str(default)), 1024)

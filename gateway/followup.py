@@ -12,13 +12,13 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from gateway import outbox
 from gateway.clock import utcnow
 from gateway.errors import WorkflowError
-from gateway.intake import find_by_number
+from gateway.intake import reporter_of
 from gateway.models import LEAD, Assignment, Case, Department, Event, FollowUp, Notification, Outbox
 from gateway.notify import queue_notification
 from gateway.runtime import Runtime, current
@@ -205,15 +205,20 @@ def answer_email(rt: Runtime, sender: str | None, in_reply_to: list[str], text: 
 
 
 def answer_board(rt: Runtime, number: str, retrieval_code: str, answer: str) -> FollowUp:
-    """Record a board or web form answer, authorised by the case's retrieval code."""
+    """Record a board or web form answer, authorised by the reporter's own retrieval code: it counts for that
+    reporter's follow-up alone."""
     parsed = parse_answer(answer)
     if parsed is None:
         raise ValueError("answer must be 1, 2, 3, 满意, 基本满意 or 不满意")
     with Session(rt.engine, expire_on_commit=False) as session:
-        case = find_by_number(session, number)
-        if case is None or (retrieval_code or "").strip().upper() != case.retrieval_code:
+        found = reporter_of(session, number, retrieval_code)
+        if found is None:
             raise LookupError("no case with this number and retrieval code")
-        followup = session.exec(select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.channel == "board",
+        case, report = found
+        mine = FollowUp.report_id == report.id  # type: ignore[arg-type]
+        if report.contact_id is not None:
+            mine = or_(mine, FollowUp.contact_id == report.contact_id)  # type: ignore[assignment]
+        followup = session.exec(select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.channel == "board", mine,
                                                        FollowUp.status.in_(("pending", "asked")))  # type: ignore[attr-defined]
                                 .order_by(FollowUp.id)).first()
         if followup is None:

@@ -48,8 +48,10 @@ class IngestResult:
     contact: Optional[Contact] = None  # the reporter as resolved by this ingest (None for a replay)
 
 
-def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> IngestResult:
+def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach_to: int | None = None) -> IngestResult:
     """Store a report, link its reporter, attach it to a case or open one, and enqueue the follow-up work.
+
+    ``attach_to``: a case a member of staff chose (the operator's "attach"); never taken from a payload.
 
     One transaction, one commit: a replay is looked up first; the report row is written once, with
     its contact and case (a concurrent delivery of the same report fails on the unique key there and
@@ -64,7 +66,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system") -> Ing
                 return _replayed(session, known)
         contact = resolve_contact(session, report)
         report.contact_id = contact.id if contact else None
-        case, link, match = _find_case(session, rt, report, contact)
+        case, link, match = _find_case(session, rt, report, contact, attach_to)
         if case is None:
             case = _open_case(session, rt, report)
             link = "new"
@@ -122,6 +124,7 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
         defects.append(f"{len(files) - max_files} attachments over the limit of {max_files} not kept")
         files = files[:max_files]
     report = Report(
+        retrieval_code=new_retrieval_code(),
         channel=inbound.channel,
         external_id=_bounded_id(inbound.external_id),
         title=(inbound.title or None) and inbound.title[:300],
@@ -138,7 +141,7 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
         category_hint=inbound.category_hint,
         appeal_type=inbound.appeal_type,
         addressed_unit=inbound.addressed_unit,
-        public=inbound.public,
+        public=inbound.public if inbound.public is not None else rt.profile.public_by_default(inbound.channel),
         message_id=inbound.message_id,
         attachments=[
             {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
@@ -251,12 +254,33 @@ def find_by_number(session: Session, number: str) -> Case | None:
     return resolve_case(session, case) if case else None
 
 
-def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact | None
+def reporter_of(session: Session, number: str, code: str) -> tuple[Case, Report] | None:
+    """The case a number leads to and the report whose own retrieval code ``code`` is, when the two agree
+    (an absorbed case's number leads to the case it was merged into, where its reports now are)."""
+    case = find_by_number(session, number) if number and number.strip() else None
+    code = (code or "").strip().upper()
+    if case is None or not code:
+        return None
+    for report in session.exec(select(Report).where(Report.retrieval_code == code)).all():
+        owner = session.get(Case, report.case_id) if report.case_id is not None else None
+        if owner is not None and resolve_case(session, owner).id == case.id:
+            return case, report
+    return None
+
+
+def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact | None, attach_to: int | None
                ) -> tuple[Case | None, str, Match | None]:
+    if attach_to is not None:
+        chosen = session.get(Case, attach_to)
+        if chosen is not None:
+            return resolve_case(session, chosen), "thread", None
+    # A quoted number or a reply to our mail threads only for a reporter the case already has, or one who
+    # quotes a retrieval code of the case with it; from anyone else it is an ordinary report that dedupe
+    # judges (a case number is no secret: numbers are sequential and public on the board).
     ref = report.extra.get("case_ref")
     if ref:
         case = find_by_number(session, ref)
-        if case is not None:
+        if case is not None and (reported_by(session, case, contact) or quotes_a_code(session, case, report)):
             return case, "thread", None
     refs = report.extra.get("in_reply_to") or []
     if refs:
@@ -265,7 +289,7 @@ def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact |
         ).first()
         if sent is not None and sent.case_id is not None:
             case = session.get(Case, sent.case_id)
-            if case is not None:
+            if case is not None and reported_by(session, resolve_case(session, case), contact):
                 return resolve_case(session, case), "thread", None
     matcher: Matcher | None = rt.services.get("matcher")
     if matcher is not None:
@@ -277,6 +301,21 @@ def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact |
         if match is not None:
             return None, "new", match
     return None, "new", None
+
+
+def reported_by(session: Session, case: Case, contact: Contact | None) -> bool:
+    """Whether the contact has a report on the case (merged cases' reports live on the survivor)."""
+    if contact is None or contact.id is None or opened_here(session, case.id):
+        return False
+    return session.exec(select(Report.id).where(Report.case_id == case.id, Report.contact_id == contact.id)
+                        .limit(1)).first() is not None
+
+
+def quotes_a_code(session: Session, case: Case, report: Report) -> bool:
+    """Whether the report's text carries the retrieval code of one of the case's reports."""
+    said = f"{report.title or ''}\n{report.text}".upper()
+    codes = session.exec(select(Report.retrieval_code).where(Report.case_id == case.id)).all()
+    return any(code and code in said for code in codes)
 
 
 OPENED_CASES = "intake_opened_cases"  # Session.info key: ids of the cases this session's transaction created
@@ -295,7 +334,6 @@ def new_retrieval_code() -> str:
 def _open_case(session: Session, rt: Runtime, report: Report) -> Case:
     now = utcnow()
     case = Case(
-        retrieval_code=new_retrieval_code(),
         title=report.title or report.text[:40],
         summary=report.text,
         appeal_type=report.appeal_type,

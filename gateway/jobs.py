@@ -59,7 +59,8 @@ def sweep_outbox(older_than_seconds: float = 5.0) -> int:
     rt = current()
     with Session(rt.engine, expire_on_commit=False) as session:
         rows = outbox.pending(session, older_than_seconds)
-        # A job not done after its whole time limit, and gone from Redis, was lost with Redis's memory.
-        limit = rt.broker.job_timeout + int(rt.config.get("JOB_GRACE") or 30) + 60
+        # A job sent a while ago, not done, and gone from Redis was lost with Redis's memory (a job that runs
+        # or failed is still in Redis; one that finished marked its row done): send it again (jobs are idempotent).
+        limit = int(rt.config.get("OUTBOX_LOST_SECONDS") or 60)
         rows += outbox.lost(session, rt.broker, older_than_seconds=max(older_than_seconds, limit))
         return outbox.deliver(session, rt.broker, rows) if rows else 0

@@ -28,13 +28,23 @@ def mask_phone(match: re.Match[str]) -> str:
     return number[:3] + "*" * max(len(number) - 7, 3) + number[-4:]
 
 
-def mask(text: str) -> str:
-    """The text with known secrets, keyed credentials, phones and e-mail addresses masked."""
+# Request headers that carry credentials: never stored (a kept request), never logged.
+SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-hotline-signature",
+                            "x-twilio-signature", "x-hotline-secret", "x-csrf-token", "x-api-key"})
+
+
+def without_secrets(text: str) -> str:
+    """The text with this process's configured secrets and keyed credentials (secret=..., token=...) removed."""
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "[secret]")
     text = KEYED.sub(lambda m: f"{m.group(1)}=[secret]", text)
-    text = USERINFO.sub(lambda m: f"{m.group(1)}[secret]{m.group(3)}", text)
+    return USERINFO.sub(lambda m: f"{m.group(1)}[secret]{m.group(3)}", text)
+
+
+def mask(text: str) -> str:
+    """The text with known secrets, keyed credentials, phones and e-mail addresses masked."""
+    text = without_secrets(text)
     text = EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
     return PHONE.sub(mask_phone, text)
 
@@ -45,6 +55,7 @@ def secrets_in(config: Mapping[str, Any]) -> Iterable[str]:
         if config.get(name):
             yield str(config[name])
     yield from (str(v) for v in (config.get("SYSTEM_TOKENS") or {}).values())
+    yield from (str(v) for v in (config.get("WEBHOOK_SECRETS") or {}).values())
     yield from (str(v) for v in config.get("OPEN311_API_KEYS") or [])
     for name in ("SMTP_URL", "REDIS_URL", "DATABASE_URL"):
         if config.get(name):

@@ -98,7 +98,6 @@ class Case(SQLModel, table=True):
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     number: Optional[str] = Field(default=None, max_length=32, unique=True)
-    retrieval_code: str = Field(max_length=16)
     title: Optional[str] = Field(default=None, max_length=300)
     summary: str = ""
     appeal_type: Optional[str] = Field(default=None, max_length=8)
@@ -149,6 +148,8 @@ class Report(SQLModel, table=True):
     appeal_type: Optional[str] = Field(default=None, max_length=8)
     addressed_unit: Optional[str] = Field(default=None, max_length=200)
     public: bool = True
+    # The reporter's own code for looking the case up, answered only to the request that made this report.
+    retrieval_code: Optional[str] = Field(default=None, max_length=16, index=True)
     message_id: Optional[str] = Field(default=None, max_length=500, index=True)
     link: str = Field(default="new", max_length=16)  # new | replay | thread | same_person | same_problem | proposal
     decision: dict = _json()

@@ -31,9 +31,10 @@ def case_row(case: Case) -> dict[str, Any]:
     }
 
 
-def case_summary(session: Session, case: Case) -> dict[str, Any]:
-    """The case as the citizen who just reported may see it (with the retrieval code)."""
-    return {**case_row(case), "retrieval_code": case.retrieval_code}
+def case_summary(case: Case, report: Report) -> dict[str, Any]:
+    """The case as the citizen whose request made ``report`` may see it: with that report's own code, never
+    another reporter's."""
+    return {**case_row(case), "retrieval_code": report.retrieval_code}
 
 
 def report(r: Report) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def case_detail(session: Session, case: Case, requested: str | None = None) -> d
         select(MergeRecord).where((MergeRecord.survivor_case_id == case.id) | (MergeRecord.absorbed_case_id == case.id))
     ).all()
     body = {
-        **case_summary(session, case),
+        **case_row(case),
         "summary": case.summary,
         "address": case.address,
         "street": case.street,

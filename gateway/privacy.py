@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from gateway.models import Case, Contact, Report
+
 # A phone or ID-like run of 7+ digits (separators allowed), not glued to letters or digits: case numbers
 # such as WH20261128-000042 start with letters and are left alone.
 _DIGITS = re.compile(r"(?<![A-Za-z0-9])(?:\+?86[\s-]?)?\d(?:[\s-]?\d){6,}[\dXx]?(?![A-Za-z0-9])")
@@ -42,3 +47,16 @@ def mask_text(text: str | None, names: Iterable[str] = ()) -> str:
     for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
         out = out.replace(name, mask_name(name))
     return out
+
+
+def reporter_names(db: Session, case_ids: list[int]) -> dict[int, set[str]]:
+    """Every name a reporter gave on these cases, so that it can be masked wherever it appears."""
+    names: dict[int, set[str]] = {i: set() for i in case_ids}
+    # Reports still on a case merged into one of these count too (one level: merges point at survivors).
+    rows = db.exec(select(Report.case_id, Case.merged_into_id, Report.name, Contact.name)
+                   .join(Case, Case.id == Report.case_id)  # type: ignore[arg-type]
+                   .outerjoin(Contact, Contact.id == Report.contact_id)  # type: ignore[arg-type]
+                   .where(or_(Report.case_id.in_(case_ids), Case.merged_into_id.in_(case_ids)))).all()  # type: ignore[union-attr]
+    for case_id, merged_into, report_name, contact_name in rows:
+        names[case_id if case_id in names else merged_into].update(n for n in (report_name, contact_name) if n)
+    return names

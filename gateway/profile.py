@@ -46,6 +46,11 @@ class Profile:
     def code(self) -> str:
         return str(self.city.get("code", "GW"))
 
+    def public_by_default(self, channel: str) -> bool:
+        """Whether a report whose citizen was not asked is public: only on the channels `[city] public_channels`
+        names (none by default: nothing is public unless the citizen chose it)."""
+        return channel in (self.city.get("public_channels") or ())
+
     def category(self, key: str | None) -> Category | None:
         """Find a category by code or by its Chinese name."""
         if not key:

@@ -9,17 +9,18 @@ from sqlmodel import Session
 
 from adapters.base import RawInbound
 from gateway.clock import as_utc, utcnow
+from gateway.logmask import SECRET_HEADERS, without_secrets
 from gateway.models import Unparsed
 from gateway.runtime import Runtime
 
-# Credentials never go into the database, not even inside a rejected request.
-SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-hotline-signature", "x-twilio-signature"}
 MAX_KEPT_BYTES = 2_000_000
 
 
 def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Copy headers as strings, with credentials replaced by a marker."""
-    return {str(k): ("[redacted]" if str(k).lower() in SECRET_HEADERS else str(v)[:2000]) for k, v in headers.items()}
+    """Copy headers as strings, with credentials replaced by a marker (credentials never go into the database,
+    not even inside a rejected request): the secret headers, and any configured secret in another header."""
+    return {str(k): ("[redacted]" if str(k).lower() in SECRET_HEADERS else without_secrets(str(v)[:2000]))
+            for k, v in headers.items()}
 
 
 def keep(target: Runtime | Engine | Session, channel: str, raw: RawInbound, error: Any,

@@ -11,10 +11,11 @@ an SMS each. An unsigned one is refused 403 as always. If Redis is down the limi
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RequestLimit
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,77 @@ def _sms_over_limit(limit: RequestLimit) -> Response | None:
     return twiml(None)
 
 
+def by_case_number() -> str:
+    """The case number a look-up or a satisfaction answer names: guessing codes for one case is slowed
+    down whichever addresses the guesses come from."""
+    number = (request.view_args or {}).get("number") or request.form.get("number", "")
+    return "case:" + str(number).strip().upper()[:40]
+
+
+# endpoint -> (setting, key) for the endpoints that check a secret a citizen or staff member types
+GUESSABLE: dict[str, tuple[tuple[str, Callable[[], str]], ...]] = {
+    "account.login_submit": (("RATE_LIMIT_LOGIN", by_address),),
+    "board.lookup": (("RATE_LIMIT_LOOKUP", by_address), ("RATE_LIMIT_LOOKUP_CASE", by_case_number)),
+    "workflow.satisfaction": (("RATE_LIMIT_LOOKUP", by_address), ("RATE_LIMIT_LOOKUP_CASE", by_case_number)),
+}
+
+LOGIN_FREE_FAILURES = 5  # wrong passwords for one account before it waits
+LOGIN_FIRST_WAIT = 30  # seconds; doubled by every further failure
+LOGIN_MAX_WAIT = 3600
+
+
+def _redis() -> Any:
+    from gateway.runtime import current
+
+    return current().broker.redis
+
+
+def _login_keys(username: str) -> tuple[str, str]:
+    prefix = f"{current_app.config['QUEUE_PREFIX']}-login:{username.strip().lower()[:64]}"
+    return f"{prefix}:failures", f"{prefix}:locked"
+
+
+def login_wait(username: str) -> int:
+    """Seconds this account must still wait before a password is checked again (0: go ahead)."""
+    try:
+        return max(0, int(_redis().ttl(_login_keys(username)[1])))
+    except RedisError:  # no Redis: no back-off rather than no login
+        return 0
+
+
+def login_failed(username: str) -> int:
+    """Count a wrong password; past the free ones the account waits 30 s, 60 s, 120 s ... (at most an hour)."""
+    failures, locked = _login_keys(username)
+    try:
+        redis = _redis()
+        count = int(redis.incr(failures))
+        redis.expire(failures, LOGIN_MAX_WAIT * 24)
+        if count >= LOGIN_FREE_FAILURES:
+            wait = min(LOGIN_FIRST_WAIT * 2 ** (count - LOGIN_FREE_FAILURES), LOGIN_MAX_WAIT)
+            redis.set(locked, 1, ex=wait)
+            return wait
+    except RedisError:
+        pass
+    return 0
+
+
+def login_succeeded(username: str) -> None:
+    try:
+        _redis().delete(*_login_keys(username))
+    except RedisError:
+        pass
+
+
+def _own_retry_after(response: Response) -> Response:
+    """An account's own wait (g.retry_after) wins over the limiter's window in Retry-After."""
+    if g.get("retry_after"):
+        response.headers["Retry-After"] = str(g.retry_after)
+    return response
+
+
 def init_app(app: Flask) -> Limiter:
     """Attach the limiter and limit each public endpoint by its setting."""
+    app.after_request(_own_retry_after)  # registered first, so it runs after the limiter's header injection
     limiter = Limiter(
         key_func=by_address,
         app=app,
@@ -75,4 +145,10 @@ def init_app(app: Flask) -> Limiter:
         limit: Callable[[], str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
         options = {"key_func": by_sender, "on_breach": _sms_over_limit} if endpoint.startswith("webhooks.") else {}
         app.view_functions[endpoint] = limiter.limit(limit, **options)(app.view_functions[endpoint])  # type: ignore[arg-type]
+    for endpoint, rules in GUESSABLE.items():
+        view = app.view_functions[endpoint]
+        for setting, key in rules:
+            rate: Callable[[], str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
+            view = limiter.limit(rate, key_func=key, scope=f"{endpoint}:{setting}")(view)
+        app.view_functions[endpoint] = view
     return limiter

@@ -15,6 +15,7 @@ from gateway.acknowledgement import mail_address, mail_subject
 from gateway.clock import utcnow
 from gateway.models import Case, Event, FollowUp, Outbox, Report
 from gateway.notify import queue_notification
+from gateway.privacy import mask_text, reporter_names
 from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,18 @@ def send_reply(case_id: int, round_no: int) -> dict:
                    if e.data.get("round") == round_no]
         if not replied:
             raise LookupError(f"case {case_id} has no reply of round {round_no}")
-        body = rt.profile.message("reply", number=case.number, reply=replied[0].data["text"])
+        text = replied[0].data["text"]
+        # The first reporter gets the reply as written; every other reporter of the matter gets it masked
+        # (a unit's answer may name the first reporter, their phone or their address).
+        masked = mask_text(text, reporter_names(session, [case.id])[case.id])  # type: ignore[index]
         ask_at = utcnow() + timedelta(hours=float(rt.profile.schedule.get("followup_after_hours", 24)))
         rows: list[Outbox] = []
         people = recipients(session, rt, case)
+        first_id, first_contact = session.exec(select(Report.id, Report.contact_id).where(Report.case_id == case.id)
+                                               .order_by(Report.id).limit(1)).one()  # type: ignore[arg-type]
         for person in people:
+            own = person.report.id == first_id or (first_contact is not None and person.report.contact_id == first_contact)
+            body = rt.profile.message("reply", number=case.number, reply=text if own else masked)
             row = queue_notification(session, dedupe_key=f"reply-{case.id}-{round_no}-{person.digest}",
                                      channel=person.channel, kind="reply", body=body, address=person.address,
                                      subject=person.subject, case_id=case.id, contact_id=person.report.contact_id)

@@ -69,7 +69,7 @@ def _answer(rt: Runtime, result: IngestResult) -> str | None:
             return None
     elif _opted_out(rt, result.report.contact_id):
         return None
-    return ack_text(rt, result.case, "new" if result.report.link == "new" else "thread")
+    return ack_text(rt, result.case, result.report, result.report.link)
 
 
 def _opted_out(rt: Runtime, contact_id: int | None) -> bool:

@@ -16,6 +16,8 @@ from typing import Any, Callable, Sequence
 
 from waitress import create_server
 
+from gateway.children import Supervisor
+
 
 def _interrupt(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
@@ -46,26 +48,22 @@ def serve(app: Any, *, threads: int, host: str = "127.0.0.1", port: int = 0, fd:
         server.close()
 
 
-def serve_processes(command: Sequence[str], sock: socket.socket, processes: int, env: dict[str, str] | None = None,
-                    others: Sequence[subprocess.Popen] = ()) -> int:
-    """Start `processes` children serving on `sock`; wait for SIGTERM, Ctrl-C or a child's death; stop them and `others`.
-
-    Returns 0 after a requested stop, 1 when a web process died on its own.
-    """
+def serve_processes(children: Supervisor, command: Sequence[str], sock: socket.socket, processes: int,
+                    env: dict[str, str] | None = None, ready: Callable[[int], None] | None = None) -> None:
+    """Serve on `sock` from `processes` children (`command` + `--fd N`), started and watched with the
+    supervisor's other children, until SIGTERM or Ctrl-C; the caller stops the supervisor."""
     fd = sock.fileno()
-    children = [subprocess.Popen([*command, "--fd", str(fd)], env=env, pass_fds=(fd,)) for _ in range(processes)]
+    for n in range(processes):
+        children.add(f"web-{n + 1}", [*command, "--fd", str(fd)], env, pass_fds=(fd,))
+    children.start()
+    if ready is not None:
+        ready(int(sock.getsockname()[1]))
     signal.signal(signal.SIGTERM, _interrupt)
-    status = 0
     try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        status = 1
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
-    finally:
-        sock.close()
-        stop([*children, *others])
-    return status
 
 
 def stop(children: Sequence[subprocess.Popen], timeout: float = 15) -> None:

@@ -60,6 +60,7 @@ def config(tmp_path: Path, redis_url: str, database: dict[str, Any]) -> dict[str
         "QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:10]}",
         "SECRET_KEY": "test-secret",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # staff passwords: fast to hash in tests
+        "HEARTBEAT_MAX_AGE": 0,  # no worker pool or scheduler runs beside most tests: readiness does not ask
         **database,
     }
 
@@ -147,7 +148,8 @@ def logged_in(app: Flask, role: str, department: str | None = None) -> Any:
     user = make_user(app, role, department)
     client = app.test_client()
     with client.session_transaction() as sess:
-        sess["uid"] = user.id
+        sess["_user_id"] = user.get_id()  # Flask-Login's session key: "id:session version"
+        sess["_fresh"] = True
         sess["csrf"] = "test-csrf-token"
     client.user = user  # type: ignore[attr-defined]
     return client

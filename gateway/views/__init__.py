@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from adapters.base import AdapterError
 from gateway.errors import ApiError
@@ -20,7 +23,37 @@ BODY_CHANNELS = {"api.post_report": "api", "board_post.post_json": "board", "boa
                  "open311.create_request": "open311"}
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:...>` in every route, bounded to the database's 64-bit integers: a larger id is a 404, not an
+    overflow deep in the driver."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**63 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+UNREADABLE = re.compile("[\x00\ud800-\udfff]")
+# Forms read here before their view: never an intake form, whose view keeps the raw body first.
+CHECKED_FORMS = ("account", "console", "workbench")
+
+
+def _refuse_unreadable_values() -> None:
+    """A NUL byte or a lone surrogate in a query value (or a staff form field) is 422 naming the field: no
+    database stores it (PostgreSQL refuses NUL in text), and a search for it can match nothing."""
+    values = list(request.args.items(multi=True))
+    if request.blueprint in CHECKED_FORMS or request.endpoint in ("board.lookup", "account.login_submit"):
+        values += list(request.form.items(multi=True))
+    for field, value in values:
+        if UNREADABLE.search(field + value):
+            message = "contains a NUL byte or a lone surrogate: not text"
+            if request.path.startswith(MACHINE_PATHS):
+                raise ApiError(422, f"{field[:40]}: {message}", field=field[:40])
+            abort(422, description=f"{field[:40]}：含有无法识别的字符（NUL 或代理字符），请检查输入。")
+
+
 def register_views(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt
+    app.before_request(_refuse_unreadable_values)
     from gateway.views import (account, api, board, board_public, console, hotline, merges, open311, operator, ui,
                                webhooks, workbench, workflow)
 
@@ -60,11 +93,13 @@ def register_views(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        # werkzeug's own headers that say how to do better: Allow on a 405, Retry-After, WWW-Authenticate
+        kept = [(k, v) for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after", "www-authenticate")]
         if not request.path.startswith(MACHINE_PATHS):  # a person's page: answer with a page
-            return render_template("error.html", error=exc), exc.code or 500
+            return render_template("error.html", error=exc), exc.code or 500, kept
         if exc.response is not None:  # a prepared answer (an SMS over its rate limit: empty TwiML)
             return exc.response
-        return jsonify({"error": {"message": exc.description, "status": exc.code}}), exc.code or 500
+        return jsonify({"error": {"message": exc.description, "status": exc.code}}), exc.code or 500, kept
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlmodel import Session, select
 
-from gateway import auth
+from gateway import auth, ratelimit
 from gateway.auth import AccountError, User, require_role
 from gateway.clock import utcnow
 from gateway.models import Department
@@ -27,11 +27,18 @@ def login_page():  # type: ignore[no-untyped-def]
 def login_submit():  # type: ignore[no-untyped-def]
     """Check the name and password, start the session, go where the user was heading."""
     username = request.form.get("username", "")
+    wait = ratelimit.login_wait(username)
+    if wait:  # too many wrong passwords for this account: not even checked until the wait is over
+        flash(f"密码错误次数过多，请 {wait} 秒后再试。", "error")
+        g.retry_after = wait
+        return render_template("console/login.html", next=request.form.get("next", ""), username=username), 429
     with Session(current().engine, expire_on_commit=False) as db:
         user = auth.authenticate(db, username, request.form.get("password", ""))
         if user is None:
+            ratelimit.login_failed(username)
             flash("用户名或密码不正确。", "error")
             return render_template("console/login.html", next=request.form.get("next", ""), username=username), 401
+        ratelimit.login_succeeded(username)
         user.last_login_at = utcnow()
         db.add(user)
         db.commit()
@@ -104,9 +111,12 @@ def update_user(user_id: int):  # type: ignore[no-untyped-def]
             auth.check_role(role, department_id)
             if user.id == getattr(auth.current_user(), "id", None) and (role != "admin" or "active" not in form):
                 raise AccountError("role", "不能取消自己的管理员权限或停用自己的账号")
+            before = (user.role, user.department_id, user.active)
             user.role, user.department_id, user.active = role, department_id, "active" in form
             if form.get("password"):
                 auth.set_password(user, form["password"])
+            if form.get("password") or before != (user.role, user.department_id, user.active):
+                auth.revoke_sessions(user)  # the user signs in again under the new password, role or unit
             db.add(user)
             db.commit()
         except AccountError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,12 +11,14 @@ from sqlmodel import Session, select
 
 from adapters import web as web_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound
-from gateway import auth, calendars, presenters, quarantine
+from adapters.values import load_json
+from gateway import auth, calendars, heartbeat, presenters, quarantine
 from gateway.clock import utcnow
 from gateway.errors import ApiError
 from gateway.intake import find_by_number, ingest
 from gateway.models import Assignment, Case, Department
 from gateway.runtime import current
+from gateway.views.ui import MAX_PAGE_NUMBER
 
 bp = Blueprint("api", __name__)
 
@@ -30,11 +31,12 @@ def json_body() -> Any:
         raise ApiError(415, "expected Content-Type: application/json", field="body")
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw.decode("utf-8"))
+        return load_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ApiError(400, "body is not UTF-8", field="body") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", field="body") from None
+    except AdapterError as exc:  # too deep, too many digits, not JSON: 400; a field that is not text: 422
+        raise ApiError(400 if exc.field == "body" else 422,
+                       exc.message if exc.field == "body" else f"{exc.field}: {exc.message}", field=exc.field) from None
 
 
 def raw_inbound(channel: str) -> RawInbound:
@@ -58,9 +60,8 @@ def parse_or_keep(raw: RawInbound, parse: Callable[[RawInbound], InboundReport])
 
 def answer(result: Any) -> Any:
     """201 for a new report, 200 with the same body for a replay."""
-    with Session(current().engine) as session:
-        body = {"case": presenters.case_summary(session, result.case), "report": presenters.report(result.report),
-                "link": result.link}
+    body = {"case": presenters.case_summary(result.case, result.report), "report": presenters.report(result.report),
+            "link": result.link}
     return jsonify(body), 201 if result.created else 200
 
 
@@ -81,8 +82,10 @@ def list_cases():  # type: ignore[no-untyped-def]
         per_page = int(request.args.get("per_page", 50))
     except ValueError:
         raise ApiError(400, "page and per_page must be whole numbers", field="page") from None
-    if page < 1 or not 1 <= per_page <= MAX_PAGE:
-        raise ApiError(400, f"page must be >= 1 and per_page between 1 and {MAX_PAGE}", field="per_page")
+    if not 1 <= page <= MAX_PAGE_NUMBER:
+        raise ApiError(400, f"page must be between 1 and {MAX_PAGE_NUMBER}", field="page")
+    if not 1 <= per_page <= MAX_PAGE:
+        raise ApiError(400, f"per_page must be between 1 and {MAX_PAGE}", field="per_page")
     query = select(Case)
     count = select(func.count()).select_from(Case)
     status = request.args.get("status")
@@ -153,5 +156,9 @@ def readyz():  # type: ignore[no-untyped-def]
             details["calendar"] = calendars.status(session, rt)
     except Exception:  # any failure to reach the database means "not ready"
         checks["database"] = False
+    silent = heartbeat.missing(rt)  # the worker pool or the scheduler stopped beating: work stalls unseen
+    checks.update({kind: kind not in silent for kind in heartbeat.KINDS})
+    if silent:
+        details["missing"] = [f"{kind}: no heartbeat within {heartbeat.max_age(rt)} s" for kind in silent]
     ok = all(checks.values())
     return jsonify({"status": "ok" if ok else "unavailable", **checks, "details": details}), 200 if ok else 503

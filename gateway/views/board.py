@@ -29,7 +29,7 @@ def _form_choices() -> dict[str, Any]:
 @bp.get("/board/post")
 def post_form():  # type: ignore[no-untyped-def]
     """Show the empty post form; a fresh post id makes a double submission idempotent."""
-    return render_template("board/post.html", values={"post_id": f"F{secrets.token_hex(8)}", "public": "1"},
+    return render_template("board/post.html", values={"post_id": f"F{secrets.token_hex(8)}", "public": ""},
                            error=None, **_form_choices())
 
 
@@ -40,11 +40,14 @@ def submit_form():  # type: ignore[no-untyped-def]
     auth.check_csrf()
     try:
         report = parse_or_keep(raw, board_adapter.parse)
+        if request.form.get("public") not in ("0", "1"):  # the form asks: nothing is public unless chosen
+            raise AdapterError("public", "请选择是否公开")
     except AdapterError as error:
         values = {key: request.form.get(key, "") for key in board_adapter.FIELDS}
         return render_template("board/post.html", values=values, error=error, **_form_choices()), 422
     result = ingest(current(), report)
-    return render_template("board/thanks.html", case=result.case, created=result.created), 201 if result.created else 200
+    return render_template("board/thanks.html", case=result.case, code=result.report.retrieval_code,
+                           created=result.created), 201 if result.created else 200
 
 
 @bp.post("/api/v1/board/posts")

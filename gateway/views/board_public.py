@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -11,9 +10,9 @@ from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
 from gateway import auth
-from gateway.intake import find_by_number
-from gateway.models import Assignment, Case, Contact, Department, Report
-from gateway.privacy import mask_text
+from gateway.intake import find_by_number, reporter_of
+from gateway.models import Assignment, Case, Department
+from gateway.privacy import mask_text, reporter_names
 from gateway.runtime import current
 from gateway.views.ui import Page, page_args
 
@@ -37,23 +36,10 @@ class PublicCase:
     satisfaction: str | None = None
 
 
-def _names(db: Session, case_ids: list[int]) -> dict[int, set[str]]:
-    """Every name a reporter gave on these cases, so that it can be masked wherever it appears."""
-    names: dict[int, set[str]] = {i: set() for i in case_ids}
-    # Reports still on a case merged into one of these count too (one level: merges point at survivors).
-    rows = db.exec(select(Report.case_id, Case.merged_into_id, Report.name, Contact.name)
-                   .join(Case, Case.id == Report.case_id)  # type: ignore[arg-type]
-                   .outerjoin(Contact, Contact.id == Report.contact_id)  # type: ignore[arg-type]
-                   .where(or_(Report.case_id.in_(case_ids), Case.merged_into_id.in_(case_ids)))).all()  # type: ignore[union-attr]
-    for case_id, merged_into, report_name, contact_name in rows:
-        names[case_id if case_id in names else merged_into].update(n for n in (report_name, contact_name) if n)
-    return names
-
-
 def public_cases(db: Session, cases: list[Case]) -> list[PublicCase]:
     """Shape cases for the public: mask phones, e-mails and names in every text shown."""
     ids = [c.id for c in cases if c.id is not None]
-    names = _names(db, ids)
+    names = reporter_names(db, ids)
     replies: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     for a, dept in db.exec(select(Assignment, Department).join(Department)
                            .where(Assignment.case_id.in_(ids), Assignment.replied_at.is_not(None))  # type: ignore[attr-defined,union-attr]
@@ -109,13 +95,15 @@ def lookup_form():  # type: ignore[no-untyped-def]
 def lookup():  # type: ignore[no-untyped-def]
     """Show one's own case (public or not) when the number and retrieval code match."""
     number = request.form.get("number", "").strip()
-    code = request.form.get("code", "").strip().upper()
     with Session(current().engine) as db:
-        found = find_by_number(db, number) if number else None
-        absorbed = db.exec(select(Case).where(Case.number == number.upper())).first() if number else None
-        # The code of the number the citizen was given, even when that case was merged into another.
-        expected = (absorbed.retrieval_code if absorbed else "") or ""
-        if found is None or not code or not hmac.compare_digest(code.encode(), expected.upper().encode()):
+        found = reporter_of(db, number, request.form.get("code", ""))
+        if found is None:
             return render_template("public/lookup.html", number=number, error="工单号或查询码不正确。"), 404
-        return render_template("public/case.html", case=public_cases(db, [found])[0], own=True,
-                               merged_from=number.upper() if found.number != number.upper() else None)
+        case, report = found
+        # The case's status and the units' replies, and this reporter's own words (masked like every page
+        # anyone with the code may open): not the first reporter's.
+        names = reporter_names(db, [case.id])[case.id]  # type: ignore[index]
+        shown = replace(public_cases(db, [case])[0], title=mask_text(report.title or "我的诉求", names),
+                        summary=mask_text(report.text, names))
+        return render_template("public/case.html", case=shown, own=True,
+                               merged_from=number.upper() if case.number != number.upper() else None)

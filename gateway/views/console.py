@@ -218,7 +218,7 @@ def merges():  # type: ignore[no-untyped-def]
 
 def _merge_action(record_id: int, service: Callable[..., Any], done: str) -> Any:
     run_action(service, record_id, _user().actor, done=done)
-    return redirect(request.form.get("back") or url_for("console.merges"))
+    return redirect(auth.safe_next(request.form.get("back"), url_for("console.merges")))  # never another site
 
 
 @bp.post("/merges/<int:record_id>/accept")

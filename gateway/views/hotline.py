@@ -23,7 +23,6 @@ import time
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from sqlmodel import Session
 
 from adapters import hotline as hotline_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound
@@ -138,7 +137,6 @@ def _one(rt: Any, index: int, item: InboundReport | AdapterError, source: Any, r
         return {"index": index, "ticket_no": ticket_no if isinstance(ticket_no, (str, int)) else None,
                 "status": 422, "error": item.as_dict()}
     result = ingest(rt, _tag(item, system), actor=f"system:{system}")
-    with Session(rt.engine) as session:
-        case = presenters.case_summary(session, result.case)
+    case = presenters.case_summary(result.case, result.report)
     return {"index": index, "ticket_no": item.external_id, "status": 201 if result.created else 200,
             "case": case, "link": result.link}

@@ -34,6 +34,7 @@ from gateway import quarantine
 from gateway.clock import as_utc, utcnow
 from gateway.intake import ingest, resolve_case
 from gateway.models import CLOSED_STATUSES, Assignment, Case, Department, Report
+from gateway.privacy import mask_text, reporter_names
 from gateway.profile import Profile
 from gateway.runtime import current
 from gateway.views.api import parse_or_keep
@@ -163,7 +164,7 @@ def create_request(fmt: str) -> Response:
     report.external_id = token
     result = ingest(rt, report, actor="open311")
     account_id = report.extra.get("account_id")
-    notice = rt.profile.message("ack", number=result.case.number, code=result.case.retrieval_code)
+    notice = rt.profile.message("ack", number=result.case.number, code=result.report.retrieval_code)
     return _respond(fmt, [{"service_request_id": result.case.number, "token": token, "service_notice": notice,
                            "account_id": account_id}], "service_requests", "request")
 
@@ -183,6 +184,7 @@ def _rows(session: Session, profile: Profile, cases: Iterable[Case]) -> list[dic
         ).all():
             leads[assignment.case_id] = (assignment, dept)
     names = {c.code: c.name for c in profile.categories}
+    reporters = reporter_names(session, [i for i in ids if i is not None])
     rows = []
     for case in cases:
         lead = leads.get(case.id or 0)
@@ -191,15 +193,15 @@ def _rows(session: Session, profile: Profile, cases: Iterable[Case]) -> list[dic
         if case.merged_into_id is not None:
             survivor = resolve_case(session, case)
             notes = f"重复诉求，已并入工单 {survivor.number} (duplicate request, merged into {survivor.number})"
-        elif closed and lead is not None:
-            notes = lead[0].reply_text
+        elif closed and lead is not None and case.public:  # what the board shows: masked, and only when public
+            notes = mask_text(lead[0].reply_text, reporters.get(case.id or 0, ()))
         rows.append({
             "service_request_id": case.number,
             "status": "closed" if closed else "open",
             "status_notes": notes,
             "service_name": names.get(case.category or ""),
             "service_code": case.category,
-            "description": case.summary if case.public else None,
+            "description": mask_text(case.summary, reporters.get(case.id or 0, ())) if case.public else None,
             "agency_responsible": lead[1].name if lead else None,
             "service_notice": None,
             "requested_datetime": _local(profile, case.created_at),

@@ -67,19 +67,21 @@ def submit():  # type: ignore[no-untyped-def]
     ticket["public"] = bool(values["public"])
     try:
         report = parse_or_keep(raw, lambda r: hotline_adapter.parse_ticket(ticket, r.body))
+        chosen = None
         if attach_to:
             with Session(rt.engine) as session:
                 case = find_by_number(session, attach_to)
             if case is None:
                 raise AdapterError("attach_to", f"没有工单 {attach_to}")
-            report.case_ref = case.number
+            report.case_ref, chosen = case.number, case.id
     except AdapterError as error:
         return _page(values, error=error, status=422)
     report.extra["entered_by"] = "operator_form"
     user = auth.current_user()
     operator_id = values["operator_id"] or (user.username if user else "unknown")
-    result = ingest(rt, report, actor=f"operator:{operator_id}")
-    return render_template("operator/done.html", case=result.case, link=result.link, created=result.created,
+    result = ingest(rt, report, actor=f"operator:{operator_id}", attach_to=chosen)
+    return render_template("operator/done.html", case=result.case, code=result.report.retrieval_code, link=result.link,
+                           created=result.created,
                            next_values=urlencode({"operator_id": values["operator_id"]})), 201 if result.created else 200
 
 

@@ -94,10 +94,13 @@ class Page:
         return f"{request.path}?{urlencode(args)}"
 
 
+MAX_PAGE_NUMBER = 100_000  # beyond it a page number is noise (and its OFFSET would overflow the database)
+
+
 def page_args(default_per_page: int = 50) -> tuple[int, int]:
     """The requested page number (bad or missing values mean page 1)."""
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), MAX_PAGE_NUMBER)
     except ValueError:
         page = 1
     return page, default_per_page

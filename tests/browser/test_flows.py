@@ -113,7 +113,7 @@ def test_a_citizen_looks_up_the_case_by_number_and_code_without_seeing_personal_
     page.fill("input[name=code]", "WRONG1")
     page.click("button:has-text('查询')")
     expect(page.locator(".flash-error")).to_contain_text("工单号或查询码不正确")
-    page.fill("input[name=code]", m.survivor.retrieval_code)
+    page.fill("input[name=code]", m.reports[0].retrieval_code)
     page.click("button:has-text('查询')")
     expect(page.locator(".flash-ok")).to_contain_text("查询成功")
     expect(page.locator("article.post h2")).to_have_text("中山大道路灯不亮")
@@ -184,6 +184,7 @@ def test_a_citizen_posts_on_the_board_and_looks_the_new_case_up(rt, live_server,
     page.fill("input[name=address]", "江岸区汉口江滩三阳路段")
     page.fill("input[name=name]", "赵女士")
     page.fill("input[name=phone]", "13600136006")
+    page.select_option("select[name=public]", "1")  # the form asks; nothing is public unless chosen
     shots(page, "12-board-post-form")
     page.click("button:has-text('提交留言')")
     expect(page.locator(".notice")).to_contain_text("您的留言已受理")

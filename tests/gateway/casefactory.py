@@ -38,7 +38,7 @@ def add_case(db: Session, number: str, *, title: str = "路灯不亮", summary: 
              channel: str = "web", category: str | None = "street_light", district: str | None = "江岸区",
              public: bool = True, reporter_count: int = 1, created_at: datetime | None = None, **extra: Any) -> Case:
     now = created_at or utcnow()
-    case = Case(number=number, retrieval_code="ABC234", title=title, summary=summary, status=status, channel=channel,
+    case = Case(number=number, title=title, summary=summary, status=status, channel=channel,
                 category=category, district=district, public=public, reporter_count=reporter_count,
                 created_at=now, updated_at=now, last_report_at=now, **extra)
     db.add(case)
@@ -56,6 +56,9 @@ def add_assignment(db: Session, case: Case, code: str, *, role: str = "lead", st
     return a
 
 
+CODES = ("K7M2QX", "P4HN8R", "T3WZ9A", "M8CD4E")  # each reporter's own retrieval code (web, hotline, sms, email)
+
+
 def merged_case(rt: Any, *, public: bool = True) -> Merged:
     """Two cases about one broken street light: the absorbed one points at the survivor (an applied merge),
     and the survivor holds reports from four channels (web, hotline, sms, email) by four people.
@@ -66,10 +69,8 @@ def merged_case(rt: Any, *, public: bool = True) -> Merged:
         survivor = add_case(db, "WH20260301-000001", title="中山大道路灯不亮",
                             summary="江岸区中山大道888号附近路灯连续三晚不亮，张先生电话13800138001。",
                             reporter_count=4, report_count=4, public=public, address="江岸区中山大道888号")
-        survivor.retrieval_code = "K7M2QX"
         absorbed = add_case(db, "WH20260301-000002", title="来电反映路灯故障", summary="中山大道888号路灯坏了",
                             status="merged", channel="hotline")
-        absorbed.retrieval_code = "P4HN8R"
         absorbed.merged_into_id = survivor.id
         reports = []
         for i, (channel, title, text, name, phone, email) in enumerate(FOUR_CHANNELS):
@@ -80,7 +81,7 @@ def merged_case(rt: Any, *, public: bool = True) -> Merged:
                 if value:
                     db.add(Identity(contact_id=contact.id, kind=kind, value=value))
             report = Report(case_id=survivor.id, contact_id=contact.id, channel=channel, external_id=f"{channel}-{i}",
-                            title=title, text=text, name=name, phone=phone, email=email,
+                            title=title, text=text, name=name, phone=phone, email=email, retrieval_code=CODES[i],
                             received_at=utcnow() - timedelta(hours=4 - i), link="new" if i == 0 else "same_problem")
             db.add(report)
             reports.append(report)

@@ -37,17 +37,19 @@ def sms(client: Any, sid: str, body: str, sender: str = PHONE) -> Any:
 
 
 def three_reporters(app: Any, client: Any, rt: Any, jobs: Any) -> str:
-    """One street light case reported by SMS (twice), by e-mail (threaded by number) and on the board (private)."""
+    """One street light case reported by SMS (twice, the second quoting the number), and by two other people who
+    describe the same light (joined by dedupe: a quoted number threads only for a reporter the case has) by
+    e-mail and on the board (private)."""
     set_clock(app, 2026, 4, 27, 9)
     assert sms(client, "SM1", "江岸区中山大道888号路灯不亮，晚上很黑").status_code == 200
     with Session(rt.engine) as session:
         number = session.exec(select(Case.number)).one()
     set_clock(app, 2026, 4, 27, 9, 30)
     assert sms(client, "SM2", f"{number} 补充：是888号门口那根灯杆").status_code == 200
-    outcome = process_message(rt, mail(subject=f"[{number}] 路灯不亮", body="我也看到这个路灯坏了。",
+    outcome = process_message(rt, mail(subject="路灯不亮", body="江岸区中山大道888号路灯不亮，晚上很黑，我也看到了。",
                                        sender=EMAIL, message_id="<citizen-1@example.com>"), EMAIL, ["12345@example.wuhan.gov.cn"])
     assert outcome.case_number == number
-    report(client, text=f"工单{number}：中山大道路灯还是不亮", public=False)
+    assert report(client, text="江岸区中山大道888号路灯还是不亮，晚上很黑", public=False) == number
     jobs()
     return number
 

@@ -220,7 +220,7 @@ def test_redispatching_a_case_cancels_the_old_lead_and_dispatches_the_new_units(
 def test_ten_thousand_cases_list_fifty_to_a_page_with_the_right_total(rt, office_client):
     now = utcnow()
     rows: list[dict[str, Any]] = [
-        {"number": f"WH20260101-{i:06d}", "retrieval_code": "ABCDEF", "title": f"第{i}号诉求", "summary": "路灯不亮",
+        {"number": f"WH20260101-{i:06d}", "title": f"第{i}号诉求", "summary": "路灯不亮",
          "channel": ("web", "hotline", "sms", "email")[i % 4], "status": "dispatched", "public": True,
          "complexity": "normal", "reporter_count": 1, "report_count": 1, "created_at": now, "updated_at": now,
          "last_report_at": now, "routing": {}, "category": "street_light" if i % 2 else "water"}

@@ -96,12 +96,14 @@ class Department:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.status, self.received = status, []
+        self.raw: list[tuple[dict[str, str], bytes]] = []  # (headers, body) as the department's system got them
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.received.append((self.headers["Idempotency-Key"], json.loads(body)))
+                outer.raw.append((dict(self.headers), body))
                 self.send_response(outer.status)
                 self.end_headers()
 
@@ -298,3 +300,45 @@ def test_an_unreachable_database_server_answers_503_not_500(client, rt):
     finally:
         rt.engine.dispose()
         rt.engine = real
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes, now: float, tolerance: float = 300) -> bool:
+    """What a department's system does with a webhook (the README's snippet): recompute, compare, check the age."""
+    import hashlib
+    import hmac
+
+    stamp = headers.get("X-Hotline-Timestamp", "")
+    expected = "sha256=" + hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    fresh = stamp.isdigit() and abs(now - int(stamp)) <= tolerance
+    return fresh and hmac.compare_digest(expected, headers.get("X-Hotline-Signature", ""))
+
+
+def test_department_webhooks_are_signed_with_each_units_key_and_verify(config):
+    import time
+
+    from gateway.models import Department as Dept
+    from tests.conftest import run_jobs
+
+    first, second = Department(200), Department(200)
+    app = create_app({**config, "WEBHOOK_SECRETS": {"WH-LIGHT": "light-key-1", "*": "default-key-2"}})
+    rt = app.extensions["hotline"]
+    try:
+        with app.app_context():
+            _, ids = _dispatch_to_two_webhooks(rt, app.test_client(), first, second)
+            rt.broker.queue("dispatch").empty()
+            run_jobs(app)
+            with Session(rt.engine) as session:
+                codes = {url: session.get(Dept, dept_id).code for url, dept_id in ids.items()}
+            for peer in (first, second):
+                [(headers, body)] = peer.raw
+                key = "light-key-1" if codes[peer.url] == "WH-LIGHT" else "default-key-2"
+                assert verify(key, headers, body, time.time()), codes[peer.url]
+                assert not verify("wrong-key", headers, body, time.time())
+                assert not verify(key, headers, body + b" ", time.time())  # a changed body fails
+                assert not verify(key, headers, body, time.time() + 3600)  # a replay an hour later fails
+    finally:
+        first.close()
+        second.close()
+        for queue in rt.broker.queues.values():
+            queue.empty()
+        rt.engine.dispose()

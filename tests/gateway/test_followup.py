@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from gateway.followup import parse_answer
 from gateway.mail import process_message
-from gateway.models import Case
+from gateway.models import Case, Report
 from tests.conftest import logged_in
 from tests.gateway import citizenkit
 from tests.gateway.citizenkit import EMAIL, lead_replies, sms, three_reporters
@@ -91,12 +91,17 @@ def test_satisfied_answers_by_mail_and_board_form_and_sms_close_the_case(app, cl
                                        sender=EMAIL, message_id="<citizen-2@example.com>",
                                        In_Reply_To=question["Message-ID"]), EMAIL, ["12345@example.wuhan.gov.cn"])
     assert (outcome.status, outcome.case_number) == ("followup", number)
-    c = case(rt, number)
+    with Session(rt.engine) as session:
+        codes = dict(session.exec(select(Report.channel, Report.retrieval_code)
+                                  .where(Report.case_id == case(rt, number).id)).all())
     bad = client.post(f"/api/v1/cases/{number}/satisfaction", json={"retrieval_code": "WRONG1", "answer": "满意"})
     assert bad.status_code == 404
     assert client.post(f"/api/v1/cases/{number}/satisfaction",
-                       json={"retrieval_code": c.retrieval_code, "answer": "很好"}).status_code == 422
-    resp = client.post(f"/api/v1/cases/{number}/satisfaction", json={"retrieval_code": c.retrieval_code, "answer": "2"})
+                       json={"retrieval_code": codes["web"], "answer": "很好"}).status_code == 422
+    # Another reporter's code answers only that reporter's follow-up: the SMS reporter has no board follow-up.
+    assert client.post(f"/api/v1/cases/{number}/satisfaction",
+                       json={"retrieval_code": codes["sms"], "answer": "不满意"}).status_code == 409
+    resp = client.post(f"/api/v1/cases/{number}/satisfaction", json={"retrieval_code": codes["web"], "answer": "2"})
     assert resp.status_code == 200 and resp.get_json()["followup"]["satisfaction"] == "基本满意"
     assert case(rt, number).status == "replied"  # the SMS reporter has not answered yet
     sms(client, "SM-OK", "1")

@@ -45,15 +45,18 @@ def test_a_replay_returns_the_same_answer(client):
     assert again.get_json()["report"]["id"] == first.get_json()["report"]["id"]
 
 
-def test_a_quoted_case_number_threads_the_report_onto_that_case(office_client):
+def test_a_quoted_case_number_threads_for_its_reporter_or_with_a_code_of_the_case(office_client):
     client = office_client  # reading cases takes a logged-in office user
-    number = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
-    follow = client.post("/api/v1/reports", json={"text": f"关于工单{number}，路灯今晚还是不亮。", "phone": "13900000000"})
-    assert follow.status_code == 201
-    assert follow.get_json()["case"]["number"] == number
-    assert follow.get_json()["link"] == "thread"
+    first = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]
+    number, code = first["number"], first["retrieval_code"]
+    same = client.post("/api/v1/reports", json={"text": f"关于工单{number}，路灯今晚还是不亮。", "phone": STREET_LIGHT["phone"]})
+    assert same.status_code == 201 and same.get_json()["case"]["number"] == number and same.get_json()["link"] == "thread"
+    stranger = client.post("/api/v1/reports", json={"text": f"关于工单{number}，路灯今晚还是不亮。", "phone": "13900000000"})
+    assert stranger.get_json()["case"]["number"] != number  # a number alone is no proof
+    told = client.post("/api/v1/reports", json={"text": f"工单{number} 查询码{code.lower()}：家人代为补充", "phone": "13700000000"})
+    assert told.get_json()["case"]["number"] == number and told.get_json()["link"] == "thread"
     detail = client.get(f"/api/v1/cases/{number}").get_json()
-    assert [r["link"] for r in detail["reports"]] == ["new", "thread"]
+    assert [r["link"] for r in detail["reports"]] == ["new", "thread", "thread"]
     assert detail["reporter_count"] == 2
 
 
@@ -253,10 +256,11 @@ def test_a_batch_redis_cannot_take_comes_back_with_the_error_for_every_job(confi
 
 
 def test_a_reporter_already_on_the_case_is_not_counted_twice(client, rt):
-    first = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    made = client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]
+    first, code = made["number"], made["retrieval_code"]
     again = {**STREET_LIGHT, "external_id": "web-2", "text": f"{first} 路灯还是不亮"}  # the same phone, threaded
-    other = {**STREET_LIGHT, "external_id": "web-3", "phone": "13900139000", "text": f"{first} 我家门口也不亮"}
     assert client.post("/api/v1/reports", json=again).get_json()["case"]["number"] == first
+    other = {**STREET_LIGHT, "external_id": "web-3", "phone": "13900139000", "text": f"{first} {code} 我家门口也不亮"}
     assert client.post("/api/v1/reports", json=other).get_json()["case"]["number"] == first
     with Session(rt.engine) as session:
         case = session.exec(select(Case).where(Case.number == first)).one()

@@ -108,3 +108,20 @@ def test_nul_characters_in_any_field_are_dropped_not_a_server_error(client, rt):
         report = session.exec(select(Report)).one()
     assert (report.text, report.district or "", report.name) == ("路灯不亮", "", "张三")
     assert client.post("/api/v1/reports", json={"text": "路灯\u0000不亮", "external_id": "nul\u00001"}).status_code == 200
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(config):
+    from gateway import create_app
+
+    app = create_app({**config, "TRUST_PROXY": 1})
+    with app.app_context():
+        client = app.test_client()
+        proxy = {"REMOTE_ADDR": "127.0.0.1"}
+
+        def post(i: int, client_address: str) -> int:
+            return client.post("/api/v1/board/posts", json={"post_id": f"X{client_address}{i}", "text": f"第{i}条：路灯不亮"},
+                               environ_base=proxy, headers={"X-Forwarded-For": client_address}).status_code
+
+        assert [post(i, "203.0.113.7") for i in range(4)] == [201, 201, 201, 429]
+        assert post(0, "198.51.100.9") == 201  # another citizen behind the same proxy is not blocked
+    app.extensions["hotline"].close()

@@ -14,10 +14,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect, text
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from gateway import create_app, db
 from gateway.cli import main
+from gateway.intake import reporter_of
 from tests.conftest import subprocess_env
 
 LEGACY = Path(__file__).resolve().parent.parent / "fixtures" / "legacy"
@@ -77,6 +78,8 @@ def test_a_database_made_before_migrations_is_refused_then_upgraded_with_every_r
     engine = load_legacy(config)
     before = counts(engine)
     assert before["report"] == 4 and before["assignment"] == 5 and before["user"] == 1 and "calendarnotice" not in before
+    with engine.connect() as conn:  # the code each case's first reporter was sent
+        sent = conn.execute(text('SELECT number, retrieval_code FROM "case" ORDER BY id')).all()
     with pytest.raises(db.SchemaBehind, match="run `hotline db upgrade`"):
         create_app(config)
     env = subprocess_env(config)
@@ -102,6 +105,11 @@ def test_a_database_made_before_migrations_is_refused_then_upgraded_with_every_r
         number = conn.execute(text('SELECT number FROM "case" ORDER BY id LIMIT 1')).scalar_one()
     case = client.get(f"/api/v1/cases/{number}")
     assert case.status_code == 200 and case.get_json()["assignments"]
+    # Codes already sent stay valid: each now belongs to its case's first reporter.
+    with Session(app.extensions["hotline"].engine) as session:
+        for number, code in sent:
+            found = reporter_of(session, number, code)
+            assert found is not None and found[0].number == number
     app.extensions["hotline"].close()
 
 

@@ -30,6 +30,12 @@ def config(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "OPEN311_API_KEYS": ["k-311", "k-other"]}
 
 
+@pytest.fixture(autouse=True)
+def open311_public(app: Any) -> None:
+    """This city publishes Open311 requests (profile `[city] public_channels`); the default keeps them private."""
+    app.extensions["hotline"].profile.city["public_channels"] = ["open311"]
+
+
 def post(client: Any, fields: dict[str, str], fmt: str = "json") -> Any:
     return client.post(f"/open311/v2/requests.{fmt}", data=urlencode(fields), content_type=FORM)
 
@@ -168,7 +174,7 @@ def test_a_listing_returns_at_most_1000_requests_and_no_private_ones(client, rt)
     now = utcnow()
     with Session(rt.engine) as session:
         for i in range(1002):
-            session.add(Case(number=f"WH20261128-9{i:05d}", retrieval_code="X", channel="open311", summary="路灯",
+            session.add(Case(number=f"WH20261128-9{i:05d}", channel="open311", summary="路灯",
                              public=i != 0, created_at=now - timedelta(seconds=i), updated_at=now))
         session.commit()
     rows = client.get("/open311/v2/requests.json").get_json()
@@ -190,3 +196,28 @@ def test_an_unknown_request_number_is_404_in_the_specs_shape(client):
     resp = client.get("/open311/v2/requests/WH20990101-000001.json")
     assert resp.status_code == 404 and resp.get_json()[0]["code"] == 404
     assert json.loads(resp.data)[0]["description"]
+
+
+def test_open311_masks_what_the_board_masks_and_says_nothing_of_a_private_cases_reply(client, rt):
+    from tests.gateway.casefactory import add_assignment, add_case
+
+    with Session(rt.engine, expire_on_commit=False) as session:
+        shown = add_case(session, "WH20261201-000001", summary="张先生反映：路灯坏了，电话13800138001，邮箱zhang@example.com",
+                         status="closed")
+        session.add(Report(case_id=shown.id, channel="web", text=shown.summary, name="张先生"))
+        add_assignment(session, shown, "WH-LIGHT", status="replied", reply_text="已联系张先生（13800138001）修好")
+        hidden = add_case(session, "WH20261201-000002", summary="私密：我家地址和电话13900139002", public=False,
+                          status="closed")
+        add_assignment(session, hidden, "WH-LIGHT", status="replied", reply_text="已上门处理，电话13900139002")
+        session.commit()
+    listed = client.get("/open311/v2/requests.json?service_request_id=WH20261201-000001,WH20261201-000002")
+    rows = {r["service_request_id"]: r for r in listed.get_json()}
+    public = rows["WH20261201-000001"]
+    assert "13800138001" not in json.dumps(public, ensure_ascii=False) and "zhang@example.com" not in public["description"]
+    assert "张先生" not in public["description"] and "138****8001" in public["description"]
+    assert "张先生" not in public["status_notes"] and "13800138001" not in public["status_notes"]
+    private = rows["WH20261201-000002"]
+    assert private["description"] is None and "13900139002" not in json.dumps(private)
+    assert private["status_notes"] is None
+    one = client.get("/open311/v2/requests/WH20261201-000002.json").get_json()[0]
+    assert one["status_notes"] is None and one["description"] is None

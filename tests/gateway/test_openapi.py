@@ -26,6 +26,7 @@ def api_app(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Any:
     database = os.environ.get("TEST_DATABASE_URL")
     config: dict[str, Any] = {"TESTING": True, "DATA_DIR": str(data), "REDIS_URL": redis_url, "SECRET_KEY": "t",
                               "QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:10]}", "RATE_LIMITS_ENABLED": False,
+                              "HEARTBEAT_MAX_AGE": 0,  # no workers beside this app: /readyz would rightly say 503
                               "DATABASE_URL": f"sqlite:///{data / 'api.db'}", "DATABASE_SCHEMA": None}
     if database:  # PostgreSQL refuses what SQLite lets through (lengths, NUL bytes): test it there too
         import sqlalchemy

@@ -73,19 +73,24 @@ def test_a_citizen_looks_up_a_private_case_with_number_and_code_and_sees_it_mask
     token = csrf(client)
     wrong = client.post("/board/lookup", data={"number": m.survivor.number, "code": "WRONG1", "csrf_token": token})
     assert wrong.status_code == 404 and "工单号或查询码不正确" in wrong.get_data(as_text=True)
-    other = client.post("/board/lookup", data={"number": m.survivor.number, "code": m.absorbed.retrieval_code, "csrf_token": token})
-    assert other.status_code == 404  # a code opens only its own number
-    ok = client.post("/board/lookup", data={"number": m.survivor.number.lower(), "code": m.survivor.retrieval_code.lower(),
+    elsewhere = client.post("/board/lookup", data={"number": "WH20260301-000999", "code": m.reports[0].retrieval_code,
+                                                   "csrf_token": token})
+    assert elsewhere.status_code == 404  # a code opens only its own case
+    other = client.post("/board/lookup", data={"number": m.survivor.number, "code": m.reports[1].retrieval_code,
+                                               "csrf_token": token})
+    page = other.get_data(as_text=True)  # the hotline reporter sees their own words, not the web reporter's
+    assert other.status_code == 200 and "晚上很黑" in page and "附近路灯连续三晚不亮" not in page
+    ok = client.post("/board/lookup", data={"number": m.survivor.number.lower(), "code": m.reports[0].retrieval_code.lower(),
                                              "csrf_token": token})
     page = ok.get_data(as_text=True)
-    assert ok.status_code == 200 and "查询成功" in page and "中山大道路灯不亮" in page
+    assert ok.status_code == 200 and "查询成功" in page and "中山大道路灯不亮" in page and "附近路灯连续三晚不亮" in page
     for item in PERSONAL:
         assert item not in page, item
 
 
 def test_an_absorbed_case_number_and_its_own_code_lead_to_the_merged_case(rt, client):
     m = merged_case(rt)
-    resp = client.post("/board/lookup", data={"number": m.absorbed.number, "code": m.absorbed.retrieval_code,
+    resp = client.post("/board/lookup", data={"number": m.absorbed.number, "code": m.reports[1].retrieval_code,
                                                "csrf_token": csrf(client)})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200 and m.survivor.number in page and f"工单 {m.absorbed.number} 已与相同问题合并办理" in page
@@ -93,7 +98,7 @@ def test_an_absorbed_case_number_and_its_own_code_lead_to_the_merged_case(rt, cl
 
 def test_the_lookup_needs_the_csrf_token(rt, client):
     m = merged_case(rt)
-    assert client.post("/board/lookup", data={"number": m.survivor.number, "code": m.survivor.retrieval_code}).status_code == 400
+    assert client.post("/board/lookup", data={"number": m.survivor.number, "code": m.reports[0].retrieval_code}).status_code == 400
 
 
 def test_satisfaction_shows_when_the_follow_up_source_is_wired(rt, client):

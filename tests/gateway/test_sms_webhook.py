@@ -49,9 +49,10 @@ def test_a_signed_text_opens_a_case_and_answers_its_number_and_code_in_twiml(cli
     assert resp.status_code == 200 and resp.mimetype == "application/xml"
     [case] = cases(rt)
     [text] = messages(resp)
-    assert case.number in text and case.retrieval_code in text and "已受理" in text
     with Session(rt.engine) as session:
         report = session.exec(select(Report)).one()
+    assert case.number in text and report.retrieval_code in text and "已受理" in text
+    with Session(rt.engine) as session:
         assert (report.channel, report.phone, report.external_id) == ("sms", PHONE, "SM1")
 
 
@@ -122,12 +123,24 @@ def test_help_is_answered_with_the_profile_help_message(client, rt):
     assert cases(rt) == []
 
 
-def test_a_text_quoting_a_case_number_threads_onto_that_case(client, rt):
+def test_a_text_quoting_its_senders_case_number_threads_onto_that_case(client, rt):
+    post(client, form("SM1", "路灯不亮"))
+    [case] = cases(rt)
+    _age(rt, 2 * 86400)  # past the SMS thread window: the quoted number alone threads it
+    resp = post(client, form("SM2", f"工单{case.number}还没修好"))
+    assert messages(resp) == [rt.profile.message("ack_threaded", number=case.number)]
+    assert len(cases(rt)) == 1
+
+
+def test_a_stranger_quoting_a_case_number_gets_a_case_and_code_of_their_own(client, rt):
     post(client, form("SM1", "路灯不亮"))
     [case] = cases(rt)
     resp = post(client, form("SM2", f"工单{case.number}还没修好", sender="+8613900000000"))
-    assert messages(resp) == [rt.profile.message("ack_threaded", number=case.number)]
-    assert len(cases(rt)) == 1
+    [text] = messages(resp)
+    assert "您的诉求已受理" in text and case.number not in text
+    with Session(rt.engine) as session:
+        first = session.exec(select(Report).where(Report.external_id == "SM1")).one()
+    assert first.retrieval_code not in text and len(cases(rt)) == 2
 
 
 def _age(rt: Any, seconds: float) -> None:
