@@ -96,11 +96,16 @@ def _get(url: str) -> int:
 
 
 def _post_report(base: str, i: int) -> int:
+    """Post the i-th of many distinct matters (bench.corpus), each from its own phone."""
     import json
     import urllib.error
     import urllib.request
 
-    body = json.dumps({"text": f"江岸区中山大道{100 + i}号路灯不亮", "phone": f"138{i:08d}", "external_id": f"RE-{i}"})
+    from bench.corpus import Corpus
+
+    matter = Corpus(seed=311).matter(i)
+    body = json.dumps({"title": matter.title(0), "text": f"{matter.text(0)} 地址：{matter.address}。", "phone": f"138{i:08d}",
+                       "external_id": f"RE-{i}"})
     request = urllib.request.Request(f"{base}/api/v1/reports", data=body.encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     try:
@@ -122,9 +127,10 @@ def redis_restart(reports: int, rate: float, outage: float, env: dict[str, str],
     base = f"http://127.0.0.1:{web}"
     redis = common.start_redis(port)
     env = {**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "HOTLINE_RATE_LIMITS": "0"}
+    # Its log goes to a file: a pipe read only at the end fills up, and every process writing to it stops.
+    log = tempfile.TemporaryFile(mode="w+")
     run = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(web), "--workers", str(workers)],
-                           env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
+                           env=env, cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     engine = make_engine(database_url, env.get("HOTLINE_DATA_DIR", "/tmp"), schema)
 
     def until(condition: Any) -> float:
@@ -135,10 +141,9 @@ def redis_restart(reports: int, rate: float, outage: float, env: dict[str, str],
             time.sleep(0.25)
         return time.monotonic() - began
 
-    def undispatched() -> int:
+    def undispatched() -> int:  # a dispatch job moves every new case on: to its units, or to the office (triage)
         with engine.connect() as conn:
-            return int(conn.execute(text('SELECT count(*) FROM "case" c WHERE NOT EXISTS '
-                                         "(SELECT 1 FROM assignment a WHERE a.case_id = c.id)")).scalar_one())
+            return int(conn.execute(text("SELECT count(*) FROM \"case\" WHERE status = 'new'")).scalar_one())
 
     result: dict[str, Any] = {"reports": reports, "rate_per_s": rate, "outage_s": outage}
     try:
@@ -171,6 +176,7 @@ def redis_restart(reports: int, rate: float, outage: float, env: dict[str, str],
         result["ready_again_after_redis_back_s"] = round(time.monotonic() - back_at, 1)
         with engine.connect() as conn:
             result["cases"] = int(conn.execute(text('SELECT count(*) FROM "case"')).scalar_one())
+            result["triage"] = int(conn.execute(text("SELECT count(*) FROM \"case\" WHERE status = 'triage'")).scalar_one())
             result["report_rows"] = int(conn.execute(text("SELECT count(*) FROM report")).scalar_one())
             result["dispatched_twice"] = int(conn.execute(text(
                 "SELECT count(*) FROM (SELECT case_id FROM event WHERE kind = 'dispatched' GROUP BY case_id "
@@ -178,7 +184,10 @@ def redis_restart(reports: int, rate: float, outage: float, env: dict[str, str],
         result["undispatched"] = undispatched()
     finally:
         run.send_signal(signal.SIGTERM)
-        output, _ = run.communicate(timeout=120)
+        run.wait(timeout=120)
+        log.seek(0)
+        output = log.read()
+        log.close()
         redis.kill()
         redis.wait()
         engine.dispose()
@@ -198,11 +207,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outage", type=float, default=20, help="redis-empty: seconds Redis is down")
     args = parser.parse_args(argv)
     if args.scenario == "redis-empty":
+        import sqlalchemy
+
         tmp = tempfile.mkdtemp(prefix="hotline-chaos-")
         url = args.database_url or f"sqlite:///{tmp}/chaos.db"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "HOTLINE_DATA_DIR": tmp, "DATABASE_URL": url,
                "HOTLINE_QUEUE_PREFIX": "chaos", "HOTLINE_LOG_LEVEL": "WARNING"}
-        figures = redis_restart(args.reports, args.rate, args.outage, env, url, patience=args.seconds, workers=args.workers)
+        schema = None
+        if url.startswith("postgres"):  # a schema of its own, dropped afterwards
+            schema = f"chaos_{os.getpid()}"
+            env["HOTLINE_DB_SCHEMA"] = schema
+            admin = sqlalchemy.create_engine(common.psycopg_url(url))
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        try:
+            figures = redis_restart(args.reports, args.rate, args.outage, env, url, schema=schema,
+                                    patience=args.seconds, workers=args.workers)
+        finally:
+            if schema is not None:
+                with admin.begin() as conn:
+                    conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+                admin.dispose()
         figures["load_after"] = common.load()
         print("chaos:", figures)
         ok = figures["undispatched"] == 0 and figures["accepted"] == args.reports and figures["run_exit"] == 0

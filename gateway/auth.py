@@ -182,8 +182,8 @@ def current_user() -> User | None:
     """The signed-in, active user of this request, loaded once."""
     if not has_request_context():
         return None
-    user = flask_login.current_user
-    return user if isinstance(user, User) else None  # type: ignore[return-value]
+    user = flask_login.current_user._get_current_object()  # type: ignore[attr-defined]  # the user, not the proxy
+    return user if isinstance(user, User) else None
 
 
 def _load_user() -> None:

@@ -3,6 +3,7 @@ dies, and stopped together with everything they started (RQ's work horses and sc
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -50,8 +51,10 @@ class Supervisor:
         self._thread.start()
 
     def _spawn(self, child: Child) -> None:
-        # Its own process group: stopping it reaches whatever it started, even after it died itself.
-        child.proc = subprocess.Popen(child.command, env=child.env, pass_fds=child.pass_fds, start_new_session=True)
+        # Its own process group: stopping it reaches whatever it started, even after it died itself. And
+        # told to stop when we die, however we die (SIGKILL included), so that nothing runs on orphaned.
+        child.proc = subprocess.Popen(child.command, env=child.env, pass_fds=child.pass_fds, start_new_session=True,
+                                      preexec_fn=_stop_with_parent)
         child.started, child.restart_at = time.monotonic(), None
 
     def _watch(self) -> None:
@@ -99,6 +102,19 @@ class Supervisor:
         settle = time.monotonic() + 5  # SIGKILL is delivered asynchronously: let the groups empty
         while time.monotonic() < settle and any(_group_alive(proc.pid) for proc in procs):
             time.sleep(0.05)
+
+
+PR_SET_PDEATHSIG = 1
+try:  # looked up here, in the parent: the child, between fork and exec, only calls it
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux: children of a killed `run` must be stopped by hand
+    _PRCTL = None
+
+
+def _stop_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux's PR_SET_PDEATHSIG)."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _group_alive(pgid: int) -> bool:

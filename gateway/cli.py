@@ -12,6 +12,14 @@ import click
 from gateway.config import ConfigError
 
 
+def _say(line: str) -> None:
+    """Print a line if anyone still reads our output."""
+    try:
+        click.echo(line)
+    except OSError:
+        pass
+
+
 def build_app() -> Any:
     from gateway import create_app
 
@@ -90,12 +98,12 @@ def run(host: str, port: int, workers: int, threads: int, web_processes: int | N
             command = [sys.executable, "-m", "gateway.cli", "web", "--threads", str(threads)]
             webserver.serve_processes(children, command, sock, processes, env=env, ready=ready)
     finally:
-        click.echo("stopping ...")
+        _say("stopping ...")  # the terminal or pipe may be gone already: stopping the children comes first
         children.stop()
         if sock is not None:
             sock.close()
         rt.close()
-        click.echo("stopped.")
+        _say("stopped.")
 
 
 @main.command(hidden=True)

@@ -280,6 +280,7 @@ def create_user_command(username: str, is_admin: bool, role: str | None, departm
 
     from sqlmodel import Session, select
 
+    from gateway import audit
     from gateway.auth import AccountError, create_user
     from gateway.cli import build_app
     from gateway.models import Department
@@ -307,6 +308,8 @@ def create_user_command(username: str, is_admin: bool, role: str | None, departm
                 db.commit()
             except AccountError as exc:
                 raise click.ClickException(f"{exc.field}: {exc.message}") from None
+        with app.app_context():
+            audit.record("user_created", f"user:{username.strip()}", actor="cli", role=role, department=department)
     finally:
         rt.close()
     click.echo(f"created {role} user {username}")

@@ -369,3 +369,15 @@ class CalendarNotice(SQLModel, table=True):
     source: str
     imported_at: datetime = _now()
     imported_by: str = Field(default="cli", max_length=100)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who saw and changed what (append-only: nothing updates or deletes these rows)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _now()
+    actor: str = Field(max_length=100, index=True)  # user:NAME, cli, or anonymous
+    address: Optional[str] = Field(default=None, max_length=64)  # the client's address, when over HTTP
+    action: str = Field(max_length=32, index=True)
+    target: str = Field(default="", max_length=200, index=True)  # case:NUMBER, user:NAME, merge:ID ...
+    detail: dict = _json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlmodel import Session, select
 
-from gateway import auth, ratelimit
+from gateway import audit, auth, ratelimit
 from gateway.auth import AccountError, User, require_role
 from gateway.clock import utcnow
 from gateway.models import Department
@@ -34,22 +34,28 @@ def login_submit():  # type: ignore[no-untyped-def]
         return render_template("console/login.html", next=request.form.get("next", ""), username=username), 429
     with Session(current().engine, expire_on_commit=False) as db:
         user = auth.authenticate(db, username, request.form.get("password", ""))
-        if user is None:
-            ratelimit.login_failed(username)
-            flash("用户名或密码不正确。", "error")
-            return render_template("console/login.html", next=request.form.get("next", ""), username=username), 401
-        ratelimit.login_succeeded(username)
+    if user is None:
+        ratelimit.login_failed(username)
+        audit.record("login_failed", f"user:{username.strip()[:64]}", actor="anonymous")
+        flash("用户名或密码不正确。", "error")
+        return render_template("console/login.html", next=request.form.get("next", ""), username=username), 401
+    ratelimit.login_succeeded(username)
+    with Session(current().engine, expire_on_commit=False) as db:
         user.last_login_at = utcnow()
         db.add(user)
         db.commit()
     auth.login(user)
+    audit.record("login", user.actor, actor=user.actor)
     return redirect(auth.safe_next(request.form.get("next"), auth.home_for(user)))
 
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
     """End the session."""
+    user = auth.current_user()
     auth.logout()
+    if user is not None:
+        audit.record("logout", user.actor, actor=user.actor)
     flash("您已退出登录。", "ok")
     return redirect(url_for("account.login_page"))
 
@@ -92,6 +98,8 @@ def create_user():  # type: ignore[no-untyped-def]
             rows = db.exec(select(User).order_by(User.username)).all()
             return render_template("console/users.html", users=rows, departments=departments,
                                    names={d.id: d.name for d in departments}, roles=auth.ROLES, form=form), 422
+    audit.record("user_created", f"user:{form.get('username', '').strip()}", role=form.get("role", ""),
+                 department=form.get("department") or None)
     flash(f"已创建用户 {form.get('username', '').strip()}。", "ok")
     return redirect(url_for("account.users"))
 
@@ -115,12 +123,18 @@ def update_user(user_id: int):  # type: ignore[no-untyped-def]
             user.role, user.department_id, user.active = role, department_id, "active" in form
             if form.get("password"):
                 auth.set_password(user, form["password"])
-            if form.get("password") or before != (user.role, user.department_id, user.active):
+            changed = {name for name, old, new in zip(("role", "department", "active"), before,
+                                                      (user.role, user.department_id, user.active)) if old != new}
+            changed |= {"password"} if form.get("password") else set()
+            if changed:
                 auth.revoke_sessions(user)  # the user signs in again under the new password, role or unit
             db.add(user)
             db.commit()
         except AccountError as exc:
             flash(exc.message, "error")
             return redirect(url_for("account.users"))
-        flash(f"已更新用户 {user.username}。", "ok")
+        name = user.username
+    if changed:
+        audit.record("user_changed", f"user:{name}", changed=sorted(changed), role=role, active="active" in form)
+    flash(f"已更新用户 {name}。", "ok")
     return redirect(url_for("account.users"))

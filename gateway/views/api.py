@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from adapters import web as web_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound
 from adapters.values import load_json
-from gateway import auth, calendars, heartbeat, presenters, quarantine
+from gateway import audit, auth, calendars, heartbeat, presenters, quarantine
 from gateway.clock import utcnow
 from gateway.errors import ApiError
 from gateway.intake import find_by_number, ingest
@@ -125,7 +125,9 @@ def get_case(number: str):  # type: ignore[no-untyped-def]
             case = case if assigned is not None else None  # not theirs: the same 404 as a missing case
         if case is None:
             raise ApiError(404, f"no case numbered {number!r}", field="number")
-        return jsonify(presenters.case_detail(session, case, requested=number))
+        body = presenters.case_detail(session, case, requested=number)
+    audit.record("case_viewed", f"case:{body['number']}", via="api")  # staff opened a case's personal data
+    return jsonify(body)
 
 
 OPENAPI = Path(__file__).resolve().parent.parent / "data" / "openapi.json"

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
-from gateway import auth, charts, merging, stats, workflow
+from gateway import audit, auth, charts, merging, stats, workflow
 from gateway.auth import User, require_role
 from gateway.clock import utcnow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake import find_by_number
-from gateway.models import LEAD, Assignment, Case, Contact, Department, Event, Identity, MergeRecord, Report
+from gateway.models import LEAD, Assignment, AuditEntry, Case, Contact, Department, Event, Identity, MergeRecord, Report
 from gateway.queues import is_open, overdue, overdue_case_ids
 from gateway.runtime import current
 from gateway.views.ui import CASE_STATUS, CHANNEL, EVENT, Page, category_name, page_args
@@ -173,10 +173,13 @@ def case_page(number: str):  # type: ignore[no-untyped-def]
             [m.absorbed_case_id for m in merges] + [m.survivor_case_id for m in merges]))).all()}
         events = db.exec(select(Event).where(Event.case_id == case.id).order_by(Event.at, Event.id)).all()  # type: ignore[arg-type]
         departments = db.exec(select(Department).where(Department.active, Department.kind != "office").order_by(Department.code)).all()
-        return render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
+        page = render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
                                assignments=assignments, merges=merges, related=related, events=events,
                                departments=departments, resolved_from=request.args.get("from"), now=utcnow(),
                                event_labels=EVENT_LABELS)
+        shown = case.number
+    audit.record("case_viewed", f"case:{shown}", via="console")  # the page shows the reporters' names and phones
+    return page
 
 
 @bp.post("/cases/<number>/dispatch")
@@ -216,8 +219,12 @@ def merges():  # type: ignore[no-untyped-def]
                                cases=cases_by_id, reports=reports_by_id)
 
 
+MERGE_AUDIT = {"accept_proposal": "merge_accepted", "reject_proposal": "merge_rejected", "unmerge": "merge_undone"}
+
+
 def _merge_action(record_id: int, service: Callable[..., Any], done: str) -> Any:
-    run_action(service, record_id, _user().actor, done=done)
+    if run_action(service, record_id, _user().actor, done=done):
+        audit.record(MERGE_AUDIT[service.__name__], f"merge:{record_id}")
     return redirect(auth.safe_next(request.form.get("back"), url_for("console.merges")))  # never another site
 
 
@@ -307,6 +314,35 @@ def reports():  # type: ignore[no-untyped-def]
             category_bars=charts.bar_chart([(category_name(k), sum(v)) for k, v in by_category.items()],
                                            title="各类别工单总量"),
         )
+
+
+@bp.get("/audit")
+@require_role("admin")
+def audit_log():  # type: ignore[no-untyped-def]
+    """The audit log, newest first, filtered by who, what, which object and when."""
+    page, per_page = page_args(50)
+    filters = {key: (request.args.get(key) or "").strip() for key in ("actor", "action", "target", "since", "until")}
+    where = []
+    if filters["actor"]:
+        where.append(AuditEntry.actor.contains(filters["actor"], autoescape=True))  # type: ignore[attr-defined]
+    if filters["action"] in audit.ACTIONS:
+        where.append(AuditEntry.action == filters["action"])
+    if filters["target"]:
+        where.append(AuditEntry.target.contains(filters["target"], autoescape=True))  # type: ignore[attr-defined]
+    tz = current().profile.tz
+    for key, compare in (("since", lambda col, day: col >= day), ("until", lambda col, day: col < day + timedelta(days=1))):
+        try:
+            day = datetime.combine(date.fromisoformat(filters[key]), time(), tzinfo=tz) if filters[key] else None
+        except ValueError:
+            day, filters[key] = None, ""
+        if day is not None:
+            where.append(compare(AuditEntry.at, day))
+    with Session(current().engine) as db:
+        total = db.exec(select(func.count()).select_from(AuditEntry).where(*where)).one()
+        rows = db.exec(select(AuditEntry).where(*where).order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+                       .offset((page - 1) * per_page).limit(per_page)).all()
+        return render_template("console/audit.html", page=Page(list(rows), page, per_page, total), filters=filters,
+                               actions=audit.ACTIONS)
 
 
 @bp.get("/operator")

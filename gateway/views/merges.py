@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlmodel import Session, select
 
-from gateway import auth, merging
+from gateway import audit, auth, merging
 from gateway.errors import ApiError
 from gateway.intake import find_by_number
 from gateway.models import Case, MergeRecord
@@ -35,9 +35,13 @@ def merge_record(session: Session, m: MergeRecord) -> dict[str, Any]:
             "decided_by": m.decided_by, "decided_at": iso(m.decided_at)}
 
 
-def _answer(record: MergeRecord, status: int = 200) -> Any:
+def _answer(record: MergeRecord, status: int = 200, action: str | None = None) -> Any:
+    """The record as JSON; with an action, the change goes into the audit log too."""
     with Session(current().engine) as session:
-        return jsonify(merge_record(session, record)), status
+        body = merge_record(session, record)
+    if action is not None:
+        audit.record(action, f"merge:{record.id}", survivor=body.get("survivor"), absorbed=body.get("absorbed"))
+    return jsonify(body), status
 
 
 def _case_id(number: str, field: str) -> int:
@@ -62,14 +66,14 @@ def merge(number: str):  # type: ignore[no-untyped-def]
     if survivor is None:
         raise ApiError(404, f"no case {into}", field="into")
     reasons = body.get("reasons") if isinstance(body.get("reasons"), list) else []
-    return _answer(merging.merge_cases(current(), survivor.id, absorbed, _actor(), reasons), 201)  # type: ignore[arg-type]
+    return _answer(merging.merge_cases(current(), survivor.id, absorbed, _actor(), reasons), 201, "merged")  # type: ignore[arg-type]
 
 
 @bp.post("/api/v1/merges/<int:record_id>/undo")
 @auth.require_role("office", "admin")
 def undo(record_id: int):  # type: ignore[no-untyped-def]
     """Undo an applied merge."""
-    return _answer(merging.unmerge(current(), record_id, _actor()))
+    return _answer(merging.unmerge(current(), record_id, _actor()), action="merge_undone")
 
 
 @bp.post("/api/v1/reports/<int:report_id>/split")
@@ -77,6 +81,7 @@ def undo(record_id: int):  # type: ignore[no-untyped-def]
 def split(report_id: int):  # type: ignore[no-untyped-def]
     """Take a report out of its case into a new case."""
     case = merging.split_report(current(), report_id, _actor())
+    audit.record("report_split", f"case:{case.number}", report_id=report_id)
     return jsonify({"case": {"number": case.number, "id": case.id}, "report_id": report_id}), 201
 
 
@@ -104,11 +109,11 @@ def list_merges():  # type: ignore[no-untyped-def]
 @auth.require_role("office", "admin")
 def accept(record_id: int):  # type: ignore[no-untyped-def]
     """Accept a grey-zone proposal: merge."""
-    return _answer(merging.accept_proposal(current(), record_id, _actor()))
+    return _answer(merging.accept_proposal(current(), record_id, _actor()), action="merge_accepted")
 
 
 @bp.post("/api/v1/merges/<int:record_id>/reject")
 @auth.require_role("office", "admin")
 def reject(record_id: int):  # type: ignore[no-untyped-def]
     """Reject a grey-zone proposal: the cases stay apart."""
-    return _answer(merging.reject_proposal(current(), record_id, _actor()))
+    return _answer(merging.reject_proposal(current(), record_id, _actor()), action="merge_rejected")

@@ -125,3 +125,17 @@ def _parent_is(pid: int, parent: int) -> bool:
             return int(f.read().rsplit(")", 1)[1].split()[1]) == parent
     except (OSError, ValueError, IndexError):
         return False
+
+
+def test_a_killed_run_takes_its_children_with_it(config):
+    web = free_port()
+    run = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--port", str(web), "--workers", "1"],
+                           env=subprocess_env(config), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    try:
+        wait_for("the web server", lambda: get(f"http://127.0.0.1:{web}/healthz")[0] == 200)
+        groups = wait_for("both children", lambda: (lambda g: g if len(g) == 2 else None)(child_groups(run.pid)))
+    finally:
+        run.kill()  # SIGKILL: `run` cannot stop anything itself
+        run.wait()
+    wait_for("the worker pool and the scheduler to stop with it", lambda: alive_in(groups) == [])
