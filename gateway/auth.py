@@ -79,8 +79,9 @@ class User(SQLModel, table=True):
 
     @property
     def actor(self) -> str:
-        """How the audit trail names this user (Event.actor, MergeRecord.decided_by)."""
-        return f"user:{self.username}"
+        """How the audit trail names this user (Event.actor, MergeRecord.decided_by); a unit's API token is
+        named token:NAME."""
+        return self.username if self.username.startswith("token:") else f"user:{self.username}"
 
 
 class AccountError(ValueError):
@@ -305,6 +306,9 @@ def init_app(app: Flask) -> None:
     manager = flask_login.LoginManager()
     manager.session_protection = "basic"  # a session used from another address/browser is no longer "fresh"
     manager.user_loader(_user_by_session_id)
+    from gateway import tokens  # a department system's token, where no session cookie came
+
+    manager.request_loader(tokens.user_for)
     manager.init_app(app, add_context_processor=False)  # templates call our current_user()
     # Load the user before a view opens its own session: SQLite's BEGIN IMMEDIATE would make a second
     # session opened from a template wait for the first.

@@ -381,3 +381,17 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=32, index=True)
     target: str = Field(default="", max_length=200, index=True)  # case:NUMBER, user:NAME, merge:ID ...
     detail: dict = _json()
+
+
+class ApiToken(SQLModel, table=True):
+    """A department system's key to the JSON API: scoped to one unit, kept only as a digest."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    name: str = Field(max_length=100)
+    digest: str = Field(max_length=64, unique=True)  # SHA-256 of the token; the token itself is shown once
+    prefix: str = Field(max_length=12)  # its first characters, so that a person can tell tokens apart
+    created_at: datetime = _now()
+    created_by: str = Field(max_length=100)
+    revoked_at: Optional[datetime] = _ts()
+    last_used_at: Optional[datetime] = _ts()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlmodel import Session, select
 
-from gateway import audit, auth, ratelimit
+from gateway import audit, auth, ratelimit, tokens
 from gateway.auth import AccountError, User, require_role
 from gateway.clock import utcnow
-from gateway.models import Department
+from gateway.models import ApiToken, Department
 from gateway.runtime import current
 
 bp = auth.protect(Blueprint("account", __name__))
@@ -138,3 +140,57 @@ def update_user(user_id: int):  # type: ignore[no-untyped-def]
         audit.record("user_changed", f"user:{name}", changed=sorted(changed), role=role, active="active" in form)
     flash(f"已更新用户 {name}。", "ok")
     return redirect(url_for("account.users"))
+
+
+def _tokens_page(new_token: str | None = None, status: int = 200) -> Any:
+    with Session(current().engine) as db:
+        departments = db.exec(select(Department).where(Department.active, Department.kind != "office")
+                              .order_by(Department.code)).all()
+        rows = db.exec(select(ApiToken).order_by(ApiToken.id.desc())).all()  # type: ignore[union-attr]
+        names = {d.id: d.name for d in db.exec(select(Department)).all()}
+        return render_template("console/tokens.html", tokens=rows, departments=departments, names=names,
+                               new_token=new_token), status
+
+
+@bp.get("/console/tokens")
+@require_role("admin")
+def api_tokens():  # type: ignore[no-untyped-def]
+    """The units' API tokens: who has one, when it was last used; create and revoke."""
+    return _tokens_page()
+
+
+@bp.post("/console/tokens")
+@require_role("admin")
+def create_token():  # type: ignore[no-untyped-def]
+    """Create a token for a unit and show it once (only its digest is kept)."""
+    code = request.form.get("department", "")
+    user = auth.current_user()
+    assert user is not None
+    with Session(current().engine) as db:
+        dept = db.exec(select(Department).where(Department.code == code)).first()
+        if dept is None:
+            flash(f"未知单位 {code}", "error")
+            return redirect(url_for("account.api_tokens"))
+        row, token = tokens.create(db, dept, request.form.get("name", ""), user.actor)
+        db.commit()
+        label = f"token:{row.name}"
+    audit.record("token_created", label, department=code, prefix=row.prefix)
+    return _tokens_page(new_token=token, status=201)
+
+
+@bp.post("/console/tokens/<int:token_id>/revoke")
+@require_role("admin")
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    """Revoke a token: the unit's system is refused from its next request on."""
+    with Session(current().engine) as db:
+        row = db.get(ApiToken, token_id)
+        if row is None:
+            abort(404)
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            db.add(row)
+            db.commit()
+        label = f"token:{row.name}"
+    audit.record("token_revoked", label, token_id=token_id)
+    flash("已吊销令牌。", "ok")
+    return redirect(url_for("account.api_tokens"))
