@@ -12,7 +12,7 @@ import click
 
 def register_all(main: click.Group) -> None:
     for command in (demo, import_group, smtp, imap, parse, user, router_group, eval_group, bench, dedupe_group,
-                    calendar_group, db_group):
+                    calendar_group, db_group, retention):
         main.add_command(command)
 
 
@@ -315,6 +315,38 @@ def create_user_command(username: str, is_admin: bool, role: str | None, departm
     click.echo(f"created {role} user {username}")
 
 
+
+
+@click.command()
+@click.option("--older-than", "days", type=click.IntRange(min=1), default=None, metavar="DAYS",
+              help="cases closed more than DAYS ago (default: the profile's [city] retention_days)")
+@click.option("--dry-run", is_flag=True, help="list what would be masked, change nothing")
+def retention(days: int | None, dry_run: bool) -> None:
+    """Mask personal data of cases closed long ago (names, phones, e-mails, addresses, raw payloads, attachments)."""
+    from gateway import audit
+    from gateway import retention as policy
+    from gateway.cli import build_app
+
+    app = build_app()
+    rt = app.extensions["hotline"]
+    try:
+        days = days or rt.profile.retention_days
+        if not days:
+            raise click.UsageError("give --older-than DAYS, or set [city] retention_days in the city profile")
+        with app.app_context():
+            outcome = policy.run(rt, days, dry_run=dry_run)
+            if not dry_run:
+                audit.record("retention", f"cases:{len(outcome.cases)}", actor="cli", older_than_days=days,
+                             reports=outcome.reports, attachments=outcome.attachments,
+                             contacts=outcome.contacts_forgotten)
+    finally:
+        rt.close()
+    verb = "would mask" if dry_run else "masked"
+    click.echo(f"{verb} {len(outcome.cases)} cases closed more than {days} days ago ({outcome.reports} reports"
+               + ("" if dry_run else f", {outcome.attachments} attachments deleted, "
+                  f"{outcome.contacts_forgotten} contacts forgotten") + ")")
+    for number in outcome.cases[:50]:
+        click.echo(f"  {number}")
 
 
 @click.group("db")

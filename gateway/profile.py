@@ -46,6 +46,12 @@ class Profile:
     def code(self) -> str:
         return str(self.city.get("code", "GW"))
 
+    @property
+    def retention_days(self) -> int | None:
+        """`[city] retention_days`: how long after a case closes its reporters' personal data is kept (None: for ever)."""
+        days = self.city.get("retention_days")
+        return int(days) if days else None
+
     def public_by_default(self, channel: str) -> bool:
         """Whether a report whose citizen was not asked is public: only on the channels `[city] public_channels`
         names (none by default: nothing is public unless the citizen chose it)."""
