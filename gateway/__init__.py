@@ -30,9 +30,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     data_dir.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
-    from gateway import logmask
+    from gateway import privacy
 
-    logmask.install(app.config)  # no secrets, phones or e-mail addresses in any log of this process
+    privacy.install(app.config)  # no secrets, phones or e-mail addresses in any log of this process
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     hops = int(app.config.get("TRUST_PROXY") or 0)
     if hops:  # behind proxies: the client address, scheme and host come from their X-Forwarded-* headers

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from adapters.base import RawInbound
 from gateway.clock import as_utc, utcnow
-from gateway.logmask import SECRET_HEADERS, without_secrets
+from gateway.privacy import SECRET_HEADERS, without_secrets
 from gateway.models import Unparsed
 from gateway.runtime import Runtime
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from gateway.logmask import mask
+from gateway.privacy import mask_log as mask
 from gateway.models import Notification
 from gateway.notify import deliver, queue_notification
 from tests.gateway.test_delivery_sms_email import TwilioEdge
