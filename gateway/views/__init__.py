@@ -24,10 +24,10 @@ BODY_CHANNELS = {"api.post_report": "api", "board_post.post_json": "board", "boa
 
 
 class BoundedInt(IntegerConverter):
-    """`<int:...>` in every route, bounded to the database's 64-bit integers: a larger id is a 404, not an
-    overflow deep in the driver."""
+    """`<int:...>` in every route, bounded to the ids the database has (INTEGER keys: 32 bits on PostgreSQL): a
+    larger id is a 404, not an overflow deep in the driver."""
 
-    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**63 - 1,
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 

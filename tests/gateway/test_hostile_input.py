@@ -78,3 +78,9 @@ def test_nul_bytes_in_searches_lookups_and_login_are_a_clear_4xx_or_no_match(app
     token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
     resp = client.post("/login", data={"username": "ad\x00min", "password": "x", "csrf_token": token})
     assert resp.status_code in (401, 422)
+
+
+def test_path_ids_past_the_32_bit_keys_of_postgresql_are_404(app):
+    office = logged_in(app, "office")
+    assert office.post(f"/api/v1/assignments/{2**31}/sign").status_code == 404
+    assert office.post(f"/api/v1/assignments/{2**31 - 1}/sign").status_code == 404  # reached the handler: not found

@@ -6,12 +6,18 @@ Longer run (see docs/RELIABILITY.md): HOTLINE_SCHEMATHESIS_EXAMPLES=500 pytest t
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from gateway import create_app
 
@@ -48,24 +54,58 @@ def api_app(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Any:
         admin.dispose()
 
 
-def test_the_description_is_served_and_names_every_json_intake_route(api_app):
+@pytest.fixture(scope="module")
+def admin_cookie(api_app: Any) -> str:
+    """A signed-in admin's session cookie: the generated requests reach the handlers, not only the 401."""
+    import re
+
+    from sqlmodel import Session
+
+    from gateway.auth import create_user
+
+    with api_app.app_context(), Session(api_app.extensions["hotline"].engine) as db:
+        create_user(db, "schema-admin", "schema-pass-1", "admin")
+        db.commit()
+    client = api_app.test_client()
+    with api_app.app_context():
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        assert client.post("/login", data={"username": "schema-admin", "password": "schema-pass-1",
+                                           "csrf_token": token}).status_code == 302
+    return client.get_cookie("session").value  # type: ignore[union-attr]
+
+
+def test_the_description_names_every_json_endpoint_of_the_app(api_app):
     spec = api_app.test_client().get("/api/v1/openapi.json").get_json()
-    assert {"/api/v1/reports", "/api/v1/board/posts", "/api/v1/cases", "/api/v1/cases/{number}"} <= set(spec["paths"])
+    described = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    served = {(re.sub(r"<(?:int:)?([a-z_]+)>", r"{\1}", rule.rule), method.lower())
+              for rule in api_app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/healthz", "/readyz"))
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert served == described
 
 
-def test_no_generated_request_makes_the_api_answer_a_server_error(api_app):
+def test_no_generated_request_makes_the_api_answer_a_server_error_or_break_its_description(api_app, admin_cookie):
     from hypothesis import given
 
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 6
+    assert len(operations) >= 23  # every operation of the description
+    seen: set[tuple[str, bool, int]] = set()
     for operation in operations:
+        for cookie in (None, admin_cookie):  # anonymous, then an admin (department tokens: test_api_tokens.py)
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def check(case: Any) -> None:
-            response = case.call()
-            case.validate_response(response, checks=(not_a_server_error,))
+            @given(case=operation.as_strategy())
+            @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            def check(case: Any) -> None:
+                if cookie:
+                    case.cookies = {**(case.cookies or {}), "session": cookie}
+                response = case.call()
+                seen.add((operation.label, bool(cookie), response.status_code))
+                case.validate_response(response, checks=(not_a_server_error, status_code_conformance,
+                                                         content_type_conformance, response_schema_conformance))
 
-        with api_app.app_context():
-            check()
+            with api_app.app_context():
+                check()
+    # The admin's requests reached the handlers; anonymous ones were turned away.
+    assert ("GET /api/v1/cases", True, 200) in seen and ("GET /api/v1/merges", True, 200) in seen
+    assert ("GET /api/v1/cases", False, 401) in seen and ("GET /api/v1/cases", False, 200) not in seen
