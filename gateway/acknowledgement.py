@@ -35,7 +35,7 @@ def mail_address(rt: Runtime, report: Report) -> str | None:
 
 def mail_subject(case: Case, report: Report) -> str:
     """The subject of a mail to a citizen about a case: the case number, answering their subject."""
-    title = " ".join((report.title or "").split())  # a citizen's CR/LF never reaches a header
+    title = (report.title or "").strip()
     subject = f"[{case.number}] {title}" if title else f"[{case.number}]"
     if title and not title.lower().startswith("re:"):
         subject = f"Re: {subject}"

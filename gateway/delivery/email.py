@@ -46,15 +46,21 @@ def _latest(session: Session, notification: Notification) -> list[str]:
     return [*(report.extra.get("in_reply_to") or [])[-5:], report.message_id]
 
 
+def one_line(value: str | None) -> str:
+    """A header value from a citizen's mail (a subject, an address, a Message-ID) without CR, LF or runs of
+    spaces: a decoded subject may hold a line break, and a header with one cannot be sent at all."""
+    return " ".join((value or "").split())
+
+
 def build_message(rt: Runtime, notification: Notification) -> EmailMessage:
     """The mail: our Message-ID, In-Reply-To the citizen's mail, and Auto-Submitted so robots do not answer."""
     msg = EmailMessage()
     msg["From"] = formataddr((str(rt.profile.city.get("name", "")) + "12345", str(rt.config.get("MAIL_FROM"))))
-    msg["To"] = notification.address
-    msg["Subject"] = notification.subject or ""
+    msg["To"] = one_line(notification.address)
+    msg["Subject"] = one_line(notification.subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = f"<{message_id_for(rt, notification)}>"
-    thread = _thread_of(rt, notification)
+    thread = [one_line(m).replace(" ", "") for m in _thread_of(rt, notification)]
     if thread:
         msg["In-Reply-To"] = f"<{thread[-1]}>"
         msg["References"] = " ".join(f"<{m}>" for m in thread)
