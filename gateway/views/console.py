@@ -31,7 +31,7 @@ EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他�
                 "assist_input": "协办意见", "return_overruled": "退单未获同意", "reopened": "重新办理",
                 "reply_sent": "答复已送达", "followup_answered": "回访答复", "triage": "转人工分拣",
                 "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_provisional": "时限按暂定日历计算",
-                "deadline_recomputed": "按放假通知重算时限"}
+                "deadline_recomputed": "按放假通知重算时限", "unpublished": "从留言板撤下"}
 
 
 def _user() -> User:
@@ -198,6 +198,26 @@ def dispatch(number: str):  # type: ignore[no-untyped-def]
     else:
         run_action(workflow.redispatch, case.id, units, _user().actor, done="已重新派单。")
     return redirect(url_for("console.case_page", number=case.number))
+
+
+@bp.post("/cases/<number>/unpublish")
+@require_role(*OFFICE)
+def unpublish(number: str):  # type: ignore[no-untyped-def]
+    """Take a public post off the board (and Open311): the case goes on, private."""
+    with Session(current().engine) as db:
+        case = find_by_number(db, number)
+        if case is None:
+            return render_template("console/not_found.html", number=number), 404
+        was_public, case.public = case.public, False
+        db.add(case)
+        if was_public:
+            db.add(Event(case_id=case.id, kind="unpublished", actor=_user().actor, data={}))
+        db.commit()
+        shown = case.number
+    if was_public:
+        audit.record("unpublished", f"case:{shown}")
+    flash("已从留言板撤下。", "ok")
+    return redirect(url_for("console.case_page", number=shown))
 
 
 @bp.get("/merges")

@@ -66,3 +66,24 @@ def test_an_open311_post_is_private(client, rt):
 def test_a_profile_may_make_a_channel_public_by_default(rt):
     rt.profile.city["public_channels"] = ["sms"]
     assert rt.profile.public_by_default("sms") and not rt.profile.public_by_default("email")
+
+
+def test_the_office_takes_a_public_post_off_the_board(app, client, rt):
+    from tests.conftest import logged_in
+
+    number = client.post("/api/v1/reports", json={"text": "江岸区中山大道路灯不亮", "public": True}).get_json()["case"]["number"]
+    assert number in client.get("/board/").get_data(as_text=True)
+    office = logged_in(app, "office")
+    assert "从留言板撤下" in office.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert logged_in(app, "department").post(f"/console/cases/{number}/unpublish",
+                                             data={"csrf_token": "test-csrf-token"}).status_code == 403
+    resp = office.post(f"/console/cases/{number}/unpublish", data={"csrf_token": "test-csrf-token"})
+    assert resp.status_code == 302 and public_of(rt, number) is False
+    assert number not in client.get("/board/").get_data(as_text=True)
+    assert client.get(f"/board/cases/{number}").status_code == 404
+    from gateway.models import AuditEntry, Event
+
+    with Session(rt.engine) as session:
+        assert session.exec(select(Event.kind).where(Event.kind == "unpublished")).all() == ["unpublished"]
+        [entry] = session.exec(select(AuditEntry).where(AuditEntry.action == "unpublished")).all()
+    assert entry.target == f"case:{number}" and entry.actor == office.user.actor
