@@ -87,8 +87,8 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
         if assignment is None:
             assignment = Assignment(case_id=case.id, department_id=dept.id)
         elif assignment.status in ACTIVE:
-            assignment.role = role  # still working on it: keep its clock
-            session.add(assignment)
+            assignment.role = role  # still working on it: its clock runs on, under the case's rule now
+            rerule(session, case, assignment, dept, rule_name, rule, cal)
             continue
         else:
             assignment.dispatch_count += 1
@@ -107,6 +107,55 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
     case.due_at = case_due.at
     calendar_events(session, case, warnings)
     return rows, rule_name
+
+
+def rerule(session: Session, case: Case, assignment: Assignment, dept: Department, rule_name: str,
+           rule: dict[str, Any], cal: Any) -> bool:
+    """Move an open assignment to the case's rule when the case became joint or complex (its clock still
+    starts at its dispatch); a unit's own SLA stays. An event says from what to what. True when it moved."""
+    reason = dict(assignment.reason or {})
+    if dept.sla or reason.get("sla") in (rule_name, "department"):
+        session.add(assignment)
+        return False
+    start, before = as_utc(assignment.dispatched_at), assignment.due_at
+    deadline = due(start, rule, dept.calendar, cal)
+    previous = reason.get("sla")
+    reason.update({"sla": rule_name, "rule": rule, "case_rule": rule, "calendar_provisional": list(deadline.provisional)})
+    assignment.due_at, assignment.reason, assignment.supervision_level = deadline.at, reason, 0
+    session.add(assignment)
+    _event(session, case, "rule_changed", "system", assignment_id=assignment.id, department=dept.code,
+           before_rule=previous, rule=rule_name, before=as_utc(before).isoformat() if before else None,
+           after=deadline.at.isoformat())
+    return True
+
+
+def set_complexity(rt: Runtime, case_id: int, complex_: bool, actor: str) -> Case:
+    """The office marks a case especially complex (or not): every open assignment moves to the rule that now
+    applies, with an event each."""
+    with Session(rt.engine, expire_on_commit=False) as session:
+        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
+        if case is None:
+            raise LookupError(f"case {case_id} does not exist")
+        if case.status in CLOSED_STATUSES:
+            raise WorkflowError(f"case {case.number} is {case.status}")
+        wanted = "complex" if complex_ else "normal"
+        if case.complexity == wanted:
+            return case
+        case.complexity = wanted
+        session.add(case)
+        open_ = session.exec(select(Assignment, Department).join(Department).where(
+            Assignment.case_id == case.id, Assignment.status.in_(ACTIVE))).all()  # type: ignore[attr-defined]
+        team = session.exec(select(Assignment.id).where(Assignment.case_id == case.id,
+                                                        Assignment.status != "cancelled")).all()
+        rule_name, rule = rule_for(rt.profile, case.appeal_type, len(team), case.complexity)
+        cal = calendars.current(session, rt)
+        for assignment, dept in open_:
+            rerule(session, case, assignment, dept, rule_name, rule, cal)
+        if open_:
+            case.due_at = due(as_utc(min(a.dispatched_at for a, _ in open_)), rule, "working", cal).at
+        _event(session, case, "complexity", actor, complexity=wanted, sla=rule_name)
+        _finish(session, rt, [])
+        return case
 
 
 def recompute_deadlines(rt: Runtime, year: int) -> list[int]:

@@ -31,7 +31,8 @@ EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他�
                 "assist_input": "协办意见", "return_overruled": "退单未获同意", "reopened": "重新办理",
                 "reply_sent": "答复已送达", "followup_answered": "回访答复", "triage": "转人工分拣",
                 "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_provisional": "时限按暂定日历计算",
-                "deadline_recomputed": "按放假通知重算时限", "unpublished": "从留言板撤下"}
+                "deadline_recomputed": "按放假通知重算时限", "unpublished": "从留言板撤下",
+                "rule_changed": "时限规则变更", "complexity": "复杂程度"}
 
 
 def _user() -> User:
@@ -197,6 +198,20 @@ def dispatch(number: str):  # type: ignore[no-untyped-def]
         flash("请至少选择一个主办单位。", "error")
     else:
         run_action(workflow.redispatch, case.id, units, _user().actor, done="已重新派单。")
+    return redirect(url_for("console.case_page", number=case.number))
+
+
+@bp.post("/cases/<number>/complexity")
+@require_role(*OFFICE)
+def complexity(number: str):  # type: ignore[no-untyped-def]
+    """Mark a case especially complex (特别复杂), or take the mark off: the open assignments' deadlines follow."""
+    with Session(current().engine) as db:
+        case = find_by_number(db, number)
+        if case is None:
+            return render_template("console/not_found.html", number=number), 404
+    flag = request.form.get("complex") == "1"
+    run_action(workflow.set_complexity, case.id, flag, _user().actor,
+               done="已标记为特别复杂，办理时限按复杂件规则重算。" if flag else "已取消特别复杂标记。")
     return redirect(url_for("console.case_page", number=case.number))
 
 

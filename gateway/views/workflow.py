@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from gateway import auth, followup, presenters, workflow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake import find_by_number
-from gateway.models import Assignment, DailyReport, Department, Extension
+from gateway.models import Assignment, Case, DailyReport, Department, Extension
 from gateway.runtime import current
 from gateway.views.api import json_body
 
@@ -151,6 +151,30 @@ def dispatch(number: str):  # type: ignore[no-untyped-def]
     with Session(rt.engine) as session:
         rows = session.exec(select(Assignment, Department).join(Department).where(Assignment.case_id == case_id)).all()
         return jsonify({"assignments": [presenters.assignment(a, d) for a, d in rows]})
+
+
+@bp.post("/api/v1/cases/<number>/complexity")
+@auth.require_role(*OFFICE)
+def complexity(number: str):  # type: ignore[no-untyped-def]
+    """Mark a case especially complex, or not: {"complex": true|false}; open assignments move to the rule."""
+    data = json_body()
+    flag = data.get("complex") if isinstance(data, dict) else None
+    if not isinstance(flag, bool):
+        raise ApiError(422, "complex must be true or false", field="complex")
+    rt = current()
+    with Session(rt.engine) as session:
+        case = find_by_number(session, number)
+        if case is None:
+            raise ApiError(404, f"no case numbered {number!r}", field="number")
+        case_id = case.id
+    assert case_id is not None
+    _run(lambda: workflow.set_complexity(rt, case_id, flag, actor()))
+    with Session(rt.engine) as session:
+        rows = session.exec(select(Assignment, Department).join(Department).where(Assignment.case_id == case_id)).all()
+        found = session.get(Case, case_id)
+        assert found is not None
+        return jsonify({"case": presenters.case_row(found), "complexity": found.complexity,
+                        "assignments": [presenters.assignment(a, d) for a, d in rows]})
 
 
 @bp.post("/api/v1/cases/<number>/satisfaction")

@@ -199,3 +199,39 @@ def test_department_staff_act_only_on_their_own_units_assignments(app, client, r
     own = logged_in(app, "department", "WH-LIGHT")
     assert own.post(f"/api/v1/assignments/{light.id}/sign").get_json()["assignment"]["status"] == "signed"
     assert own.post(f"/api/v1/cases/{number}/dispatch", json={"departments": []}).status_code == 403
+
+
+def test_when_the_case_becomes_joint_the_units_already_on_it_move_to_the_joint_rule(app, client, rt, jobs):
+    set_clock(app, 2026, 4, 27, 10)  # Monday
+    number = dispatched(app, client, jobs)
+    light = assignments(rt, number)["WH-LIGHT"]
+    assert local(light.due_at) == datetime(2026, 4, 28, 10, tzinfo=CITY)  # 24 h
+    set_clock(app, 2026, 4, 27, 15)
+    resp = client.post(f"/api/v1/cases/{number}/dispatch", json={"departments": [
+        {"code": "WH-LIGHT", "role": "lead"}, {"code": "D-JIANGAN", "role": "assist"}, {"code": "WH-CHENGGUAN", "role": "assist"}]})
+    assert resp.status_code == 200
+    moved = assignments(rt, number)
+    # The lead's clock still starts at its own dispatch, Monday 10:00: 3 working days -> Thursday 10:00.
+    assert local(moved["WH-LIGHT"].due_at) == datetime(2026, 4, 30, 10, tzinfo=CITY)
+    assert moved["WH-LIGHT"].reason["sla"] == "joint" and moved["WH-LIGHT"].status == "dispatched"
+    assert local(moved["D-JIANGAN"].due_at) == datetime(2026, 4, 30, 15, tzinfo=CITY)  # the added unit: from 15:00
+    [event] = events(rt, number, "rule_changed")
+    assert (event.data["before_rule"], event.data["rule"], event.data["department"]) == ("single", "joint", "WH-LIGHT")
+
+
+def test_the_office_marks_a_case_complex_and_every_open_assignment_gets_five_working_days(app, client, rt, jobs):
+    set_clock(app, 2026, 4, 20, 10)  # Monday
+    number = dispatched(app, client, jobs)
+    assert client.post(f"/api/v1/cases/{number}/complexity", json={"complex": "yes"}).status_code == 422
+    unit = logged_in(app, "department", "WH-LIGHT")
+    assert unit.post(f"/api/v1/cases/{number}/complexity", json={"complex": True}).status_code == 403
+    resp = client.post(f"/api/v1/cases/{number}/complexity", json={"complex": True})
+    assert resp.status_code == 200 and resp.get_json()["complexity"] == "complex"
+    light = assignments(rt, number)["WH-LIGHT"]
+    assert local(light.due_at) == datetime(2026, 4, 27, 10, tzinfo=CITY) and light.reason["sla"] == "complex"
+    assert [e.data["rule"] for e in events(rt, number, "rule_changed")] == ["complex"]
+    again = client.post(f"/api/v1/cases/{number}/complexity", json={"complex": False})
+    assert local(assignments(rt, number)["WH-LIGHT"].due_at) == datetime(2026, 4, 21, 10, tzinfo=CITY)
+    assert again.get_json()["complexity"] == "normal"
+    page = client.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert "标记为特别复杂" in page
