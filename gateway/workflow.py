@@ -133,11 +133,7 @@ def set_complexity(rt: Runtime, case_id: int, complex_: bool, actor: str) -> Cas
     """The office marks a case especially complex (or not): every open assignment moves to the rule that now
     applies, with an event each."""
     with Session(rt.engine, expire_on_commit=False) as session:
-        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
-        if case is None:
-            raise LookupError(f"case {case_id} does not exist")
-        if case.status in CLOSED_STATUSES:
-            raise WorkflowError(f"case {case.number} is {case.status}")
+        case = _open_case(session, case_id)
         wanted = "complex" if complex_ else "normal"
         if case.complexity == wanted:
             return case
@@ -189,6 +185,16 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
             changed.append(assignment.id)
         session.commit()
     return changed
+
+
+def _open_case(session: Session, case_id: int) -> Case:
+    """The case, locked for this transaction; a closed or merged one is refused."""
+    case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
+    if case is None:
+        raise LookupError(f"case {case_id} does not exist")
+    if case.status in CLOSED_STATUSES:
+        raise WorkflowError(f"case {case.number} is {case.status}")
+    return case
 
 
 def _assignment(session: Session, assignment_id: int) -> tuple[Assignment, Case]:
@@ -315,11 +321,7 @@ def redispatch(rt: Runtime, case_id: int, departments: list[tuple[str, str]], ac
     if len(set(codes)) != len(codes):
         raise WorkflowError("a department is named twice")
     with Session(rt.engine, expire_on_commit=False) as session:
-        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
-        if case is None:
-            raise LookupError(f"case {case_id} does not exist")
-        if case.status in CLOSED_STATUSES:
-            raise WorkflowError(f"case {case.number} is {case.status}")
+        case = _open_case(session, case_id)
         found = {d.code: d for d in session.exec(select(Department).where(Department.code.in_(codes))).all()}  # type: ignore[attr-defined]
         unknown = [c for c in codes if c not in found or not found[c].active]
         if unknown:

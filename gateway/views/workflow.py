@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from gateway import auth, followup, presenters, workflow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake import find_by_number
-from gateway.models import Assignment, Case, DailyReport, Department, Extension
+from gateway.models import Assignment, DailyReport, Department, Extension
 from gateway.runtime import current
 from gateway.views.api import json_body
 
@@ -141,16 +141,24 @@ def dispatch(number: str):  # type: ignore[no-untyped-def]
             isinstance(i, dict) and isinstance(i.get("code"), str) and i.get("role") in ("lead", "assist") for i in items):
         raise ApiError(422, 'departments must be a list of {"code": str, "role": "lead"|"assist"}', field="departments")
     rt = current()
-    with Session(rt.engine) as session:
-        case = find_by_number(session, number)
-        if case is None:
-            raise ApiError(404, f"no case numbered {number!r}", field="number")
-        case_id = case.id
-    assert case_id is not None
+    case_id = _case_id(number)
     _run(lambda: workflow.redispatch(rt, case_id, [(i["code"], i["role"]) for i in items], actor()))
-    with Session(rt.engine) as session:
+    return jsonify({"assignments": _assignments(case_id)})
+
+
+def _case_id(number: str) -> int:
+    """The id of the case a number leads to, or 404 naming the number."""
+    with Session(current().engine) as session:
+        case = find_by_number(session, number)
+        if case is None or case.id is None:
+            raise ApiError(404, f"no case numbered {number!r}", field="number")
+        return case.id
+
+
+def _assignments(case_id: int) -> list[dict[str, Any]]:
+    with Session(current().engine) as session:
         rows = session.exec(select(Assignment, Department).join(Department).where(Assignment.case_id == case_id)).all()
-        return jsonify({"assignments": [presenters.assignment(a, d) for a, d in rows]})
+        return [presenters.assignment(a, d) for a, d in rows]
 
 
 @bp.post("/api/v1/cases/<number>/complexity")
@@ -161,20 +169,10 @@ def complexity(number: str):  # type: ignore[no-untyped-def]
     flag = data.get("complex") if isinstance(data, dict) else None
     if not isinstance(flag, bool):
         raise ApiError(422, "complex must be true or false", field="complex")
-    rt = current()
-    with Session(rt.engine) as session:
-        case = find_by_number(session, number)
-        if case is None:
-            raise ApiError(404, f"no case numbered {number!r}", field="number")
-        case_id = case.id
-    assert case_id is not None
-    _run(lambda: workflow.set_complexity(rt, case_id, flag, actor()))
-    with Session(rt.engine) as session:
-        rows = session.exec(select(Assignment, Department).join(Department).where(Assignment.case_id == case_id)).all()
-        found = session.get(Case, case_id)
-        assert found is not None
-        return jsonify({"case": presenters.case_row(found), "complexity": found.complexity,
-                        "assignments": [presenters.assignment(a, d) for a, d in rows]})
+    case_id = _case_id(number)
+    case = _run(lambda: workflow.set_complexity(current(), case_id, flag, actor()))
+    return jsonify({"case": presenters.case_row(case), "complexity": case.complexity,
+                    "assignments": _assignments(case_id)})
 
 
 @bp.post("/api/v1/cases/<number>/satisfaction")
