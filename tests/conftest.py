@@ -16,6 +16,9 @@ from rq import SimpleWorker
 from gateway import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
+# How long a test waits for a condition (a process to exit, a job to finish) before it fails: a bound for a
+# machine under load, not a measure. Each wait ends as soon as its condition holds.
+PATIENCE = 600
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +120,7 @@ def subprocess_env(config: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def run_worker_process(config: dict[str, Any], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_worker_process(config: dict[str, Any], *args: str, timeout: float = PATIENCE) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "worker.py"), *args], env=subprocess_env(config),
                           capture_output=True, text=True, timeout=timeout)
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 
 from gateway import create_app
 from gateway.models import Assignment, Case, Event
-from tests.conftest import ROOT, subprocess_env
+from tests.conftest import PATIENCE, ROOT, subprocess_env
 
 STREET_LIGHT = {"title": "路灯不亮", "text": "江岸区中山大道888号附近路灯连续三晚不亮，夜里很黑。", "phone": "13800138001",
                 "external_id": "web-1"}
@@ -55,13 +55,13 @@ def test_a_worker_killed_in_the_middle_of_a_dispatch_is_retried_and_assigns_once
             pool = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "-n", "1"],
                                     env={**subprocess_env(config), **FAST_ENV}, start_new_session=True,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            reached = wait_for(lambda: rt.broker.redis.blpop([f"{gate}:reached"], timeout=1), 30,
+            reached = wait_for(lambda: rt.broker.redis.blpop([f"{gate}:reached"], timeout=1), PATIENCE,
                                "the worker to reach the pause")
             os.kill(int(reached[1]), signal.SIGKILL)  # the worker process, in the middle of its job
             assert count(rt, Assignment) == 1  # the dispatch had committed before the kill
             rt.broker.redis.set(gate, "open")
             job = Job.fetch(f"{config['QUEUE_PREFIX']}-chaos-dispatch", connection=rt.broker.redis)
-            wait_for(lambda: job.get_status(refresh=True) == "finished", 30, "the retried job to finish")
+            wait_for(lambda: job.get_status(refresh=True) == "finished", PATIENCE, "the retried job to finish")
             job.refresh()
             # Retried by RQ's cleanup of the killed worker's job (on a loaded machine a slow retry may be
             # abandoned and retried once more: what matters is that every run found the work done).

@@ -19,9 +19,9 @@ from typing import Any
 from bench import chaos
 from bench.common import free_port
 from gateway.config import BUNDLED_PROFILE
-from tests.conftest import subprocess_env
+from tests.conftest import PATIENCE, subprocess_env
 
-PATIENCE = 600  # seconds: a bound for a busy machine, not a measure; each wait ends when its condition holds
+
 
 
 def wait_for(what: str, condition: Any, interval: float = 0.5) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.common import children, cmdline, free_port
-from tests.conftest import http_login, subprocess_env
+from tests.conftest import PATIENCE, http_login, subprocess_env
 
 
 def _get(url: str) -> dict:
@@ -33,7 +33,7 @@ def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
             try:
                 if _get(f"{base}/healthz")["status"] == "ok":
@@ -49,11 +49,11 @@ def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_
             number = json.loads(resp.read())["case"]["number"]
         made = subprocess.run([sys.executable, "-m", "gateway.cli", "user", "create", "--admin", "chief",
                                "--password-env", "CHIEF_PASSWORD"], env={**env, "CHIEF_PASSWORD": "s3cret-pass"},
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=PATIENCE)
         assert made.returncode == 0, made.stderr[-2000:]
         opener = http_login(base, "chief", "s3cret-pass")
         assignments: list = []
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline and not assignments:
             with opener.open(f"{base}/api/v1/cases/{number}", timeout=5) as resp:
                 assignments = json.loads(resp.read())["assignments"]
@@ -61,7 +61,7 @@ def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_
         assert [a["department"] for a in assignments] == ["WH-LIGHT"]
     finally:
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
+        output, _ = proc.communicate(timeout=PATIENCE)
     assert proc.returncode == 0, output[-3000:]
     assert "stopped." in output
     leftovers = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout.split()

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from gateway.models import Case, Report, Unparsed
 from gateway.smtp import _process_message, listener
-from tests.conftest import ROOT
+from tests.conftest import PATIENCE, ROOT
 from bench.common import free_port
 from tests.gateway.test_email_webhook import FIXTURES, mail
 
@@ -97,7 +97,7 @@ def test_hotline_parse_email_prints_one_json_line_per_file_and_goes_on_after_a_b
     missing = tmp_path / "missing.eml"
     empty = FIXTURES / "empty.eml"
     proc = subprocess.run([sys.executable, "-m", "gateway.cli", "parse", "email", str(good), str(missing), str(empty)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+                          capture_output=True, text=True, timeout=PATIENCE, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
