@@ -203,3 +203,30 @@ def test_a_citizen_posts_on_the_board_and_looks_the_new_case_up(rt, live_server,
     assert number in body and "13600136006" not in body
     shots(page, "14-board-lookup-new-case")
     page.close()
+
+
+def test_an_admin_sees_the_calendar_banner_creates_a_units_token_once_and_finds_it_in_the_audit_log(
+        app, rt, live_server, browser, shots):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    app.config["NOW"] = datetime(2026, 12, 7, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # 2027's notice is due
+    make_user(app, "admin", username="guanli", password="admin-password")
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    log_in(page, live_server, "guanli", "admin-password")
+    page.goto(f"{live_server}/console/tokens")
+    expect(page.locator("#calendar-banner")).to_contain_text("2027年放假安排通知尚未导入")
+    page.select_option("select[name=department]", "WH-LIGHT")
+    page.fill("input[name=name]", "照明处业务系统")
+    page.get_by_role("button", name="新建").click()
+    token = page.locator("code.new-token").inner_text().strip()
+    assert token.startswith("hlt_")
+    shots(page, "20-console-token-created")
+    page.goto(f"{live_server}/console/tokens")
+    expect(page.locator("table")).to_contain_text("照明处业务系统")
+    assert token not in page.content()  # shown once
+    page.goto(f"{live_server}/console/audit")
+    expect(page.locator("table.audit")).to_contain_text("新建接口令牌")
+    expect(page.locator("table.audit")).to_contain_text("登录成功")
+    shots(page, "21-console-audit-log")
+    page.close()
