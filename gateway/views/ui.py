@@ -120,6 +120,44 @@ def _names() -> dict[str, str]:
     return {"city_name": city, "board_name": (city + "民留言板") if city.endswith("市") else (city + "市民留言板")}
 
 
+def _joined(value: Any) -> str:
+    return "、".join(str(v) for v in value if v) if isinstance(value, (list, tuple)) else str(value)
+
+
+# How dedupe's reasons (dedupe/decide.py) read to the office: one Chinese phrase each.
+REASON_TEXT: dict[str, Any] = {
+    "text_similarity": lambda r: f"文本相似度 {float(r['value']):.0%}",
+    "place_match": lambda r: f"同一地点：{_joined(r['value'])}" + ("（简称）" if r.get("partial") else ""),
+    "place_mismatch": lambda r: f"地点不同：{' / '.join(str(v) for v in r['value'])}",
+    "district_match": lambda r: f"同一区：{r['value']}",
+    "district_mismatch": lambda r: f"不同区：{' / '.join(str(v) for v in r['value'])}",
+    "street_match": lambda r: f"同一街道：{r['value']}",
+    "distance_m": lambda r: f"相距约 {r['value']} 米",
+    "category": lambda r: {"same": "同一类别", "different": "类别不同"}.get(str(r["value"]), f"类别：{r['value']}"),
+    "topic_match": lambda r: f"同一问题：{_joined(r['value'])}",
+    "same_contact": lambda r: "同一诉求人",
+    "time_gap_hours": lambda r: f"相隔 {r['value']} 小时",
+    "case_open": lambda r: "工单在办" if r["value"] else "工单已办结",
+    "veto": lambda r: "地点不同，不予合并",
+    "gate": lambda r: "文字差别过大",
+    "candidates": lambda r: f"候选工单 {r['value']} 件",
+    "nearest_case": lambda r: f"最相近的工单 #{r['value']}",
+}
+
+
+def reason_text(reason: Any) -> str:
+    """A merge or dedupe reason as the office reads it: a person's label as written, dedupe's in Chinese."""
+    if not isinstance(reason, dict):
+        return str(reason)
+    if reason.get("label") or reason.get("reason"):
+        return str(reason.get("label") or reason.get("reason"))
+    phrase = REASON_TEXT.get(str(reason.get("feature")))
+    try:
+        return phrase(reason) if phrase else str(reason.get("rule") or reason.get("feature") or "")
+    except (KeyError, TypeError, ValueError):
+        return str(reason.get("feature") or "")
+
+
 STAFF_BLUEPRINTS = ("console", "workbench", "operator", "account")
 
 
@@ -141,7 +179,7 @@ def init_templates(app: Flask) -> None:
     app.before_request(_calendar_status)
     app.jinja_env.globals.update(calendar_missing=calendar_missing)
     app.jinja_env.globals.update(is_late=is_late)
-    app.jinja_env.filters.update(localtime=localtime, percent=percent, category_name=category_name,
+    app.jinja_env.filters.update(localtime=localtime, percent=percent, category_name=category_name, reason=reason_text,
                                  channel_icon=channel_icon)
     app.jinja_env.globals.update(CASE_STATUS=CASE_STATUS, ASSIGNMENT_STATUS=ASSIGNMENT_STATUS, ROLE=ROLE,
                                  CHANNEL=CHANNEL, MERGE_STATUS=MERGE_STATUS, SUPERVISION=SUPERVISION, EVENT=EVENT)

@@ -274,3 +274,11 @@ def test_each_api_route_refuses_other_roles_and_anonymous(app, ids, route, allow
             assert resp.status_code not in (401, 403), (role, resp.status_code)  # let through (then 2xx/4xx on the data)
         else:
             assert resp.status_code == 403, (role, resp.status_code)
+
+
+def test_the_new_user_form_starts_with_the_least_privileged_role(app):
+    from tests.conftest import logged_in
+
+    page = logged_in(app, "admin").get("/console/users").get_data(as_text=True)
+    create = page.split('action="/console/users"', 1)[1]  # the creation form (the edit forms post to /users/<id>)
+    assert re.search(r'<option value="department"\s+selected>', create) and 'value="admin" selected' not in create

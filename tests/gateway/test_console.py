@@ -6,11 +6,13 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from gateway.clock import utcnow
 from gateway.models import Assignment, Case, Department, MergeRecord, Report
+from tests.conftest import logged_in
 from tests.gateway.casefactory import add_assignment, add_case, merged_case
 
 
@@ -247,3 +249,31 @@ def test_reports_left_on_an_absorbed_case_show_on_the_survivor_timeline(rt, offi
     page = office_client.get(f"/console/cases/{m.survivor.number}").get_data(as_text=True)
     assert re.findall(r'<li class="report ch-(\w+)"', page)[-1] == "open311"
     assert "Open311来件：路灯不亮" in page and "来自已合并工单" in page
+
+
+@pytest.mark.parametrize(("reason", "text"), [
+    ({"feature": "text_similarity", "value": 0.164}, "文本相似度 16%"),
+    ({"feature": "place_match", "value": ["中山大道888号"], "kind": "road"}, "同一地点：中山大道888号"),
+    ({"feature": "place_match", "value": ["万达"], "partial": True}, "同一地点：万达（简称）"),
+    ({"feature": "district_mismatch", "value": ["江岸区", "武昌区"]}, "不同区：江岸区 / 武昌区"),
+    ({"feature": "same_contact", "value": True}, "同一诉求人"),
+    ({"feature": "category", "value": "same"}, "同一类别"),
+    ({"feature": "veto", "value": "different_place"}, "地点不同，不予合并"),
+    ({"label": "同一地点：中山大道888号"}, "同一地点：中山大道888号"),
+    ({"feature": "text_similarity"}, "text_similarity"),  # malformed: its name, never a traceback
+    ("人工判断", "人工判断"),
+])
+def test_merge_reasons_read_as_chinese_phrases(reason, text):
+    from gateway.views.ui import reason_text
+
+    assert reason_text(reason) == text
+
+
+def test_the_merge_queue_shows_reasons_in_words_not_dicts(app, rt):
+    with Session(rt.engine) as db:
+        a, b = add_case(db, "WH20260301-000201"), add_case(db, "WH20260301-000202")
+        db.add(MergeRecord(survivor_case_id=a.id, absorbed_case_id=b.id, status="proposed", origin="auto", score=0.5,
+                           rule="same_problem", reasons=[{"feature": "text_similarity", "value": 0.164}]))
+        db.commit()
+    page = logged_in(app, "office").get("/console/merges?status=proposed").get_data(as_text=True)
+    assert "文本相似度 16%" in page and "text_similarity" not in page and "{&#39;feature" not in page
