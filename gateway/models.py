@@ -126,7 +126,8 @@ class Case(SQLModel, table=True):
 class Report(SQLModel, table=True):
     """One inbound message, as received and as normalized; immutable once stored."""
 
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_report_channel_external_id"),)
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_report_channel_external_id"),
+                      Index("ix_report_channel_case", "channel", "case_id"))  # the console's channel filter
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: Optional[int] = Field(default=None, foreign_key="case.id", index=True)
     contact_id: Optional[int] = Field(default=None, foreign_key="contact.id", index=True)

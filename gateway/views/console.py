@@ -72,9 +72,12 @@ def case_filters(args: Any, now: datetime) -> list[Any]:
         where.append(Case.merged_into_id.is_(None))  # type: ignore[union-attr]
         if status:
             where.append(Case.status == status)
-    for field in ("district", "category", "channel"):
+    for field in ("district", "category"):
         if args.get(field):
             where.append(getattr(Case, field) == args[field])
+    if args.get("channel"):  # any of its reports' channels: a merged case carries every source's reports
+        where.append(or_(Case.channel == args["channel"],
+                         Case.id.in_(select(Report.case_id).where(Report.channel == args["channel"]))))  # type: ignore[union-attr]
     if args.get("department"):
         units = select(Department.id).where(Department.code == args["department"])
         where.append(Case.id.in_(select(Assignment.case_id).where(Assignment.department_id.in_(units))))  # type: ignore[union-attr,attr-defined]
@@ -116,8 +119,13 @@ def cases():  # type: ignore[no-untyped-def]
         rows = db.exec(select(Case).where(*where).order_by(Case.id.desc())  # type: ignore[union-attr]
                        .offset((page - 1) * per_page).limit(per_page)).all()
         late = set(db.exec(select(Assignment.case_id).where(Assignment.case_id.in_([c.id for c in rows]), overdue(now))).all())  # type: ignore[attr-defined]
+        channels: dict[int, list[str]] = {}
+        for case_id, name in db.exec(select(Report.case_id, Report.channel).where(
+                Report.case_id.in_([c.id for c in rows])).distinct().order_by(Report.channel)).all():  # type: ignore[union-attr,arg-type]
+            channels.setdefault(case_id, []).append(name)
         departments = db.exec(select(Department).where(Department.active).order_by(Department.code)).all()
         return render_template("console/cases.html", page=Page(list(rows), page, per_page, total), late=late,
+                               case_channels=channels,
                                departments=departments, districts=rt.profile.district_names(),
                                categories=rt.profile.categories, statuses=CASE_STATUS, channels=CHANNEL,
                                args=request.args)

@@ -277,3 +277,15 @@ def test_the_merge_queue_shows_reasons_in_words_not_dicts(app, rt):
         db.commit()
     page = logged_in(app, "office").get("/console/merges?status=proposed").get_data(as_text=True)
     assert "文本相似度 16%" in page and "text_similarity" not in page and "{&#39;feature" not in page
+
+
+def test_a_merged_case_shows_every_channel_and_the_channel_filter_matches_any_of_them(app, rt):
+    m = merged_case(rt)  # a web case that holds web, hotline, SMS and e-mail reports
+    office = logged_in(app, "office")
+    row = office.get("/console/").get_data(as_text=True)
+    listed = row[row.index(m.survivor.number):]
+    listed = listed[:listed.index("</tr>")]
+    assert all(f"ch-{channel}" in listed for channel in ("web", "hotline", "sms", "email"))
+    for channel in ("hotline", "sms", "email", "web"):
+        assert m.survivor.number in office.get(f"/console/?channel={channel}").get_data(as_text=True), channel
+    assert m.survivor.number not in office.get("/console/?channel=open311").get_data(as_text=True)
