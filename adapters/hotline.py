@@ -36,13 +36,14 @@ MAX_BATCH = 1000
 MAX_CSV_ROWS = 100_000
 
 
-def _appeal_type(value: Any) -> str | None:
+def _appeal_type(value: Any, aliases: Mapping[str, str] | None = None) -> str | None:
+    """One of the seven appeal types, from itself, an English alias or the city's own (谏言 -> 建议)."""
     text = text_value(value, "appeal_type", max_len=20)
     if text is None:
         return None
     if text in APPEAL_TYPES:
         return text
-    chinese = APPEAL_ALIASES.get(text.lower())
+    chinese = APPEAL_ALIASES.get(text.lower()) or (aliases or {}).get(text)
     if chinese is None:
         raise AdapterError("appeal_type", f"unknown appeal type {text!r}; expected one of {'/'.join(APPEAL_TYPES)}")
     return chinese
@@ -58,7 +59,7 @@ def _urgency(value: Any) -> str | None:
     return urgency
 
 
-def parse_ticket(data: Mapping[str, Any], raw: bytes = b"") -> InboundReport:
+def parse_ticket(data: Mapping[str, Any], raw: bytes = b"", aliases: Mapping[str, str] | None = None) -> InboundReport:
     """Translate one hotline work order into a report; wrong or missing fields raise AdapterError."""
     if not isinstance(data, Mapping):
         raise AdapterError("ticket", f"expected an object, got {type_name(data)}")
@@ -86,7 +87,7 @@ def parse_ticket(data: Mapping[str, Any], raw: bytes = b"") -> InboundReport:
         address=text_value(data.get("address"), "address"),
         district=text_value(data.get("district"), "district", max_len=100),
         category_hint=text_value(data.get("category"), "category", max_len=100),
-        appeal_type=_appeal_type(data.get("appeal_type")),
+        appeal_type=_appeal_type(data.get("appeal_type"), aliases),
         urgency=_urgency(data.get("urgency")),
         public=None if data.get("public") in (None, "") else bool_value(data.get("public"), "public", False),
         extra=extra,
@@ -101,7 +102,7 @@ def _dump(item: Any) -> bytes:
         return b""
 
 
-def parse_batch(body: bytes) -> list[InboundReport | AdapterError]:
+def parse_batch(body: bytes, aliases: Mapping[str, str] | None = None) -> list[InboundReport | AdapterError]:
     """Parse a JSON body holding one ticket, a list, or {"tickets": [...]}; one result per ticket.
 
     A body that is not JSON, or not one of those shapes, raises AdapterError; a bad ticket
@@ -116,19 +117,19 @@ def parse_batch(body: bytes) -> list[InboundReport | AdapterError]:
         if not isinstance(items, list):
             raise AdapterError("tickets", f"expected an array, got {type_name(items)}")
     elif isinstance(data, dict):
-        return [_parse_or_error(data, body)]
+        return [_parse_or_error(data, body, aliases)]
     elif isinstance(data, list):
         items = data
     else:
         raise AdapterError("body", f"expected an object or an array, got {type_name(data)}")
     if len(items) > MAX_BATCH:
         raise AdapterError("tickets", f"more than {MAX_BATCH} tickets in one batch")
-    return [_parse_or_error(item, _dump(item)) for item in items]
+    return [_parse_or_error(item, _dump(item), aliases) for item in items]
 
 
-def _parse_or_error(item: Any, raw: bytes) -> InboundReport | AdapterError:
+def _parse_or_error(item: Any, raw: bytes, aliases: Mapping[str, str] | None) -> InboundReport | AdapterError:
     try:
-        return parse_ticket(item, raw)
+        return parse_ticket(item, raw, aliases)
     except AdapterError as error:
         return error
 
@@ -149,7 +150,7 @@ def _cell(value: str) -> str:
     return value
 
 
-def read_csv(data: bytes) -> tuple[list[tuple[int, InboundReport]], list[tuple[int, str]]]:
+def read_csv(data: bytes, aliases: Mapping[str, str] | None = None) -> tuple[list[tuple[int, InboundReport]], list[tuple[int, str]]]:
     """Import a hotline CSV export; return good rows and bad rows, each with its line number.
 
     Encoding is UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (GBK/GB2312).
@@ -187,7 +188,7 @@ def read_csv(data: bytes) -> tuple[list[tuple[int, InboundReport]], list[tuple[i
             }
             raw = _csv_line(row, delimiter)
             try:
-                good.append((start, parse_ticket(record, raw)))
+                good.append((start, parse_ticket(record, raw, aliases)))
             except AdapterError as error:
                 bad.append((start, str(error)))
     except csv.Error as exc:

@@ -47,6 +47,11 @@ class Profile:
         return str(self.city.get("code", "GW"))
 
     @property
+    def appeal_aliases(self) -> dict[str, str]:
+        """`[city] appeal_aliases`: the city's own names of appeal types (谏言 = "建议"), checked at load."""
+        return dict(self.city.get("appeal_aliases") or {})
+
+    @property
     def retention_days(self) -> int | None:
         """`[city] retention_days`: how long after a case closes its reporters' personal data is kept (None: for ever)."""
         days = self.city.get("retention_days")
@@ -103,6 +108,12 @@ def load_profile(path: str | Path) -> Profile:
     bad = {label: code for label, code in dict(router.get("labels", {})).items() if code not in known}
     if bad:
         raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: [router.labels] maps to unknown categories {bad}")
+    from adapters.base import APPEAL_TYPES
+
+    wrong = {k: v for k, v in dict(data.get("city", {}).get("appeal_aliases") or {}).items() if v not in APPEAL_TYPES}
+    if wrong:
+        raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: [city] appeal_aliases must name one of "
+                          f"{'/'.join(APPEAL_TYPES)}, not {wrong}")
     return Profile(
         path=str(path),
         city=data.get("city", {}),

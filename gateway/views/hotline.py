@@ -103,7 +103,7 @@ def push_tickets():  # type: ignore[no-untyped-def]
         quarantine.keep(rt, "hotline", raw, f"{error.field}: {error.message}", status=error.status)
         raise
     try:
-        parsed = hotline_adapter.parse_batch(raw.body)
+        parsed = hotline_adapter.parse_batch(raw.body, rt.profile.appeal_aliases)
     except AdapterError as error:
         quarantine.keep(rt, "hotline", raw, error, system=system)
         raise

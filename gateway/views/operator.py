@@ -66,7 +66,7 @@ def submit():  # type: ignore[no-untyped-def]
     ticket = {key: value or None for key, value in values.items()}
     ticket["public"] = bool(values["public"])
     try:
-        report = parse_or_keep(raw, lambda r: hotline_adapter.parse_ticket(ticket, r.body))
+        report = parse_or_keep(raw, lambda r: hotline_adapter.parse_ticket(ticket, r.body, rt.profile.appeal_aliases))
         chosen = None
         if attach_to:
             with Session(rt.engine) as session:

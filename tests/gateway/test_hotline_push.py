@@ -146,3 +146,20 @@ def test_without_configured_systems_every_token_is_refused(config: dict[str, Any
         assert resp.status_code == 403
         assert count(bare.extensions["hotline"], Unparsed) == 1
     bare.extensions["hotline"].engine.dispose()
+
+
+def test_the_citys_own_appeal_type_names_are_accepted_and_a_bad_alias_stops_start_up(client, rt, tmp_path, config):
+    from sqlmodel import Session, select
+
+    from gateway.config import BUNDLED_PROFILE, ConfigError
+
+    resp = client.post(URL, json={**TICKET, "ticket_no": "T-ALIAS", "appeal_type": "谏言"}, headers=bearer())
+    assert resp.status_code == 201, resp.get_json()
+    with Session(rt.engine) as session:
+        [report] = session.exec(select(Report).where(Report.external_id == "T-ALIAS")).all()
+    assert report.appeal_type == "建议"  # the profile's alias (wuhan.toml: 谏言 = "建议")
+    broken = tmp_path / "city.toml"
+    broken.write_text(BUNDLED_PROFILE.read_text(encoding="utf-8").replace('"谏言" = "建议"', '"谏言" = "提议"'),
+                      encoding="utf-8")
+    with pytest.raises(ConfigError, match="appeal_aliases"):
+        create_app({**config, "PROFILE_PATH": str(broken)})
