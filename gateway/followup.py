@@ -19,7 +19,7 @@ from gateway import outbox
 from gateway.clock import utcnow
 from gateway.errors import WorkflowError
 from gateway.intake import reporter_of
-from gateway.models import LEAD, Assignment, Case, Department, Event, FollowUp, Notification, Outbox
+from gateway.models import LEAD, Assignment, Case, Department, Event, FollowUp, Notification, Outbox, Report
 from gateway.notify import queue_notification
 from gateway.runtime import Runtime, current
 
@@ -204,6 +204,16 @@ def answer_email(rt: Runtime, sender: str | None, in_reply_to: list[str], text: 
     return number
 
 
+def waiting_board_followup(session: Session, case: Case, report: Report) -> FollowUp | None:
+    """The board follow-up of this report's reporter that still waits for an answer, if any."""
+    mine = FollowUp.report_id == report.id  # type: ignore[arg-type]
+    if report.contact_id is not None:
+        mine = or_(mine, FollowUp.contact_id == report.contact_id)  # type: ignore[assignment]
+    return session.exec(select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.channel == "board", mine,
+                                               FollowUp.status.in_(("pending", "asked")))  # type: ignore[attr-defined]
+                        .order_by(FollowUp.id)).first()
+
+
 def answer_board(rt: Runtime, number: str, retrieval_code: str, answer: str) -> FollowUp:
     """Record a board or web form answer, authorised by the reporter's own retrieval code: it counts for that
     reporter's follow-up alone."""
@@ -215,12 +225,7 @@ def answer_board(rt: Runtime, number: str, retrieval_code: str, answer: str) -> 
         if found is None:
             raise LookupError("no case with this number and retrieval code")
         case, report = found
-        mine = FollowUp.report_id == report.id  # type: ignore[arg-type]
-        if report.contact_id is not None:
-            mine = or_(mine, FollowUp.contact_id == report.contact_id)  # type: ignore[assignment]
-        followup = session.exec(select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.channel == "board", mine,
-                                                       FollowUp.status.in_(("pending", "asked")))  # type: ignore[attr-defined]
-                                .order_by(FollowUp.id)).first()
+        followup = waiting_board_followup(session, case, report)
         if followup is None:
             raise WorkflowError(f"case {case.number} has no follow-up waiting for an answer")
     record(rt, followup.id, *parsed, text=answer)  # type: ignore[arg-type]

@@ -71,6 +71,7 @@ GUESSABLE: dict[str, tuple[tuple[str, Callable[[], str]], ...]] = {
     "account.login_submit": (("RATE_LIMIT_LOGIN", by_address),),
     "board.lookup": (("RATE_LIMIT_LOOKUP", by_address), ("RATE_LIMIT_LOOKUP_CASE", by_case_number)),
     "workflow.satisfaction": (("RATE_LIMIT_LOOKUP", by_address), ("RATE_LIMIT_LOOKUP_CASE", by_case_number)),
+    "board.rate": (("RATE_LIMIT_LOOKUP", by_address), ("RATE_LIMIT_LOOKUP_CASE", by_case_number)),
 }
 
 LOGIN_FREE_FAILURES = 5  # wrong passwords for one account before it waits

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
-from gateway import auth
+from gateway import auth, followup
+from gateway.errors import WorkflowError
 from gateway.intake import find_by_number, reporter_of
 from gateway.models import Assignment, Case, Department
 from gateway.privacy import mask_text, reporter_names
@@ -105,5 +106,23 @@ def lookup():  # type: ignore[no-untyped-def]
         names = reporter_names(db, [case.id])[case.id]  # type: ignore[index]
         shown = replace(public_cases(db, [case])[0], title=mask_text(report.title or "我的诉求", names),
                         summary=mask_text(report.text, names))
-        return render_template("public/case.html", case=shown, own=True,
+        asking = followup.waiting_board_followup(db, case, report) is not None
+        return render_template("public/case.html", case=shown, own=True, asking=asking, number=number,
+                               code=request.form.get("code", "").strip().upper(),
                                merged_from=number.upper() if case.number != number.upper() else None)
+
+
+@bp.post("/satisfaction")
+def rate():  # type: ignore[no-untyped-def]
+    """The reporter's satisfaction answer from their own look-up page (their number and code)."""
+    number = request.form.get("number", "").strip()
+    try:
+        followup.answer_board(current(), number, request.form.get("code", ""), request.form.get("answer", ""))
+    except LookupError:
+        return render_template("public/lookup.html", number=number, error="工单号或查询码不正确。"), 404
+    except WorkflowError:
+        return render_template("public/lookup.html", number=number, error="该工单目前没有待您评价的回访。"), 409
+    except ValueError:
+        return render_template("public/lookup.html", number=number, error="请选择满意、基本满意或不满意。"), 422
+    flash("感谢您的评价！", "ok")
+    return redirect(url_for("board.lookup_form", number=number))

@@ -125,3 +125,37 @@ def test_a_short_sms_without_a_pending_follow_up_is_a_new_report(app, client, rt
     sms(client, "SM-X", "满意")
     with Session(rt.engine) as session:
         assert len(session.exec(select(Case)).all()) == 1
+
+
+def test_a_board_reporter_rates_the_reply_on_their_own_look_up_page(app, client, rt, jobs, relay, twilio):
+    import re
+
+    number = three_reporters(app, client, rt, jobs)
+    lead_replies(client, rt, jobs, number)
+    set_clock(app, 2026, 4, 28, 10)
+    ask(rt, jobs)
+    with Session(rt.engine) as session:
+        codes = dict(session.exec(select(Report.channel, Report.retrieval_code)
+                                  .where(Report.case_id == case(rt, number).id)).all())
+    citizen = app.test_client()
+
+    def look_up(code: str) -> str:
+        page = citizen.get("/board/lookup").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        return citizen.post("/board/lookup", data={"number": number, "code": code, "csrf_token": token}).get_data(as_text=True)
+
+    assert "办理结果评价" not in look_up(codes["sms"])  # the SMS reporter is asked by SMS, not here
+    page = look_up(codes["web"])
+    assert "办理结果评价" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    rated = citizen.post("/board/satisfaction", data={"number": number, "code": codes["web"], "answer": "满意",
+                                                      "csrf_token": token})
+    assert rated.status_code == 302
+    assert "感谢您的评价" in citizen.get(rated.headers["Location"]).get_data(as_text=True)
+    answered = {f.channel: f for f in followups(rt, number)}
+    assert (answered["board"].status, answered["board"].satisfaction) == ("answered", "满意")
+    assert "办理结果评价" not in look_up(codes["web"])  # answered once
+    again = citizen.post("/board/satisfaction", data={"number": number, "code": codes["web"], "answer": "不满意",
+                                                      "csrf_token": token})
+    assert again.status_code == 409
+    assert {f.channel: f.satisfaction for f in followups(rt, number)}["board"] == "满意"  # the first answer stands
