@@ -8,16 +8,16 @@ import time
 from typing import Any
 
 from flask import Flask
-from rq import SimpleWorker
-from rq.job import Job
-from rq.cron import CronScheduler
-from rq.worker_pool import WorkerPool
-
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import SimpleWorker
+from rq.cron import CronScheduler
+from rq.job import Job
+from rq.worker_pool import WorkerPool
 
-from gateway import create_app, heartbeat
-from gateway.reports import cron_entries
+from gateway import create_app, heartbeat, jobs
+from gateway.broker import RegisteredJob
+from gateway.reporting.daily_report import cron_entries
 
 log = logging.getLogger("hotline.worker")
 
@@ -75,25 +75,25 @@ def run_pool(num_workers: int, burst: bool = False) -> None:
     """Start N worker processes on all queues and block until they stop (SIGINT/SIGTERM)."""
     flask_app = app()
     broker = flask_app.extensions["hotline"].broker
-    pool = WorkerPool(broker.queue_names(), connection=broker.redis, num_workers=num_workers, worker_class=GatewayWorker)
+    pool = WorkerPool(broker.queue_names(), connection=broker.redis, num_workers=num_workers, worker_class=GatewayWorker,
+                      job_class=RegisteredJob)
     pool.start(burst=burst, logging_level=os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
 
 
 def periodic_jobs(flask_app: Flask) -> list[dict[str, Any]]:
-    """The periodic work: (dotted function, queue, interval seconds or cron string)."""
+    """The periodic work: (registered job name, queue, interval seconds or cron string)."""
     rt = flask_app.extensions["hotline"]
     schedule = rt.profile.schedule
     supervision = int(schedule.get("supervision_sweep_seconds", 300))
-    jobs: list[dict[str, Any]] = [
-        {"func": "gateway.jobs.sweep_outbox", "queue": "default", "interval": int(schedule.get("outbox_sweep_seconds", 30))},
-        {"func": "gateway.supervision.sweep", "queue": "default", "interval": supervision},
-        {"func": "gateway.followup.sweep", "queue": "default", "interval": supervision},
+    entries: list[dict[str, Any]] = [
+        {"func": "sweep_outbox", "queue": "default", "interval": int(schedule.get("outbox_sweep_seconds", 30))},
+        {"func": "sweep_supervision", "queue": "default", "interval": supervision},
+        {"func": "sweep_followups", "queue": "default", "interval": supervision},
     ]
     # Cron strings are city time: run_cron puts the scheduler process in the city's time zone.
-    jobs.extend({"func": "gateway.reports.make_report", "queue": "default", "cron": cron, "name": f"report {cron}"}
-                for cron in cron_entries(rt))
-    jobs.extend(rt.services.get("periodic_jobs", []))
-    return jobs
+    entries.extend({"func": "make_report", "queue": "default", "cron": cron, "name": f"report {cron}"}
+                   for cron in cron_entries(rt))
+    return entries
 
 
 def use_city_time(timezone: str) -> None:
@@ -104,8 +104,6 @@ def use_city_time(timezone: str) -> None:
 
 def run_cron() -> None:
     """Run RQ's cron scheduler with the gateway's periodic jobs until stopped; reconnect when Redis goes away."""
-    import importlib
-
     flask_app = app()
     rt = flask_app.extensions["hotline"]
     use_city_time(str(rt.profile.city.get("timezone", "Asia/Shanghai")))
@@ -116,8 +114,7 @@ def run_cron() -> None:
         started = time.monotonic()
         cron = CronScheduler(connection=rt.broker.redis, name=f"hotline-cron-{os.getpid()}")
         for spec in periodic_jobs(flask_app):
-            module, _, name = spec["func"].rpartition(".")
-            func = getattr(importlib.import_module(module), name)
+            func = jobs.entry(spec["func"])  # gateway.jobs.<name>: stable in Redis however the code moves
             options = {"interval": spec["interval"]} if "interval" in spec else {"cron": spec["cron"]}
             cron.register(func, rt.broker.queue(spec["queue"]).name, args=tuple(spec.get("args", ())),
                           name=spec.get("name", ""), **options)

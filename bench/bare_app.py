@@ -15,8 +15,8 @@ from typing import Any
 from flask import Flask, jsonify, request
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert
 
-from gateway import webserver
-from gateway.children import Supervisor
+from gateway.cli import webserver
+from gateway.cli.supervisor import Supervisor
 from gateway.clock import utcnow
 from gateway.db import make_engine
 

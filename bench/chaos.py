@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     from sqlmodel import Session, func, select
 
     from gateway import create_app
-    from gateway.jobs import sweep_outbox
+    from gateway.casework.dispatch import sweep_outbox
     from gateway.models import Assignment, Case, Event, Notification, Outbox, Report
 
     tmp = tempfile.mkdtemp(prefix="hotline-chaos-")

@@ -34,10 +34,10 @@ from dedupe.decide import Candidate, decide
 from dedupe.features import Features, block_keys, key_id
 from dedupe.place import Place
 from gateway import db
-from gateway.matching import Dedupe
+from gateway.config import BUNDLED_PROFILE
+from gateway.intake.matching import Dedupe
 from gateway.models import OPEN_STATUSES, Case, CaseFeatures
 from gateway.profile import load_profile
-from gateway.config import BUNDLED_PROFILE
 
 NAME = "dedupe_scale"
 NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)

@@ -89,7 +89,7 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
 
 
 def run_one(kind: str, args: Any) -> dict[str, Any]:
-    from gateway import create_app
+    from gateway import create_app, jobs
     from gateway.models import Assignment
 
     result: dict[str, Any] = {"database": kind, "runs": []}
@@ -103,7 +103,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             # the real job over freshly inserted cases
             loaded = preload.cases(rt.engine, corpus, args.jobs, status="new")
             ids = list(range(loaded["first_case_id"], loaded["last_case_id"] + 1))
-            enqueue(dispatch_q, "gateway.jobs.dispatch_case", ids, f"{tgt.prefix}-{workers}")
+            enqueue(dispatch_q, jobs.entry_point("dispatch_case"), ids, f"{tgt.prefix}-{workers}")
             print(f"[{kind}] dispatch_case x{args.jobs:,} on worker.py -n {workers}", flush=True)
             pool = [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst"]
             run = measure(dispatch_q, args.jobs, pool, env, args.timeout)

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from bench import common, loadgen, preload
 from bench.corpus import Corpus, Load, Secrets
-from gateway import webserver
+from gateway.cli import webserver
 from gateway.models import Case, Outbox, Report
 
 NAME = "intake"

@@ -1,4 +1,4 @@
-"""Supervision sweep: time for `gateway.supervision.sweep` to walk N open assignments whose due times are spread around now.
+"""Supervision sweep: time for `gateway.casework.supervision.sweep` to walk N open assignments whose due times are spread around now.
 
 The first sweep takes every step the clock calls for (reminders, overdue flags, written chases,
 escalations: events, notifications and outbox rows, sent to Redis); the later ones find every
@@ -22,9 +22,9 @@ NAME = "supervision"
 
 
 def plan(engine: Any, horizon: Any) -> str:
-    """The database's plan for the sweep's own query (`gateway.supervision.due_batch`), first batch of one status."""
-    from gateway.supervision import due_batch
-    from gateway.workflow import ACTIVE
+    """The database's plan for the sweep's own query (`gateway.casework.supervision.due_batch`), first batch of one status."""
+    from gateway.casework.supervision import due_batch
+    from gateway.casework.workflow import ACTIVE
 
     compiled = due_batch(ACTIVE[0], horizon).compile(dialect=engine.dialect)
     params = tuple(compiled.params[k] for k in compiled.positiontup) if compiled.positional else compiled.params
@@ -36,8 +36,8 @@ def plan(engine: Any, horizon: Any) -> str:
 
 def run_one(kind: str, args: Any) -> dict[str, Any]:
     from gateway import create_app
+    from gateway.casework.supervision import horizon_of, sweep
     from gateway.clock import utcnow
-    from gateway.supervision import horizon_of, sweep
 
     result: dict[str, Any] = {"database": kind}
     with common.target(kind, args.redis_url, args.pg_url) as tgt:

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .text import _PUNCT_MAP
+from .text import PUNCT_MAP
 
 # Kinds of fine place tokens. "site" and "road" can veto a merge; "house" and "building" cannot
 # (two neighbours in one estate live at different numbers).
@@ -78,7 +78,7 @@ def canonical(text: str | None) -> str:
     """Return text in the form places are matched in: NFKC, plain punctuation, original case."""
     if not text:
         return ""
-    return unicodedata.normalize("NFKC", str(text)).translate(_PUNCT_MAP)
+    return unicodedata.normalize("NFKC", str(text)).translate(PUNCT_MAP)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import unicodedata
 from typing import Iterable, Mapping, Protocol, Union
 
 # Characters NFKC leaves alone but that carry no meaning for comparison.
-_PUNCT_MAP = str.maketrans(
+PUNCT_MAP = str.maketrans(
     {
         "。": ".",
         "．": ".",
@@ -85,7 +85,7 @@ def normalize(text: str | None) -> str:
     if not text:
         return ""
     t = unicodedata.normalize("NFKC", str(text))
-    t = t.translate(_PUNCT_MAP).lower()
+    t = t.translate(PUNCT_MAP).lower()
     t = _WHITESPACE.sub(" ", t).strip()
     t = _GREETING_EN.sub("", t)
     t = _BOILERPLATE_ZH.sub(" ", t)

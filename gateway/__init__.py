@@ -30,7 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     data_dir.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
-    from gateway import privacy
+    from gateway.trust import privacy
 
     privacy.install(app.config)  # no secrets, phones or e-mail addresses in any log of this process
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -54,20 +54,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                     retry_backoff=list(app.config.get("RETRY_BACKOFF") or RETRY_BACKOFF))
     rt = Runtime(engine=engine, broker=broker, profile=profile, config=dict(app.config), embedded_redis=embedded)
     app.extensions["hotline"] = rt
-    from gateway.acknowledgement import after_ingest
+    from gateway.messaging.acknowledgement import after_ingest
 
     rt.services["after_ingest"] = after_ingest  # citizens' acknowledgements on the channel they used
-    from gateway import followup
+    from gateway.casework import followup
 
     rt.services["satisfaction_by_department"] = followup.satisfaction_by_department  # console rankings
     rt.services["case_satisfaction"] = followup.case_satisfaction  # the public board
 
-    from gateway.matching import install
+    from gateway.intake.matching import install
 
     install(rt)  # rt.services["matcher"] and ["dedupe_index"]
     seed_departments(engine, profile)
 
-    from gateway import auth
+    from gateway.trust import auth
     from gateway.views import register_views
 
     auth.init_app(app)

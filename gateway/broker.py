@@ -8,6 +8,9 @@ from typing import Any, Sequence
 
 from redis import Redis
 from rq import Queue
+from rq.job import Job
+
+from gateway import jobs as registry
 
 QUEUES = ("intake", "dispatch", "deliver", "default")
 RETRY_BACKOFF = [5, 30, 120, 600, 1800]  # seconds between tries of a failed job: one retry per entry
@@ -95,8 +98,6 @@ class Broker:
 
     def job_exists(self, job_id: str) -> bool:
         """Whether Redis still holds the job (queued, started, scheduled for retry, failed or finished)."""
-        from rq.job import Job
-
         return Job.exists(f"{self.prefix}-{job_id}", connection=self.redis)
 
     def ping(self) -> bool:
@@ -106,13 +107,17 @@ class Broker:
             return False
 
     def enqueue(self, queue: str, func: str, args: list[Any], job_id: str) -> None:
-        """Enqueue one job by dotted function name with a deterministic id; an existing id is not re-added."""
+        """Enqueue one job by its registered name (gateway.jobs) with a deterministic id; an existing id is not
+        re-added."""
         error = self.enqueue_many([(queue, func, list(args), job_id)])[0]
         if error is not None:
             raise error
 
     def enqueue_many(self, jobs: Sequence[tuple[str, str, list[Any], str]]) -> list[Exception | None]:
-        """Enqueue (queue, dotted function, args, job id) jobs in one Redis round trip.
+        """Enqueue (queue, job name, args, job id) jobs in one Redis round trip.
+
+        The job name is a short name of the registry (`dispatch_case`), or one stored before it existed;
+        Redis gets the registry's stable entry point (`gateway.jobs.dispatch_case`).
 
         Every job is retried with backoff, bounded by the job timeout, reports its last failure and
         marks its outbox row done on success. A job id Redis already holds is not re-added (RQ's
@@ -124,7 +129,7 @@ class Broker:
         prepared = []
         for queue, func, args, job_id in jobs:
             q = self.queues[queue]
-            job = q.create_job(func, args=list(args), job_id=f"{self.prefix}-{job_id}", timeout=self.job_timeout,
+            job = q.create_job(registry.entry_point(func), args=list(args), job_id=f"{self.prefix}-{job_id}", timeout=self.job_timeout,
                                retry=Retry(max=len(self.retry_backoff), interval=self.retry_backoff),
                                on_success=Callback(ON_SUCCESS), on_failure=Callback(ON_FAILURE))
             prepared.append((q, job))
@@ -164,3 +169,15 @@ try:  # RQ 3's atomic unique enqueue, run here inside one pipeline for all the j
 except ImportError:  # pragma: no cover - an RQ without them: Broker._enqueue_one
     _unique_script = _hset_args = None
 _PIPELINED = _unique_script is not None and hasattr(Queue, "_prepare_for_queue")
+
+
+class RegisteredJob(Job):
+    """RQ's job, with its function found through the registry: a job queued under a name from before the
+    registry (`gateway.notify.deliver`) runs the function registered today. The workers use this class."""
+
+    @property
+    def func(self) -> Any:
+        try:
+            return registry.target(self.func_name)
+        except registry.UnknownJob:
+            return super().func  # not ours (a test's own job, a chaos job): RQ imports it

@@ -243,9 +243,9 @@ def prepare_schema(engine: Engine) -> None:
     if current is not None:
         raise SchemaBehind(f"the database schema is at revision {current}, this code needs {head}: "
                            f"run `hotline db upgrade` (back up the database first)")
-    import gateway.auth  # noqa: F401  (registers the user table)
-    import gateway.models  # noqa: F401  (registers the tables)
     from alembic import command
+
+    import gateway.models  # noqa: F401  (registers the tables)
 
     with engine.begin() as conn:
         SQLModel.metadata.create_all(conn)

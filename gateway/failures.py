@@ -1,39 +1,19 @@
-"""A job's last failure, recorded where the office sees it (RQ's on_failure callback of every job)."""
+"""A job's last failure, recorded where the office sees it (RQ's on_failure callback of every job).
+
+What the office must see of a job that failed for good (a notification given up, a dispatch that failed) is
+the job's final handler in the registry, `gateway.jobs`."""
 
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from flask import has_app_context
 
+from gateway import jobs
+
 log = logging.getLogger(__name__)
-
-
-def _notification_failed(args: list[Any], error: str) -> None:
-    from gateway.notify import give_up
-
-    give_up(int(args[0]), error)
-
-
-def _dispatch_failed(args: list[Any], error: str) -> None:
-    from sqlmodel import Session
-
-    from gateway.models import Case, Event
-    from gateway.runtime import current
-
-    with Session(current().engine) as session:
-        if session.get(Case, int(args[0])) is not None:
-            session.add(Event(case_id=int(args[0]), kind="dispatch_failed", data={"error": error}))
-            session.commit()
-
-
-# What the office must see when a job has used up its retries, by the job's dotted function name.
-FINAL: dict[str, Callable[[list[Any], str], None]] = {
-    "gateway.notify.deliver": _notification_failed,
-    "gateway.jobs.dispatch_case": _dispatch_failed,
-}
 
 
 @contextmanager
@@ -55,7 +35,7 @@ def on_job_failure(job: Any, connection: Any, exc_type: Any, exc_value: Any, tra
         log.warning("job %s failed (%s); %s retries left", job.id, error, job.retries_left)
         return
     log.error("job %s failed for good: %s", job.id, error)
-    handler = FINAL.get(job.func_name)
+    handler = jobs.final_handler(job.func_name)
     if handler is not None:
         with _app_context():
             handler(list(job.args), error)

@@ -1,66 +1,116 @@
-"""RQ jobs: module-level functions that take ids, open their own session, and are idempotent."""
+"""The job registry: every job the outbox, RQ and the cron scheduler run, by a stable short name.
+
+The outbox stores the short name (`dispatch_case`). Redis holds `gateway.jobs.<name>`: an attribute of
+this module that calls the function where it lives today, so moving a function changes one line here
+and jobs already queued keep running. Names written before the registry existed (the dotted paths of
+modules that have since moved, e.g. `gateway.notify.deliver`) still resolve through `LEGACY`, in the
+outbox and in Redis alike (the worker's job class asks `target`).
+
+A job whose retries are used up may have a final handler: what the office must see (a notification
+given up, a dispatch that failed), called by `gateway.failures.on_job_failure` with the job's arguments.
+
+The targets are named as strings and imported when a job runs: this module sits at the bottom with the
+platform, and the rooms it names may import the platform without a circle.
+"""
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any, Callable
 
-from sqlmodel import Session, select
-
-from gateway import outbox
-from gateway.clock import utcnow
-from gateway.models import Assignment, Case, Department, Event, Report
-from gateway.router import predict
-from gateway.routing import route
-from gateway.runtime import current
-from gateway.workflow import assign
-
-log = logging.getLogger(__name__)
+ENTRY_MODULE = __name__
 
 
-def dispatch_case(case_id: int) -> dict:
-    """Route a case (rules, then a confident model) and create the LEAD/ASSIST assignments with due times."""
-    rt = current()
-    with Session(rt.engine, expire_on_commit=False) as session:
-        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
-        if case is None:
-            raise LookupError(f"case {case_id} does not exist")
-        existing = session.exec(select(Assignment.id).where(Assignment.case_id == case_id)).first()
-        if existing is not None or case.status != "new":
-            return {"case": case.number, "skipped": "already dispatched"}
-        reports = session.exec(select(Report).where(Report.case_id == case_id).order_by(Report.id)).all()  # type: ignore[arg-type]
-        addressed = next((r.addressed_unit for r in reports if r.addressed_unit), None)
-        text = f"{case.title or ''}\n{case.summary}"
-        prediction = None if rt.profile.category(case.category) else predict(rt, case.title, case.summary)
-        decision = route(rt.profile, text, category_hint=case.category, address=case.address,
-                         district_hint=case.district, addressed_unit=addressed, prediction=prediction)
-        case.category = decision.category
-        case.district = case.district or decision.district
-        case.street = case.street or decision.street
-        case.routing = decision.as_dict()
-        case.updated_at = now = utcnow()
-        rows: list = []
-        if decision.triage:
-            case.status = "triage"
-            session.add(Event(case_id=case.id, kind="triage", data=decision.as_dict()))
-        else:
-            codes = [code for code, _ in decision.departments]
-            found = {d.code: d for d in session.exec(select(Department).where(Department.code.in_(codes))).all()}  # type: ignore[attr-defined]
-            team = [(found[code], role) for code, role in decision.departments if code in found]
-            rows, rule_name = assign(session, rt, case, team, now)
-            case.status = "dispatched"
-            session.add(Event(case_id=case.id, kind="dispatched", data={**decision.as_dict(), "sla": rule_name}))
-        session.add(case)
-        outbox.commit_and_send(session, rt.broker, rows)
-        return {"case": case.number, "status": case.status, "departments": decision.as_dict()["departments"]}
+@dataclass(frozen=True)
+class Job:
+    target: str  # "module:function"
+    final: str | None = None  # "module:function" called with (args, error) when no retry is left
 
 
-def sweep_outbox(older_than_seconds: float = 5.0) -> int:
-    """Enqueue outbox rows that Redis did not take at intake time, and re-send jobs a Redis restart lost."""
-    rt = current()
-    with Session(rt.engine, expire_on_commit=False) as session:
-        rows = outbox.pending(session, older_than_seconds)
-        # A job sent a while ago, not done, and gone from Redis was lost with Redis's memory (a job that runs
-        # or failed is still in Redis; one that finished marked its row done): send it again (jobs are idempotent).
-        limit = int(rt.config.get("OUTBOX_LOST_SECONDS") or 60)
-        rows += outbox.lost(session, rt.broker, older_than_seconds=max(older_than_seconds, limit))
-        return outbox.deliver(session, rt.broker, rows) if rows else 0
+JOBS: dict[str, Job] = {
+    "dispatch_case": Job("gateway.casework.dispatch:dispatch_case", final="gateway.casework.dispatch:dispatch_failed"),
+    "sweep_outbox": Job("gateway.casework.dispatch:sweep_outbox"),
+    "deliver": Job("gateway.messaging.notify:deliver", final="gateway.messaging.notify:deliver_failed"),
+    "send_reply": Job("gateway.messaging.replies:send_reply"),
+    "sweep_supervision": Job("gateway.casework.supervision:sweep"),
+    "sweep_followups": Job("gateway.casework.followup:sweep"),
+    "make_report": Job("gateway.reporting.daily_report:make_report"),
+}
+
+# Dotted names stored before this registry, in outbox rows and RQ job hashes: still understood.
+LEGACY: dict[str, str] = {
+    "gateway.jobs.dispatch_case": "dispatch_case",
+    "gateway.jobs.sweep_outbox": "sweep_outbox",
+    "gateway.notify.deliver": "deliver",
+    "gateway.replies.send_reply": "send_reply",
+    "gateway.supervision.sweep": "sweep_supervision",
+    "gateway.followup.sweep": "sweep_followups",
+    "gateway.reports.make_report": "make_report",
+}
+
+
+class UnknownJob(LookupError):
+    """A job name neither registered nor a name used before the registry."""
+
+
+def short_name(name: str) -> str:
+    """The registered name of `name`: a short name, `gateway.jobs.<name>`, or a legacy dotted path."""
+    if name in JOBS:
+        return name
+    if name in LEGACY:
+        return LEGACY[name]
+    prefix = ENTRY_MODULE + "."
+    if name.startswith(prefix) and name[len(prefix):] in JOBS:
+        return name[len(prefix):]
+    raise UnknownJob(f"no job named {name!r} in gateway.jobs.JOBS")
+
+
+def entry_point(name: str) -> str:
+    """What Redis holds for the job: this module's attribute, stable however the code moves. A dotted path
+    that is not ours (a benchmark's empty job, a test's own) goes to RQ as it is; an unknown short name
+    is an error."""
+    try:
+        return f"{ENTRY_MODULE}.{short_name(name)}"
+    except UnknownJob:
+        if "." in name and not name.startswith(ENTRY_MODULE + "."):
+            return name
+        raise
+
+
+def _load(spec: str) -> Callable[..., Any]:
+    module, _, function = spec.partition(":")
+    return getattr(import_module(module), function)  # type: ignore[no-any-return]
+
+
+def target(name: str) -> Callable[..., Any]:
+    """The function that does the job's work."""
+    return _load(JOBS[short_name(name)].target)
+
+
+def final_handler(name: str) -> Callable[[list[Any], str], None] | None:
+    """What the office must see when the job has failed for good, or None."""
+    try:
+        spec = JOBS[short_name(name)].final
+    except UnknownJob:
+        return None
+    return _load(spec) if spec else None
+
+
+def _entry(name: str) -> Callable[..., Any]:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return target(name)(*args, **kwargs)
+
+    run.__name__ = run.__qualname__ = name
+    run.__module__ = ENTRY_MODULE
+    run.__doc__ = f"The job {name!r}: runs {JOBS[name].target}."
+    return run
+
+
+ENTRIES: dict[str, Callable[..., Any]] = {name: _entry(name) for name in JOBS}
+globals().update(ENTRIES)  # gateway.jobs.<name>, importable by RQ
+
+
+def entry(name: str) -> Callable[..., Any]:
+    """The callable RQ's cron scheduler registers (its dotted name is `entry_point(name)`)."""
+    return ENTRIES[short_name(name)]

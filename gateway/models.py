@@ -396,3 +396,44 @@ class ApiToken(SQLModel, table=True):
     created_by: str = Field(max_length=100)
     revoked_at: Optional[datetime] = _ts()
     last_used_at: Optional[datetime] = _ts()
+
+
+class User(SQLModel, table=True):
+    """A staff account: a role, and for department staff the unit they work for."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(default="", max_length=100)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(max_length=16)
+    department_id: Optional[int] = Field(default=None, foreign_key="department.id", index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_login_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # +1 revokes every session
+
+    # Flask-Login's user protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this user (Event.actor, MergeRecord.decided_by); a unit's API token is
+        named token:NAME."""
+        return self.username if self.username.startswith("token:") else f"user:{self.username}"

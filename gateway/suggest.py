@@ -10,12 +10,12 @@ from typing import Any, Callable
 from sqlmodel import Session, select
 
 from dedupe.identity import normalize_phone
+from gateway.casework.routing import locate
 from gateway.clock import utcnow
-from gateway.intake import resolve_case
+from gateway.intake.ingest import resolve_case
 from gateway.models import OPEN_STATUSES, Case, Identity, Report
-from gateway.presenters import iso
-from gateway.routing import locate
 from gateway.runtime import Runtime
+from gateway.views.presenters import iso
 
 NEARBY_DAYS = 30
 NEARBY_SCAN = 300  # newest open cases of the district looked at, by the (district, status) indexes

@@ -14,6 +14,7 @@ from flask import Flask
 from rq import SimpleWorker
 
 from gateway import create_app
+from gateway.broker import RegisteredJob
 
 ROOT = Path(__file__).resolve().parent.parent
 # How long a test waits for a condition (a process to exit, a job to finish) before it fails: a bound for a
@@ -92,7 +93,7 @@ def rt(app: Flask) -> Any:
 def run_jobs(app: Flask) -> int:
     """Run every queued job in this process with a real RQ SimpleWorker on the real Redis; return how many ran."""
     rt = app.extensions["hotline"]
-    worker = SimpleWorker(list(rt.broker.queues.values()), connection=rt.broker.redis)
+    worker = SimpleWorker(list(rt.broker.queues.values()), connection=rt.broker.redis, job_class=RegisteredJob)
     ran = 0
     while any(q.count for q in rt.broker.queues.values()):
         worker.work(burst=True, max_jobs=100)
@@ -130,8 +131,8 @@ def make_user(app: Flask, role: str, department: str | None = None, username: st
     """Create a user with a role (and, for department staff, a unit by code)."""
     from sqlmodel import Session, select
 
-    from gateway.auth import create_user
     from gateway.models import Department
+    from gateway.trust.auth import create_user
 
     rt = app.extensions["hotline"]
     with Session(rt.engine, expire_on_commit=False) as db:

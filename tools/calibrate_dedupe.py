@@ -20,11 +20,10 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dedupe.decide import ATTACH, NEW, PROPOSE, Candidate, Thresholds, decide
+from dedupe.decide import ATTACH, PROPOSE, Candidate, Thresholds, decide
 from dedupe.features import Features, block_keys, case_keys, extract
 from dedupe.metrics import bcubed, pairwise
 from dedupe.place import Gazetteer

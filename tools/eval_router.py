@@ -18,8 +18,8 @@ if __package__ in (None, ""):
     # Run as a script from a checkout: make the `gateway` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.router import evaluation_lines, read_rows
-from gateway.router_model import RouterConfig, evaluate
+from gateway.casework.learned_router import evaluation_lines, read_rows
+from gateway.casework.router_model import RouterConfig, evaluate
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import gateway.auth  # noqa: F401  (registers the user table)
 import gateway.models  # noqa: F401  (registers the tables)
 
 connection = context.config.attributes["connection"]

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 MACHINE_PATHS = ("/api/", "/open311/", "/webhooks/")  # answered in JSON (Open311 by its own handlers)
 # endpoint -> the channel whose body limit applies (e-mail has its own: HOTLINE_MAIL_MAX_BYTES)
-BODY_CHANNELS = {"api.post_report": "api", "board_post.post_json": "board", "board_post.submit_form": "board",
+BODY_CHANNELS = {"api.post_report": "api", "board_form.post_json": "board", "board_form.submit_form": "board",
                  "webhooks.twilio_sms": "sms", "webhooks.twilio_status": "sms", "hotline.push_tickets": "hotline",
                  "open311.create_request": "open311"}
 
@@ -54,20 +54,22 @@ def _refuse_unreadable_values() -> None:
 def register_views(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     app.before_request(_refuse_unreadable_values)
-    from gateway.views import (account, api, board, board_public, console, hotline, merges, open311, operator, ui,
-                               webhooks, workbench, workflow)
+    from gateway.views import common
+    from gateway.views.machine import api, hotline, merges, webhooks, workflow
+    from gateway.views.public import board, board_form, open311
+    from gateway.views.staff import account, console, operator, workbench
 
-    for blueprint in (api.bp, account.bp, console.bp, workbench.bp, board_public.bp, board.bp, hotline.bp, operator.bp,
+    for blueprint in (api.bp, account.bp, console.bp, workbench.bp, board.bp, board_form.bp, hotline.bp, operator.bp,
                       open311.bp, webhooks.bp, workflow.bp, merges.bp):
         app.register_blueprint(blueprint)
-    ui.init_templates(app)
+    common.init_templates(app)
 
     @app.get("/")
     def home():  # type: ignore[no-untyped-def]
         """Staff go to their start page; everyone else to the public board."""
         from flask import redirect, url_for
 
-        from gateway import auth
+        from gateway.trust import auth
 
         user = auth.current_user()
         return redirect(auth.home_for(user) if user else url_for("board.index"))
@@ -79,7 +81,7 @@ def register_views(app: Flask) -> None:
         if channel is not None:
             request.max_content_length = int(app.config["BODY_LIMITS"][channel])
 
-    from gateway import ratelimit
+    from gateway.views import throttle as ratelimit
 
     app.extensions["limiter"] = ratelimit.init_app(app)
 

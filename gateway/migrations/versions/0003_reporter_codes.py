@@ -21,7 +21,7 @@ down_revision: Union[str, Sequence[str], None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # gateway.intake.new_retrieval_code's: frozen here as it was
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # gateway.intake.ingest.new_retrieval_code's: frozen here as it was
 
 
 def _code() -> str:

@@ -1,0 +1,72 @@
+"""The working-day calendar an installation uses: the bundled years plus the notices imported into its
+database, read again in every process as soon as a new notice is stored.
+
+A deadline that reaches into a year without a notice is computed on that year's statutory base
+(``workcal``: provisional, flagged on the assignment and in an event); importing the notice recomputes
+the open assignments that were flagged for its year, with an event each.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from gateway.casework.workcal import CITY_TZ, Festival, WorkCalendar, YearDays, default_calendar
+from gateway.clock import utcnow
+from gateway.models import CalendarNotice
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BANNER_DAYS = 60  # from this many days before the last official year ends, say the next notice is missing
+
+
+def _year_days(row: CalendarNotice) -> YearDays:
+    return YearDays(row.year, tuple(
+        Festival(f["name"], date.fromisoformat(f["first"]), date.fromisoformat(f["last"]),
+                 tuple(date.fromisoformat(d) for d in f["makeup"])) for f in row.festivals))
+
+
+def current(session: Session, rt: Runtime) -> WorkCalendar:
+    """The calendar with every imported notice; one small query tells whether the process's copy is current."""
+    stamp = tuple(session.exec(select(func.count(), func.max(CalendarNotice.imported_at)).select_from(  # type: ignore[call-overload]
+        CalendarNotice)).one())
+    cached = rt.services.get("calendar")
+    if cached is not None and cached[0] == stamp:
+        return cached[1]  # type: ignore[no-any-return]
+    rows = session.exec(select(CalendarNotice)).all()
+    calendar = default_calendar().with_years(_year_days(r) for r in rows)
+    rt.services["calendar"] = (stamp, calendar)
+    return calendar
+
+
+def missing_years(calendar: WorkCalendar, today: date) -> list[int]:
+    """The years whose notice is missing and due: this year, and next year from BANNER_DAYS before it starts."""
+    years = [today.year] if not calendar.is_official(today.year) else []
+    if not calendar.is_official(today.year + 1) and today >= date(today.year, 12, 31) - timedelta(days=BANNER_DAYS):
+        years.append(today.year + 1)
+    return years
+
+
+def status(session: Session, rt: Runtime) -> dict[str, Any]:
+    """What readiness and the console say about the calendar: official years, and the missing ones."""
+    calendar = current(session, rt)
+    return {"official_years": sorted(calendar.years),
+            "missing": missing_years(calendar, utcnow().astimezone(CITY_TZ).date())}
+
+
+def store(session: Session, days: YearDays, source: str, actor: str) -> None:
+    """Store (or replace) a year's notice; `workflow.recompute_deadlines` then moves the deadlines that were
+    provisional for it. Commits."""
+    row = session.get(CalendarNotice, days.year) or CalendarNotice(year=days.year, source=source)
+    row.festivals = [{"name": f.name, "first": f.first.isoformat(), "last": f.last.isoformat(),
+                      "makeup": [d.isoformat() for d in f.makeup]} for f in days.festivals]
+    row.source, row.imported_at, row.imported_by = source, utcnow(), actor
+    session.add(row)
+    session.commit()
+    log.info("calendar: the %s notice imported by %s", days.year, actor)
+

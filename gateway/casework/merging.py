@@ -1,0 +1,269 @@
+"""Merges of cases, and their undo: every merge is a MergeRecord with a snapshot that undo restores.
+
+- ``merge_cases``: the absorbed case keeps its number, points to the survivor (status "merged");
+  its reports, assignments and events move to the survivor; the dedupe index follows.
+- ``unmerge``: put everything back as the snapshot says (a report-level record: split the report out).
+- ``split_report``: a report leaves its case for a new case of its own (dispatched like any new case).
+- ``accept_proposal`` / ``reject_proposal``: the office's answer to a grey-zone proposal.
+Each function opens its own session, commits, and delivers its outbox rows; an illegal step
+raises MergeError (a 409 in views).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from gateway import outbox
+from gateway.clock import as_utc, utcnow
+from gateway.errors import ApiError
+from gateway.intake.ingest import open_case, resolve_case
+from gateway.intake.matching import Dedupe, merge_index
+from gateway.models import Assignment, Case, Contact, Event, MergeRecord, Report
+from gateway.runtime import Runtime
+
+
+class MergeError(ApiError):
+    """An illegal merge step (409)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(409, message, field=field)
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(404, message, field=field)
+
+
+def _case(session: Session, case_id: int, field: str) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}", field=field)
+    return case
+
+
+def _record(session: Session, record_id: int) -> MergeRecord:
+    record = session.get(MergeRecord, record_id, with_for_update=True)
+    if record is None:
+        raise NotFound(f"no merge record {record_id}", field="id")
+    return record
+
+
+def _dedupe(rt: Runtime) -> Dedupe:
+    matcher = rt.services.get("matcher")
+    return matcher if isinstance(matcher, Dedupe) else Dedupe(rt.profile)
+
+
+def recount(session: Session, case: Case) -> None:
+    """Set a case's report and reporter counts from its reports (a report without a contact is its own reporter)."""
+    contacts = session.exec(select(Report.contact_id).where(Report.case_id == case.id)).all()
+    case.report_count = len(contacts)
+    case.reporter_count = len({c for c in contacts if c is not None}) + sum(1 for c in contacts if c is None)
+    session.add(case)
+
+
+def reporters(session: Session, case_id: int) -> list[Contact]:
+    """Everyone to tell about a case's progress and reply: the contacts of all its reports (merged ones included)."""
+    ids = session.exec(select(Report.contact_id).where(Report.case_id == case_id)).all()
+    wanted = sorted({i for i in ids if i is not None})
+    return list(session.exec(select(Contact).where(Contact.id.in_(wanted)))) if wanted else []  # type: ignore[union-attr]
+
+
+def _merge(session: Session, survivor: Case, absorbed: Case, actor: str) -> dict[str, Any]:
+    """Move the absorbed case into the survivor; return the snapshot that undoes it."""
+    snapshot: dict[str, Any] = {
+        "absorbed": {"status": absorbed.status, "closed_at": absorbed.closed_at.isoformat() if absorbed.closed_at else None,
+                     "report_count": absorbed.report_count, "reporter_count": absorbed.reporter_count},
+        "survivor": {"report_count": survivor.report_count, "reporter_count": survivor.reporter_count},
+    }
+    reports = session.exec(select(Report).where(Report.case_id == absorbed.id)).all()
+    snapshot["reports"] = [r.id for r in reports]
+    for r in reports:
+        r.case_id = survivor.id
+        session.add(r)
+    taken = {a.department_id for a in session.exec(select(Assignment).where(Assignment.case_id == survivor.id))}
+    moved, cancelled = [], []
+    for a in session.exec(select(Assignment).where(Assignment.case_id == absorbed.id)).all():
+        if a.department_id in taken:  # the survivor already has this department: the duplicate stops
+            cancelled.append({"id": a.id, "status": a.status})
+            a.status = "cancelled"
+        else:
+            moved.append(a.id)
+            a.case_id = survivor.id  # type: ignore[assignment]
+        session.add(a)
+    snapshot["assignments"] = {"moved": moved, "cancelled": cancelled}
+    events = session.exec(select(Event).where(Event.case_id == absorbed.id)).all()
+    snapshot["events"] = [e.id for e in events]
+    for e in events:
+        e.case_id = survivor.id  # type: ignore[assignment]
+        session.add(e)
+    absorbed.status = "merged"
+    absorbed.merged_into_id = survivor.id
+    absorbed.updated_at = utcnow()
+    session.add(absorbed)
+    session.flush()
+    recount(session, survivor)
+    survivor.last_report_at = max(as_utc(survivor.last_report_at), as_utc(absorbed.last_report_at))
+    survivor.updated_at = utcnow()
+    merge_index(session, survivor.id, absorbed.id)  # type: ignore[arg-type]
+    return snapshot
+
+
+def merge_cases(rt: Runtime, survivor_id: int, absorbed_id: int, actor: str, reasons: list | None = None) -> MergeRecord:
+    """Fold the absorbed case into the survivor; its number keeps resolving to the survivor."""
+    with Session(rt.engine, expire_on_commit=False) as session:
+        record = _apply_merge(session, survivor_id, absorbed_id, actor, reasons or [], origin="office")
+        session.commit()
+        return record
+
+
+def _apply_merge(session: Session, survivor_id: int, absorbed_id: int, actor: str, reasons: list[Any],
+                 origin: str, record: MergeRecord | None = None) -> MergeRecord:
+    survivor = resolve_case(session, _case(session, survivor_id, "into"))
+    absorbed = _case(session, absorbed_id, "number")
+    if absorbed.merged_into_id is not None or absorbed.status == "merged":
+        raise MergeError(f"case {absorbed.number} is already merged", field="number")
+    if survivor.id == absorbed.id:
+        raise MergeError("a case cannot be merged into itself", field="into")
+    snapshot = _merge(session, survivor, absorbed, actor)
+    if record is None:
+        record = MergeRecord(survivor_case_id=survivor.id, absorbed_case_id=absorbed.id, origin=origin,  # type: ignore[arg-type]
+                             created_by=actor, reasons=reasons, rule="office")
+    record.status = "applied"
+    record.snapshot = snapshot
+    record.decided_by, record.decided_at = actor, utcnow()
+    session.add(record)
+    session.flush()
+    data = {"record": record.id, "survivor": survivor.number, "absorbed": absorbed.number}
+    session.add(Event(case_id=survivor.id, kind="case_merged", actor=actor, data=data))  # type: ignore[arg-type]
+    session.add(Event(case_id=absorbed.id, kind="merged_into", actor=actor, data=data))  # type: ignore[arg-type]
+    return record
+
+
+def unmerge(rt: Runtime, merge_record_id: int, actor: str) -> MergeRecord:
+    """Undo an applied merge: a whole case comes back as it was, or a report is split back out."""
+    jobs = []
+    with Session(rt.engine, expire_on_commit=False) as session:
+        record = _record(session, merge_record_id)
+        if record.status != "applied":
+            raise MergeError(f"merge record {record.id} is {record.status}, not applied", field="id")
+        if record.absorbed_case_id is None:
+            if record.report_id is None:
+                raise MergeError("nothing to undo", field="id")
+            _, jobs = _split(session, rt, record.report_id, actor)
+        else:
+            _restore(session, rt, record, actor)
+        record.status = "undone"
+        record.decided_by, record.decided_at = actor, utcnow()
+        session.add(record)
+        outbox.commit_and_send(session, rt.broker, jobs)
+        return record
+
+
+def _restore(session: Session, rt: Runtime, record: MergeRecord, actor: str) -> None:
+    snap = record.snapshot
+    survivor = _case(session, record.survivor_case_id, "id")
+    absorbed = _case(session, record.absorbed_case_id, "id")  # type: ignore[arg-type]
+    for report_id in snap.get("reports", []):
+        report = session.get(Report, report_id)
+        if report is not None and report.case_id == survivor.id:
+            report.case_id = absorbed.id
+            session.add(report)
+    for assignment_id in snap.get("assignments", {}).get("moved", []):
+        a = session.get(Assignment, assignment_id)
+        if a is not None:
+            a.case_id = absorbed.id  # type: ignore[assignment]
+            session.add(a)
+    for item in snap.get("assignments", {}).get("cancelled", []):
+        a = session.get(Assignment, item["id"])
+        if a is not None:
+            a.status = item["status"]
+            session.add(a)
+    for event_id in snap.get("events", []):
+        e = session.get(Event, event_id)
+        if e is not None:
+            e.case_id = absorbed.id  # type: ignore[assignment]
+            session.add(e)
+    before = snap.get("absorbed", {})
+    absorbed.status = before.get("status", "new")
+    absorbed.merged_into_id = None
+    absorbed.closed_at = None if not before.get("closed_at") else absorbed.closed_at
+    absorbed.updated_at = survivor.updated_at = utcnow()
+    session.add(absorbed)
+    session.flush()
+    recount(session, survivor)
+    recount(session, absorbed)
+    dedupe = _dedupe(rt)  # both cases' features and index rows, from the reports each has now
+    dedupe.rebuild_case(session, survivor.id)  # type: ignore[arg-type]
+    dedupe.rebuild_case(session, absorbed.id)  # type: ignore[arg-type]
+    data = {"record": record.id, "survivor": survivor.number, "absorbed": absorbed.number}
+    session.add(Event(case_id=survivor.id, kind="case_unmerged", actor=actor, data=data))  # type: ignore[arg-type]
+    session.add(Event(case_id=absorbed.id, kind="unmerged", actor=actor, data=data))  # type: ignore[arg-type]
+
+
+def split_report(rt: Runtime, report_id: int, actor: str) -> Case:
+    """Take a report out of its case into a new case of its own."""
+    with Session(rt.engine, expire_on_commit=False) as session:
+        case, jobs = _split(session, rt, report_id, actor)
+        for record in session.exec(select(MergeRecord).where(MergeRecord.report_id == report_id,
+                                                             MergeRecord.status == "applied")).all():
+            record.status, record.decided_by, record.decided_at = "undone", actor, utcnow()
+            session.add(record)
+        outbox.commit_and_send(session, rt.broker, jobs)
+        return case
+
+
+def _split(session: Session, rt: Runtime, report_id: int, actor: str) -> tuple[Case, list]:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"no report {report_id}", field="id")
+    old = _case(session, report.case_id, "id")  # type: ignore[arg-type]
+    if session.exec(select(Report.id).where(Report.case_id == old.id, Report.id != report.id)).first() is None:
+        raise MergeError(f"report {report_id} is the only report of its case", field="id")
+    case = open_case(session, rt, report)
+    report.case_id = case.id
+    session.add(report)
+    session.flush()
+    recount(session, old)
+    recount(session, case)
+    dedupe = _dedupe(rt)
+    dedupe.rebuild_case(session, old.id)  # type: ignore[arg-type]
+    dedupe.rebuild_case(session, case.id)  # type: ignore[arg-type]
+    data = {"report": report.id, "from": old.number, "to": case.number}
+    session.add(Event(case_id=old.id, kind="report_split", actor=actor, data=data))  # type: ignore[arg-type]
+    session.add(Event(case_id=case.id, kind="split_from", actor=actor, data=data))  # type: ignore[arg-type]
+    jobs = [outbox.add(session, "dispatch_case", [case.id], f"dispatch-{case.id}", "dispatch")]
+    session.flush()
+    return case, jobs
+
+
+def accept_proposal(rt: Runtime, record_id: int, actor: str) -> MergeRecord:
+    """The office agrees: the report's own case merges into the proposed survivor."""
+    with Session(rt.engine, expire_on_commit=False) as session:
+        record = _record(session, record_id)
+        if record.status != "proposed":
+            raise MergeError(f"merge record {record.id} is {record.status}, not proposed", field="id")
+        report = session.get(Report, record.report_id) if record.report_id else None
+        absorbed_id = report.case_id if report is not None else record.absorbed_case_id
+        if absorbed_id is None:
+            raise MergeError("the proposal names no case to merge", field="id")
+        record.absorbed_case_id = absorbed_id
+        _apply_merge(session, record.survivor_case_id, absorbed_id, actor, record.reasons, "auto", record)
+        session.commit()
+        return record
+
+
+def reject_proposal(rt: Runtime, record_id: int, actor: str) -> MergeRecord:
+    """The office disagrees: the two cases stay apart."""
+    with Session(rt.engine, expire_on_commit=False) as session:
+        record = _record(session, record_id)
+        if record.status != "proposed":
+            raise MergeError(f"merge record {record.id} is {record.status}, not proposed", field="id")
+        record.status, record.decided_by, record.decided_at = "rejected", actor, utcnow()
+        session.add(record)
+        if record.absorbed_case_id is not None:
+            session.add(Event(case_id=record.absorbed_case_id, kind="merge_rejected", actor=actor,
+                              data={"record": record.id, "survivor_case_id": record.survivor_case_id}))
+        session.commit()
+        return record

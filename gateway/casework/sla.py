@@ -1,0 +1,88 @@
+"""Deadlines from the city profile's SLA rules on the official calendar, computed once and stored.
+
+A rule is {"hours": h} or {"working_days": n}. A department's calendar is "working" (the
+official Chinese calendar of gateway/casework/workcal.py, with the notices of gateway/casework/calendars.py) or "5+2"
+(weekends count, nothing is postponed). A deadline that reaches into a year with no notice is computed
+on that year's statutory base and comes back *provisional* (the years named): the caller stores the
+flag and an event, and importing the notice recomputes it. Nothing falls back to plain calendar days.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from gateway.casework.workcal import CALENDAR, CITY_TZ, WORKING, WorkCalendar
+from gateway.profile import Profile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RULES: dict[str, dict[str, Any]] = {
+    "consultation": {"hours": 24},
+    "single": {"hours": 24},
+    "joint": {"working_days": 3},
+    "complex": {"working_days": 5},
+}
+
+
+@dataclass(frozen=True)
+class Due:
+    """A deadline and the years it was computed in without their notice (provisional)."""
+
+    at: datetime
+    provisional: tuple[int, ...] = ()
+
+    @property
+    def warning(self) -> str | None:
+        """What the case timeline says about a provisional deadline, or None."""
+        return provisional_warning(self.provisional)
+
+
+def provisional_warning(years: tuple[int, ...]) -> str | None:
+    """The message for deadlines computed without a year's notice (statutory holidays only)."""
+    if not years:
+        return None
+    named = "、".join(str(y) for y in years)
+    return (f"provisional deadline: no State Council notice for {named} imported (statutory holidays only, "
+            f"no make-up working days); recomputed when `hotline calendar import` stores it")
+
+
+def mode_of(calendar: str | None) -> str:
+    """The workcal mode of a department calendar setting ("5+2" counts every day)."""
+    return CALENDAR if calendar in ("5+2", CALENDAR) else WORKING
+
+
+def rule_for(profile: Profile, appeal_type: str | None, departments: int, complexity: str = "normal") -> tuple[str, dict[str, Any]]:
+    """Which SLA rule applies: consultation, 1-2 departments, joint handling, or especially complex."""
+    if complexity == "complex":
+        name = "complex"
+    elif appeal_type == "咨询":
+        name = "consultation"
+    elif departments > 2:
+        name = "joint"
+    else:
+        name = "single"
+    return name, dict(profile.sla.get(name) or DEFAULT_RULES[name])
+
+
+def due(start: datetime, rule: dict[str, Any], calendar: str | None, cal: WorkCalendar) -> Due:
+    """The moment a rule's time runs out on ``cal``; provisional years named (and logged)."""
+    mode = mode_of(calendar)
+    at = cal.due_time(start, rule, mode)
+    provisional = cal.provisional_years(start, at) if mode == WORKING else ()
+    if provisional:
+        log.warning("SLA: %s", provisional_warning(provisional))
+    return Due(at, provisional)
+
+
+def working_days_after(day: date, moment: datetime, calendar: str | None, cal: WorkCalendar) -> tuple[int, str | None]:
+    """How many working days after ``day`` have begun by ``moment`` (the due day itself not counted), and the
+    warning when that count used a provisional year."""
+    start = day + timedelta(days=1)
+    end = moment.astimezone(CITY_TZ).date() + timedelta(days=1)
+    if mode_of(calendar) == CALENDAR:
+        return max(0, (end - start).days), None
+    provisional = cal.provisional_years(start, end) if end > start else ()
+    return max(0, cal.working_days_between(start, end)), provisional_warning(provisional)

@@ -1,0 +1,132 @@
+"""Supervision (督办): the deadline ladder walked by a cron job over open assignments.
+
+Levels (Assignment.supervision_level): 1 reminded ([sla] reminder_before_hours before the
+deadline), 2 overdue (at the deadline), 3 chased in writing (the next working day,
+[sla] chase_after_working_days), 4 escalated to the office ([sla] escalate_after_working_days
+working days after the deadline). Each step is an Event and one notification (dedupe keys
+make it once per step and round). The walk is an indexed query on (status, due_at).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from gateway import outbox
+from gateway.casework import calendars
+from gateway.casework.sla import working_days_after
+from gateway.casework.workflow import ACTIVE, assignment_note, calendar_events, office_note
+from gateway.clock import as_utc, utcnow
+from gateway.models import Assignment, Case, Department, Event, Outbox
+from gateway.runtime import Runtime, current
+
+log = logging.getLogger(__name__)
+
+REMINDED, OVERDUE, CHASED, ESCALATED = 1, 2, 3, 4
+STEPS = {REMINDED: "reminder", OVERDUE: "overdue", CHASED: "chase", ESCALATED: "escalate"}
+BATCH = 500
+
+
+def sweep(batch: int = BATCH) -> dict:
+    """Move every open assignment up its ladder as far as the clock says; return how many steps were taken.
+
+    One pass over every open assignment due within the reminder horizon, ``batch`` at a time in
+    (status, due_at, id) order, each batch its own transaction: rows already at their level are passed
+    over, not fetched again, so a backlog larger than a batch is never stuck behind its oldest rows.
+    """
+    rt = current()
+    now = utcnow()
+    horizon = horizon_of(rt.profile, now)
+    steps = checked = 0
+    late: dict = {}
+    for status in ACTIVE:  # one status at a time: the (status, due_at) index gives the rows in order, unsorted
+        after: tuple | None = None  # (due_at, id) of the last row of the previous batch
+        while True:
+            with Session(rt.engine, expire_on_commit=False) as session:
+                rows = session.exec(due_batch(status, horizon, after, batch)).all()
+                if rows:
+                    steps += _walk(session, rt, rows, now, late)
+            checked += len(rows)
+            if len(rows) < batch:
+                break
+            after = (rows[-1][1], rows[-1][0])
+    return {"steps": steps, "checked": checked}
+
+
+def horizon_of(profile: Any, now: datetime) -> datetime:
+    """The latest due time a sweep at ``now`` looks at: reminders go out this long before it."""
+    return now + timedelta(hours=float(profile.sla.get("reminder_before_hours", 4)))
+
+
+def due_batch(status: str, horizon: datetime, after: tuple | None = None, batch: int = BATCH) -> Any:
+    """The sweep's query: the next ``batch`` assignments of one status due before ``horizon`` and not yet
+    escalated, in (due_at, id) order after ``after``, as (id, due_at, department_id, level) rows."""
+    query = select(Assignment.id, Assignment.due_at, Assignment.department_id, Assignment.supervision_level).where(
+        Assignment.status == status, Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED)  # type: ignore[arg-type,operator]
+    if after is not None:
+        # due_at >= x on its own too, so that the index range starts there (not at the first row)
+        query = query.where(Assignment.due_at >= after[0], or_(Assignment.due_at > after[0],  # type: ignore[operator]
+                                                              Assignment.id > after[1]))  # type: ignore[operator]
+    return query.order_by(Assignment.due_at, Assignment.id).limit(batch)  # type: ignore[arg-type]
+
+
+def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict) -> int:
+    """Take the steps one batch of assignments, (id, due_at, department_id, level) rows, is due for;
+    commit them and send their notifications.
+
+    ``late`` caches working days late by (due day, calendar) for the whole sweep; the assignment and
+    its case are read only for an assignment that takes a step."""
+    sla = rt.profile.sla
+    chase_days = int(sla.get("chase_after_working_days", 1))
+    escalate_days = int(sla.get("escalate_after_working_days", 3))
+    cal = calendars.current(session, rt)
+    depts = {d.id: d for d in session.exec(select(Department).where(Department.id.in_({r[2] for r in batch}))).all()}  # type: ignore[union-attr]
+    moves = {}
+    for assignment_id, due, department_id, level in batch:
+        due_at = as_utc(due)
+        dept = depts[department_id]
+        target, warning = REMINDED, None
+        if now >= due_at:
+            key = (due_at.astimezone(rt.profile.tz).date(), dept.calendar)
+            if key not in late:
+                late[key] = working_days_after(key[0], now, dept.calendar, cal)
+            days, warning = late[key]
+            target = ESCALATED if days >= escalate_days else CHASED if days >= chase_days else OVERDUE
+        if target > level:
+            moves[assignment_id] = (dept, due_at, target, warning)
+    if not moves:
+        return 0
+    # Read again: one replied, or walked by another sweep, since the batch was listed is left alone.
+    assignments = [a for a in session.exec(select(Assignment).where(Assignment.id.in_(moves), Assignment.status.in_(ACTIVE))  # type: ignore[attr-defined]
+                                           .order_by(Assignment.id)).all()  # type: ignore[arg-type]
+                   if a.supervision_level < moves[a.id][2]]
+    cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_({a.case_id for a in assignments}))).all()}  # type: ignore[union-attr]
+    steps = 0
+    rows: list[Outbox] = []
+    for assignment in assignments:
+        dept, due_at, target, warning = moves[assignment.id]
+        case = cases[assignment.case_id]
+        for level in range(assignment.supervision_level + 1, target + 1):
+            if level == REMINDED and target > REMINDED:
+                continue  # already late: a reminder would come after the fact
+            steps += 1
+            step = STEPS[level]
+            session.add(Event(case_id=case.id, kind=step, data={
+                "assignment_id": assignment.id, "department": dept.code, "due_at": due_at.isoformat(),
+                "level": level}))
+            row = assignment_note(session, rt, assignment, step, f"办理时限：{due_at.astimezone(rt.profile.tz):%Y-%m-%d %H:%M}")
+            rows.extend([row] if row else [])
+            if level == ESCALATED:
+                row = office_note(session, rt, case, "escalate",
+                                  f"office-escalate-{assignment.id}-{assignment.dispatch_count}",
+                                  f"{dept.name} 超期未办结")
+                rows.extend([row] if row else [])
+        calendar_events(session, case, [warning])
+        assignment.supervision_level = target
+        session.add(assignment)
+    outbox.commit_and_send(session, rt.broker, rows)
+    return steps

@@ -1,0 +1,120 @@
+"""`hotline eval dedupe`: replay a labelled JSONL file through the real intake path and score the merges."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from sqlmodel import Session, select
+
+from adapters.base import CHANNELS, InboundReport
+from dedupe.features import parse_time
+from dedupe.metrics import bcubed, pairwise
+from gateway.intake.ingest import ingest
+from gateway.models import Case, MergeRecord, Report
+
+CHANNEL_ALIASES = {"call": "hotline", "phone": "hotline", "ticket": "hotline", "mail": "email", "post": "board"}
+
+
+class EvalDataError(ValueError):
+    """A line of the evaluation file is not usable; the message names the line and field."""
+
+
+@dataclass
+class Item:
+    id: str
+    group: str
+    inbound: InboundReport
+
+
+def read_items(lines: Iterable[str]) -> list[Item]:
+    """Parse JSONL lines: id, group (empty = its own), time, and channel/title/text/phone/email/user/address."""
+    items = []
+    seen = set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalDataError(f"line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not str(row.get("id") or "").strip():
+            raise EvalDataError(f"line {number}: needs an object with an id")
+        item_id = str(row["id"])
+        if item_id in seen:
+            raise EvalDataError(f"line {number}: id {item_id} repeats")
+        seen.add(item_id)
+        channel = CHANNEL_ALIASES.get(str(row.get("channel") or "web"), str(row.get("channel") or "web"))
+        if channel not in CHANNELS:
+            raise EvalDataError(f"line {number}: unknown channel {channel!r}")
+        try:
+            when = parse_time(row.get("time"))
+        except (ValueError, TypeError):
+            raise EvalDataError(f"line {number}: time {row.get('time')!r} is not a date/time") from None
+        text = str(row.get("text") or row.get("title") or "").strip()
+        if not text:
+            raise EvalDataError(f"line {number}: needs a text or a title")
+        inbound = InboundReport(channel=channel, text=text, external_id=f"eval-{item_id}", title=row.get("title") or None,
+                                received_at=when, phone=row.get("phone") or None, email=row.get("email") or None,
+                                board_user=row.get("user") or None, address=row.get("address") or None,
+                                district=row.get("district") or None)
+        group = str(row.get("group") or "").strip()
+        items.append(Item(item_id, group or f"own:{item_id}", inbound))
+    items.sort(key=lambda i: (i.inbound.received_at is None, i.inbound.received_at or 0, i.id))  # type: ignore[arg-type]
+    return items
+
+
+def evaluate(items: list[Item], redis_url: str | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ingest every item in time order into a fresh temporary SQLite database; compare cases with groups."""
+    from gateway import create_app
+
+    with tempfile.TemporaryDirectory(prefix="hotline-eval-") as tmp:
+        config: dict[str, Any] = {"DATA_DIR": str(Path(tmp) / "var"), "DATABASE_URL": f"sqlite:///{Path(tmp) / 'eval.db'}",
+                                  "DATABASE_SCHEMA": None, "QUEUE_PREFIX": f"eval-{uuid.uuid4().hex[:10]}"}
+        if redis_url:
+            config["REDIS_URL"] = redis_url
+        app = create_app(config)
+        rt = app.extensions["hotline"]
+        try:
+            if overrides:
+                from dataclasses import replace
+
+                rt.services["matcher"].thresholds = replace(rt.services["matcher"].thresholds, **overrides)
+            with app.app_context():
+                report_ids = {item.id: ingest(rt, item.inbound).report.id for item in items}
+            return _score(rt, items, report_ids)
+        finally:
+            for queue in rt.broker.queues.values():
+                queue.empty()
+            rt.close()
+
+
+def _score(rt: Any, items: list[Item], report_ids: dict[str, int]) -> dict[str, Any]:
+    with Session(rt.engine) as session:
+        case_of = dict(session.exec(select(Report.id, Report.case_id)).all())
+        merged_into = {c.id: c.merged_into_id for c in session.exec(select(Case))}
+        proposals = session.exec(select(MergeRecord).where(MergeRecord.status == "proposed")).all()
+    gold = {item.id: item.group for item in items}
+    predicted = {i: _final(case_of[r], merged_into) for i, r in report_ids.items()}
+    proposed_case = {r.report_id: r.survivor_case_id for r in proposals}
+    accepted = {i: _final(proposed_case.get(r, case_of[r]), merged_into) for i, r in report_ids.items()}
+    pw, b3, pw_accepted = pairwise(gold, predicted), bcubed(gold, predicted), pairwise(gold, accepted)
+    return {
+        "reports": len(items), "groups": len(set(gold.values())), "cases": len(set(predicted.values())),
+        "proposals": len(proposals),
+        "pairwise": {k: round(v, 4) for k, v in pw.as_dict().items()},
+        "bcubed": {k: round(v, 4) for k, v in b3.as_dict().items()},
+        "pairwise_if_proposals_accepted": {k: round(v, 4) for k, v in pw_accepted.as_dict().items()},
+    }
+
+
+def _final(case_id: int, merged_into: dict[int, int | None]) -> int:
+    seen = set()
+    while merged_into.get(case_id) and case_id not in seen:
+        seen.add(case_id)
+        case_id = merged_into[case_id]  # type: ignore[assignment]
+    return case_id

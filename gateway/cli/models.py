@@ -1,0 +1,131 @@
+"""The learned router and the dedupe index: training, re-indexing, evaluation; and the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from gateway.cli.common import build_app
+
+
+@click.group("router")
+def router_group() -> None:
+    """The learned router: train it on the city's own past tickets."""
+
+
+@router_group.command("train")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON lines with title, detail, category")
+def router_train(data: Path) -> None:
+    """Train the ticket router (text -> board category) and store it in the data folder."""
+    from gateway.casework.learned_router import model_path, read_rows
+    from gateway.casework.router_model import RouterModelError, train
+
+    app = build_app()
+    rt = app.extensions["hotline"]
+    try:
+        model = train(list(read_rows(data)))
+    except RouterModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    path = model_path(rt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    model.save(tmp)
+    tmp.replace(path)  # workers never read a half-written file
+    unmapped = sorted(set(model.labels) - set(rt.profile.router.get("labels", {})))
+    click.echo(f"trained on {model.trained_on} tickets, {len(model.labels)} categories -> {path}")
+    if unmapped:
+        click.echo(f"warning: labels without a [router.labels] entry in the profile: {', '.join(unmapped)}", err=True)
+    click.echo(json.dumps({"path": str(path), "trained_on": model.trained_on, "labels": list(model.labels)},
+                          ensure_ascii=False))
+
+
+@click.group("dedupe")
+def dedupe_group() -> None:
+    """The shared dedupe index."""
+
+
+@dedupe_group.command("reindex")
+@click.option("--full", is_flag=True, help="recompute every case's features from its reports (after the profile's "
+                                            "places or [dedupe.topics] changed), not only its index rows")
+def dedupe_reindex(full: bool) -> None:
+    """Rebuild the dedupe index rows of every case (after an upgrade that changed the key ids)."""
+    from gateway.intake.matching import reindex
+
+    app = build_app()
+    with app.app_context():
+        done = reindex(app.extensions["hotline"], full=full)
+    click.echo(f"reindexed {done} cases" + (" (features recomputed)" if full else ""))
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure the gateway's models on labelled data."""
+
+
+@eval_group.command("router")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON lines with title, detail, category")
+@click.option("--folds", default=5, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def eval_router(data: Path, folds: int, seed: int) -> None:
+    """Cross-validate the router: per-category F1, then accuracy and macro-F1 (last line JSON)."""
+    import time
+
+    from gateway.casework.learned_router import evaluation_lines, read_rows
+    from gateway.casework.router_model import RouterModelError, evaluate
+
+    started = time.perf_counter()
+    try:
+        result = evaluate(list(read_rows(data)), folds=folds, seed=seed)
+    except RouterModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(evaluation_lines(result, time.perf_counter() - started)))
+
+
+@eval_group.command(name="dedupe")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="JSONL: id, group, time, channel, title, text, phone, email, user, address")
+@click.option("--auto", type=float, default=None, help="override the profile's automatic-merge threshold")
+@click.option("--grey", type=float, default=None, help="override the profile's proposal threshold")
+def eval_dedupe(data: str, auto: float | None, grey: float | None) -> None:
+    """Replay labelled reports through the real intake path; print merge precision/recall and B-cubed."""
+    import os
+
+    from gateway.cli.evaluation import EvalDataError, read_items
+    from gateway.cli.evaluation import evaluate as run_eval
+
+    try:
+        with open(data, encoding="utf-8") as handle:
+            items = read_items(handle)
+    except (EvalDataError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{data}: {exc}") from None
+    overrides = {k: v for k, v in (("auto", auto), ("grey", grey)) if v is not None}
+    result = run_eval(items, redis_url=os.environ.get("REDIS_URL") or None, overrides=overrides or None)
+    pw, b3 = result["pairwise"], result["bcubed"]
+    click.echo(f"{result['reports']} reports, {result['groups']} matters -> {result['cases']} cases; "
+               f"{result['proposals']} proposals left for the office")
+    click.echo(f"merged pairs  P {pw['precision']:.3f}  R {pw['recall']:.3f}  F1 {pw['f1']:.3f}")
+    click.echo(f"B-cubed       P {b3['precision']:.3f}  R {b3['recall']:.3f}  F1 {b3['f1']:.3f}")
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
+BENCHMARKS = ("intake", "dispatch", "supervision", "dedupe_scale")
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)
+@click.argument("name", type=click.Choice(BENCHMARKS))
+@click.argument("options", nargs=-1, type=click.UNPROCESSED)
+def bench(name: str, options: tuple[str, ...]) -> None:
+    """Run a benchmark from a checkout: `hotline bench intake --quick` is `python -m bench.intake --quick`."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "bench" / f"{name}.py").is_file():
+        raise click.ClickException(f"bench/{name}.py not found: benchmarks run from a source checkout ({root})")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    raise SystemExit(subprocess.call([sys.executable, "-m", f"bench.{name}", *options], cwd=str(root), env=env))

@@ -1,0 +1,62 @@
+"""Acknowledge a citizen on the channel they used: the one after-ingest hook for SMS and e-mail."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from gateway.messaging.notify import queue_notification
+from gateway.models import Case, Outbox, Report
+from gateway.runtime import Runtime
+
+ANSWERED_INLINE = "answered_inline"  # Report.extra key: the transport already answered (TwiML)
+
+
+def ack_text(rt: Runtime, case: Case, report: Report, link: str) -> str:
+    """The acknowledgement text: the case number and this reporter's own retrieval code, or 'added to case N'
+    for a follow-up of the same reporter (who has a code already)."""
+    if link in ("thread", "same_person"):
+        return rt.profile.message("ack_threaded", number=case.number, code=report.retrieval_code)
+    return rt.profile.message("ack", number=case.number, code=report.retrieval_code)
+
+
+def mail_address(rt: Runtime, report: Report) -> str | None:
+    """Where a mail acknowledgement may go, or None: never to auto-generated mail, lists, bounces or ourselves."""
+    if report.extra.get("auto_generated"):
+        return None
+    reply_to = report.extra.get("reply_to") or []
+    address = (reply_to[0] if reply_to else None) or report.email
+    if not address or "@" not in address:
+        return None
+    domains = {d.lower() for d in rt.config.get("MAIL_DOMAINS") or []}
+    if address.rsplit("@", 1)[1].lower() in domains or address.lower() == str(rt.config.get("MAIL_FROM", "")).lower():
+        return None  # our own address: answering would start a loop
+    return address
+
+
+def mail_subject(case: Case, report: Report) -> str:
+    """The subject of a mail to a citizen about a case: the case number, answering their subject."""
+    title = (report.title or "").strip()
+    subject = f"[{case.number}] {title}" if title else f"[{case.number}]"
+    if title and not title.lower().startswith("re:"):
+        subject = f"Re: {subject}"
+    return subject[:300]
+
+
+def after_ingest(session: Session, rt: Runtime, case: Case, report: Report, link: str) -> list[Outbox]:
+    """Queue the acknowledgement of a newly stored SMS or e-mail report (replays never reach this hook)."""
+    if report.extra.get(ANSWERED_INLINE):
+        return []
+    if report.channel == "sms" and report.phone and report.phone.startswith("+"):
+        row = queue_notification(session, dedupe_key=f"ack-{report.id}", channel="sms", kind="ack",
+                                 body=ack_text(rt, case, report, link), address=report.phone, case_id=case.id,
+                                 contact_id=report.contact_id)
+        return [row] if row else []
+    if report.channel == "email":
+        address = mail_address(rt, report)
+        if address is None:
+            return []
+        row = queue_notification(session, dedupe_key=f"ack-{report.id}", channel="email", kind="ack",
+                                 body=ack_text(rt, case, report, link), address=address, subject=mail_subject(case, report),
+                                 case_id=case.id, contact_id=report.contact_id)
+        return [row] if row else []
+    return []

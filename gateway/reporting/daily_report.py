@@ -1,0 +1,141 @@
+"""The twice-daily report (12:00 and 20:00 city time by default): per department and overall.
+
+Figures per department, from its assignments (cancelled ones left out):
+- ``received``: assignments dispatched in the report window (since the previous report time);
+- ``replied``: assignments replied in the window; ``cumulative_replied``: replied up to now;
+- ``overdue``: open assignments (dispatched or signed) whose due time has passed;
+- ``total``: every assignment received up to now.
+Rates (None when there is nothing to divide by):
+- ``response_rate`` = assignments signed or replied / total (the department took it up);
+- ``resolution_rate`` = assignments replied / total (it answered);
+- ``satisfaction_rate`` = follow-up answers 满意 or 基本满意 / all follow-up answers, on the
+  cases the department leads (an expired, unanswered follow-up is not counted).
+"Overall" is the same over all departments; the satisfaction there covers every answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case as when
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from gateway import outbox
+from gateway.casework.routing import office
+from gateway.clock import utcnow
+from gateway.messaging.notify import queue_notification
+from gateway.models import LEAD, Assignment, DailyReport, Department, FollowUp, Outbox
+from gateway.runtime import Runtime, current
+
+log = logging.getLogger(__name__)
+
+GOOD = ("满意", "基本满意")
+
+
+def report_times(rt: Runtime) -> list[time]:
+    """The [schedule] reports times (city time), sorted."""
+    return sorted(time.fromisoformat(t) for t in rt.profile.schedule.get("reports", ["12:00", "20:00"]))
+
+
+def cron_entries(rt: Runtime) -> list[str]:
+    """Cron strings (minute hour) of the report times, in city time."""
+    return [f"{t.minute} {t.hour} * * *" for t in report_times(rt)]
+
+
+def slot_window(rt: Runtime, now: datetime) -> tuple[datetime, datetime]:
+    """The latest report time at or before ``now`` and the one before it (aware, city time)."""
+    local = now.astimezone(rt.profile.tz)
+    moments = [datetime.combine(local.date() + timedelta(days=d), t, rt.profile.tz)
+               for d in (-2, -1, 0) for t in report_times(rt)]
+    past = [m for m in moments if m <= local]
+    return past[-2], past[-1]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def figures(session: Session, start: datetime, end: datetime) -> dict[int | None, dict[str, Any]]:
+    """The counts and rates per department id (and None for overall) for the window [start, end)."""
+    live = Assignment.status != "cancelled"
+    query = select(
+        Assignment.department_id,
+        func.count(),
+        func.sum(when((Assignment.dispatched_at >= start, 1), else_=0)),
+        func.sum(when(((Assignment.replied_at >= start) & (Assignment.replied_at < end), 1), else_=0)),  # type: ignore[operator]
+        func.sum(when((Assignment.replied_at < end, 1), else_=0)),  # type: ignore[operator]
+        func.sum(when((Assignment.status.in_(("dispatched", "signed")) & (Assignment.due_at < end), 1), else_=0)),  # type: ignore[attr-defined,operator]
+        func.sum(when((Assignment.signed_at.isnot(None), 1), else_=0)),
+        func.sum(when((Assignment.status == "replied", 1), else_=0)),
+    ).where(live, Assignment.dispatched_at < end).group_by(Assignment.department_id)
+    rows: dict[int | None, list[int]] = {}
+    for dept_id, *counts in session.exec(query).all():  # type: ignore[call-overload]
+        rows[dept_id] = [int(c or 0) for c in counts]
+    rows[None] = [sum(r[i] for r in rows.values()) for i in range(7)] if rows else [0] * 7
+    answers = session.exec(
+        select(Assignment.department_id, FollowUp.satisfaction)
+        .join(FollowUp, FollowUp.case_id == Assignment.case_id)  # type: ignore[arg-type]
+        .where(Assignment.role == LEAD, live, FollowUp.status == "answered", FollowUp.answered_at < end)  # type: ignore[operator]
+    ).all()
+    every = session.exec(select(FollowUp.satisfaction).where(FollowUp.status == "answered",
+                                                             FollowUp.answered_at < end)).all()  # type: ignore[operator]
+    result: dict[int | None, dict[str, Any]] = {}
+    for dept_id, (total, received, replied, cumulative, overdue, signed, done) in rows.items():
+        mine = every if dept_id is None else [s for d, s in answers if d == dept_id]
+        result[dept_id] = {
+            "received": received, "replied": replied, "overdue": overdue, "cumulative_replied": cumulative,
+            "total": total, "response_rate": _rate(signed, total), "resolution_rate": _rate(done, total),
+            "satisfaction_rate": _rate(sum(s in GOOD for s in mine), len(mine)), "answers": len(mine),
+        }
+    return result
+
+
+def make_report(slot: str | None = None) -> dict:
+    """Build, store and deliver the report of the latest report time (idempotent per slot)."""
+    rt = current()
+    now = utcnow() if slot is None else datetime.fromisoformat(slot).replace(tzinfo=rt.profile.tz)
+    start, end = slot_window(rt, now)
+    name = f"{end:%Y-%m-%d %H:%M}"
+    with Session(rt.engine, expire_on_commit=False) as session:
+        known = session.exec(select(DailyReport).where(DailyReport.slot == name)).first()
+        if known is not None:
+            return {"slot": name, "id": known.id, "skipped": "exists"}
+        per_dept = figures(session, start, end)
+        departments = {d.id: d for d in session.exec(select(Department)).all()}
+        data = {
+            "slot": name, "timezone": str(rt.profile.tz), "from": start.isoformat(), "to": end.isoformat(),
+            "overall": per_dept.pop(None),
+            "departments": {departments[d].code: {"name": departments[d].name, **f}
+                            for d, f in sorted(per_dept.items(), key=lambda kv: departments[kv[0]].code)},  # type: ignore[index]
+        }
+        report = DailyReport(slot=name, generated_at=utcnow(), data=data)
+        session.add(report)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return {"slot": name, "skipped": "exists"}
+        rows: list[Outbox] = []
+        for code, body in data["departments"].items():
+            dept = next(d for d in departments.values() if d.code == code)
+            if dept.delivery in ("email", "webhook"):
+                rows.extend(_send(session, rt, dept, name, {"slot": name, "department": code, **body}))
+        head = next((d for d in departments.values() if d.code == office(rt.profile)), None)
+        if head is not None:
+            rows.extend(_send(session, rt, head, name, data))
+        outbox.commit_and_send(session, rt.broker, rows)
+        return {"slot": name, "id": report.id, "departments": len(data["departments"])}
+
+
+def _send(session: Session, rt: Runtime, dept: Department, slot: str, body: dict[str, Any]) -> list[Outbox]:
+    channel = dept.delivery if dept.delivery in ("email", "webhook") else "inapp"
+    address = {"email": dept.email, "webhook": dept.webhook}.get(channel) or dept.code
+    row = queue_notification(session, dedupe_key=f"report-{slot}-{dept.code}", channel=channel, kind="report",
+                             body=json.dumps(body, ensure_ascii=False, indent=1), address=address,
+                             subject=f"12345 工单日报 {slot}", department_id=dept.id)
+    return [row] if row else []

@@ -1,0 +1,202 @@
+"""The dispatch workflow's JSON API: departments sign, reply, return, ask for time; the office dispatches and decides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, jsonify
+from sqlmodel import Session, select
+
+from gateway.casework import followup, workflow
+from gateway.errors import ApiError, WorkflowError
+from gateway.intake.ingest import find_by_number
+from gateway.models import Assignment, DailyReport, Department, Extension
+from gateway.runtime import current
+from gateway.trust import auth
+from gateway.views import presenters
+from gateway.views.common import json_body
+
+bp = Blueprint("workflow", __name__)
+
+OFFICE = ("office", "admin")
+UNITS = ("department", "office", "admin")
+
+
+def actor() -> str:
+    user = auth.current_user()
+    return user.username if user else "api"
+
+
+def own_assignment(assignment_id: int) -> None:
+    """Department staff act only on their own unit's assignments (another unit's reads as not found)."""
+    user = auth.current_user()
+    if user is None or user.role != "department":
+        return
+    with Session(current().engine) as session:
+        assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.department_id != user.department_id:
+        raise ApiError(404, f"no assignment {assignment_id} for your unit", field="assignment_id")
+
+
+def _text(data: Any, field: str, max_len: int = 4000) -> str:
+    value = data.get(field) if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(422, f"{field} must be a non-empty string", field=field)
+    if len(value) > max_len:
+        raise ApiError(422, f"{field} is longer than {max_len} characters", field=field)
+    return value.strip()
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except WorkflowError as exc:
+        raise ApiError(409, exc.message) from None
+    except LookupError as exc:
+        raise ApiError(404, str(exc).strip("'")) from None
+
+
+def _assignment_body(assignment: Assignment) -> Any:
+    with Session(current().engine) as session:
+        dept = session.get(Department, assignment.department_id)
+        return jsonify({"assignment": {**presenters.assignment(assignment, dept),
+                                       "supervision_level": assignment.supervision_level,
+                                       "case_id": assignment.case_id}})
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/sign")
+@auth.require_role(*UNITS)
+def sign(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Sign for an assignment (签收)."""
+    own_assignment(assignment_id)
+    return _assignment_body(_run(lambda: workflow.sign(current(), assignment_id, actor())))
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/reply")
+@auth.require_role(*UNITS)
+def reply(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Reply: the lead's reply answers the citizens; an assisting unit's is input for the lead."""
+    own_assignment(assignment_id)
+    text = _text(json_body(), "text")
+    return _assignment_body(_run(lambda: workflow.reply(current(), assignment_id, text, actor())))
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/return")
+@auth.require_role(*UNITS)
+def return_(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Return a case that is not the department's (退单), with a reason."""
+    own_assignment(assignment_id)
+    reason = _text(json_body(), "reason", 1000)
+    return _assignment_body(_run(lambda: workflow.return_assignment(current(), assignment_id, reason, actor())))
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/extension")
+@auth.require_role(*UNITS)
+def extension(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Ask for more time before the deadline."""
+    own_assignment(assignment_id)
+    data = json_body()
+    reason = _text(data, "reason", 1000)
+    raw = _text(data, "until", 64)
+    try:
+        until = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(422, "until must be an ISO 8601 date-time with a UTC offset", field="until") from None
+    if until.tzinfo is None:
+        raise ApiError(422, "until needs a UTC offset (e.g. +08:00)", field="until")
+    ext = _run(lambda: workflow.request_extension(current(), assignment_id, until, reason, actor()))
+    return jsonify({"extension": _extension(ext)}), 201
+
+
+def _extension(ext: Extension) -> dict[str, Any]:
+    return {"id": ext.id, "assignment_id": ext.assignment_id, "until": presenters.iso(ext.requested_until),
+            "reason": ext.reason, "status": ext.status, "decided_by": ext.decided_by}
+
+
+@bp.post("/api/v1/extensions/<int:extension_id>/decide")
+@auth.require_role(*OFFICE)
+def decide(extension_id: int):  # type: ignore[no-untyped-def]
+    """Approve or reject an extension request."""
+    data = json_body()
+    approve = data.get("approve") if isinstance(data, dict) else None
+    if not isinstance(approve, bool):
+        raise ApiError(422, "approve must be true or false", field="approve")
+    return jsonify({"extension": _extension(_run(lambda: workflow.decide_extension(current(), extension_id, approve, actor())))})
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/overrule")
+@auth.require_role(*OFFICE)
+def overrule(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Refuse a return: the department handles the case after all."""
+    return _assignment_body(_run(lambda: workflow.overrule_return(current(), assignment_id, actor())))
+
+
+@bp.post("/api/v1/cases/<number>/dispatch")
+@auth.require_role(*OFFICE)
+def dispatch(number: str):  # type: ignore[no-untyped-def]
+    """Dispatch or re-dispatch a case: {"departments": [{"code", "role": "lead"|"assist"}]}."""
+    data = json_body()
+    items = data.get("departments") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items or not all(
+            isinstance(i, dict) and isinstance(i.get("code"), str) and i.get("role") in ("lead", "assist") for i in items):
+        raise ApiError(422, 'departments must be a list of {"code": str, "role": "lead"|"assist"}', field="departments")
+    rt = current()
+    case_id = _case_id(number)
+    _run(lambda: workflow.redispatch(rt, case_id, [(i["code"], i["role"]) for i in items], actor()))
+    return jsonify({"assignments": _assignments(case_id)})
+
+
+def _case_id(number: str) -> int:
+    """The id of the case a number leads to, or 404 naming the number."""
+    with Session(current().engine) as session:
+        case = find_by_number(session, number)
+        if case is None or case.id is None:
+            raise ApiError(404, f"no case numbered {number!r}", field="number")
+        return case.id
+
+
+def _assignments(case_id: int) -> list[dict[str, Any]]:
+    with Session(current().engine) as session:
+        rows = session.exec(select(Assignment, Department).join(Department).where(Assignment.case_id == case_id)).all()
+        return [presenters.assignment(a, d) for a, d in rows]
+
+
+@bp.post("/api/v1/cases/<number>/complexity")
+@auth.require_role(*OFFICE)
+def complexity(number: str):  # type: ignore[no-untyped-def]
+    """Mark a case especially complex, or not: {"complex": true|false}; open assignments move to the rule."""
+    data = json_body()
+    flag = data.get("complex") if isinstance(data, dict) else None
+    if not isinstance(flag, bool):
+        raise ApiError(422, "complex must be true or false", field="complex")
+    case_id = _case_id(number)
+    case = _run(lambda: workflow.set_complexity(current(), case_id, flag, actor()))
+    return jsonify({"case": presenters.case_row(case), "complexity": case.complexity,
+                    "assignments": _assignments(case_id)})
+
+
+@bp.post("/api/v1/cases/<number>/satisfaction")
+def satisfaction(number: str):  # type: ignore[no-untyped-def]
+    """A reporter's follow-up answer from the board or web form, with the case's retrieval code."""
+    data = json_body()
+    code = _text(data, "retrieval_code", 16)
+    answer = _text(data, "answer", 30)
+    try:
+        row = _run(lambda: followup.answer_board(current(), number, code, answer))
+    except ValueError as exc:
+        raise ApiError(422, str(exc), field="answer") from None
+    return jsonify({"followup": {"id": row.id, "satisfaction": row.satisfaction, "solved": row.solved,
+                                 "status": row.status}})
+
+
+@bp.get("/api/v1/reports/latest")
+@auth.require_role(*OFFICE)
+def latest_report():  # type: ignore[no-untyped-def]
+    """The latest twice-daily report (JSON)."""
+    with Session(current().engine) as session:
+        row = session.exec(select(DailyReport).order_by(DailyReport.id.desc())).first()  # type: ignore[union-attr]
+        if row is None:
+            raise ApiError(404, "no report has been made yet")
+        return jsonify({"id": row.id, "generated_at": presenters.iso(row.generated_at), **row.data})

@@ -1,0 +1,409 @@
+"""The coordinating office's console (督办): cases, one case, merge proposals, triage, supervision, reports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import or_
+from sqlmodel import Session, func, select
+
+from gateway.casework import merging, workflow
+from gateway.casework.queues import is_open, overdue, overdue_case_ids
+from gateway.clock import utcnow
+from gateway.errors import ApiError, WorkflowError
+from gateway.intake.ingest import find_by_number
+from gateway.models import (
+    LEAD,
+    Assignment,
+    AuditEntry,
+    Case,
+    Contact,
+    Department,
+    Event,
+    Identity,
+    MergeRecord,
+    Report,
+    User,
+)
+from gateway.reporting import charts, stats
+from gateway.runtime import current
+from gateway.trust import audit, auth
+from gateway.trust.auth import require_role
+from gateway.views.common import CASE_STATUS, CHANNEL, EVENT, Page, category_name, page_args
+
+bp = auth.protect(Blueprint("console", __name__, url_prefix="/console"))
+
+OFFICE = ("admin", "office")
+CASE_NUMBER = re.compile(r"^[A-Za-z]{2,4}\d{8}-\d{4,8}$")
+# The event kinds gateway.casework.workflow, gateway.casework.merging and the jobs write that ui.EVENT does not name yet.
+EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他工单", "case_unmerged": "撤销合并",
+                "merge_rejected": "驳回合并建议", "report_split": "拆出来件", "split_from": "由拆分来件新建",
+                "assist_input": "协办意见", "return_overruled": "退单未获同意", "reopened": "重新办理",
+                "reply_sent": "答复已送达", "followup_answered": "回访答复", "triage": "转人工分拣",
+                "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_provisional": "时限按暂定日历计算",
+                "deadline_recomputed": "按放假通知重算时限", "unpublished": "从留言板撤下",
+                "rule_changed": "时限规则变更", "complexity": "复杂程度"}
+
+
+def _user() -> User:
+    user = auth.current_user()
+    assert user is not None  # the role decorators ran first
+    return user
+
+
+def run_action(service: Callable[..., Any], *args: Any, done: str) -> bool:
+    """Call a workflow or merging service from a form; flash the outcome; False when the step was refused."""
+    try:
+        service(current(), *args)
+    except (WorkflowError, ApiError, LookupError) as exc:  # workflow's refusals, merging's MergeError/NotFound
+        flash(f"操作未完成：{exc}", "error")
+        return False
+    flash(done, "ok")
+    return True
+
+
+def _local_day(value: str, end: bool = False) -> datetime | None:
+    """A yyyy-mm-dd date from a filter as the UTC start (or end) of that local day; bad input is ignored."""
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    start = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=current().profile.tz)
+    return start
+
+
+def case_filters(args: Any, now: datetime) -> list[Any]:
+    """The WHERE clauses of the case list's filters and search box."""
+    where: list[Any] = []
+    status = args.get("status", "")
+    if status == "merged":
+        where.append(Case.merged_into_id.is_not(None))  # type: ignore[union-attr]
+    else:
+        where.append(Case.merged_into_id.is_(None))  # type: ignore[union-attr]
+        if status:
+            where.append(Case.status == status)
+    for field in ("district", "category"):
+        if args.get(field):
+            where.append(getattr(Case, field) == args[field])
+    if args.get("channel"):  # any of its reports' channels: a merged case carries every source's reports
+        where.append(or_(Case.channel == args["channel"],
+                         Case.id.in_(select(Report.case_id).where(Report.channel == args["channel"]))))  # type: ignore[union-attr]
+    if args.get("department"):
+        units = select(Department.id).where(Department.code == args["department"])
+        where.append(Case.id.in_(select(Assignment.case_id).where(Assignment.department_id.in_(units))))  # type: ignore[union-attr,attr-defined]
+    if args.get("overdue"):
+        where.append(Case.id.in_(overdue_case_ids(now)))  # type: ignore[union-attr]
+    if args.get("date_from") and (start := _local_day(args["date_from"])):
+        where.append(Case.created_at >= start)
+    if args.get("date_to") and (end := _local_day(args["date_to"], end=True)):
+        where.append(Case.created_at < end)
+    q = (args.get("q") or "").strip()
+    if q:
+        if CASE_NUMBER.match(q):
+            where.append(Case.number == q.upper())
+        else:
+            found = [Case.title.contains(q, autoescape=True), Case.summary.contains(q, autoescape=True)]  # type: ignore[union-attr]
+            digits = re.sub(r"\D", "", q)
+            if len(digits) >= 4:
+                by_phone = select(Report.case_id).where(Report.phone.contains(digits, autoescape=True))  # type: ignore[union-attr]
+                found.append(Case.id.in_(by_phone))  # type: ignore[union-attr]
+            where.append(or_(*found))
+    return where
+
+
+@bp.get("/")
+@require_role(*OFFICE)
+def cases():  # type: ignore[no-untyped-def]
+    """The merged-case list with filters (status, unit, district, category, channel, overdue, date) and search."""
+    rt = current()
+    page, per_page = page_args(50)
+    now = utcnow()
+    q = (request.args.get("q") or "").strip()
+    with Session(rt.engine) as db:
+        if q and CASE_NUMBER.match(q):
+            hit = find_by_number(db, q)  # an absorbed case's number leads to its survivor
+            if hit is not None and not any(request.args.get(k) for k in ("status", "department", "overdue")):
+                return redirect(url_for("console.case_page", number=q.upper()))  # which notes a merge
+        where = case_filters(request.args, now)
+        total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
+        rows = db.exec(select(Case).where(*where).order_by(Case.id.desc())  # type: ignore[union-attr]
+                       .offset((page - 1) * per_page).limit(per_page)).all()
+        late = set(db.exec(select(Assignment.case_id).where(Assignment.case_id.in_([c.id for c in rows]), overdue(now))).all())  # type: ignore[attr-defined]
+        channels: dict[int, list[str]] = {}
+        for case_id, name in db.exec(select(Report.case_id, Report.channel).where(
+                Report.case_id.in_([c.id for c in rows])).distinct().order_by(Report.channel)).all():  # type: ignore[union-attr,arg-type]
+            channels.setdefault(case_id, []).append(name)
+        departments = db.exec(select(Department).where(Department.active).order_by(Department.code)).all()
+        return render_template("console/cases.html", page=Page(list(rows), page, per_page, total), late=late,
+                               case_channels=channels,
+                               departments=departments, districts=rt.profile.district_names(),
+                               categories=rt.profile.categories, statuses=CASE_STATUS, channels=CHANNEL,
+                               args=request.args)
+
+
+def family(db: Session, case_id: int) -> list[int]:
+    """The case and every case merged into it (directly or through a chain), whose reports it now carries."""
+    ids, frontier = [case_id], [case_id]
+    while frontier:
+        frontier = [i for i in db.exec(select(Case.id).where(Case.merged_into_id.in_(frontier))).all()  # type: ignore[union-attr]
+                    if i not in ids]
+        ids += frontier
+    return ids
+
+
+def _reporters(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
+    """The people behind a case's reports: each contact once with its identities and report count."""
+    ids = [r.contact_id for r in reports if r.contact_id]
+    contacts = {c.id: c for c in db.exec(select(Contact).where(Contact.id.in_(ids))).all()}  # type: ignore[union-attr]
+    identities: dict[int, list[Identity]] = {}
+    for ident in db.exec(select(Identity).where(Identity.contact_id.in_(ids))).all():  # type: ignore[attr-defined]
+        identities.setdefault(ident.contact_id, []).append(ident)
+    people: dict[Any, dict[str, Any]] = {}
+    for r in reports:
+        key = r.contact_id or f"anon-{r.id}"
+        person = people.setdefault(key, {"name": None, "identities": [], "channels": [], "reports": 0})
+        contact = contacts.get(r.contact_id) if r.contact_id else None
+        person["name"] = person["name"] or r.name or (contact.name if contact else None)
+        person["identities"] = identities.get(r.contact_id, []) if r.contact_id else []
+        person["channels"].append(r.channel)
+        person["reports"] += 1
+    return list(people.values())
+
+
+@bp.get("/cases/<number>")
+@require_role(*OFFICE)
+def case_page(number: str):  # type: ignore[no-untyped-def]
+    """One case: every source report on one timeline, reporters, merges, assignments, replies, events."""
+    rt = current()
+    with Session(rt.engine) as db:
+        case = find_by_number(db, number)
+        if case is None:
+            return render_template("console/not_found.html", number=number), 404
+        if case.number != number.strip().upper():
+            return redirect(url_for("console.case_page", number=case.number, **{"from": number}))
+        reports = list(db.exec(select(Report).where(Report.case_id.in_(family(db, case.id)))  # type: ignore[union-attr]
+                               .order_by(Report.received_at, Report.id)).all())  # type: ignore[arg-type]
+        assignments = db.exec(select(Assignment, Department).join(Department)
+                              .where(Assignment.case_id == case.id).order_by(Assignment.role.desc(), Assignment.id)).all()  # type: ignore[attr-defined]
+        merges = db.exec(select(MergeRecord).where(or_(MergeRecord.survivor_case_id == case.id,
+                                                       MergeRecord.absorbed_case_id == case.id))
+                         .order_by(MergeRecord.id)).all()  # type: ignore[arg-type]
+        related = {c.id: c for c in db.exec(select(Case).where(Case.id.in_(  # type: ignore[union-attr]
+            [m.absorbed_case_id for m in merges] + [m.survivor_case_id for m in merges]))).all()}
+        events = db.exec(select(Event).where(Event.case_id == case.id).order_by(Event.at, Event.id)).all()  # type: ignore[arg-type]
+        departments = db.exec(select(Department).where(Department.active, Department.kind != "office").order_by(Department.code)).all()
+        page = render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
+                               assignments=assignments, merges=merges, related=related, events=events,
+                               departments=departments, resolved_from=request.args.get("from"), now=utcnow(),
+                               event_labels=EVENT_LABELS)
+        shown = case.number
+    audit.record("case_viewed", f"case:{shown}", via="console")  # the page shows the reporters' names and phones
+    return page
+
+
+@bp.post("/cases/<number>/dispatch")
+@require_role(*OFFICE)
+def dispatch(number: str):  # type: ignore[no-untyped-def]
+    """Dispatch or re-dispatch a case by hand: one lead unit and any assisting units."""
+    with Session(current().engine) as db:
+        case = find_by_number(db, number)
+        if case is None:
+            return render_template("console/not_found.html", number=number), 404
+        lead = request.form.get("lead", "")
+        units = [(lead, LEAD)] if lead else []
+        units += [(code, "assist") for code in request.form.getlist("assist") if code and code != lead]
+    if not units:
+        flash("请至少选择一个主办单位。", "error")
+    else:
+        run_action(workflow.redispatch, case.id, units, _user().actor, done="已重新派单。")
+    return redirect(url_for("console.case_page", number=case.number))
+
+
+@bp.post("/cases/<number>/complexity")
+@require_role(*OFFICE)
+def complexity(number: str):  # type: ignore[no-untyped-def]
+    """Mark a case especially complex (特别复杂), or take the mark off: the open assignments' deadlines follow."""
+    with Session(current().engine) as db:
+        case = find_by_number(db, number)
+        if case is None:
+            return render_template("console/not_found.html", number=number), 404
+    flag = request.form.get("complex") == "1"
+    run_action(workflow.set_complexity, case.id, flag, _user().actor,
+               done="已标记为特别复杂，办理时限按复杂件规则重算。" if flag else "已取消特别复杂标记。")
+    return redirect(url_for("console.case_page", number=case.number))
+
+
+@bp.post("/cases/<number>/unpublish")
+@require_role(*OFFICE)
+def unpublish(number: str):  # type: ignore[no-untyped-def]
+    """Take a public post off the board (and Open311): the case goes on, private."""
+    with Session(current().engine) as db:
+        case = find_by_number(db, number)
+        if case is None:
+            return render_template("console/not_found.html", number=number), 404
+        was_public, case.public = case.public, False
+        db.add(case)
+        if was_public:
+            db.add(Event(case_id=case.id, kind="unpublished", actor=_user().actor, data={}))
+        db.commit()
+        shown = case.number
+    if was_public:
+        audit.record("unpublished", f"case:{shown}")
+    flash("已从留言板撤下。", "ok")
+    return redirect(url_for("console.case_page", number=shown))
+
+
+@bp.get("/merges")
+@require_role(*OFFICE)
+def merges():  # type: ignore[no-untyped-def]
+    """The merge proposals, each shown side by side with the case it would join."""
+    page, per_page = page_args(20)
+    status = request.args.get("status", "proposed")
+    with Session(current().engine) as db:
+        where = [MergeRecord.status == status] if status in ("proposed", "applied", "rejected", "undone") else []
+        total = db.exec(select(func.count()).select_from(MergeRecord).where(*where)).one()
+        rows = db.exec(select(MergeRecord).where(*where).order_by(MergeRecord.id.desc())  # type: ignore[union-attr]
+                       .offset((page - 1) * per_page).limit(per_page)).all()
+        case_ids = {m.survivor_case_id for m in rows} | {m.absorbed_case_id for m in rows if m.absorbed_case_id}
+        cases_by_id = {c.id: c for c in db.exec(select(Case).where(Case.id.in_(case_ids))).all()}  # type: ignore[union-attr]
+        report_ids = [m.report_id for m in rows if m.report_id]
+        reports_by_id = {r.id: r for r in db.exec(select(Report).where(Report.id.in_(report_ids))).all()}  # type: ignore[union-attr]
+        return render_template("console/merges.html", page=Page(list(rows), page, per_page, total), status=status,
+                               cases=cases_by_id, reports=reports_by_id)
+
+
+MERGE_AUDIT = {"accept_proposal": "merge_accepted", "reject_proposal": "merge_rejected", "unmerge": "merge_undone"}
+
+
+def _merge_action(record_id: int, service: Callable[..., Any], done: str) -> Any:
+    if run_action(service, record_id, _user().actor, done=done):
+        audit.record(MERGE_AUDIT[service.__name__], f"merge:{record_id}")
+    return redirect(auth.safe_next(request.form.get("back"), url_for("console.merges")))  # never another site
+
+
+@bp.post("/merges/<int:record_id>/accept")
+@require_role(*OFFICE)
+def accept_merge(record_id: int):  # type: ignore[no-untyped-def]
+    """Accept a proposed merge."""
+    return _merge_action(record_id, merging.accept_proposal, "已确认合并。")
+
+
+@bp.post("/merges/<int:record_id>/reject")
+@require_role(*OFFICE)
+def reject_merge(record_id: int):  # type: ignore[no-untyped-def]
+    """Reject a proposed merge."""
+    return _merge_action(record_id, merging.reject_proposal, "已驳回合并建议。")
+
+
+@bp.post("/merges/<int:record_id>/undo")
+@require_role(*OFFICE)
+def undo_merge(record_id: int):  # type: ignore[no-untyped-def]
+    """Undo an applied merge."""
+    return _merge_action(record_id, merging.unmerge, "已撤销合并。")
+
+
+@bp.get("/triage")
+@require_role(*OFFICE)
+def triage():  # type: ignore[no-untyped-def]
+    """Cases whose routing was not confident enough: the office decides where they go."""
+    page, per_page = page_args(50)
+    with Session(current().engine) as db:
+        where = [Case.status == "triage", Case.merged_into_id.is_(None)]  # type: ignore[union-attr]
+        total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
+        rows = db.exec(select(Case).where(*where).order_by(Case.created_at)
+                       .offset((page - 1) * per_page).limit(per_page)).all()
+        return render_template("console/triage.html", page=Page(list(rows), page, per_page, total))
+
+
+SUPERVISION_TABS = {"all": "全部", "overdue": "超期", "chased": "已催办", "escalated": "已升级"}
+
+
+@bp.get("/supervision")
+@require_role(*OFFICE)
+def supervision():  # type: ignore[no-untyped-def]
+    """The supervision board: overdue, chased and escalated assignments, the most urgent first."""
+    page, per_page = page_args(50)
+    now = utcnow()
+    tab = request.args.get("tab", "all")
+    clauses = {"overdue": overdue(now), "chased": Assignment.supervision_level == 3,
+               "escalated": Assignment.supervision_level >= 4,
+               "all": or_(overdue(now), Assignment.supervision_level > 0)}
+    with Session(current().engine) as db:
+        counts = {k: db.exec(select(func.count()).select_from(Assignment).where(is_open(), v)).one() for k, v in clauses.items()}
+        where = [is_open(), clauses.get(tab, clauses["all"])]
+        rows = db.exec(select(Assignment, Case, Department).join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
+                       .join(Department, Department.id == Assignment.department_id)  # type: ignore[arg-type]
+                       .where(*where).order_by(Assignment.supervision_level.desc(), Assignment.due_at)  # type: ignore[attr-defined]
+                       .offset((page - 1) * per_page).limit(per_page)).all()
+        return render_template("console/supervision.html", page=Page(list(rows), page, per_page, counts.get(tab, counts["all"])),
+                               tab=tab, tabs=SUPERVISION_TABS, counts=counts, now=now)
+
+
+@bp.get("/reports")
+@require_role(*OFFICE)
+def reports():  # type: ignore[no-untyped-def]
+    """Department rankings on the three rates, cumulative replies, hot issues, and volume charts."""
+    rt = current()
+    try:
+        span = min(max(int(request.args.get("days", 30)), 1), 366)
+    except ValueError:
+        span = 30
+    now = utcnow()
+    tz = rt.profile.tz
+    since = datetime.combine((now.astimezone(tz) - timedelta(days=span - 1)).date(), time(), tzinfo=tz)
+    with Session(rt.engine) as db:
+        ranking = stats.rankings(db, since, rt.services.get("satisfaction_by_department"))
+        axis = stats.days(since, now, tz)
+        labels = [d.strftime("%m-%d") for d in axis]
+        by_channel = {CHANNEL.get(k, k): v for k, v in stats.volume_by_channel(db, since, axis, tz).items()}
+        by_category = stats.volume_by_category(db, since, axis, tz)
+        top_categories = dict(list(by_category.items())[:6])
+        return render_template(
+            "console/reports.html", span=span, since=since, ranking=ranking,
+            total_replies=stats.cumulative_replies(db), hot=stats.hot_issues(db, since),
+            channel_chart=charts.line_chart(labels, by_channel, title="各渠道来件量（按日）"),
+            category_chart=charts.line_chart(labels, {category_name(k): v for k, v in top_categories.items()},
+                                             title="主要类别工单量（按日）"),
+            category_bars=charts.bar_chart([(category_name(k), sum(v)) for k, v in by_category.items()],
+                                           title="各类别工单总量"),
+        )
+
+
+@bp.get("/audit")
+@require_role("admin")
+def audit_log():  # type: ignore[no-untyped-def]
+    """The audit log, newest first, filtered by who, what, which object and when."""
+    page, per_page = page_args(50)
+    filters = {key: (request.args.get(key) or "").strip() for key in ("actor", "action", "target", "since", "until")}
+    where = []
+    if filters["actor"]:
+        where.append(AuditEntry.actor.contains(filters["actor"], autoescape=True))  # type: ignore[attr-defined]
+    if filters["action"] in audit.ACTIONS:
+        where.append(AuditEntry.action == filters["action"])
+    if filters["target"]:
+        where.append(AuditEntry.target.contains(filters["target"], autoescape=True))  # type: ignore[attr-defined]
+    tz = current().profile.tz
+    for key, compare in (("since", lambda col, day: col >= day), ("until", lambda col, day: col < day + timedelta(days=1))):
+        try:
+            day = datetime.combine(date.fromisoformat(filters[key]), time(), tzinfo=tz) if filters[key] else None
+        except ValueError:
+            day, filters[key] = None, ""
+        if day is not None:
+            where.append(compare(AuditEntry.at, day))
+    with Session(current().engine) as db:
+        total = db.exec(select(func.count()).select_from(AuditEntry).where(*where)).one()
+        rows = db.exec(select(AuditEntry).where(*where).order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+                       .offset((page - 1) * per_page).limit(per_page)).all()
+        return render_template("console/audit.html", page=Page(list(rows), page, per_page, total), filters=filters,
+                               actions=audit.ACTIONS)
+
+
+@bp.get("/operator")
+@require_role("operator", "admin")
+def operator_home():  # type: ignore[no-untyped-def]
+    """The operator's start page: the way to the hotline intake form."""
+    return render_template("console/operator.html")

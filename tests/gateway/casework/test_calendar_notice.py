@@ -1,0 +1,166 @@
+"""The State Council notice: read as published, stored for every process, and deadlines that never run out of
+calendar (provisional on the statutory base until the notice is imported, then recomputed)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import Session
+
+from gateway.casework import calendars
+from gateway.casework.sla import due
+from gateway.casework.workcal import NoticeError, WorkCalendar, default_calendar, parse_notice
+from gateway.cli import main
+from tests.conftest import logged_in, subprocess_env
+from tests.kits.dispatch_kit import CITY, assignments, events, local, report, set_clock
+
+NOTICES = Path(__file__).resolve().parents[2] / "fixtures" / "calendar"
+MADE_UP_2027 = NOTICES / "2027-madeup.txt"
+
+
+def sh(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=CITY)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_notices_reproduce_the_bundled_years_exactly(year):
+    read = parse_notice((NOTICES / f"{year}.txt").read_text(encoding="utf-8"))
+    bundled = default_calendar().years[year]
+    assert read.year == year
+    assert read.holidays == bundled.holidays and read.makeup_days == bundled.makeup_days
+    assert [f.name for f in read.festivals] == [f.name for f in bundled.festivals]
+
+
+def test_a_notice_may_start_its_new_year_holiday_in_december_and_name_weekdays_as_星期():
+    days = parse_notice("一、元旦：2022年12月31日（星期六）至2023年1月2日（星期一）放假调休，共3天。\n"
+                        "二、春节：1月21日（星期六）至27日（星期五）放假调休，共7天。1月28日（星期六）、1月29日（星期日）上班。",
+                        year=2023)
+    assert days.holidays >= {date(2022, 12, 31), date(2023, 1, 2), date(2023, 1, 27)}
+    assert days.makeup_days == {date(2023, 1, 28), date(2023, 1, 29)}
+    cal = default_calendar().with_years([days])
+    assert not cal.is_working_day(date(2022, 12, 31)) and cal.is_working_day(date(2023, 1, 29))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("国务院办公厅关于2027年部分节假日安排的通知\n一、元旦：1月1日（周四）放假1天。", "2027-01-01 is a 周五, the notice says 周四"),
+        ("国务院办公厅关于2027年部分节假日安排的通知\n一、元旦：1月1日（周五）至3日（周日）放假，共4天。", "is 3 days, the notice says 4"),
+        ("国务院办公厅关于2027年部分节假日安排的通知\n一、元旦：1月1日（周五）放假。1月6日（周三）上班。", "not a weekend"),
+        ("国务院办公厅关于2027年部分节假日安排的通知\n一、元旦：放假调休，共3天。", "line 2"),
+        ("一、元旦：1月1日（周五）放假1天。", "no year"),
+        ("国务院办公厅关于2027年部分节假日安排的通知\n各部门：请做好值班。", "no numbered festival items"),
+        ("国务院办公厅关于2027年部分节假日安排的通知\n一、元旦：2月30日放假。", "is not a date"),
+    ],
+)
+def test_a_notice_that_cannot_be_read_exactly_is_refused_naming_what_is_wrong(text, message):
+    with pytest.raises(NoticeError, match=message):
+        parse_notice(text)
+
+
+def test_a_notice_for_another_year_than_asked_is_refused():
+    with pytest.raises(NoticeError, match="the notice is for 2026, not 2027"):
+        parse_notice((NOTICES / "2026.txt").read_text(encoding="utf-8"), year=2027)
+
+
+OFFICIAL_2027 = default_calendar().with_years([parse_notice(MADE_UP_2027.read_text(encoding="utf-8"))])
+
+# The fortnight 2026-12-28 .. 2027-01-08. Provisional: 2027 on its statutory base (Jan 1 off). Official: the
+# made-up notice (Jan 1-4 off, Saturday Jan 9 worked). A 5+2 unit counts every day on both.
+FORTNIGHT = [
+    # start, rule, unit calendar, provisional due, official due
+    (sh(2026, 12, 28, 10), {"hours": 24}, "working", sh(2026, 12, 29, 10), sh(2026, 12, 29, 10)),
+    (sh(2026, 12, 29, 15), {"working_days": 3}, "working", sh(2027, 1, 4, 15), sh(2027, 1, 5, 15)),
+    (sh(2026, 12, 30, 15), {"working_days": 3}, "working", sh(2027, 1, 5, 15), sh(2027, 1, 6, 15)),
+    (sh(2026, 12, 31, 10), {"hours": 24}, "working", sh(2027, 1, 4, 10), sh(2027, 1, 5, 10)),
+    (sh(2026, 12, 28, 10), {"working_days": 5}, "working", sh(2027, 1, 5, 10), sh(2027, 1, 6, 10)),
+    (sh(2027, 1, 1, 9), {"hours": 24}, "working", sh(2027, 1, 4, 9), sh(2027, 1, 5, 9)),
+    (sh(2027, 1, 2, 9), {"working_days": 3}, "working", sh(2027, 1, 7, 0), sh(2027, 1, 8, 0)),
+    (sh(2027, 1, 6, 16), {"working_days": 3}, "working", sh(2027, 1, 11, 16), sh(2027, 1, 9, 16)),
+    (sh(2027, 1, 7, 16), {"working_days": 3}, "working", sh(2027, 1, 12, 16), sh(2027, 1, 11, 16)),
+    (sh(2027, 1, 8, 11), {"hours": 24}, "working", sh(2027, 1, 11, 11), sh(2027, 1, 9, 11)),
+    (sh(2026, 12, 29, 15), {"working_days": 5}, "5+2", sh(2027, 1, 3, 15), sh(2027, 1, 3, 15)),
+    (sh(2026, 12, 31, 10), {"hours": 24}, "5+2", sh(2027, 1, 1, 10), sh(2027, 1, 1, 10)),
+]
+
+
+@pytest.mark.parametrize(("start", "rule", "unit", "provisional", "official"), FORTNIGHT)
+def test_the_fortnight_across_the_new_year_on_both_calendars(start, rule, unit, provisional, official):
+    before = due(start, rule, unit, default_calendar())
+    after = due(start, rule, unit, OFFICIAL_2027)
+    assert (before.at, after.at) == (provisional, official)
+    flagged = unit == "working" and before.at.year == 2027
+    assert before.provisional == ((2027,) if flagged else ()) and after.provisional == ()
+
+
+def cli(config, *args: str):
+    return CliRunner().invoke(main, ["calendar", *args], env=subprocess_env(config))
+
+
+def test_importing_the_notice_recomputes_the_open_provisional_deadlines_with_an_event(app, client, rt, jobs, config):
+    set_clock(app, 2026, 12, 31, 10)
+    number = report(client, title="路灯不亮", text="江岸区中山大道888号路灯连续三天不亮。", phone="13800138001")
+    jobs()
+    [light] = assignments(rt, number).values()
+    assert local(light.due_at) == sh(2027, 1, 4, 10) and light.reason["calendar_provisional"] == [2027]
+    shown = cli(config, "show", "2027")
+    assert shown.exit_code == 0 and "2027: PROVISIONAL" in shown.output and "2027-01-01 放假" in shown.output
+
+    dry = cli(config, "import", str(MADE_UP_2027), "--dry-run")
+    assert dry.exit_code == 0 and "元旦: 01-01..01-04 放假 (4 天); 01-09 上班" in dry.output
+    assert local(assignments(rt, number)["WH-LIGHT"].due_at) == sh(2027, 1, 4, 10)  # nothing stored
+
+    done = cli(config, "import", str(MADE_UP_2027))
+    assert done.exit_code == 0, done.output
+    assert "1 open assignments had provisional deadlines for 2027" in done.output
+    light = assignments(rt, number)["WH-LIGHT"]
+    assert local(light.due_at) == sh(2027, 1, 5, 10) and light.reason["calendar_provisional"] == []
+    [moved] = events(rt, number, "deadline_recomputed")
+    assert moved.data["notice"] == 2027 and moved.data["department"] == "WH-LIGHT"
+    assert local(datetime.fromisoformat(moved.data["after"])) == sh(2027, 1, 5, 10)
+    # Another process (this app) sees the stored notice at once: 2027 is official now.
+    with Session(rt.engine) as session:
+        assert calendars.current(session, rt).is_official(2027)
+    shown = cli(config, "show", "2027")
+    assert "2027: official (State Council notice), " in shown.output and "PROVISIONAL" not in shown.output
+    # Importing it again moves nothing more.
+    assert "0 open assignments" in cli(config, "import", str(MADE_UP_2027)).output
+
+
+def test_a_bad_notice_file_is_refused_by_the_cli_with_the_line(config, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("国务院办公厅关于2027年部分节假日安排的通知\n一、元旦：1月1日（周四）放假1天。", encoding="utf-8")
+    result = cli(config, "import", str(bad))
+    assert result.exit_code == 1 and "line 2" in result.output and "周五" in result.output
+    gbk = tmp_path / "gbk.txt"
+    gbk.write_bytes("国务院办公厅关于2027年部分节假日安排的通知".encode("gbk"))
+    assert "not UTF-8" in cli(config, "import", str(gbk)).output
+
+
+def test_readiness_and_the_console_name_the_missing_notice_from_sixty_days_before_the_year_ends(app, client, rt):
+    set_clock(app, 2026, 10, 31, 12)  # 61 days before the last official year ends
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["details"]["calendar"]["missing"] == []
+    office = logged_in(app, "office")
+    assert "放假安排通知尚未导入" not in office.get("/console/").get_data(as_text=True)
+
+    set_clock(app, 2026, 12, 7, 12)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ok"
+    assert ready.get_json()["details"]["calendar"] == {"official_years": [2024, 2025, 2026], "missing": [2027]}
+    page = office.get("/console/").get_data(as_text=True)
+    assert "2027年放假安排通知尚未导入" in page and "hotline calendar import" in page
+
+    with Session(rt.engine) as session:
+        calendars.store(session, parse_notice(MADE_UP_2027.read_text(encoding="utf-8")), "…", actor="test")
+    assert client.get("/readyz").get_json()["details"]["calendar"]["missing"] == []
+    assert "放假安排通知尚未导入" not in office.get("/console/").get_data(as_text=True)
+
+
+def test_a_year_with_no_notice_at_all_is_named_missing_too():
+    assert calendars.missing_years(default_calendar(), date(2028, 3, 1)) == [2028]
+    assert calendars.missing_years(WorkCalendar.load(), date(2026, 11, 1)) == [2027]
+    assert calendars.missing_years(OFFICIAL_2027, date(2026, 12, 20)) == []
