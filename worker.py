@@ -34,7 +34,7 @@ def app() -> Flask:
 class GatewayWorker(SimpleWorker):
     """Runs jobs in-process (no fork per job) inside the gateway's app context.
 
-    SimpleWorker is chosen for throughput (DESIGN.md: ~4x the forking Worker on these
+    SimpleWorker is chosen for throughput (docs/BENCHMARKS.md: about 3x the forking Worker on these
     machines); jobs are idempotent and retried, so losing a process mid-job loses nothing.
 
     A SimpleWorker sends no heartbeat while its job runs, so the job's StartedJobRegistry entry

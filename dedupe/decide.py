@@ -1,6 +1,6 @@
 """Decide whether a new report belongs to a candidate case: attach, propose to the office, or open a new case.
 
-Rules (DESIGN.md, "Dedupe, in three rules"; rule 1, provider retries, is a unique key upstream):
+Rules (docs/ARCHITECTURE.md, "Dedupe, in three rules"; rule 1, provider retries, is a unique key upstream):
 
 - rule 2 ``same_person``: the same contact, a similar text or the same place, while the case
   is open or within ``same_person_days`` of its last report;

@@ -1,4 +1,4 @@
-"""The data model (DESIGN.md "Model"): contacts, reports, cases, departments, assignments, events."""
+"""The data model (docs/ARCHITECTURE.md "Data model"): contacts, reports, cases, departments, assignments, events."""
 
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ def topics_of(profile: Profile) -> dict[str, str]:
 
 
 class Dedupe:
-    """Rules 2 and 3 of DESIGN.md over the shared index: ``__call__`` is the matcher, ``record`` the indexer."""
+    """Rules 2 and 3 of docs/ARCHITECTURE.md "Dedupe, in three rules" over the shared index: ``__call__`` is the matcher, ``record`` the indexer."""
 
     def __init__(self, profile: Profile) -> None:
         self.thresholds = thresholds_of(profile)
