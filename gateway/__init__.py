@@ -59,7 +59,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     rt.services["after_ingest"] = after_ingest  # citizens' acknowledgements on the channel they used
     from gateway.casework import followup
 
-    rt.services["satisfaction_by_department"] = followup.satisfaction_by_department  # console rankings
     rt.services["case_satisfaction"] = followup.case_satisfaction  # the public board
 
     from gateway.intake.matching import install

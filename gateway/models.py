@@ -166,6 +166,7 @@ class Assignment(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "department_id", name="uq_assignment_case_department"),
         Index("ix_assignment_status_due", "status", "due_at"),
+        Index("ix_assignment_status_ack_due", "status", "ack_due_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -174,7 +175,13 @@ class Assignment(SQLModel, table=True):
     status: str = Field(default="dispatched", max_length=16)
     reason: dict = _json()
     dispatched_at: datetime = _now()
-    due_at: Optional[datetime] = _ts()
+    due_at: Optional[datetime] = _ts()  # 办结: the reply that completes the assignment is due
+    ack_due_at: Optional[datetime] = _ts()  # 回告: the unit's first answer (signed, contact made) is due
+    acknowledged_at: Optional[datetime] = _ts()  # when it signed, recorded contact or replied, whichever came first
+    ack_level: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 1: told its 回告 is overdue
+    suspended_at: Optional[datetime] = _ts()  # 挂起: both clocks stopped since, with the office's approval
+    suspended_until: Optional[datetime] = _ts()  # ... until then at the latest (resumed on its own)
+    suspended_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # paused in all
     signed_at: Optional[datetime] = _ts()
     replied_at: Optional[datetime] = _ts()
     returned_at: Optional[datetime] = _ts()
@@ -313,10 +320,13 @@ class MailCheckpoint(SQLModel, table=True):
 
 
 class Extension(SQLModel, table=True):
-    """A department's request for more time on one assignment, decided by the office."""
+    """A department's request on one assignment's clocks, decided by the office: more time (延期, kind
+    "extension": 办结 moves to requested_until) or a pause (挂起, kind "suspension": both clocks stop until
+    requested_until at the latest, e.g. while waiting for the citizen)."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    kind: str = Field(default="extension", max_length=16, sa_column_kwargs={"server_default": "extension"})
     requested_until: datetime = _ts(nullable=False)
     reason: str = ""
     status: str = Field(default="pending", max_length=16, index=True)  # pending | approved | rejected

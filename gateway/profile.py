@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,6 +57,11 @@ class Profile:
         """`[city] retention_days`: how long after a case closes its reporters' personal data is kept (None: for ever)."""
         days = self.city.get("retention_days")
         return int(days) if days else None
+
+    @property
+    def repeat_window(self) -> timedelta:
+        """`[schedule] repeat_window_hours`: a second report by the same person this soon is a repeat call."""
+        return timedelta(hours=float(self.schedule.get("repeat_window_hours", 72)))
 
     def public_by_default(self, channel: str) -> bool:
         """Whether a report whose citizen was not asked is public: only on the channels `[city] public_channels`

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
@@ -234,23 +234,6 @@ def answer_board(rt: Runtime, number: str, retrieval_code: str, answer: str) -> 
         assert stored is not None
         return stored
 
-
-
-def satisfaction_by_department(session: Session, since: datetime) -> dict[int, tuple[int, int]]:
-    """Per lead department: (satisfied or basically satisfied answers, answers) to follow-ups since a moment."""
-    from gateway.models import LEAD, Assignment, FollowUp
-
-    rows = session.exec(
-        select(Assignment.department_id, FollowUp.satisfaction)
-        .join(FollowUp, FollowUp.case_id == Assignment.case_id)  # type: ignore[arg-type]
-        .where(Assignment.role == LEAD, FollowUp.status == "answered", FollowUp.answered_at >= since)  # type: ignore[operator]
-    ).all()
-    scores: dict[int, list[int]] = {}
-    for department_id, label in rows:
-        counts = scores.setdefault(department_id, [0, 0])
-        counts[0] += label in (SATISFIED, FAIRLY)
-        counts[1] += 1
-    return {dept: (good, total) for dept, (good, total) in scores.items()}
 
 
 def case_satisfaction(session: Session, case_ids: list[int]) -> dict[int, str]:

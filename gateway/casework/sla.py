@@ -1,5 +1,8 @@
 """Deadlines from the city profile's SLA rules on the official calendar, computed once and stored.
 
+Every assignment has two clocks: 回告 (its first answer: signed, contact made; [sla.acknowledge]) and
+办结 (the reply that completes it; [sla] consultation/single/joint/complex or the unit's own SLA).
+
 A rule is {"hours": h} or {"working_days": n}. A department's calendar is "working" (the
 official Chinese calendar of gateway/casework/workcal.py, with the notices of gateway/casework/calendars.py) or "5+2"
 (weekends count, nothing is postponed). A deadline that reaches into a year with no notice is computed
@@ -24,6 +27,16 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "single": {"hours": 24},
     "joint": {"working_days": 3},
     "complex": {"working_days": 5},
+}
+
+
+# 回告 (the unit's first answer: signed, contact made) per rule, when the profile's [sla.acknowledge] does not say;
+# never later than the 办结 of the same assignment.
+DEFAULT_ACKNOWLEDGE: dict[str, dict[str, Any]] = {
+    "consultation": {"hours": 12},
+    "single": {"hours": 12},
+    "joint": {"working_days": 1},
+    "complex": {"working_days": 1},
 }
 
 
@@ -65,6 +78,20 @@ def rule_for(profile: Profile, appeal_type: str | None, departments: int, comple
     else:
         name = "single"
     return name, dict(profile.sla.get(name) or DEFAULT_RULES[name])
+
+
+def acknowledge_rule(profile: Profile, rule_name: str) -> dict[str, Any]:
+    """The 回告 rule that goes with a 办结 rule (a unit's own SLA keeps the case rule's 回告)."""
+    table = profile.sla.get("acknowledge") or {}
+    return dict(table.get(rule_name) or DEFAULT_ACKNOWLEDGE.get(rule_name) or {"working_days": 1})
+
+
+def clocks(start: datetime, rule: dict[str, Any], ack_rule: dict[str, Any], calendar: str | None,
+           cal: WorkCalendar) -> tuple[Due, Due]:
+    """Both clocks of an assignment from ``start``: (回告, 办结); 回告 is never later than 办结."""
+    done = due(start, rule, calendar, cal)
+    ack = due(start, ack_rule, calendar, cal)
+    return (ack if ack.at <= done.at else done), done
 
 
 def due(start: datetime, rule: dict[str, Any], calendar: str | None, cal: WorkCalendar) -> Due:

@@ -5,6 +5,11 @@ deadline), 2 overdue (at the deadline), 3 chased in writing (the next working da
 [sla] chase_after_working_days), 4 escalated to the office ([sla] escalate_after_working_days
 working days after the deadline). Each step is an Event and one notification (dedupe keys
 make it once per step and round). The walk is an indexed query on (status, due_at).
+
+The other clock, 回告 (the unit's first answer), has one step: an unsigned assignment whose ack_due_at has
+passed with no contact recorded gets an `ack_overdue` event and a notification (indexed on (status,
+ack_due_at)). A paused assignment (挂起) takes no step on either clock; a pause whose date has come is
+ended by the sweep, and its time moves both clocks on.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.casework import calendars
 from gateway.casework.sla import working_days_after
-from gateway.casework.workflow import ACTIVE, assignment_note, calendar_events, office_note
+from gateway.casework.workflow import ACTIVE, assignment_note, calendar_events, office_note, resume
 from gateway.clock import as_utc, utcnow
+from gateway.errors import WorkflowError
 from gateway.models import Assignment, Case, Department, Event, Outbox
 from gateway.runtime import Runtime, current
 
@@ -54,7 +60,47 @@ def sweep(batch: int = BATCH) -> dict:
             if len(rows) < batch:
                 break
             after = (rows[-1][1], rows[-1][0])
-    return {"steps": steps, "checked": checked}
+    resumed = _resume_due(rt, now)
+    acks = _ack_overdue(rt, now, batch)
+    return {"steps": steps, "checked": checked, "ack_overdue": acks, "resumed": resumed}
+
+
+def _resume_due(rt: Runtime, now: datetime) -> int:
+    """End the pauses (挂起) whose date has come: the clocks run again."""
+    with Session(rt.engine) as session:
+        ids = session.exec(select(Assignment.id).where(col(Assignment.suspended_until).isnot(None),
+                                                       col(Assignment.suspended_until) <= now)).all()
+    for assignment_id in ids:
+        try:
+            resume(rt, assignment_id, "system")
+        except WorkflowError:
+            continue  # resumed by the unit or the office meanwhile
+    return len(ids)
+
+
+def _ack_overdue(rt: Runtime, now: datetime, batch: int) -> int:
+    """Tell each unit whose 回告 is overdue (not signed, no contact recorded), once per round."""
+    told = 0
+    while True:
+        with Session(rt.engine, expire_on_commit=False) as session:
+            rows = session.exec(select(Assignment).where(
+                Assignment.status == "dispatched", col(Assignment.ack_due_at) <= now, Assignment.ack_level == 0,
+                col(Assignment.acknowledged_at).is_(None), col(Assignment.suspended_at).is_(None))
+                .order_by(col(Assignment.ack_due_at)).limit(batch)).all()
+            notes: list[Outbox] = []
+            for assignment in rows:
+                ack_due = as_utc(assignment.ack_due_at or now)
+                session.add(Event(case_id=assignment.case_id, kind="ack_overdue", data={
+                    "assignment_id": assignment.id, "ack_due_at": ack_due.isoformat()}))
+                row = assignment_note(session, rt, assignment, "ack_overdue",
+                                      f"回告时限：{ack_due.astimezone(rt.profile.tz):%Y-%m-%d %H:%M}")
+                notes.extend([row] if row else [])
+                assignment.ack_level = 1
+                session.add(assignment)
+            outbox.commit_and_send(session, rt.broker, notes)
+        told += len(rows)
+        if len(rows) < batch:
+            return told
 
 
 def horizon_of(profile: Any, now: datetime) -> datetime:
@@ -66,7 +112,8 @@ def due_batch(status: str, horizon: datetime, after: tuple | None = None, batch:
     """The sweep's query: the next ``batch`` assignments of one status due before ``horizon`` and not yet
     escalated, in (due_at, id) order after ``after``, as (id, due_at, department_id, level) rows."""
     query = select(Assignment.id, Assignment.due_at, Assignment.department_id, Assignment.supervision_level).where(
-        Assignment.status == status, Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED)  # type: ignore[arg-type,operator]
+        Assignment.status == status, Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED,  # type: ignore[arg-type,operator]
+        col(Assignment.suspended_at).is_(None))  # paused (挂起): no step
     if after is not None:
         # due_at >= x on its own too, so that the index range starts there (not at the first row)
         query = query.where(Assignment.due_at >= after[0], or_(Assignment.due_at > after[0],  # type: ignore[operator]

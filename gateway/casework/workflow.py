@@ -11,12 +11,12 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.casework import calendars
 from gateway.casework.routing import office
-from gateway.casework.sla import due, rule_for
+from gateway.casework.sla import DEFAULT_ACKNOWLEDGE, acknowledge_rule, clocks, due, rule_for
 from gateway.clock import as_utc, utcnow
 from gateway.errors import WorkflowError
 from gateway.messaging.notify import queue_notification
@@ -31,6 +31,7 @@ STEP_TITLES = {
     "dispatch": "新派工单", "reminder": "工单即将到期", "overdue": "工单已超期", "chase": "督办函：超期工单",
     "escalate": "超期工单升级督办", "returned": "工单被退回", "overruled": "退单未获同意，请继续办理",
     "extension": "延期申请", "extension_decided": "延期申请已处理", "reopened": "群众不满意，工单重办",
+    "suspension": "挂起申请", "ack_overdue": "工单回告超时",
 }
 
 
@@ -80,9 +81,10 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
     cal = calendars.current(session, rt)
     rows: list[Outbox] = []
     warnings: list[str | None] = []
+    ack_rule = acknowledge_rule(rt.profile, rule_name)
     for dept, role in departments:
-        deadline = due(now, dept.sla or rule, dept.calendar, cal)
-        warnings.append(deadline.warning)
+        ack, deadline = clocks(now, dept.sla or rule, ack_rule, dept.calendar, cal)
+        warnings.extend((ack.warning, deadline.warning))
         assignment = session.exec(select(Assignment).where(Assignment.case_id == case.id,
                                                            Assignment.department_id == dept.id)).first()
         if assignment is None:
@@ -95,11 +97,14 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
             assignment.dispatch_count += 1
         assignment.role, assignment.status, assignment.dispatched_at = role, "dispatched", now
         assignment.due_at, assignment.supervision_level = deadline.at, 0
+        assignment.ack_due_at, assignment.ack_level, assignment.acknowledged_at = ack.at, 0, None
+        assignment.suspended_at = assignment.suspended_until = None
         assignment.signed_at = assignment.replied_at = assignment.returned_at = None
         assignment.return_reason = assignment.reply_text = None
         assignment.reason = {"sla": rule_name if not dept.sla else "department", "rule": dept.sla or rule,
-                             "calendar": dept.calendar, "calendar_provisional": list(deadline.provisional),
-                             "case_rule": rule}
+                             "calendar": dept.calendar,
+                             "calendar_provisional": sorted(set(deadline.provisional) | set(ack.provisional)),
+                             "case_rule": rule, "acknowledge": ack_rule}
         session.add(assignment)
         session.flush()
         rows.extend(r for r in [assignment_note(session, rt, assignment, step)] if r)
@@ -119,10 +124,14 @@ def rerule(session: Session, case: Case, assignment: Assignment, dept: Departmen
         session.add(assignment)
         return False
     start, before = as_utc(assignment.dispatched_at), assignment.due_at
-    deadline = due(start, rule, dept.calendar, cal)
+    ack_rule = reason.get("acknowledge") or DEFAULT_ACKNOWLEDGE["single"]
+    ack, deadline = clocks(start, rule, ack_rule, dept.calendar, cal)
     previous = reason.get("sla")
-    reason.update({"sla": rule_name, "rule": rule, "case_rule": rule, "calendar_provisional": list(deadline.provisional)})
-    assignment.due_at, assignment.reason, assignment.supervision_level = deadline.at, reason, 0
+    reason.update({"sla": rule_name, "rule": rule, "case_rule": rule,
+                   "calendar_provisional": sorted(set(deadline.provisional) | set(ack.provisional))})
+    assignment.due_at, assignment.reason, assignment.supervision_level = _resumed(assignment, deadline.at), reason, 0
+    if assignment.acknowledged_at is None:
+        assignment.ack_due_at = _resumed(assignment, ack.at)
     session.add(assignment)
     _event(session, case, "rule_changed", "system", assignment_id=assignment.id, department=dept.code,
            before_rule=previous, rule=rule_name, before=as_utc(before).isoformat() if before else None,
@@ -170,9 +179,14 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
             if year not in reason.get("calendar_provisional", ()):
                 continue
             start, before = as_utc(assignment.dispatched_at), assignment.due_at
-            deadline = due(start, reason["rule"], reason.get("calendar"), cal)
-            reason["calendar_provisional"] = list(deadline.provisional)
-            assignment.due_at, assignment.reason = deadline.at, reason
+            ack_rule = reason.get("acknowledge") or DEFAULT_ACKNOWLEDGE["single"]
+            ack, deadline = clocks(start, reason["rule"], ack_rule, reason.get("calendar"), cal)
+            reason["calendar_provisional"] = sorted(set(deadline.provisional) | set(ack.provisional))
+            if not _extended(session, assignment):
+                assignment.due_at = _resumed(assignment, deadline.at)
+            if assignment.acknowledged_at is None:
+                assignment.ack_due_at = _resumed(assignment, ack.at)
+            assignment.reason = reason
             session.add(assignment)
             case = session.get(Case, assignment.case_id)
             assert case is not None
@@ -182,10 +196,27 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
             dept = session.get(Department, assignment.department_id)
             _event(session, case, "deadline_recomputed", "calendar", assignment_id=assignment.id,
                    department=dept.code if dept else None, notice=year,
-                   before=as_utc(before).isoformat() if before else None, after=deadline.at.isoformat())
+                   before=as_utc(before).isoformat() if before else None, after=iso_or_none(assignment.due_at),
+                   ack_after=iso_or_none(assignment.ack_due_at))
             changed.append(assignment.id)
         session.commit()
     return changed
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat() if moment else None
+
+
+def _resumed(assignment: Assignment, at: datetime) -> datetime:
+    """A clock computed from the dispatch, moved on by the time the assignment has been paused (挂起)."""
+    return at + timedelta(seconds=assignment.suspended_seconds or 0)
+
+
+def _extended(session: Session, assignment: Assignment) -> bool:
+    """Whether the office approved more time (延期): then 办结 is that, not the rule's."""
+    return session.exec(select(Extension.id).where(Extension.assignment_id == assignment.id, Extension.kind == "extension",
+                                                   Extension.status == "approved",
+                                                   col(Extension.decided_at) >= assignment.dispatched_at)).first() is not None
 
 
 def _open_case(session: Session, case_id: int) -> Case:
@@ -224,6 +255,7 @@ def sign(rt: Runtime, assignment_id: int, actor: str) -> Assignment:
         if assignment.status != "dispatched":
             raise WorkflowError(f"assignment {assignment_id} is {assignment.status}; only a dispatched one can be signed")
         assignment.status, assignment.signed_at = "signed", utcnow()
+        assignment.acknowledged_at = assignment.acknowledged_at or assignment.signed_at  # 回告: signing answers
         session.add(assignment)
         _event(session, case, "signed", actor, assignment_id=assignment.id)
         _finish(session, rt, [])
@@ -243,6 +275,9 @@ def reply(rt: Runtime, assignment_id: int, text: str, actor: str) -> Assignment:
             raise WorkflowError(f"case {case.number} is {case.status}")
         now = utcnow()
         assignment.signed_at = assignment.signed_at or now  # replying implies signing
+        assignment.acknowledged_at = assignment.acknowledged_at or now  # ... and answers
+        if assignment.suspended_at is not None:  # the reply ends a pause: its time is counted
+            _unpause(assignment, now)
         assignment.status, assignment.replied_at, assignment.reply_text = "replied", now, text
         session.add(assignment)
         rows: list[Outbox | None] = []
@@ -347,11 +382,60 @@ def redispatch(rt: Runtime, case_id: int, departments: list[tuple[str, str]], ac
                                                           Assignment.department_id.in_(chosen))).all())  # type: ignore[attr-defined]
 
 
-def request_extension(rt: Runtime, assignment_id: int, until: datetime, reason: str, actor: str) -> Extension:
-    """Ask for more time, before the deadline; the office decides."""
+def record_contact(rt: Runtime, assignment_id: int, note: str, actor: str) -> Assignment:
+    """The unit has reached the citizen (回告 by contact, before signing or replying); a note says how."""
+    note = (note or "").strip()
+    if not note:
+        raise WorkflowError("a contact record needs a note (when and how the citizen was reached)")
+    with Session(rt.engine, expire_on_commit=False) as session:
+        assignment, case = _assignment(session, assignment_id)
+        if assignment.status not in ACTIVE:
+            raise WorkflowError(f"assignment {assignment_id} is {assignment.status}")
+        now = utcnow()
+        first = assignment.acknowledged_at is None
+        assignment.acknowledged_at = assignment.acknowledged_at or now
+        session.add(assignment)
+        _event(session, case, "contacted", actor, assignment_id=assignment.id, note=note[:1000], first=first)
+        _finish(session, rt, [])
+        return assignment
+
+
+def request_suspension(rt: Runtime, assignment_id: int, until: datetime, reason: str, actor: str) -> Extension:
+    """Ask the office to pause both clocks (挂起) until ``until`` at the latest, e.g. while the citizen is away."""
+    return request_extension(rt, assignment_id, until, reason, actor, kind="suspension")
+
+
+def resume(rt: Runtime, assignment_id: int, actor: str) -> Assignment:
+    """End a pause (挂起): both clocks run again, moved on by the time paused."""
+    with Session(rt.engine, expire_on_commit=False) as session:
+        assignment, case = _assignment(session, assignment_id)
+        if assignment.suspended_at is None:
+            raise WorkflowError(f"assignment {assignment_id} is not suspended")
+        paused = _unpause(assignment, utcnow())
+        session.add(assignment)
+        _event(session, case, "resumed", actor, assignment_id=assignment.id, paused_seconds=paused,
+               due_at=iso_or_none(assignment.due_at), ack_due_at=iso_or_none(assignment.ack_due_at))
+        _finish(session, rt, [])
+        return assignment
+
+
+def _unpause(assignment: Assignment, now: datetime) -> int:
+    """Count the pause that ends now into the assignment's clocks; returns its seconds."""
+    paused = max(0, int((now - as_utc(assignment.suspended_at or now)).total_seconds()))
+    assignment.suspended_seconds = (assignment.suspended_seconds or 0) + paused
+    assignment.due_at = as_utc(assignment.due_at) + timedelta(seconds=paused) if assignment.due_at else None
+    if assignment.acknowledged_at is None and assignment.ack_due_at is not None:
+        assignment.ack_due_at = as_utc(assignment.ack_due_at) + timedelta(seconds=paused)
+    assignment.suspended_at = assignment.suspended_until = None
+    return paused
+
+
+def request_extension(rt: Runtime, assignment_id: int, until: datetime, reason: str, actor: str,
+                      kind: str = "extension") -> Extension:
+    """Ask for more time (延期), before the deadline, or for a pause (挂起); the office decides."""
     reason = (reason or "").strip()
     if not reason:
-        raise WorkflowError("an extension request needs a reason")
+        raise WorkflowError(f"a{'n extension' if kind == 'extension' else ' suspension'} request needs a reason")
     until = as_utc(until)
     with Session(rt.engine, expire_on_commit=False) as session:
         assignment, case = _assignment(session, assignment_id)
@@ -360,20 +444,24 @@ def request_extension(rt: Runtime, assignment_id: int, until: datetime, reason: 
         now = utcnow()
         current_due = as_utc(assignment.due_at) if assignment.due_at else None
         if current_due is not None and now >= current_due:
-            raise WorkflowError("the deadline has passed: an extension must be asked for before it")
-        if current_due is not None and until <= current_due:
+            raise WorkflowError(f"the deadline has passed: a{'n extension' if kind == 'extension' else ' suspension'} "
+                                "must be asked for before it")
+        if kind == "extension" and current_due is not None and until <= current_due:
             raise WorkflowError("the requested time is not later than the current deadline")
+        if kind == "suspension" and (until <= now or assignment.suspended_at is not None):
+            raise WorkflowError("a pause needs a date to resume by, in the future, and the clocks must be running")
         pending = session.exec(select(Extension.id).where(Extension.assignment_id == assignment_id,
                                                           Extension.status == "pending")).first()
         if pending is not None:
             raise WorkflowError(f"extension {pending} is still waiting for a decision")
         extension = Extension(assignment_id=assignment_id, requested_until=until, reason=reason, requested_by=actor,
-                              requested_at=now)
+                              requested_at=now, kind=kind)
         session.add(extension)
         session.flush()
-        _event(session, case, "extension_requested", actor, assignment_id=assignment_id, extension_id=extension.id,
+        _event(session, case, f"{kind}_requested", actor, assignment_id=assignment_id, extension_id=extension.id,
                until=until.isoformat(), reason=reason)
-        row = office_note(session, rt, case, "extension", f"office-extension-{extension.id}", f"申请延期至 {until.isoformat()}：{reason}")
+        asked = "申请延期至" if kind == "extension" else "申请挂起至"
+        row = office_note(session, rt, case, kind, f"office-{kind}-{extension.id}", f"{asked} {until.isoformat()}：{reason}")
         _finish(session, rt, [row])
         return extension
 
@@ -390,14 +478,19 @@ def decide_extension(rt: Runtime, extension_id: int, approve: bool, actor: str) 
         now = utcnow()
         extension.status, extension.decided_by, extension.decided_at = ("approved" if approve else "rejected"), actor, now
         session.add(extension)
-        if approve and assignment.status in ACTIVE:
-            assignment.due_at = extension.requested_until
+        suspension = extension.kind == "suspension"
+        if approve and assignment.status in ACTIVE and suspension:
+            assignment.suspended_at, assignment.suspended_until = now, extension.requested_until  # both clocks stop
+            session.add(assignment)
+        elif approve and assignment.status in ACTIVE:
+            assignment.due_at = extension.requested_until  # 办结 only: 回告 keeps its time
             assignment.supervision_level = 0  # the ladder starts again from the new deadline
             session.add(assignment)
-        _event(session, case, "extension_decided", actor, extension_id=extension.id, assignment_id=assignment.id,
-               approved=bool(approve))
+        _event(session, case, f"{extension.kind}_decided", actor, extension_id=extension.id,
+               assignment_id=assignment.id, approved=bool(approve))
+        word = "挂起" if suspension else "延期"
         row = department_note(session, rt, case, session.get(Department, assignment.department_id),  # type: ignore[arg-type]
                               "extension_decided", f"dept-extension-{extension.id}",
-                              "延期已批准" if approve else "延期未批准")
+                              f"{word}已批准" if approve else f"{word}未批准")
         _finish(session, rt, [row])
         return extension

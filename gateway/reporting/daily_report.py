@@ -1,16 +1,13 @@
 """The twice-daily report (12:00 and 20:00 city time by default): per department and overall.
 
-Figures per department, from its assignments (cancelled ones left out):
+Counts per department, from its assignments (cancelled ones left out):
 - ``received``: assignments dispatched in the report window (since the previous report time);
 - ``replied``: assignments replied in the window; ``cumulative_replied``: replied up to now;
 - ``overdue``: open assignments (dispatched or signed) whose due time has passed;
 - ``total``: every assignment received up to now.
-Rates (None when there is nothing to divide by):
-- ``response_rate`` = assignments signed or replied / total (the department took it up);
-- ``resolution_rate`` = assignments replied / total (it answered);
-- ``satisfaction_rate`` = follow-up answers 满意 or 基本满意 / all follow-up answers, on the
-  cases the department leads (an expired, unanswered follow-up is not counted).
-"Overall" is the same over all departments; the satisfaction there covers every answer.
+Rates over the window, each one formula of gateway/reporting/rates.py (with the counts it divides):
+``response_rate`` 响应率, ``on_time_rate`` 按期办结率, ``resolution_rate`` 解决率, ``satisfaction_rate`` 满意率,
+``repeat_rate`` 重复来电率. "Overall" is the same over all departments.
 """
 
 from __future__ import annotations
@@ -23,18 +20,18 @@ from typing import Any
 from sqlalchemy import case as when
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.casework.routing import office
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.messaging.notify import queue_notification
-from gateway.models import LEAD, Assignment, DailyReport, Department, FollowUp, Outbox
+from gateway.models import Assignment, DailyReport, Department, Outbox
+from gateway.reporting.rates import Rates, period_rates
 from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
 
-GOOD = ("满意", "基本满意")
 
 
 def report_times(rt: Runtime) -> list[time]:
@@ -56,42 +53,31 @@ def slot_window(rt: Runtime, now: datetime) -> tuple[datetime, datetime]:
     return past[-2], past[-1]
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def figures(session: Session, start: datetime, end: datetime) -> dict[int | None, dict[str, Any]]:
+def figures(session: Session, start: datetime, end: datetime, repeat_window: timedelta = timedelta(hours=72)
+            ) -> dict[int | None, dict[str, Any]]:
     """The counts and rates per department id (and None for overall) for the window [start, end)."""
+    start, end = as_utc(start), as_utc(end)  # SQLite compares stored UTC text: a city-time bound would be 8 h off
     live = Assignment.status != "cancelled"
     query = select(
         Assignment.department_id,
         func.count(),
-        func.sum(when((Assignment.dispatched_at >= start, 1), else_=0)),
-        func.sum(when(((Assignment.replied_at >= start) & (Assignment.replied_at < end), 1), else_=0)),  # type: ignore[operator]
-        func.sum(when((Assignment.replied_at < end, 1), else_=0)),  # type: ignore[operator]
-        func.sum(when((Assignment.status.in_(("dispatched", "signed")) & (Assignment.due_at < end), 1), else_=0)),  # type: ignore[attr-defined,operator]
-        func.sum(when((Assignment.signed_at.isnot(None), 1), else_=0)),
-        func.sum(when((Assignment.status == "replied", 1), else_=0)),
-    ).where(live, Assignment.dispatched_at < end).group_by(Assignment.department_id)
+        func.sum(when((col(Assignment.dispatched_at) >= start, 1), else_=0)),
+        func.sum(when(((col(Assignment.replied_at) >= start) & (col(Assignment.replied_at) < end), 1), else_=0)),
+        func.sum(when((col(Assignment.replied_at) < end, 1), else_=0)),
+        func.sum(when((col(Assignment.status).in_(("dispatched", "signed")) & (col(Assignment.due_at) < end), 1),
+                      else_=0)),
+    ).where(live, col(Assignment.dispatched_at) < end).group_by(col(Assignment.department_id))
     rows: dict[int | None, list[int]] = {}
-    for dept_id, *counts in session.exec(query).all():  # type: ignore[call-overload]
+    for dept_id, *counts in session.exec(query).all():
         rows[dept_id] = [int(c or 0) for c in counts]
-    rows[None] = [sum(r[i] for r in rows.values()) for i in range(7)] if rows else [0] * 7
-    answers = session.exec(
-        select(Assignment.department_id, FollowUp.satisfaction)
-        .join(FollowUp, FollowUp.case_id == Assignment.case_id)  # type: ignore[arg-type]
-        .where(Assignment.role == LEAD, live, FollowUp.status == "answered", FollowUp.answered_at < end)  # type: ignore[operator]
-    ).all()
-    every = session.exec(select(FollowUp.satisfaction).where(FollowUp.status == "answered",
-                                                             FollowUp.answered_at < end)).all()  # type: ignore[operator]
+    rows[None] = [sum(r[i] for r in rows.values()) for i in range(5)] if rows else [0] * 5
+    rates = period_rates(session, start, end, repeat_window)
     result: dict[int | None, dict[str, Any]] = {}
-    for dept_id, (total, received, replied, cumulative, overdue, signed, done) in rows.items():
-        mine = every if dept_id is None else [s for d, s in answers if d == dept_id]
-        result[dept_id] = {
-            "received": received, "replied": replied, "overdue": overdue, "cumulative_replied": cumulative,
-            "total": total, "response_rate": _rate(signed, total), "resolution_rate": _rate(done, total),
-            "satisfaction_rate": _rate(sum(s in GOOD for s in mine), len(mine)), "answers": len(mine),
-        }
+    for dept_id in set(rows) | set(rates):
+        total, received, replied, cumulative, overdue = rows.get(dept_id, [0] * 5)
+        result[dept_id] = {"received": received, "replied": replied, "overdue": overdue,
+                           "cumulative_replied": cumulative, "total": total,
+                           **rates.get(dept_id, Rates()).as_dict()}
     return result
 
 
@@ -105,7 +91,7 @@ def make_report(slot: str | None = None) -> dict:
         known = session.exec(select(DailyReport).where(DailyReport.slot == name)).first()
         if known is not None:
             return {"slot": name, "id": known.id, "skipped": "exists"}
-        per_dept = figures(session, start, end)
+        per_dept = figures(session, start, end, rt.profile.repeat_window)
         departments = {d.id: d for d in session.exec(select(Department)).all()}
         data = {
             "slot": name, "timezone": str(rt.profile.tz), "from": start.isoformat(), "to": end.isoformat(),

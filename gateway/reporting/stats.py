@@ -1,68 +1,44 @@
-"""The numbers of the reports page: department rankings, hot issues, volume by channel and category."""
+"""The numbers of the reports page: department rankings (on the rates of gateway.reporting.rates), hot issues,
+volume by channel and category."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.models import Assignment, Case, Department, Report
-
-# A seam for the dispatch branch's follow-ups: (session, since) -> {department_id: (satisfied, answered)},
-# where satisfied counts "satisfied" and "basically satisfied" answers. Absent: satisfaction shows "—".
-SatisfactionSource = Callable[[Session, datetime], dict[int, tuple[int, int]]]
+from gateway.reporting.rates import Rates, period_rates
 
 
 @dataclass
 class Ranking:
     department: Department
-    received: int
-    in_time: int
-    replied: int
-    satisfied: int
-    answered: int
-
-    @property
-    def response_rate(self) -> float | None:
-        return self.in_time / self.received if self.received else None
-
-    @property
-    def resolution_rate(self) -> float | None:
-        return self.replied / self.received if self.received else None
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return self.satisfied / self.answered if self.answered else None
+    received: int  # assignments dispatched in the range
+    rates: Rates  # the five rates of gateway.reporting.rates over the range
 
 
-def _in_time() -> Any:
-    """1 when the assignment was signed or replied before its due time (or had none), else 0."""
-    answered = or_(Assignment.signed_at.is_not(None), Assignment.replied_at.is_not(None))  # type: ignore[union-attr]
-    return case(
-        (and_(Assignment.due_at.is_(None), answered), 1),  # type: ignore[union-attr]
-        (or_(Assignment.signed_at <= Assignment.due_at, Assignment.replied_at <= Assignment.due_at), 1),  # type: ignore[operator]
-        else_=0,
-    )
-
-
-def rankings(session: Session, since: datetime, satisfaction: SatisfactionSource | None = None) -> list[Ranking]:
-    """Every department that received assignments since `since`, best resolution rate first."""
-    rows = session.exec(
-        select(Assignment.department_id, func.count(), func.sum(_in_time()), func.count(Assignment.replied_at))  # type: ignore[call-overload]
-        .where(Assignment.status != "cancelled", Assignment.dispatched_at >= since)
-        .group_by(Assignment.department_id)
-    ).all()
+def rankings(session: Session, since: datetime, until: datetime, repeat_window: timedelta = timedelta(hours=72)
+             ) -> list[Ranking]:
+    """Every department with assignments due or received in [since, until), best on-time completion first."""
+    since = as_utc(since)  # SQLite compares stored UTC text
+    until = as_utc(until)
+    received = dict(session.exec(
+        select(Assignment.department_id, func.count())
+        .where(Assignment.status != "cancelled", col(Assignment.dispatched_at) >= since,
+               col(Assignment.dispatched_at) < until)
+        .group_by(col(Assignment.department_id))
+    ).all())
+    per_unit = period_rates(session, since, until, repeat_window)
     departments = {d.id: d for d in session.exec(select(Department)).all()}
-    scores = satisfaction(session, since) if satisfaction else {}
-    out = [Ranking(departments[dept_id], received, int(in_time or 0), replied, *scores.get(dept_id, (0, 0)))
-           for dept_id, received, in_time, replied in rows if dept_id in departments]
-    out.sort(key=lambda r: (-(r.resolution_rate or 0), -(r.response_rate or 0), r.department.code))
+    ids = (set(received) | {k for k, r in per_unit.items() if r.ack_due or r.done_due}) & set(departments)
+    out = [Ranking(departments[i], int(received.get(i, 0)), per_unit.get(i, Rates())) for i in ids]
+    out.sort(key=lambda r: (-(r.rates.on_time_rate or 0), -(r.rates.response_rate or 0), r.department.code))
     return out
 
 
@@ -73,6 +49,7 @@ def cumulative_replies(session: Session) -> int:
 
 def hot_issues(session: Session, since: datetime, limit: int = 10) -> list[Case]:
     """The cases with the most reporters among those reported on since `since`."""
+    since = as_utc(since)  # SQLite compares stored UTC text
     return list(session.exec(
         select(Case).where(Case.merged_into_id.is_(None), Case.last_report_at >= since, Case.reporter_count > 1)  # type: ignore[union-attr]
         .order_by(Case.reporter_count.desc(), Case.last_report_at.desc()).limit(limit)  # type: ignore[attr-defined]
@@ -94,11 +71,13 @@ def _daily(pairs: list[tuple[datetime, str | None]], axis: list[date], tz: ZoneI
 
 def volume_by_channel(session: Session, since: datetime, axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
     """Reports received per channel and local day."""
+    since = as_utc(since)  # SQLite compares stored UTC text
     pairs = session.exec(select(Report.received_at, Report.channel).where(Report.received_at >= since)).all()
     return _daily(list(pairs), axis, tz)
 
 
 def volume_by_category(session: Session, since: datetime, axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
     """New cases per category and local day."""
+    since = as_utc(since)  # SQLite compares stored UTC text
     pairs = session.exec(select(Case.created_at, Case.category).where(Case.created_at >= since, Case.merged_into_id.is_(None))).all()  # type: ignore[union-attr]
     return _daily(list(pairs), axis, tz)

@@ -158,7 +158,14 @@ def is_late(assignment: Any) -> bool:
     if assignment.status == "overdue":
         return True
     return (assignment.status in ("dispatched", "signed") and assignment.due_at is not None
-            and as_utc(assignment.due_at) < utcnow())
+            and getattr(assignment, "suspended_at", None) is None and as_utc(assignment.due_at) < utcnow())
+
+
+def is_ack_late(assignment: Any) -> bool:
+    """An assignment whose first answer (回告: signed, contact made) is late: unsigned, no contact, time run out."""
+    return (assignment.status == "dispatched" and assignment.acknowledged_at is None
+            and assignment.suspended_at is None and assignment.ack_due_at is not None
+            and as_utc(assignment.ack_due_at) < utcnow())
 
 
 def _names() -> dict[str, str]:
@@ -225,7 +232,7 @@ def init_templates(app: Flask) -> None:
     app.context_processor(_names)
     app.before_request(_calendar_status)
     app.jinja_env.globals.update(calendar_missing=calendar_missing)
-    app.jinja_env.globals.update(is_late=is_late)
+    app.jinja_env.globals.update(is_late=is_late, is_ack_late=is_ack_late)
     app.jinja_env.filters.update(localtime=localtime, percent=percent, category_name=category_name, reason=reason_text,
                                  channel_icon=channel_icon)
     app.jinja_env.globals.update(CASE_STATUS=CASE_STATUS, ASSIGNMENT_STATUS=ASSIGNMENT_STATUS, ROLE=ROLE,

@@ -49,8 +49,9 @@ def add_case(db: Session, number: str, *, title: str = "路灯不亮", summary: 
 def add_assignment(db: Session, case: Case, code: str, *, role: str = "lead", status: str = "dispatched",
                    due_in: timedelta = timedelta(hours=24), **extra: Any) -> Assignment:
     now = utcnow()
+    extra.setdefault("due_at", now + due_in)
     a = Assignment(case_id=case.id, department_id=department_id(db, code), role=role, status=status,
-                   dispatched_at=now, due_at=now + due_in, **extra)
+                   dispatched_at=now, **extra)
     db.add(a)
     db.flush()
     return a

@@ -92,13 +92,7 @@ def return_(assignment_id: int):  # type: ignore[no-untyped-def]
     return _assignment_body(_run(lambda: workflow.return_assignment(current(), assignment_id, reason, actor())))
 
 
-@bp.post("/api/v1/assignments/<int:assignment_id>/extension")
-@auth.require_role(*UNITS)
-def extension(assignment_id: int):  # type: ignore[no-untyped-def]
-    """Ask for more time before the deadline."""
-    own_assignment(assignment_id)
-    data = json_body()
-    reason = _text(data, "reason", 1000)
+def _until(data: Any) -> datetime:
     raw = _text(data, "until", 64)
     try:
         until = datetime.fromisoformat(raw)
@@ -106,13 +100,52 @@ def extension(assignment_id: int):  # type: ignore[no-untyped-def]
         raise ApiError(422, "until must be an ISO 8601 date-time with a UTC offset", field="until") from None
     if until.tzinfo is None:
         raise ApiError(422, "until needs a UTC offset (e.g. +08:00)", field="until")
+    return until
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/extension")
+@auth.require_role(*UNITS)
+def extension(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Ask for more time before the deadline (延期: moves 办结 only)."""
+    own_assignment(assignment_id)
+    data = json_body()
+    reason, until = _text(data, "reason", 1000), _until(data)
     ext = _run(lambda: workflow.request_extension(current(), assignment_id, until, reason, actor()))
     return jsonify({"extension": _extension(ext)}), 201
 
 
+@bp.post("/api/v1/assignments/<int:assignment_id>/suspend")
+@auth.require_role(*UNITS)
+def suspend(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Ask the office to pause both clocks (挂起) until a date at the latest, with a reason."""
+    own_assignment(assignment_id)
+    data = json_body()
+    reason, until = _text(data, "reason", 1000), _until(data)
+    ext = _run(lambda: workflow.request_suspension(current(), assignment_id, until, reason, actor()))
+    return jsonify({"extension": _extension(ext)}), 201
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/resume")
+@auth.require_role(*UNITS)
+def resume(assignment_id: int):  # type: ignore[no-untyped-def]
+    """End a pause: both clocks run again, moved on by the time paused."""
+    own_assignment(assignment_id)
+    return _assignment_body(_run(lambda: workflow.resume(current(), assignment_id, actor())))
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/contact")
+@auth.require_role(*UNITS)
+def contact(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Record that the unit reached the citizen (回告), with a note of when and how."""
+    own_assignment(assignment_id)
+    note = _text(json_body(), "note", 1000)
+    return _assignment_body(_run(lambda: workflow.record_contact(current(), assignment_id, note, actor())))
+
+
 def _extension(ext: Extension) -> dict[str, Any]:
-    return {"id": ext.id, "assignment_id": ext.assignment_id, "until": presenters.iso(ext.requested_until),
-            "reason": ext.reason, "status": ext.status, "decided_by": ext.decided_by}
+    return {"id": ext.id, "assignment_id": ext.assignment_id, "kind": ext.kind,
+            "until": presenters.iso(ext.requested_until), "reason": ext.reason, "status": ext.status,
+            "decided_by": ext.decided_by}
 
 
 @bp.post("/api/v1/extensions/<int:extension_id>/decide")

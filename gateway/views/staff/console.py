@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from gateway.casework import merging, workflow
 from gateway.casework.queues import is_open, overdue, overdue_case_ids
@@ -24,6 +24,7 @@ from gateway.models import (
     Contact,
     Department,
     Event,
+    Extension,
     Identity,
     MergeRecord,
     Report,
@@ -46,7 +47,9 @@ EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他�
                 "reply_sent": "答复已送达", "followup_answered": "回访答复", "triage": "转人工分拣",
                 "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_provisional": "时限按暂定日历计算",
                 "deadline_recomputed": "按放假通知重算时限", "unpublished": "从留言板撤下",
-                "rule_changed": "时限规则变更", "complexity": "复杂程度"}
+                "rule_changed": "时限规则变更", "complexity": "复杂程度", "ack_overdue": "回告超时",
+                "contacted": "已联系市民（回告）", "suspension_requested": "申请挂起", "suspension_decided": "挂起审批",
+                "resumed": "恢复办理", "extension_requested": "申请延期", "extension_decided": "延期审批"}
 
 
 def _user() -> User:
@@ -196,8 +199,12 @@ def case_page(number: str):  # type: ignore[no-untyped-def]
             [m.absorbed_case_id for m in merges] + [m.survivor_case_id for m in merges]))).all()}
         events = db.exec(select(Event).where(Event.case_id == case.id).order_by(Event.at, Event.id)).all()  # type: ignore[arg-type]
         departments = db.exec(select(Department).where(Department.active, Department.kind != "office").order_by(Department.code)).all()
+        requests = db.exec(select(Extension, Department).join(Assignment, col(Assignment.id) == Extension.assignment_id)
+                           .join(Department, col(Department.id) == Assignment.department_id)
+                           .where(Assignment.case_id == case.id, Extension.status == "pending")
+                           .order_by(col(Extension.id))).all()
         page = render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
-                               assignments=assignments, merges=merges, related=related, events=events,
+                               assignments=assignments, merges=merges, related=related, events=events, requests=requests,
                                departments=departments, resolved_from=request.args.get("from"), now=utcnow(),
                                event_labels=EVENT_LABELS)
         shown = case.number
@@ -221,6 +228,21 @@ def dispatch(number: str):  # type: ignore[no-untyped-def]
     else:
         run_action(workflow.redispatch, case.id, units, _user().actor, done="已重新派单。")
     return redirect(url_for("console.case_page", number=case.number))
+
+
+@bp.post("/extensions/<int:extension_id>/decide")
+@require_role(*OFFICE)
+def decide_request(extension_id: int):  # type: ignore[no-untyped-def]
+    """Approve or refuse a unit's request for more time (延期) or a pause (挂起)."""
+    with Session(current().engine) as db:
+        row = db.exec(select(Case.number).join(Assignment, col(Assignment.case_id) == Case.id)
+                      .join(Extension, col(Extension.assignment_id) == Assignment.id)
+                      .where(Extension.id == extension_id)).first()
+    if row is None:
+        return render_template("console/not_found.html", number=str(extension_id)), 404
+    approve = request.form.get("approve") == "1"
+    run_action(workflow.decide_extension, extension_id, approve, _user().actor, done="已批准。" if approve else "已不予批准。")
+    return redirect(url_for("console.case_page", number=row))
 
 
 @bp.post("/cases/<number>/complexity")
@@ -346,7 +368,7 @@ def supervision():  # type: ignore[no-untyped-def]
 @bp.get("/reports")
 @require_role(*OFFICE)
 def reports():  # type: ignore[no-untyped-def]
-    """Department rankings on the three rates, cumulative replies, hot issues, and volume charts."""
+    """Department rankings on the five rates (gateway.reporting.rates), cumulative replies, hot issues, charts."""
     rt = current()
     try:
         span = min(max(int(request.args.get("days", 30)), 1), 366)
@@ -356,7 +378,7 @@ def reports():  # type: ignore[no-untyped-def]
     tz = rt.profile.tz
     since = datetime.combine((now.astimezone(tz) - timedelta(days=span - 1)).date(), time(), tzinfo=tz)
     with Session(rt.engine) as db:
-        ranking = stats.rankings(db, since, rt.services.get("satisfaction_by_department"))
+        ranking = stats.rankings(db, since, now, rt.profile.repeat_window)
         axis = stats.days(since, now, tz)
         labels = [d.strftime("%m-%d") for d in axis]
         by_channel = {CHANNEL.get(k, k): v for k, v in stats.volume_by_channel(db, since, axis, tz).items()}
@@ -364,6 +386,7 @@ def reports():  # type: ignore[no-untyped-def]
         top_categories = dict(list(by_category.items())[:6])
         return render_template(
             "console/reports.html", span=span, since=since, ranking=ranking,
+            repeat_hours=round(rt.profile.repeat_window.total_seconds() / 3600),
             total_replies=stats.cumulative_replies(db), hot=stats.hot_issues(db, since),
             channel_chart=charts.line_chart(labels, by_channel, title="各渠道来件量（按日）"),
             category_chart=charts.line_chart(labels, {category_name(k): v for k, v in top_categories.items()},

@@ -125,11 +125,42 @@ def return_assignment(assignment_id: int):  # type: ignore[no-untyped-def]
 @require_role("department")
 def extension(assignment_id: int):  # type: ignore[no-untyped-def]
     """Ask for more time until a date, with a reason (申请延期)."""
-    reason = request.form.get("reason", "").strip()
-    try:
-        until = datetime.strptime(request.form.get("until", ""), "%Y-%m-%d").replace(hour=18, tzinfo=current().profile.tz)
-    except ValueError:
-        until = None
+    reason, until = request.form.get("reason", "").strip(), _form_date()
     if until is None or not reason or until <= utcnow():
         return _refuse(assignment_id, "请填写一个将来的日期和延期理由。")
     return _act(assignment_id, workflow.request_extension, until, reason, _user().actor, done="已提交延期申请。")
+
+
+def _form_date() -> datetime | None:
+    """The form's date field as 18:00 city time that day (the end of a working day), or None."""
+    try:
+        return datetime.strptime(request.form.get("until", ""), "%Y-%m-%d").replace(hour=18, tzinfo=current().profile.tz)
+    except ValueError:
+        return None
+
+
+@bp.post("/assignments/<int:assignment_id>/suspend")
+@require_role("department")
+def suspend(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Ask the office to pause both clocks until a date (申请挂起), with a reason."""
+    reason, until = request.form.get("reason", "").strip(), _form_date()
+    if until is None or not reason or until <= utcnow():
+        return _refuse(assignment_id, "请填写一个将来的恢复日期和挂起理由。")
+    return _act(assignment_id, workflow.request_suspension, until, reason, _user().actor, done="已提交挂起申请。")
+
+
+@bp.post("/assignments/<int:assignment_id>/resume")
+@require_role("department")
+def resume(assignment_id: int):  # type: ignore[no-untyped-def]
+    """End a pause (恢复办理): both clocks run again."""
+    return _act(assignment_id, workflow.resume, _user().actor, done="已恢复办理，时限顺延。")
+
+
+@bp.post("/assignments/<int:assignment_id>/contact")
+@require_role("department")
+def contact(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Record that the citizen was reached (回告), with a note."""
+    note = request.form.get("note", "").strip()
+    if not note:
+        return _refuse(assignment_id, "请写明联系市民的时间和方式。")
+    return _act(assignment_id, workflow.record_contact, note, _user().actor, done="已记录回告。")

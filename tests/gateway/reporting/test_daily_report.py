@@ -28,7 +28,7 @@ def make(rt, jobs) -> None:
     jobs()
 
 
-def test_the_noon_report_counts_received_replied_overdue_and_the_three_rates(app, client, rt, jobs):
+def test_the_noon_report_counts_received_replied_overdue_and_the_rates_of_its_window(app, client, rt, jobs):
     set_clock(app, 2026, 4, 27, 8)
     old = report(client, **LIGHT)
     jobs()
@@ -44,8 +44,13 @@ def test_the_noon_report_counts_received_replied_overdue_and_the_three_rates(app
     assert body["slot"] == "2026-04-28 12:00"
     light, edu = body["departments"]["WH-LIGHT"], body["departments"]["WH-EDU"]
     assert (light["received"], light["replied"], light["overdue"], light["cumulative_replied"], light["total"]) == (1, 0, 1, 0, 2)
-    assert (light["response_rate"], light["resolution_rate"], light["satisfaction_rate"]) == (0.5, 0.0, None)
-    assert (edu["received"], edu["replied"], edu["overdue"], edu["response_rate"], edu["resolution_rate"]) == (1, 1, 0, 1.0, 1.0)
+    # In the window (04-27 20:00 .. 04-28 12:00): the old light's 回告 (04-27 20:00) and 办结 (04-28 08:00) fell
+    # due, signed late and unreplied; the new light's are not due yet; the school question was answered at once.
+    assert (light["ack_due"], light["ack_on_time"], light["response_rate"]) == (1, 0, 0.0)
+    assert (light["done_due"], light["done_on_time"], light["on_time_rate"]) == (1, 0, 0.0)
+    assert (light["satisfaction_rate"], light["resolution_rate"]) == (None, None)
+    assert (edu["received"], edu["replied"], edu["overdue"]) == (1, 1, 0)
+    assert edu["repeat_rate"] == 0.0 and body["overall"]["cases"] == 2
     assert body["overall"]["total"] == 3 and body["overall"]["overdue"] == 1
     with Session(rt.engine) as session:
         sent = session.exec(select(Notification).where(Notification.kind == "report")).all()

@@ -1,4 +1,4 @@
-"""The reports page: the three rates per department, cumulative replies, hot issues, SVG charts."""
+"""The reports page: the five rates per department, cumulative replies, hot issues, SVG charts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 from sqlmodel import Session
 
 from gateway.clock import utcnow
+from gateway.models import FollowUp
 from gateway.reporting.charts import bar_chart, line_chart
 from tests.kits.case_kit import add_assignment, add_case, merged_case
 
@@ -19,39 +20,46 @@ def ranking_rows(page: str) -> list[list[str]]:
     return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)] for row in rows]
 
 
-def test_rankings_compute_response_and_resolution_rates_and_show_a_dash_without_follow_ups(rt, office_client):
+def test_rankings_show_the_five_rates_of_the_period_and_a_dash_without_follow_ups(rt, office_client):
     now = utcnow()
     with Session(rt.engine, expire_on_commit=False) as db:
-        for i in range(4):  # the lighting office: 4 received, 3 answered in time, 2 replied
-            a = add_assignment(db, add_case(db, f"WH20260301-00020{i}"), "WH-LIGHT", due_in=timedelta(hours=-1))
+        for i in range(4):  # the lighting office: 4 received, 3 first answers in time, 2 replies in time
+            a = add_assignment(db, add_case(db, f"WH20260301-00020{i}"), "WH-LIGHT", due_in=timedelta(hours=-1),
+                               ack_due_at=now - timedelta(hours=20))
             a.dispatched_at = now - timedelta(hours=30)
             if i < 3:
-                a.signed_at = now - timedelta(hours=29)
+                a.signed_at = a.acknowledged_at = now - timedelta(hours=29)
                 a.status = "signed"
             if i < 2:
                 a.replied_at, a.status, a.reply_text = now - timedelta(hours=2), "replied", "已修复"
             db.add(a)
-        late = add_assignment(db, add_case(db, "WH20260301-000210"), "WH-WATER", due_in=timedelta(hours=-5))
-        late.signed_at = now  # signed after its due time
+        late = add_assignment(db, add_case(db, "WH20260301-000210"), "WH-WATER", due_in=timedelta(hours=-5),
+                              ack_due_at=now - timedelta(hours=6))
+        late.signed_at = late.acknowledged_at = now  # signed after its 回告 was due
         late.status = "signed"
         db.add(late)
         add_assignment(db, add_case(db, "WH20260301-000211"), "WH-WATER", status="cancelled")
         db.commit()
     page = office_client.get("/console/reports").get_data(as_text=True)
     assert ranking_rows(page) == [
-        ["武汉市城市照明管理处", "4", "3", "75.0%", "2", "50.0%", "—"],
-        ["武汉市水务集团", "1", "0", "0.0%", "0", "0.0%", "—"],
+        ["武汉市城市照明管理处", "4", "75.0%", "50.0%", "—", "—", "0.0%"],
+        ["武汉市水务集团", "1", "0.0%", "0.0%", "—", "—", "0.0%"],
     ]
     assert "累计回复 2 条" in page
 
 
-def test_satisfaction_comes_from_the_follow_up_source_when_it_is_wired(rt, office_client):
+def test_satisfaction_and_resolution_come_from_the_follow_ups_answered_in_the_period(rt, office_client):
+    now = utcnow()
     with Session(rt.engine, expire_on_commit=False) as db:
-        a = add_assignment(db, add_case(db, "WH20260301-000220"), "WH-LIGHT")
+        case = add_case(db, "WH20260301-000220")
+        add_assignment(db, case, "WH-LIGHT")
+        for n, (label, solved) in enumerate([("满意", True), ("基本满意", True), ("满意", False), ("不满意", False)]):
+            db.add(FollowUp(case_id=case.id, contact_key=f"sms:{n}", channel="sms", status="answered",
+                            ask_at=now - timedelta(hours=2), answered_at=now - timedelta(hours=1),
+                            satisfaction=label, solved=solved))
         db.commit()
-    rt.services["satisfaction_by_department"] = lambda db, since: {a.department_id: (3, 4)}
-    page = office_client.get("/console/reports").get_data(as_text=True)
-    assert ranking_rows(page)[0][-1] == "75.0%"
+    row = ranking_rows(office_client.get("/console/reports").get_data(as_text=True))[0]
+    assert row[0] == "武汉市城市照明管理处" and (row[4], row[5]) == ("50.0%", "75.0%")
 
 
 def test_hot_issues_list_the_cases_with_the_most_reporters(rt, office_client):

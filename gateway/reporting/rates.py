@@ -1,0 +1,158 @@
+"""The rates units are ranked by: one module, one formula each, over one period [start, end).
+
+Used by the twice-daily report (its window: since the previous report time), the rankings page (the chosen
+range) and so the API that serves the report. Each rate is a fraction of two counts kept beside it, None
+when there is nothing to divide by:
+
+- 响应率 (response) = assignments whose 回告 was due in the period and answered (signed, contact made or
+  replied) by then ÷ assignments whose 回告 was due in the period;
+- 按期办结率 (on time) = assignments whose 办结 was due in the period and replied by then ÷ assignments whose
+  办结 was due in the period;
+- 解决率 (resolution) = follow-ups answered "solved" in the period ÷ follow-ups answered in the period;
+- 满意率 (satisfaction) = (满意 + 基本满意) ÷ valid answers (满意, 基本满意, 不满意) given in the period;
+- 重复来电率 (repeat) = cases opened in the period that the same person reported again within the profile's
+  ``[schedule] repeat_window_hours`` (default 72) ÷ cases opened in the period.
+
+Per unit: its own assignments for the first two; the cases it leads for the other three. Overall (the key
+None): every assignment, follow-up and case. Cancelled assignments and merged-away cases count nowhere.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from gateway.clock import as_utc
+from gateway.models import LEAD, Assignment, Case, FollowUp, Report
+
+GOOD = ("满意", "基本满意")
+VALID = ("满意", "基本满意", "不满意")  # an unreached or refused call is no answer about satisfaction
+
+
+@dataclass
+class Rates:
+    ack_due: int = 0
+    ack_on_time: int = 0
+    done_due: int = 0
+    done_on_time: int = 0
+    answered: int = 0
+    solved: int = 0
+    valid: int = 0
+    satisfied: int = 0
+    cases: int = 0
+    repeats: int = 0
+
+    @staticmethod
+    def _of(part: int, whole: int) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return self._of(self.ack_on_time, self.ack_due)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self._of(self.done_on_time, self.done_due)
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return self._of(self.solved, self.answered)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self._of(self.satisfied, self.valid)
+
+    @property
+    def repeat_rate(self) -> float | None:
+        return self._of(self.repeats, self.cases)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts and the five rates, as the report and the API carry them."""
+        return {**asdict(self), "response_rate": self.response_rate, "on_time_rate": self.on_time_rate,
+                "resolution_rate": self.resolution_rate, "satisfaction_rate": self.satisfaction_rate,
+                "repeat_rate": self.repeat_rate}
+
+
+def _on_time(done: datetime | None, due: datetime | None) -> bool:
+    return done is not None and due is not None and as_utc(done) <= as_utc(due)
+
+
+def period_rates(session: Session, start: datetime, end: datetime, repeat_window: timedelta = timedelta(hours=72)
+                 ) -> dict[int | None, Rates]:
+    """The rates per department id, and overall under None, for the period [start, end)."""
+    start, end = as_utc(start), as_utc(end)  # SQLite compares stored UTC text: a city-time bound would be 8 h off
+    rates: dict[int | None, Rates] = defaultdict(Rates)
+    _clock_counts(session, rates, start, end)
+    leads = _leads(session, start, end)
+    _followup_counts(session, rates, leads, start, end)
+    _repeat_counts(session, rates, leads, start, end, repeat_window)
+    return dict(rates)
+
+
+def _clock_counts(session: Session, rates: dict[int | None, Rates], start: datetime, end: datetime) -> None:
+    live = Assignment.status != "cancelled"
+    acks = session.exec(select(Assignment.department_id, Assignment.ack_due_at, Assignment.acknowledged_at).where(
+        live, col(Assignment.ack_due_at) >= start, col(Assignment.ack_due_at) < end)).all()
+    for dept_id, due, done in acks:
+        met = _on_time(done, due)
+        for key in (dept_id, None):
+            rates[key].ack_due += 1
+            rates[key].ack_on_time += met
+    dones = session.exec(select(Assignment.department_id, Assignment.due_at, Assignment.replied_at).where(
+        live, col(Assignment.due_at) >= start, col(Assignment.due_at) < end)).all()
+    for dept_id, due, done in dones:
+        met = _on_time(done, due)
+        for key in (dept_id, None):
+            rates[key].done_due += 1
+            rates[key].done_on_time += met
+
+
+def _leads(session: Session, start: datetime, end: datetime) -> dict[int, int]:
+    """Case id -> the department leading it, for the cases the period's follow-ups and new cases touch."""
+    answered = select(FollowUp.case_id).where(col(FollowUp.answered_at) >= start, col(FollowUp.answered_at) < end)
+    opened = select(Case.id).where(col(Case.created_at) >= start, col(Case.created_at) < end)
+    rows = session.exec(select(Assignment.case_id, Assignment.department_id).where(
+        Assignment.role == LEAD, Assignment.status != "cancelled",
+        col(Assignment.case_id).in_(answered.union(opened)))).all()
+    return dict(rows)
+
+
+def _followup_counts(session: Session, rates: dict[int | None, Rates], leads: dict[int, int], start: datetime,
+                     end: datetime) -> None:
+    answers = session.exec(select(FollowUp.case_id, FollowUp.satisfaction, FollowUp.solved).where(
+        FollowUp.status == "answered", col(FollowUp.answered_at) >= start, col(FollowUp.answered_at) < end)).all()
+    for case_id, satisfaction, solved in answers:
+        for key in {leads.get(case_id), None}:
+            r = rates[key]
+            r.answered += 1
+            r.solved += bool(solved)
+            if satisfaction in VALID:
+                r.valid += 1
+                r.satisfied += satisfaction in GOOD
+
+
+def _repeat_counts(session: Session, rates: dict[int | None, Rates], leads: dict[int, int], start: datetime,
+                   end: datetime, window: timedelta) -> None:
+    cases = session.exec(select(Case.id).where(col(Case.created_at) >= start, col(Case.created_at) < end,
+                                               col(Case.merged_into_id).is_(None))).all()
+    if not cases:
+        return
+    first: dict[tuple[int | None, int | None], datetime] = {}
+    repeated: set[int | None] = set()
+    rows = session.exec(select(Report.case_id, Report.contact_id, Report.received_at).where(
+        col(Report.case_id).in_(cases), col(Report.contact_id).isnot(None)).order_by(col(Report.received_at))).all()
+    for case_id, contact_id, at in rows:
+        key = (case_id, contact_id)
+        if key in first and as_utc(at) - first[key] <= window:
+            repeated.add(case_id)
+        first.setdefault(key, as_utc(at))
+    for opened in cases:
+        if opened is None:
+            continue
+        for unit in {leads.get(opened), None}:
+            rates[unit].cases += 1
+            rates[unit].repeats += opened in repeated
