@@ -77,7 +77,8 @@ class InboundReport:
     category_hint: str | None = None
     appeal_type: str | None = None
     addressed_unit: str | None = None
-    urgency: str | None = None
+    urgency: str | None = None  # normal | urgent (紧急)
+    complexity: str | None = None  # normal | complex (特别复杂): the especially-complex deadline rule
     public: bool | None = None  # what the citizen chose; None: not asked (the city profile decides, default private)
     # threading
     case_ref: str | None = None  # a case number the citizen quoted

@@ -20,9 +20,13 @@ URGENCY_ALIASES: dict[str, str] = {
     "normal": "normal", "一般": "normal", "普通": "normal",
     "urgent": "urgent", "紧急": "urgent",
 }
+COMPLEXITY_ALIASES: dict[str, str] = {
+    "normal": "normal", "一般": "normal", "简单": "normal",
+    "complex": "complex", "复杂": "complex", "特别复杂": "complex",
+}
 FIELDS = (
     "ticket_no", "caller_number", "caller_name", "call_time", "appeal_type", "content", "title",
-    "address", "district", "operator_id", "urgency", "category", "public",
+    "address", "district", "operator_id", "urgency", "complexity", "category", "public",
 )
 # Column headers as 12345 call-centre systems export them to Excel, mapped to field names.
 CSV_HEADERS: dict[str, str] = {
@@ -30,7 +34,7 @@ CSV_HEADERS: dict[str, str] = {
     "来电人": "caller_name", "来电人姓名": "caller_name", "来电时间": "call_time",
     "诉求类型": "appeal_type", "诉求内容": "content", "地址": "address", "事发地址": "address",
     "所属区": "district", "所属区县": "district", "话务员": "operator_id", "话务员工号": "operator_id",
-    "紧急程度": "urgency", "问题分类": "category", "标题": "title", "是否公开": "public",
+    "紧急程度": "urgency", "复杂程度": "complexity", "问题分类": "category", "标题": "title", "是否公开": "public",
 }
 MAX_BATCH = 1000
 MAX_CSV_ROWS = 100_000
@@ -50,13 +54,22 @@ def _appeal_type(value: Any, aliases: Mapping[str, str] | None = None) -> str | 
 
 
 def _urgency(value: Any) -> str | None:
-    text = text_value(value, "urgency", max_len=20)
+    return _level(value, "urgency", URGENCY_ALIASES, "normal/urgent/一般/紧急")
+
+
+def _complexity(value: Any) -> str | None:
+    return _level(value, "complexity", COMPLEXITY_ALIASES, "normal/complex/一般/复杂/特别复杂")
+
+
+def _level(value: Any, field: str, aliases: Mapping[str, str], expected: str) -> str | None:
+    """A ticket's urgency or complexity in our two words, from either language."""
+    text = text_value(value, field, max_len=20)
     if text is None:
         return None
-    urgency = URGENCY_ALIASES.get(text.lower())
-    if urgency is None:
-        raise AdapterError("urgency", f"unknown urgency {text!r}; expected normal/urgent/一般/紧急")
-    return urgency
+    level = aliases.get(text.lower())
+    if level is None:
+        raise AdapterError(field, f"unknown {field} {text!r}; expected {expected}")
+    return level
 
 
 def parse_ticket(data: Mapping[str, Any], raw: bytes = b"", aliases: Mapping[str, str] | None = None) -> InboundReport:
@@ -89,6 +102,7 @@ def parse_ticket(data: Mapping[str, Any], raw: bytes = b"", aliases: Mapping[str
         category_hint=text_value(data.get("category"), "category", max_len=100),
         appeal_type=_appeal_type(data.get("appeal_type"), aliases),
         urgency=_urgency(data.get("urgency")),
+        complexity=_complexity(data.get("complexity")),
         public=None if data.get("public") in (None, "") else bool_value(data.get("public"), "public", False),
         extra=extra,
         raw=raw,

@@ -27,6 +27,7 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "single": {"hours": 24},
     "joint": {"working_days": 3},
     "complex": {"working_days": 5},
+    "urgent": {"hours": 12},
 }
 
 
@@ -37,6 +38,7 @@ DEFAULT_ACKNOWLEDGE: dict[str, dict[str, Any]] = {
     "single": {"hours": 12},
     "joint": {"working_days": 1},
     "complex": {"working_days": 1},
+    "urgent": {"hours": 2},
 }
 
 
@@ -67,13 +69,17 @@ def mode_of(calendar: str | None) -> str:
     return CALENDAR if calendar in ("5+2", CALENDAR) else WORKING
 
 
-def rule_for(profile: Profile, appeal_type: str | None, departments: int, complexity: str = "normal") -> tuple[str, dict[str, Any]]:
-    """Which SLA rule applies: consultation, 1-2 departments, joint handling, or especially complex."""
+def rule_for(profile: Profile, appeal_type: str | None, departments: int, complexity: str = "normal",
+             urgency: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Which SLA rule applies, first match wins: especially complex, urgent (紧急), consultation (咨询), joint
+    handling (at least [sla] joint_from_units units, default 3), else 1-2 units ("single")."""
     if complexity == "complex":
         name = "complex"
+    elif urgency == "urgent":
+        name = "urgent"
     elif appeal_type == "咨询":
         name = "consultation"
-    elif departments > 2:
+    elif departments >= int(profile.sla.get("joint_from_units", 3)):
         name = "joint"
     else:
         name = "single"

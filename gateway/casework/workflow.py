@@ -77,7 +77,7 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
 
     ``team`` is how many departments handle the case (it chooses the SLA rule); default: these.
     """
-    rule_name, rule = rule_for(rt.profile, case.appeal_type, team or len(departments), case.complexity)
+    rule_name, rule = rule_for(rt.profile, case.appeal_type, team or len(departments), case.complexity, case.urgency)
     cal = calendars.current(session, rt)
     rows: list[Outbox] = []
     warnings: list[str | None] = []
@@ -91,7 +91,7 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
             assignment = Assignment(case_id=case.id, department_id=dept.id)
         elif assignment.status in ACTIVE:
             assignment.role = role  # still working on it: its clock runs on, under the case's rule now
-            rerule(session, case, assignment, dept, rule_name, rule, cal)
+            rerule(session, case, assignment, dept, rule_name, rule, cal, ack_rule)
             continue
         else:
             assignment.dispatch_count += 1
@@ -116,7 +116,7 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
 
 
 def rerule(session: Session, case: Case, assignment: Assignment, dept: Department, rule_name: str,
-           rule: dict[str, Any], cal: Any) -> bool:
+           rule: dict[str, Any], cal: Any, ack_rule: dict[str, Any] | None = None) -> bool:
     """Move an open assignment to the case's rule when the case became joint or complex (its clock still
     starts at its dispatch); a unit's own SLA stays. An event says from what to what. True when it moved."""
     reason = dict(assignment.reason or {})
@@ -124,10 +124,10 @@ def rerule(session: Session, case: Case, assignment: Assignment, dept: Departmen
         session.add(assignment)
         return False
     start, before = as_utc(assignment.dispatched_at), assignment.due_at
-    ack_rule = reason.get("acknowledge") or DEFAULT_ACKNOWLEDGE["single"]
+    ack_rule = ack_rule or reason.get("acknowledge") or DEFAULT_ACKNOWLEDGE["single"]
     ack, deadline = clocks(start, rule, ack_rule, dept.calendar, cal)
     previous = reason.get("sla")
-    reason.update({"sla": rule_name, "rule": rule, "case_rule": rule,
+    reason.update({"sla": rule_name, "rule": rule, "case_rule": rule, "acknowledge": ack_rule,
                    "calendar_provisional": sorted(set(deadline.provisional) | set(ack.provisional))})
     assignment.due_at, assignment.reason, assignment.supervision_level = _resumed(assignment, deadline.at), reason, 0
     if assignment.acknowledged_at is None:
@@ -142,24 +142,32 @@ def rerule(session: Session, case: Case, assignment: Assignment, dept: Departmen
 def set_complexity(rt: Runtime, case_id: int, complex_: bool, actor: str) -> Case:
     """The office marks a case especially complex (or not): every open assignment moves to the rule that now
     applies, with an event each."""
+    return _set_flag(rt, case_id, "complexity", "complex" if complex_ else "normal", actor)
+
+
+def set_urgency(rt: Runtime, case_id: int, urgent: bool, actor: str) -> Case:
+    """The office marks a case urgent (紧急, or not): every open assignment moves to the rule that now applies."""
+    return _set_flag(rt, case_id, "urgency", "urgent" if urgent else "normal", actor)
+
+
+def _set_flag(rt: Runtime, case_id: int, field: str, wanted: str, actor: str) -> Case:
     with Session(rt.engine, expire_on_commit=False) as session:
         case = _open_case(session, case_id)
-        wanted = "complex" if complex_ else "normal"
-        if case.complexity == wanted:
+        if (getattr(case, field) or "normal") == wanted:
             return case
-        case.complexity = wanted
+        setattr(case, field, wanted)
         session.add(case)
         open_ = session.exec(select(Assignment, Department).join(Department).where(
-            Assignment.case_id == case.id, Assignment.status.in_(ACTIVE))).all()  # type: ignore[attr-defined]
+            Assignment.case_id == case.id, col(Assignment.status).in_(ACTIVE))).all()
         team = session.exec(select(Assignment.id).where(Assignment.case_id == case.id,
                                                         Assignment.status != "cancelled")).all()
-        rule_name, rule = rule_for(rt.profile, case.appeal_type, len(team), case.complexity)
+        rule_name, rule = rule_for(rt.profile, case.appeal_type, len(team), case.complexity, case.urgency)
         cal = calendars.current(session, rt)
         for assignment, dept in open_:
-            rerule(session, case, assignment, dept, rule_name, rule, cal)
+            rerule(session, case, assignment, dept, rule_name, rule, cal, acknowledge_rule(rt.profile, rule_name))
         if open_:
             case.due_at = due(as_utc(min(a.dispatched_at for a, _ in open_)), rule, "working", cal).at
-        _event(session, case, "complexity", actor, complexity=wanted, sla=rule_name)
+        _event(session, case, field, actor, **{field: wanted}, sla=rule_name)
         _finish(session, rt, [])
         return case
 

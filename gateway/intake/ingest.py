@@ -111,7 +111,7 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
         extra["case_ref"] = case_ref
     if inbound.in_reply_to:
         extra["in_reply_to"] = list(inbound.in_reply_to)
-    for key in ("urgency", "appeal_type"):
+    for key in ("urgency", "complexity", "appeal_type"):
         if getattr(inbound, key):
             extra.setdefault(key, getattr(inbound, key))
     text, defects = inbound.text, list(inbound.defects)
@@ -346,6 +346,7 @@ def open_case(session: Session, rt: Runtime, report: Report) -> Case:
         channel=report.channel,
         public=report.public,
         urgency=report.extra.get("urgency"),
+        complexity=report.extra.get("complexity") or "normal",
         created_at=now,
         updated_at=now,
         last_report_at=report.received_at,

@@ -210,6 +210,20 @@ def complexity(number: str):  # type: ignore[no-untyped-def]
                     "assignments": _assignments(case_id)})
 
 
+@bp.post("/api/v1/cases/<number>/urgency")
+@auth.require_role(*OFFICE)
+def urgency(number: str):  # type: ignore[no-untyped-def]
+    """Mark a case urgent (紧急), or not: {"urgent": true|false}; open assignments move to the rule."""
+    data = json_body()
+    flag = data.get("urgent") if isinstance(data, dict) else None
+    if not isinstance(flag, bool):
+        raise ApiError(422, "urgent must be true or false", field="urgent")
+    case_id = _case_id(number)
+    case = _run(lambda: workflow.set_urgency(current(), case_id, flag, actor()))
+    return jsonify({"case": presenters.case_row(case), "urgency": case.urgency or "normal",
+                    "assignments": _assignments(case_id)})
+
+
 @bp.post("/api/v1/cases/<number>/satisfaction")
 def satisfaction(number: str):  # type: ignore[no-untyped-def]
     """A reporter's follow-up answer from the board or web form, with the case's retrieval code."""

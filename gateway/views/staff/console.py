@@ -47,7 +47,7 @@ EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他�
                 "reply_sent": "答复已送达", "followup_answered": "回访答复", "triage": "转人工分拣",
                 "dispatch_failed": "派单推送失败", "delivery_failed": "送达失败", "calendar_provisional": "时限按暂定日历计算",
                 "deadline_recomputed": "按放假通知重算时限", "unpublished": "从留言板撤下",
-                "rule_changed": "时限规则变更", "complexity": "复杂程度", "ack_overdue": "回告超时",
+                "rule_changed": "时限规则变更", "complexity": "复杂程度", "urgency": "紧急程度", "ack_overdue": "回告超时",
                 "contacted": "已联系市民（回告）", "suspension_requested": "申请挂起", "suspension_decided": "挂起审批",
                 "resumed": "恢复办理", "extension_requested": "申请延期", "extension_decided": "延期审批"}
 
@@ -256,6 +256,20 @@ def complexity(number: str):  # type: ignore[no-untyped-def]
     flag = request.form.get("complex") == "1"
     run_action(workflow.set_complexity, case.id, flag, _user().actor,
                done="已标记为特别复杂，办理时限按复杂件规则重算。" if flag else "已取消特别复杂标记。")
+    return redirect(url_for("console.case_page", number=case.number))
+
+
+@bp.post("/cases/<number>/urgency")
+@require_role(*OFFICE)
+def urgency(number: str):  # type: ignore[no-untyped-def]
+    """Mark a case urgent (紧急), or take the mark off: the open assignments' deadlines follow."""
+    with Session(current().engine) as db:
+        case = find_by_number(db, number)
+        if case is None:
+            return render_template("console/not_found.html", number=number), 404
+    flag = request.form.get("urgent") == "1"
+    run_action(workflow.set_urgency, case.id, flag, _user().actor,
+               done="已标记为紧急，办理时限按紧急件规则重算。" if flag else "已取消紧急标记。")
     return redirect(url_for("console.case_page", number=case.number))
 
 

@@ -22,7 +22,7 @@ bp = Blueprint("operator", __name__)
 STAFF = ("operator", "office", "admin")
 
 FORM_FIELDS = ("ticket_no", "caller_number", "caller_name", "appeal_type", "category", "district", "address",
-               "title", "content", "urgency", "public", "operator_id")
+               "title", "content", "urgency", "complexity", "public", "operator_id")
 MAX_QUERY = 2000
 
 
@@ -38,7 +38,7 @@ def _page(values: dict[str, Any], error: AdapterError | None = None, hints: dict
 
 
 def _fresh() -> dict[str, Any]:
-    return {"ticket_no": f"OP-{secrets.token_hex(8)}", "appeal_type": "投诉", "urgency": "一般"}
+    return {"ticket_no": f"OP-{secrets.token_hex(8)}", "appeal_type": "投诉", "urgency": "一般", "complexity": "一般"}
 
 
 @bp.get("/operator/")
