@@ -16,7 +16,7 @@ OPEN_STATUSES = ("new", "dispatched", "in_progress", "replied", "reopened", "tri
 CLOSED_STATUSES = ("closed", "merged")
 
 # Assignment roles and states
-LEAD, ASSIST = "lead", "assist"
+LEAD, ASSIST, SUB = "lead", "assist", "sub"
 ASSIGNMENT_STATES = ("dispatched", "signed", "replied", "returned", "overdue", "cancelled")
 
 
@@ -84,6 +84,7 @@ class Department(SQLModel, table=True):
     calendar: str = Field(default="working", max_length=16)  # working | 5+2
     sla: dict = _json()
     active: bool = True
+    parent_id: Optional[int] = Field(default=None, foreign_key="department.id", index=True)  # 街道 under 区, 处室 under 局
 
 
 class Case(SQLModel, table=True):
@@ -189,6 +190,8 @@ class Assignment(SQLModel, table=True):
     reply_text: Optional[str] = None
     delivered_at: Optional[datetime] = _ts()
     delivery_error: Optional[str] = None
+    # Passed on by the unit of this assignment to one of its sub-units (role "sub"), inside its own deadline.
+    parent_assignment_id: Optional[int] = Field(default=None, foreign_key="assignment.id", index=True)
     supervision_level: int = 0  # 0 none, 1 reminded, 2 overdue, 3 chased, 4 escalated
     dispatch_count: int = 1  # how often it was (re)dispatched: part of the notification keys of each round
 
@@ -334,6 +337,28 @@ class Extension(SQLModel, table=True):
     requested_at: datetime = _now()
     decided_by: Optional[str] = Field(default=None, max_length=100)
     decided_at: Optional[datetime] = _ts()
+
+
+class Reply(SQLModel, table=True):
+    """Every reply a unit wrote, kept for the case's history: its type, its review by the office when the
+    profile asks for one, and the round in which citizens received it (None: not sent to citizens)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
+    role: str = Field(default=LEAD, max_length=8)
+    kind: str = Field(default="final", max_length=16)  # final | interim | not_accepted | out_of_scope | explanation
+    text: str = ""
+    reason: Optional[str] = None  # why not accepted / not ours
+    until: Optional[datetime] = _ts()  # interim: the final reply comes by then
+    status: str = Field(default="approved", max_length=16, index=True)  # input | pending | approved | returned
+    round: Optional[int] = None
+    written_by: str = Field(default="system", max_length=100)
+    written_at: datetime = _now()
+    reviewed_by: Optional[str] = Field(default=None, max_length=100)
+    reviewed_at: Optional[datetime] = _ts()
+    review_comment: Optional[str] = None
 
 
 class FollowUp(SQLModel, table=True):

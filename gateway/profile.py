@@ -109,6 +109,7 @@ def load_profile(path: str | Path) -> Profile:
         unknown = [d for d in cat.departments if d != "DISTRICT" and d not in codes]
         if unknown:
             raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} names unknown departments {unknown}")
+    _check_parents(path, departments)
     router = dict(data.get("router", {}))
     known = {c.code for c in categories}
     bad = {label: code for label, code in dict(router.get("labels", {})).items() if code not in known}
@@ -132,6 +133,20 @@ def load_profile(path: str | Path) -> Profile:
         departments=departments,
         router=router,
     )
+
+
+def _check_parents(path: str | Path, departments: list[dict[str, Any]]) -> None:
+    """A department's `parent` names another department of the profile, and no unit is its own ancestor."""
+    parents = {d["code"]: d.get("parent") for d in departments}
+    for code, parent in parents.items():
+        seen = {code}
+        while parent:
+            if parent not in parents:
+                raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: department {code} has an unknown parent {parent!r}")
+            if parent in seen:
+                raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: department {code} is its own ancestor")
+            seen.add(parent)
+            parent = parents[parent]
 
 
 ATTRIBUTE_TYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")

@@ -23,6 +23,11 @@ def seed_departments(engine: Engine, profile: Profile) -> None:
             dept.calendar = spec.get("calendar", "working")
             dept.sla = dict(spec.get("sla", {}))
             session.add(dept)
+            existing[spec["code"]] = dept
+        session.flush()
+        for spec in profile.departments:  # parents by code, once every unit has its id
+            parent = existing.get(spec.get("parent") or "")
+            existing[spec["code"]].parent_id = parent.id if parent is not None else None
         try:
             session.commit()
         except IntegrityError:

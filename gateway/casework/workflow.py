@@ -16,11 +16,23 @@ from sqlmodel import Session, col, select
 from gateway import outbox
 from gateway.casework import calendars
 from gateway.casework.routing import office
-from gateway.casework.sla import DEFAULT_ACKNOWLEDGE, acknowledge_rule, clocks, due, rule_for
+from gateway.casework.sla import DEFAULT_ACKNOWLEDGE, DEFAULT_RULES, acknowledge_rule, clocks, due, rule_for
 from gateway.clock import as_utc, utcnow
 from gateway.errors import WorkflowError
 from gateway.messaging.notify import queue_notification
-from gateway.models import ASSIST, CLOSED_STATUSES, LEAD, Assignment, Case, Department, Event, Extension, Outbox
+from gateway.models import (
+    ASSIST,
+    CLOSED_STATUSES,
+    LEAD,
+    SUB,
+    Assignment,
+    Case,
+    Department,
+    Event,
+    Extension,
+    Outbox,
+    Reply,
+)
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,7 +43,7 @@ STEP_TITLES = {
     "dispatch": "新派工单", "reminder": "工单即将到期", "overdue": "工单已超期", "chase": "督办函：超期工单",
     "escalate": "超期工单升级督办", "returned": "工单被退回", "overruled": "退单未获同意，请继续办理",
     "extension": "延期申请", "extension_decided": "延期申请已处理", "reopened": "群众不满意，工单重办",
-    "suspension": "挂起申请", "ack_overdue": "工单回告超时",
+    "suspension": "挂起申请", "ack_overdue": "工单回告超时", "reply_review": "答复待审核", "reply_returned": "答复未通过审核",
 }
 
 
@@ -164,6 +176,8 @@ def _set_flag(rt: Runtime, case_id: int, field: str, wanted: str, actor: str) ->
         rule_name, rule = rule_for(rt.profile, case.appeal_type, len(team), case.complexity, case.urgency)
         cal = calendars.current(session, rt)
         for assignment, dept in open_:
+            if assignment.role == SUB:
+                continue  # a sub-unit's clocks stay inside its unit's, which moves
             rerule(session, case, assignment, dept, rule_name, rule, cal, acknowledge_rule(rt.profile, rule_name))
         if open_:
             case.due_at = due(as_utc(min(a.dispatched_at for a, _ in open_)), rule, "working", cal).at
@@ -270,11 +284,24 @@ def sign(rt: Runtime, assignment_id: int, actor: str) -> Assignment:
         return assignment
 
 
-def reply(rt: Runtime, assignment_id: int, text: str, actor: str) -> Assignment:
-    """Reply: an assisting unit's reply is input for the lead; the lead's reply is the case's answer to citizens."""
-    text = (text or "").strip()
+# Reply types (答复类型): the label citizens and the office see; every one but 阶段性答复 completes the assignment.
+REPLY_KINDS = {"final": "办结答复", "interim": "阶段性答复", "not_accepted": "不予受理", "out_of_scope": "不属于受理范围",
+               "explanation": "解释说明"}
+NEEDS_REASON = ("not_accepted", "out_of_scope")
+
+
+def reply(rt: Runtime, assignment_id: int, text: str, actor: str, kind: str = "final", reason: str | None = None,
+          until: datetime | None = None) -> Assignment:
+    """Reply: an assisting unit's reply is input for the lead; the lead's reply is the case's answer to citizens,
+    at once, or once the office approved it when the profile's `[city] review_replies` is on. A 阶段性答复
+    (interim) keeps the assignment open until ``until``, its new 办结; 不予受理 / 不属于受理范围 need a reason."""
+    text, reason = (text or "").strip(), (reason or "").strip() or None
     if not text:
         raise WorkflowError("a reply needs text")
+    if kind not in REPLY_KINDS:
+        raise WorkflowError(f"unknown reply type {kind!r}; expected one of {', '.join(REPLY_KINDS)}")
+    if kind in NEEDS_REASON and not reason:
+        raise WorkflowError(f"a {REPLY_KINDS[kind]} reply needs a reason")
     with Session(rt.engine, expire_on_commit=False) as session:
         assignment, case = _assignment(session, assignment_id)
         if assignment.status not in ACTIVE:
@@ -282,29 +309,183 @@ def reply(rt: Runtime, assignment_id: int, text: str, actor: str) -> Assignment:
         if case.status in CLOSED_STATUSES:
             raise WorkflowError(f"case {case.number} is {case.status}")
         now = utcnow()
+        if kind == "interim" and (until is None or as_utc(until) <= now):
+            raise WorkflowError("an interim reply needs the date of the final one, in the future")
+        if session.exec(select(Reply.id).where(Reply.assignment_id == assignment.id, Reply.status == "pending")).first():
+            raise WorkflowError("a reply of this assignment is still waiting for the office's review")
         assignment.signed_at = assignment.signed_at or now  # replying implies signing
         assignment.acknowledged_at = assignment.acknowledged_at or now  # ... and answers
         if assignment.suspended_at is not None:  # the reply ends a pause: its time is counted
             _unpause(assignment, now)
-        assignment.status, assignment.replied_at, assignment.reply_text = "replied", now, text
-        session.add(assignment)
+        review = assignment.role == LEAD and bool(rt.profile.city.get("review_replies"))
+        row = Reply(case_id=case.id, assignment_id=assignment.id, department_id=assignment.department_id,
+                    role=assignment.role, kind=kind if assignment.role == LEAD else "final", text=text, reason=reason,
+                    until=as_utc(until) if until else None, written_by=actor, written_at=now,
+                    status="pending" if review else "approved" if assignment.role == LEAD else "input")
+        session.add(row)
+        session.flush()
+        _written(session, assignment, row, now)
+        if row.kind != "interim":
+            _close_sub_units(session, case, assignment, actor)
         rows: list[Outbox | None] = []
-        if assignment.role == ASSIST:
-            _event(session, case, "assist_input", actor, assignment_id=assignment.id, text=text)
+        if assignment.role == SUB:
+            _event(session, case, "sub_input", actor, assignment_id=assignment.id, text=text, reply_id=row.id,
+                   parent_assignment_id=assignment.parent_assignment_id)
+        elif assignment.role == ASSIST:
+            _event(session, case, "assist_input", actor, assignment_id=assignment.id, text=text, reply_id=row.id)
+        elif review:
+            _event(session, case, "reply_submitted", actor, assignment_id=assignment.id, reply_id=row.id, reply_kind=kind)
+            rows.append(office_note(session, rt, case, "reply_review", f"office-review-{row.id}",
+                                    f"{REPLY_KINDS[kind]}待审核：{text[:200]}"))
         else:
-            inputs = session.exec(select(Assignment).where(Assignment.case_id == case.id, Assignment.role == ASSIST,
-                                                           Assignment.status != "cancelled")).all()
-            replies = session.exec(select(Event.id).where(Event.case_id == case.id, Event.kind == "replied")).all()
-            round_no = len(replies) + 1
-            case.status, case.updated_at = "replied", now
-            session.add(case)
-            _event(session, case, "replied", actor, assignment_id=assignment.id, text=text, round=round_no,
-                   assist_inputs=[a.id for a in inputs if a.status == "replied"],
-                   assist_missing=[a.id for a in inputs if a.status != "replied"])
-            rows.append(outbox.add(session, "send_reply", [case.id, round_no],
-                                   f"reply-{case.id}-{round_no}", "deliver"))
+            rows.extend(_publish(session, case, assignment, row, actor, now))
         _finish(session, rt, rows)
         return assignment
+
+
+def _written(session: Session, assignment: Assignment, row: Reply, now: datetime) -> None:
+    """The assignment as the reply leaves it: answered (all types but interim), or open until the stated date."""
+    if row.kind == "interim":
+        assignment.status = "signed"
+        if row.until is not None and (assignment.due_at is None or as_utc(assignment.due_at) < row.until):
+            assignment.due_at, assignment.supervision_level = row.until, 0  # 办结 is the promised date now
+    else:
+        assignment.status, assignment.replied_at, assignment.reply_text = "replied", now, row.text
+    session.add(assignment)
+
+
+def citizen_text(row: Reply) -> str:
+    """What citizens read: the unit's text, with its type when it is not a plain 办结答复, and the reason."""
+    if row.kind == "final":
+        return row.text
+    reason = f"（理由：{row.reason}）" if row.reason else ""
+    return f"【{REPLY_KINDS[row.kind]}】{row.text}{reason}"
+
+
+def _publish(session: Session, case: Case, assignment: Assignment, row: Reply, actor: str,
+             now: datetime) -> list[Outbox | None]:
+    """The lead's reply goes to the citizens: a new round, an Event, the send_reply job."""
+    inputs = session.exec(select(Assignment).where(Assignment.case_id == case.id, Assignment.role == ASSIST,
+                                                   Assignment.status != "cancelled")).all()
+    replies = session.exec(select(Event.id).where(Event.case_id == case.id, Event.kind == "replied")).all()
+    round_no = len(replies) + 1
+    row.round, row.status = round_no, "approved"
+    session.add(row)
+    case.status, case.updated_at = ("in_progress" if row.kind == "interim" else "replied"), now
+    session.add(case)
+    _event(session, case, "replied", actor, assignment_id=assignment.id, text=citizen_text(row), round=round_no,
+           reply_kind=row.kind, reply_id=row.id,
+           assist_inputs=[a.id for a in inputs if a.status == "replied"],
+           assist_missing=[a.id for a in inputs if a.status != "replied"])
+    return [outbox.add(session, "send_reply", [case.id, round_no], f"reply-{case.id}-{round_no}", "deliver")]
+
+
+def review_reply(rt: Runtime, reply_id: int, approve: bool, actor: str, comment: str = "") -> Reply:
+    """The office's review (审核) of a lead's reply: approved, it goes to the citizens; sent back, the unit
+    writes it again (the comment says why) and its assignment is open again."""
+    comment = (comment or "").strip()
+    if not approve and not comment:
+        raise WorkflowError("a reply sent back needs a comment for the unit")
+    with Session(rt.engine, expire_on_commit=False) as session:
+        row = session.exec(select(Reply).where(Reply.id == reply_id).with_for_update()).first()
+        if row is None:
+            raise LookupError(f"reply {reply_id} does not exist")
+        if row.status != "pending":
+            raise WorkflowError(f"reply {reply_id} is {row.status}, not waiting for review")
+        assignment, case = _assignment(session, row.assignment_id)
+        now = utcnow()
+        row.reviewed_by, row.reviewed_at, row.review_comment = actor, now, comment or None
+        rows: list[Outbox | None] = []
+        if approve:
+            rows.extend(_publish(session, case, assignment, row, actor, now))
+        else:
+            row.status = "returned"
+            session.add(row)
+            if assignment.status == "replied":
+                assignment.status, assignment.replied_at, assignment.reply_text = "signed", None, None
+                session.add(assignment)
+            _event(session, case, "reply_returned", actor, assignment_id=assignment.id, reply_id=row.id,
+                   reason=comment)
+            dept = session.get(Department, assignment.department_id)
+            assert dept is not None
+            rows.append(department_note(session, rt, case, dept, "reply_returned", f"dept-review-{row.id}",
+                                        f"答复未通过审核：{comment}"))
+        _finish(session, rt, rows)
+        return row
+
+
+def sub_units(session: Session, department_id: int) -> list[Department]:
+    """Every active unit under a department (its children, their children ...), by code."""
+    found: list[Department] = []
+    level = [department_id]
+    while level:
+        children = session.exec(select(Department).where(col(Department.parent_id).in_(level), Department.active)
+                                .order_by(col(Department.code))).all()
+        found.extend(children)
+        level = [d.id for d in children if d.id is not None]
+    return found
+
+
+def pass_on(rt: Runtime, assignment_id: int, codes: list[str], actor: str, note: str = "") -> list[Assignment]:
+    """A unit passes its assignment on to sub-units (街道, 处室): each gets its own assignment whose two clocks
+    end no later than the unit's own; the unit keeps its assignment, sees their progress and answers for them
+    (their replies are its input)."""
+    if not codes:
+        raise WorkflowError("name at least one sub-unit to pass the assignment on to")
+    with Session(rt.engine, expire_on_commit=False) as session:
+        parent, case = _assignment(session, assignment_id)
+        if parent.status not in ACTIVE:
+            raise WorkflowError(f"assignment {assignment_id} is {parent.status}")
+        allowed = {d.code: d for d in sub_units(session, parent.department_id)}
+        unknown = [c for c in codes if c not in allowed]
+        if unknown:
+            raise WorkflowError(f"not sub-units of this unit: {', '.join(unknown)}")
+        now = utcnow()
+        if parent.status == "dispatched":  # passing it on is taking it up
+            parent.status, parent.signed_at = "signed", now
+            session.add(parent)
+        cal = calendars.current(session, rt)
+        reason = dict(parent.reason or {})
+        rule = reason.get("rule") or DEFAULT_RULES["single"]
+        ack_rule = reason.get("acknowledge") or DEFAULT_ACKNOWLEDGE["single"]
+        rows: list[Outbox | None] = []
+        made = []
+        for code in dict.fromkeys(codes):
+            dept = allowed[code]
+            ack, done = clocks(now, rule, ack_rule, dept.calendar, cal)
+            due_at = min(done.at, as_utc(parent.due_at)) if parent.due_at else done.at
+            ack_at = min(ack.at, due_at)
+            child = session.exec(select(Assignment).where(Assignment.case_id == case.id,
+                                                          Assignment.department_id == dept.id)).first()
+            if child is not None and child.status in ACTIVE:
+                continue  # already working on it
+            child = child or Assignment(case_id=case.id, department_id=dept.id)
+            child.role, child.status, child.parent_assignment_id, child.dispatched_at = SUB, "dispatched", parent.id, now
+            child.due_at, child.ack_due_at, child.supervision_level, child.ack_level = due_at, ack_at, 0, 0
+            child.signed_at = child.replied_at = child.acknowledged_at = child.returned_at = None
+            child.reply_text = child.return_reason = None
+            child.reason = {"sla": "sub_unit", "rule": rule, "acknowledge": ack_rule, "calendar": dept.calendar,
+                            "passed_on_by": parent.department_id, "note": note[:500],
+                            "calendar_provisional": sorted(set(done.provisional) | set(ack.provisional))}
+            session.add(child)
+            session.flush()
+            made.append(child)
+            rows.append(assignment_note(session, rt, child, "dispatch", f"上级单位转办：{note}".strip("：")))
+        _event(session, case, "passed_on", actor, assignment_id=parent.id, units=[a.department_id for a in made],
+               note=note[:500])
+        _finish(session, rt, rows)
+        return made
+
+
+def _close_sub_units(session: Session, case: Case, parent: Assignment, actor: str) -> None:
+    """The unit has answered for its sub-units: what they still had open is cancelled (nobody chases it)."""
+    open_ = session.exec(select(Assignment).where(Assignment.parent_assignment_id == parent.id,
+                                                  col(Assignment.status).in_(ACTIVE))).all()
+    for child in open_:
+        child.status = "cancelled"
+        session.add(child)
+    if open_:
+        _event(session, case, "sub_units_closed", actor, assignment_id=parent.id, closed=[a.id for a in open_])
 
 
 def return_assignment(rt: Runtime, assignment_id: int, reason: str, actor: str) -> Assignment:

@@ -75,6 +75,7 @@ def send_reply(case_id: int, round_no: int) -> dict:
         if not replied:
             raise LookupError(f"case {case_id} has no reply of round {round_no}")
         text = replied[0].data["text"]
+        interim = replied[0].data.get("reply_kind") == "interim"  # 阶段性答复: told, not yet asked whether it was solved
         # The first reporter gets the reply as written; every other reporter of the matter gets it masked
         # (a unit's answer may name the first reporter, their phone or their address).
         masked = mask_text(text, reporter_names(session, [case.id])[case.id])  # type: ignore[index]
@@ -90,6 +91,8 @@ def send_reply(case_id: int, round_no: int) -> dict:
                                      channel=person.channel, kind="reply", body=body, address=person.address,
                                      subject=person.subject, case_id=case.id, contact_id=person.report.contact_id)
             rows.extend([row] if row else [])
+            if interim:
+                continue
             try:
                 with session.begin_nested():
                     session.add(FollowUp(case_id=case.id, report_id=person.report.id, contact_id=person.report.contact_id,

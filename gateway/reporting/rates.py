@@ -20,7 +20,7 @@ None): every assignment, follow-up and case. Cancelled assignments and merged-aw
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +45,10 @@ class Rates:
     satisfied: int = 0
     cases: int = 0
     repeats: int = 0
+
+    def __add__(self, other: Rates) -> Rates:
+        """The counts of two units together (a unit and its sub-units): every rate recomputed from them."""
+        return Rates(*(a + b for a, b in zip(astuple(self), astuple(other))))
 
     @staticmethod
     def _of(part: int, whole: int) -> float | None:

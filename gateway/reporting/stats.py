@@ -19,13 +19,15 @@ from gateway.reporting.rates import Rates, period_rates
 @dataclass
 class Ranking:
     department: Department
-    received: int  # assignments dispatched in the range
-    rates: Rates  # the five rates of gateway.reporting.rates over the range
+    received: int  # assignments dispatched in the range, its sub-units' included
+    rates: Rates  # the five rates of gateway.reporting.rates over the range, its sub-units' included
+    sub_units: int = 0  # how many sub-units' figures are rolled up into this row
 
 
 def rankings(session: Session, since: datetime, until: datetime, repeat_window: timedelta = timedelta(hours=72)
              ) -> list[Ranking]:
-    """Every department with assignments due or received in [since, until), best on-time completion first."""
+    """Every top-level department with assignments due or received in [since, until), its sub-units (街道, 处室)
+    rolled up into it; best on-time completion first."""
     since = as_utc(since)  # SQLite compares stored UTC text
     until = as_utc(until)
     received = dict(session.exec(
@@ -37,9 +39,25 @@ def rankings(session: Session, since: datetime, until: datetime, repeat_window: 
     per_unit = period_rates(session, since, until, repeat_window)
     departments = {d.id: d for d in session.exec(select(Department)).all()}
     ids = (set(received) | {k for k, r in per_unit.items() if r.ack_due or r.done_due}) & set(departments)
-    out = [Ranking(departments[i], int(received.get(i, 0)), per_unit.get(i, Rates())) for i in ids]
+    rows: dict[int, Ranking] = {}
+    for unit in ids:
+        top = _top(departments, unit)
+        row = rows.setdefault(top, Ranking(departments[top], 0, Rates()))
+        row.received += int(received.get(unit, 0))
+        row.rates = row.rates + per_unit.get(unit, Rates())
+        row.sub_units += unit != top
+    out = list(rows.values())
     out.sort(key=lambda r: (-(r.rates.on_time_rate or 0), -(r.rates.response_rate or 0), r.department.code))
     return out
+
+
+def _top(departments: dict[int | None, Department], unit: int) -> int:
+    """The top-level unit a department belongs to (itself when it has no parent)."""
+    seen = {unit}
+    while (parent := departments[unit].parent_id) is not None and parent in departments and parent not in seen:
+        seen.add(parent)
+        unit = parent
+    return unit
 
 
 def cumulative_replies(session: Session) -> int:

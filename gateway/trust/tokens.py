@@ -18,7 +18,7 @@ from gateway.runtime import current
 PREFIX = "hlt_"
 # What a token may do: its unit's assignments, and reading its unit's cases. Nothing else answers to one.
 ENDPOINTS = frozenset({"workflow.sign", "workflow.reply", "workflow.return_", "workflow.extension",
-                       "workflow.contact", "workflow.suspend", "workflow.resume",
+                       "workflow.contact", "workflow.suspend", "workflow.resume", "workflow.pass_on",
                        "api.list_cases", "api.get_case"})
 
 

@@ -67,7 +67,7 @@ CASE_STATUS = {"new": "新建", "dispatched": "已派单", "in_progress": "办�
                "triage": "待分拣", "closed": "已办结", "merged": "已合并"}
 ASSIGNMENT_STATUS = {"dispatched": "待签收", "signed": "办理中", "replied": "已答复", "returned": "已退回",
                      "overdue": "已超期", "cancelled": "已撤销"}
-ROLE = {"lead": "主办", "assist": "协办"}
+ROLE = {"lead": "主办", "assist": "协办", "sub": "下级承办"}
 CHANNEL = {"web": "网上留言", "board": "留言板", "hotline": "12345热线", "sms": "短信", "email": "电子邮件",
            "open311": "Open311"}
 MERGE_STATUS = {"proposed": "待确认", "applied": "已合并", "rejected": "已驳回", "undone": "已撤销"}

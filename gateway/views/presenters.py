@@ -58,6 +58,7 @@ def assignment(a: Assignment, dept: Department | None) -> dict[str, Any]:
         "department": dept.code if dept else None,
         "department_name": dept.name if dept else None,
         "role": a.role,
+        "parent_assignment_id": a.parent_assignment_id,
         "status": a.status,
         "due_at": iso(a.due_at),
         "ack_due_at": iso(a.ack_due_at),

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from gateway.clock import utcnow
-from gateway.models import Assignment, Case, Contact, Department, Event, Identity, MergeRecord, Report
+from gateway.models import Assignment, Case, Contact, Department, Event, Identity, MergeRecord, Reply, Report
 
 FOUR_CHANNELS = [
     ("web", "中山大道路灯不亮", "江岸区中山大道888号附近路灯连续三晚不亮，我是张先生，电话13800138001。", "张先生",
@@ -55,6 +55,17 @@ def add_assignment(db: Session, case: Case, code: str, *, role: str = "lead", st
     db.add(a)
     db.flush()
     return a
+
+
+def add_reply(db: Session, assignment: Assignment, text: str, round_no: int = 1) -> Reply:
+    """A reply citizens received (round ``round_no``), as gateway.casework.workflow records one."""
+    assignment.reply_text, assignment.replied_at, assignment.status = text, utcnow(), "replied"
+    db.add(assignment)
+    reply = Reply(case_id=assignment.case_id, assignment_id=assignment.id, department_id=assignment.department_id,
+                  role=assignment.role, text=text, status="approved", round=round_no, written_by="test")
+    db.add(reply)
+    db.flush()
+    return reply
 
 
 CODES = ("K7M2QX", "P4HN8R", "T3WZ9A", "M8CD4E")  # each reporter's own retrieval code (web, hotline, sms, email)

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify
-from sqlmodel import Session, select
+from flask import Blueprint, jsonify, request
+from sqlmodel import Session, col, select
 
 from gateway.casework import followup, workflow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake.ingest import find_by_number
-from gateway.models import Assignment, DailyReport, Department, Extension
+from gateway.models import Assignment, DailyReport, Department, Extension, Reply
 from gateway.runtime import current
 from gateway.trust import auth
 from gateway.views import presenters
@@ -79,8 +79,14 @@ def sign(assignment_id: int):  # type: ignore[no-untyped-def]
 def reply(assignment_id: int):  # type: ignore[no-untyped-def]
     """Reply: the lead's reply answers the citizens; an assisting unit's is input for the lead."""
     own_assignment(assignment_id)
-    text = _text(json_body(), "text")
-    return _assignment_body(_run(lambda: workflow.reply(current(), assignment_id, text, actor())))
+    data = json_body()
+    text = _text(data, "text")
+    kind = data.get("kind", "final") if isinstance(data, dict) else "final"
+    if kind not in workflow.REPLY_KINDS:
+        raise ApiError(422, f"kind must be one of {', '.join(workflow.REPLY_KINDS)}", field="kind")
+    reason = _text(data, "reason", 1000) if kind in workflow.NEEDS_REASON else None
+    until = _until(data) if kind == "interim" else None
+    return _assignment_body(_run(lambda: workflow.reply(current(), assignment_id, text, actor(), kind, reason, until)))
 
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/return")
@@ -112,6 +118,24 @@ def extension(assignment_id: int):  # type: ignore[no-untyped-def]
     reason, until = _text(data, "reason", 1000), _until(data)
     ext = _run(lambda: workflow.request_extension(current(), assignment_id, until, reason, actor()))
     return jsonify({"extension": _extension(ext)}), 201
+
+
+@bp.post("/api/v1/assignments/<int:assignment_id>/pass")
+@auth.require_role(*UNITS)
+def pass_on(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Pass the assignment on to sub-units {"units": ["CODE", ...], "note"}; their clocks end inside this one's."""
+    own_assignment(assignment_id)
+    data = json_body()
+    units = data.get("units") if isinstance(data, dict) else None
+    if not isinstance(units, list) or not units or not all(isinstance(u, str) and u for u in units) or len(units) > 50:
+        raise ApiError(422, "units must be a non-empty list of unit codes", field="units")
+    note = data.get("note") or ""
+    if not isinstance(note, str) or len(note) > 1000:
+        raise ApiError(422, "note must be text of at most 1000 characters", field="note")
+    made = _run(lambda: workflow.pass_on(current(), assignment_id, units, actor(), note))
+    with Session(current().engine) as session:
+        depts = {d.id: d for d in session.exec(select(Department)).all()}
+        return jsonify({"assignments": [presenters.assignment(a, depts.get(a.department_id)) for a in made]}), 201
 
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/suspend")
@@ -146,6 +170,39 @@ def _extension(ext: Extension) -> dict[str, Any]:
     return {"id": ext.id, "assignment_id": ext.assignment_id, "kind": ext.kind,
             "until": presenters.iso(ext.requested_until), "reason": ext.reason, "status": ext.status,
             "decided_by": ext.decided_by}
+
+
+def reply_row(row: Reply) -> dict[str, Any]:
+    return {"id": row.id, "case_id": row.case_id, "assignment_id": row.assignment_id, "role": row.role,
+            "kind": row.kind, "text": row.text, "reason": row.reason, "until": presenters.iso(row.until),
+            "status": row.status, "round": row.round, "written_by": row.written_by,
+            "written_at": presenters.iso(row.written_at), "reviewed_by": row.reviewed_by,
+            "review_comment": row.review_comment}
+
+
+@bp.get("/api/v1/replies")
+@auth.require_role(*OFFICE)
+def list_replies():  # type: ignore[no-untyped-def]
+    """Replies by review status (default: pending, the office's 审核 queue), oldest first."""
+    status = request.args.get("status", "pending")
+    if status not in ("pending", "approved", "returned", "input"):
+        raise ApiError(422, "status must be pending, approved, returned or input", field="status")
+    with Session(current().engine) as session:
+        rows = session.exec(select(Reply).where(Reply.status == status).order_by(col(Reply.id)).limit(200)).all()
+        return jsonify({"replies": [reply_row(r) for r in rows]})
+
+
+@bp.post("/api/v1/replies/<int:reply_id>/review")
+@auth.require_role(*OFFICE)
+def review(reply_id: int):  # type: ignore[no-untyped-def]
+    """Approve a reply (it goes to the citizens) or send it back with a comment."""
+    data = json_body()
+    approve = data.get("approve") if isinstance(data, dict) else None
+    if not isinstance(approve, bool):
+        raise ApiError(422, "approve must be true or false", field="approve")
+    comment = "" if approve else _text(data, "comment", 1000)
+    row = _run(lambda: workflow.review_reply(current(), reply_id, approve, actor(), comment))
+    return jsonify({"reply": reply_row(row)})
 
 
 @bp.post("/api/v1/extensions/<int:extension_id>/decide")

@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from gateway.casework import followup
+from gateway.casework.workflow import citizen_text
 from gateway.errors import WorkflowError
 from gateway.intake.ingest import find_by_number, reporter_of
-from gateway.models import Assignment, Case, Department
+from gateway.models import Case, Department, Reply
 from gateway.runtime import current
 from gateway.trust import auth
 from gateway.trust.privacy import mask_text, reporter_names
@@ -43,11 +44,12 @@ def public_cases(db: Session, cases: list[Case]) -> list[PublicCase]:
     ids = [c.id for c in cases if c.id is not None]
     names = reporter_names(db, ids)
     replies: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    for a, dept in db.exec(select(Assignment, Department).join(Department)
-                           .where(Assignment.case_id.in_(ids), Assignment.replied_at.is_not(None))  # type: ignore[attr-defined,union-attr]
-                           .order_by(Assignment.replied_at)).all():
-        replies[a.case_id].append({"unit": dept.name, "role": a.role, "at": a.replied_at,
-                                   "text": mask_text(a.reply_text, names[a.case_id])})
+    # Every reply that reached the citizens, in order: a reopened case keeps its earlier answers.
+    for r, dept in db.exec(select(Reply, Department).join(Department, col(Department.id) == Reply.department_id)
+                           .where(col(Reply.case_id).in_(ids), col(Reply.round).isnot(None))
+                           .order_by(col(Reply.written_at), col(Reply.id))).all():
+        replies[r.case_id].append({"unit": dept.name, "role": r.role, "at": r.written_at,
+                                   "text": mask_text(citizen_text(r), names[r.case_id])})
     rated = current().services.get("case_satisfaction")  # seam for the dispatch branch's follow-ups
     ratings = rated(db, ids) if rated else {}
     return [PublicCase(number=c.number or "", title=mask_text(c.title, names[c.id]),  # type: ignore[index]

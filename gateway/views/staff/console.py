@@ -27,6 +27,7 @@ from gateway.models import (
     Extension,
     Identity,
     MergeRecord,
+    Reply,
     Report,
     User,
 )
@@ -49,7 +50,8 @@ EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他�
                 "deadline_recomputed": "按放假通知重算时限", "unpublished": "从留言板撤下",
                 "rule_changed": "时限规则变更", "complexity": "复杂程度", "urgency": "紧急程度", "ack_overdue": "回告超时",
                 "contacted": "已联系市民（回告）", "suspension_requested": "申请挂起", "suspension_decided": "挂起审批",
-                "resumed": "恢复办理", "extension_requested": "申请延期", "extension_decided": "延期审批"}
+                "resumed": "恢复办理", "extension_requested": "申请延期", "extension_decided": "延期审批",
+                "reply_submitted": "答复待审核", "reply_returned": "答复被退回"}
 
 
 def _user() -> User:
@@ -203,8 +205,11 @@ def case_page(number: str):  # type: ignore[no-untyped-def]
                            .join(Department, col(Department.id) == Assignment.department_id)
                            .where(Assignment.case_id == case.id, Extension.status == "pending")
                            .order_by(col(Extension.id))).all()
+        history = db.exec(select(Reply, Department).join(Department, col(Department.id) == Reply.department_id)
+                          .where(Reply.case_id == case.id).order_by(col(Reply.written_at), col(Reply.id))).all()
         page = render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
                                assignments=assignments, merges=merges, related=related, events=events, requests=requests,
+                               history=history, kinds=workflow.REPLY_KINDS,
                                departments=departments, resolved_from=request.args.get("from"), now=utcnow(),
                                event_labels=EVENT_LABELS)
         shown = case.number
@@ -353,6 +358,35 @@ def triage():  # type: ignore[no-untyped-def]
         rows = db.exec(select(Case).where(*where).order_by(Case.created_at)
                        .offset((page - 1) * per_page).limit(per_page)).all()
         return render_template("console/triage.html", page=Page(list(rows), page, per_page, total))
+
+
+@bp.get("/replies")
+@require_role(*OFFICE)
+def replies():  # type: ignore[no-untyped-def]
+    """The review queue (答复审核): leads' replies waiting for the office before they reach citizens."""
+    page, per_page = page_args(50)
+    with Session(current().engine) as db:
+        where = [Reply.status == "pending"]
+        total = db.exec(select(func.count()).select_from(Reply).where(*where)).one()
+        rows = db.exec(select(Reply, Case, Department).join(Case, col(Case.id) == Reply.case_id)
+                       .join(Department, col(Department.id) == Reply.department_id).where(*where)
+                       .order_by(col(Reply.written_at)).offset((page - 1) * per_page).limit(per_page)).all()
+        return render_template("console/replies.html", page=Page(list(rows), page, per_page, total),
+                               kinds=workflow.REPLY_KINDS)
+
+
+@bp.post("/replies/<int:reply_id>/review")
+@require_role(*OFFICE)
+def review_reply(reply_id: int):  # type: ignore[no-untyped-def]
+    """Approve a reply, or send it back to the unit with a comment."""
+    approve = request.form.get("approve") == "1"
+    comment = request.form.get("comment", "").strip()
+    if not approve and not comment:
+        flash("退回答复须写明意见。", "error")
+    else:
+        run_action(workflow.review_reply, reply_id, approve, _user().actor, comment,
+                   done="答复已审核通过并发送。" if approve else "答复已退回承办单位。")
+    return redirect(auth.safe_next(request.form.get("back"), url_for("console.replies")))  # never another site
 
 
 SUPERVISION_TABS = {"all": "全部", "overdue": "超期", "chased": "已催办", "escalated": "已升级"}

@@ -75,10 +75,13 @@ def assignment_page(assignment_id: int):  # type: ignore[no-untyped-def]
         reports = db.exec(select(Report).where(Report.case_id == assignment.case_id).order_by(Report.received_at)).all()  # type: ignore[arg-type]
         others = db.exec(select(Assignment, Department).join(Department)
                          .where(Assignment.case_id == assignment.case_id, Assignment.id != assignment.id)).all()
+        subs = [(a, d) for a, d in others if a.parent_assignment_id == assignment.id]  # passed on by this unit
         if assignment.role != LEAD:  # assisting units see who leads, not each other's answers
             others = [(a, d) for a, d in others if a.role == LEAD]
+        others = [(a, d) for a, d in others if a.parent_assignment_id != assignment.id]
+        units = workflow.sub_units(db, assignment.department_id)
         return render_template("workbench/assignment.html", a=assignment, case=case, reports=reports, others=others,
-                               now=utcnow())
+                               subs=subs, units=units, now=utcnow())
 
 
 def _act(assignment_id: int, service: Callable[..., Any], *args: Any, done: str) -> Any:
@@ -106,9 +109,19 @@ def sign(assignment_id: int):  # type: ignore[no-untyped-def]
 def reply(assignment_id: int):  # type: ignore[no-untyped-def]
     """Answer an assignment (答复)."""
     text = request.form.get("text", "").strip()
-    if not text:
+    kind = request.form.get("kind", "final")
+    reason = request.form.get("reason", "").strip() or None
+    if not text or kind not in workflow.REPLY_KINDS:
         return _refuse(assignment_id, "答复内容不能为空。")
-    return _act(assignment_id, workflow.reply, text, _user().actor, done="已提交答复。")
+    if kind in workflow.NEEDS_REASON and not reason:
+        return _refuse(assignment_id, f"{workflow.REPLY_KINDS[kind]}须写明理由。")
+    until = _form_date() if kind == "interim" else None
+    if kind == "interim" and (until is None or until <= utcnow()):
+        return _refuse(assignment_id, "阶段性答复须填写一个将来的最终答复日期。")
+    with Session(current().engine) as db:
+        review = _mine(db, assignment_id).role == LEAD and bool(current().profile.city.get("review_replies"))
+    return _act(assignment_id, workflow.reply, text, _user().actor, kind, reason, until,
+                done="答复已提交，待督办中心审核。" if review else "已提交答复。")
 
 
 @bp.post("/assignments/<int:assignment_id>/return")
@@ -137,6 +150,17 @@ def _form_date() -> datetime | None:
         return datetime.strptime(request.form.get("until", ""), "%Y-%m-%d").replace(hour=18, tzinfo=current().profile.tz)
     except ValueError:
         return None
+
+
+@bp.post("/assignments/<int:assignment_id>/pass")
+@require_role("department")
+def pass_on(assignment_id: int):  # type: ignore[no-untyped-def]
+    """Pass the assignment on to sub-units (转办下级单位), inside this unit's own deadline."""
+    codes = request.form.getlist("unit")
+    if not codes:
+        return _refuse(assignment_id, "请至少选择一个下级单位。")
+    note = request.form.get("note", "").strip()
+    return _act(assignment_id, workflow.pass_on, codes, _user().actor, note, done="已转办下级单位。")
 
 
 @bp.post("/assignments/<int:assignment_id>/suspend")

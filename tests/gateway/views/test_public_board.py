@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlmodel import Session
 
+from gateway.models import Assignment
 from gateway.trust.privacy import mask_text
-from tests.kits.case_kit import add_assignment, add_case, merged_case
+from tests.kits.case_kit import add_case, add_reply, merged_case
 
 PERSONAL = ("13800138001", "13900139002", "13700137003", "+8613800138001", "wang.wu@example.com", "张先生", "李女士", "王五")
 
@@ -38,10 +39,7 @@ def test_the_board_lists_public_cases_with_replies_and_never_personal_data(rt, c
     m = merged_case(rt)
     with Session(rt.engine, expire_on_commit=False) as db:
         hidden = add_case(db, "WH20260301-000101", title="私密诉求", public=False)
-        a = add_assignment(db, m.survivor, "WH-HOUSING", role="assist", status="replied",
-                           reply_text="已联系张先生（13800138001），路灯已修复。")
-        a.replied_at = a.dispatched_at
-        db.add(a)
+        add_reply(db, db.get(Assignment, m.assignment.id), "已联系张先生（13800138001），路灯已修复。")
         db.commit()
     page = client.get("/board/").get_data(as_text=True)
     assert m.survivor.number in page
@@ -113,9 +111,7 @@ def test_names_given_on_an_absorbed_case_are_masked_on_the_survivor(rt, client):
     m = merged_case(rt)
     with Session(rt.engine) as db:
         db.add(Report(case_id=m.absorbed.id, channel="hotline", external_id="h-9", text="来电", name="欧阳娜娜"))
-        a = db.get(Assignment, m.assignment.id)
-        a.reply_text, a.replied_at, a.status = "已电话告知欧阳娜娜女士", a.dispatched_at, "replied"
-        db.add(a)
+        add_reply(db, db.get(Assignment, m.assignment.id), "已电话告知欧阳娜娜女士")
         db.commit()
     page = client.get(f"/board/cases/{m.survivor.number}").get_data(as_text=True)
     assert "已电话告知欧***女士" in page and "欧阳娜娜" not in page
