@@ -20,6 +20,7 @@ from adapters.base import APPEAL_TYPES
 
 NO_GUESS = "—"
 CONSULTATION = "咨询"  # the one type that changes the deadline (gateway/casework/sla.py rule_for)
+BANDS = ((0.8, "≥0.8"), (0.6, "0.6-0.8"), (0.0, "<0.6"))  # confidence bands: how far a guess's confidence can be trusted
 BOARD_COLUMNS = ("留言编号", "留言主题", "留言详情")  # id, title, text in the board's CSV files
 
 
@@ -95,11 +96,27 @@ def evaluate(posts: Mapping[str, Post], labels: Mapping[str, str],
     missing = sorted(set(labels) - set(posts))
     if missing:
         raise AppealEvalError(f"{len(missing)} labelled ids are not in the data file (first: {missing[0]})")
-    predicted = {}
+    predicted, confidence = {}, {}
     for post_id in labels:
         found = guess(posts[post_id].title, posts[post_id].text)
         predicted[post_id] = found.appeal_type if found else NO_GUESS
-    return {**score(labels, predicted), "wrong": sorted(i for i in labels if predicted[i] != labels[i])}
+        if found:
+            confidence[post_id] = found.confidence
+    return {**score(labels, predicted), "by_confidence": by_confidence(labels, predicted, confidence),
+            "wrong": sorted(i for i in labels if predicted[i] != labels[i])}
+
+
+def by_confidence(gold: Mapping[str, str], predicted: Mapping[str, str], confidence: Mapping[str, float]
+                  ) -> dict[str, dict[str, Any]]:
+    """Per confidence band of the guesses: how many, and how many of them right."""
+    bands: dict[str, dict[str, Any]] = {name: {"guessed": 0, "right": 0} for _, name in BANDS}
+    for post_id, value in confidence.items():
+        name = next(name for floor, name in BANDS if value >= floor)
+        bands[name]["guessed"] += 1
+        bands[name]["right"] += predicted[post_id] == gold[post_id]
+    for band in bands.values():
+        band["accuracy"] = _ratio(band["right"], band["guessed"])
+    return bands
 
 
 def score(gold: Mapping[str, str], predicted: Mapping[str, str]) -> dict[str, Any]:
@@ -159,6 +176,9 @@ def report_lines(result: Mapping[str, Any], data_name: str) -> list[str]:
     deadline = result["consultation"]
     lines.append(f"咨询 (the consultation deadline): {deadline['right']} right, {deadline['given_wrongly']} given to "
                  f"posts that are not consultations, {deadline['missed']} consultations missed")
+    if "by_confidence" in result:
+        lines.append("by confidence: " + ", ".join(f"{name} {band['right']}/{band['guessed']} right"
+                                                   for name, band in result["by_confidence"].items()))
     lines.extend(_matrix(result["confusion"]))
     lines.append(json.dumps({k: v for k, v in result.items() if k != "wrong"}, ensure_ascii=False))
     return lines

@@ -36,6 +36,7 @@ def test_the_invented_posts_are_scored_per_type_with_the_consultation_deadline_a
     assert figures["per_type"]["投诉"] == {"support": 3, "guessed": 3, "precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert figures["consultation"] == {"right": 3, "given_wrongly": 1, "missed": 0}  # 9014 asks when a road is mended
     assert figures["confusion"]["其他"]["—"] == 1  # nothing points anywhere in a walk by the lake: no guess
+    assert sum(band["guessed"] for band in figures["by_confidence"].values()) == 13
     assert lines[0] == "wrong: 9013 9014"
     assert any(line.startswith("咨询 (the consultation deadline)") for line in lines)
 
