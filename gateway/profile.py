@@ -53,6 +53,12 @@ class Profile:
         return dict(self.city.get("appeal_aliases") or {})
 
     @property
+    def infer_appeal_type(self) -> bool:
+        """`[city] infer_appeal_type` (default true): guess the appeal type of a board, web, SMS, e-mail or Open311
+        report from its words (adapters/appeal.py); off, such reports keep no type, as the hotline's never guessed."""
+        return bool(self.city.get("infer_appeal_type", True))
+
+    @property
     def retention_days(self) -> int | None:
         """`[city] retention_days`: how long after a case closes its reporters' personal data is kept (None: for ever)."""
         days = self.city.get("retention_days")
@@ -121,6 +127,8 @@ def load_profile(path: str | Path) -> Profile:
     if wrong:
         raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: [city] appeal_aliases must name one of "
                           f"{'/'.join(APPEAL_TYPES)}, not {wrong}")
+    if not isinstance(data.get("city", {}).get("infer_appeal_type", True), bool):
+        raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: [city] infer_appeal_type must be true or false")
     return Profile(
         path=str(path),
         city=data.get("city", {}),

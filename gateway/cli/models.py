@@ -113,6 +113,30 @@ def eval_dedupe(data: str, auto: float | None, grey: float | None) -> None:
     click.echo(json.dumps(result, ensure_ascii=False))
 
 
+@eval_group.command(name="appeal")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the posts: the board's CSV (留言编号, 留言主题, 留言详情) or JSON lines (id, title, detail)")
+@click.option("--labels", "labels", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV source_file,row_id,label (rows whose source_file is the data file's name)")
+@click.option("--show-wrong", is_flag=True, help="list the ids the guess got wrong (for reading them in the data)")
+def eval_appeal(data: Path, labels: Path, show_wrong: bool) -> None:
+    """Score the appeal-type guess on labelled posts: per-type P/R/F1, accuracy, macro-F1, 咨询, confusion."""
+    from adapters.appeal import infer
+    from gateway.cli.appeal_eval import AppealEvalError, evaluate, read_labels, read_posts, report_lines
+    from gateway.config import BUNDLED_PROFILE
+    from gateway.profile import load_profile
+
+    # the aliases the running gateway passes (谏言 = 建议): the city's profile when one is set, else the bundled one
+    aliases = load_profile(os.environ.get("HOTLINE_PROFILE") or BUNDLED_PROFILE).appeal_aliases
+    try:
+        result = evaluate(read_posts(data), read_labels(labels, data.name), lambda t, x: infer(t, x, aliases))
+    except (AppealEvalError, UnicodeDecodeError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if show_wrong:
+        click.echo("wrong: " + " ".join(result["wrong"]))
+    click.echo("\n".join(report_lines(result, data.name)))
+
+
 BENCHMARKS = ("intake", "dispatch", "supervision", "dedupe_scale")
 
 

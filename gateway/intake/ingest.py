@@ -11,6 +11,8 @@ from typing import Any, Callable, Optional
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from adapters.appeal import Guess
+from adapters.appeal import infer as infer_appeal
 from adapters.base import InboundReport
 from adapters.case_number import find_case_ref
 from dedupe.identity import normalize_board_user, normalize_email, normalize_phone
@@ -23,6 +25,9 @@ from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# The channels whose citizen names no appeal type: the type is guessed from the text (adapters/appeal.py).
+# A hotline ticket and the operator's form carry the type the operator chose; it is never guessed over.
+INFERRED_CHANNELS = ("board", "web", "sms", "email", "open311")
 
 
 @dataclass
@@ -114,6 +119,10 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
     for key in ("urgency", "complexity", "appeal_type"):
         if getattr(inbound, key):
             extra.setdefault(key, getattr(inbound, key))
+    guess = guess_appeal_type(rt, inbound)
+    if guess is not None:  # marked, so that everyone can tell the citizen's word from ours
+        extra.update(appeal_type_inferred=True, appeal_type_confidence=guess.confidence,
+                     appeal_type_cues=list(guess.cues))
     text, defects = inbound.text, list(inbound.defects)
     max_text = int(rt.config.get("MAX_TEXT_CHARS") or 20000)
     if len(text) > max_text:  # the whole message stays in raw
@@ -140,7 +149,7 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
         lat=inbound.lat,
         lon=inbound.lon,
         category_hint=inbound.category_hint,
-        appeal_type=inbound.appeal_type,
+        appeal_type=inbound.appeal_type or (guess.appeal_type if guess else None),
         addressed_unit=inbound.addressed_unit,
         public=inbound.public if inbound.public is not None else rt.profile.public_by_default(inbound.channel),
         message_id=inbound.message_id,
@@ -154,6 +163,14 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
     )
     report.defects.extend(f"{name} cut to its column's length" for name in clip(report))
     return report
+
+
+def guess_appeal_type(rt: Runtime, inbound: InboundReport) -> Guess | None:
+    """The appeal type guessed from a report's words, for a channel whose citizen names none; None when the report
+    has its own type, comes by the hotline, the profile's `[city] infer_appeal_type` is off, or nothing points."""
+    if inbound.appeal_type or inbound.channel not in INFERRED_CHANNELS or not rt.profile.infer_appeal_type:
+        return None
+    return infer_appeal(inbound.title, inbound.text, rt.profile.appeal_aliases)
 
 
 def _bounded_id(external_id: str | None) -> str | None:
@@ -359,6 +376,10 @@ def open_case(session: Session, rt: Runtime, report: Report) -> Case:
     case.number = f"{rt.profile.code}{local:%Y%m%d}-{case.id:06d}"
     session.add(case)
     session.add(Event(case_id=case.id, kind="created", data={"channel": report.channel, "report_external_id": report.external_id}))
+    if report.extra.get("appeal_type_inferred"):  # the deadline rule will rest on a guess: the timeline says so
+        session.add(Event(case_id=case.id, kind="appeal_type_inferred", data={
+            "appeal_type": report.appeal_type, "confidence": report.extra.get("appeal_type_confidence"),
+            "cues": report.extra.get("appeal_type_cues", [])}))
     return case
 
 
