@@ -45,13 +45,14 @@ class GatewayWorker(SimpleWorker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         flask_app = app()
-        maintenance = int(flask_app.config["MAINTENANCE_SECONDS"])
+        settings = flask_app.extensions["hotline"].settings
+        maintenance = settings.maintenance_seconds
         kwargs.setdefault("maintenance_interval", maintenance)
         # An idle worker blocks in dequeue for worker_ttl - 15 s and runs maintenance only between
         # dequeues: keep that wait as short as the maintenance interval.
         kwargs.setdefault("worker_ttl", maintenance + 15)
         super().__init__(*args, **kwargs)
-        self.job_grace = int(flask_app.config["JOB_GRACE"])
+        self.job_grace = settings.job_grace
         # A forked child must not share the parent's database connections.
         flask_app.extensions["hotline"].engine.dispose(close=False)
         self._ctx = flask_app.app_context()

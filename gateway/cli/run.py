@@ -41,13 +41,14 @@ def run(host: str, port: int, workers: int, threads: int, web_processes: int | N
 
     app = build_app()
     rt = app.extensions["hotline"]
-    processes = web_processes if web_processes is not None else int(app.config.get("WEB_PROCESSES") or 1)
+    settings = rt.settings
+    processes = web_processes if web_processes is not None else settings.web_processes
     if processes < 1:
         raise click.BadParameter("must be at least 1", param_hint="--web-processes")
-    env = {**os.environ, "REDIS_URL": rt.broker.url, "HOTLINE_DATA_DIR": app.config["DATA_DIR"],
-           "HOTLINE_PROFILE": app.config["PROFILE_PATH"], "HOTLINE_QUEUE_PREFIX": app.config["QUEUE_PREFIX"]}
-    if app.config.get("DATABASE_URL"):
-        env["DATABASE_URL"] = app.config["DATABASE_URL"]
+    env = {**os.environ, "REDIS_URL": rt.broker.url, "HOTLINE_DATA_DIR": settings.data_dir,
+           "HOTLINE_PROFILE": settings.profile_path, "HOTLINE_QUEUE_PREFIX": settings.queue_prefix}
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
     # Every child is watched and restarted with back-off when it dies (a Redis outage, a crash); stopping
     # `run` stops them and everything they started.
     children = Supervisor(lambda line: click.echo(f"run: {line}", err=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.config import ConfigError, from_environment
+from gateway.config import ConfigError, Settings
 from gateway.profile import load_profile
 
 
@@ -26,14 +26,14 @@ from gateway.profile import load_profile
 )
 def test_a_bad_setting_fails_naming_the_variable(env, variable):
     with pytest.raises(ConfigError, match=variable):
-        from_environment(env)
+        Settings.from_environment(env)
 
 
 def test_with_nothing_set_the_defaults_are_embedded(tmp_path):
-    config = from_environment({})
-    assert config["DATABASE_URL"] is None and config["REDIS_URL"] is None
-    assert config["PROFILE_PATH"].endswith("wuhan.toml")
-    assert config["WEB_PROCESSES"] == 1
+    settings = Settings.from_environment({})
+    assert settings.database_url is None and settings.redis_url is None
+    assert settings.profile_path.endswith("wuhan.toml")
+    assert settings.web_processes == 1
 
 
 def test_a_broken_profile_fails_naming_the_variable(tmp_path):
@@ -48,7 +48,7 @@ def test_a_broken_profile_fails_naming_the_variable(tmp_path):
 
 
 def test_the_demo_profile_has_wuhans_districts_and_departments():
-    profile = load_profile(from_environment({})["PROFILE_PATH"])
+    profile = load_profile(Settings.from_environment({}).profile_path)
     names = profile.district_names()
     assert len(names) == 16 and "东湖新技术开发区" in names and "武汉经济技术开发区" in names
     assert profile.category("路灯照明").departments == ["WH-LIGHT"]
@@ -60,7 +60,7 @@ def test_dedupe_topics_must_map_a_kind_of_problem_to_words(tmp_path):
 
     from gateway.intake.matching import Dedupe
 
-    profile = load_profile(from_environment({})["PROFILE_PATH"])
+    profile = load_profile(Settings.from_environment({}).profile_path)
     assert Dedupe(profile).topics["油烟"] == "fumes"
     broken = replace(profile, dedupe={**profile.dedupe, "topics": {"fumes": "油烟"}})
     with pytest.raises(ConfigError, match=r"HOTLINE_PROFILE.*\[dedupe.topics\]"):
