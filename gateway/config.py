@@ -1,12 +1,13 @@
 """Settings: every environment variable the gateway reads, declared once with its default, parser and meaning.
 
-`Settings.from_environment` reads and checks them all when an app is built (`create_app`); a
+`Settings.from_environment` reads and checks them all when an app is built (`create_app`, `worker.py`); a
 bad value stops start-up with a ConfigError naming the variable. Code reads typed fields
 (`rt.settings.mail_from`), so each default lives here and nowhere else.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import Field, dataclass, field, fields, replace
 from datetime import datetime
@@ -191,6 +192,13 @@ def _rate(variable: str, value: str | None) -> str:
     return str(value)
 
 
+def _level(variable: str, value: str | None) -> str:
+    level = str(value).strip().upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(f"{variable}={value!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
 # The settings -----------------------------------------------------------------------------------------------
 
 
@@ -272,6 +280,9 @@ class Settings:
         shown="`router_model.joblib` in the data folder")
     # Jobs and workers: a killed worker's job is retried once its registry entry (timeout + grace) expires
     # and a worker's maintenance (every maintenance_seconds) finds it.
+    workers: int = setting("HOTLINE_WORKERS", "2", whole(1),
+                           "worker processes of `hotline worker`, `hotline run` and `worker.py` without `-n`")
+    log_level: str = setting("HOTLINE_LOG_LEVEL", "INFO", _level, "log level of the worker pool (`worker.py`)")
     job_timeout: int = setting("HOTLINE_JOB_TIMEOUT", "120", whole(1), "a job's time limit in seconds")
     job_grace: int = setting("HOTLINE_JOB_GRACE", "30", whole(1),
                              "a killed worker's job is retried after its timeout + this grace")

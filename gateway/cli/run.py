@@ -11,12 +11,12 @@ from gateway.cli.common import build_app, say, worker_command
 
 
 @click.command()
-@click.option("-n", "--workers", default=2, show_default=True, help="worker processes")
+@click.option("-n", "--workers", type=int, default=None, help="worker processes (default: HOTLINE_WORKERS)")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
-def worker(workers: int, burst: bool) -> None:
+def worker(workers: int | None, burst: bool) -> None:
     """Run the RQ worker pool."""
     build_app()  # fail early, with a clear message, on bad configuration
-    args = ["-n", str(workers)] + (["--burst"] if burst else [])
+    args = (["-n", str(workers)] if workers is not None else []) + (["--burst"] if burst else [])
     os.execv(sys.executable, worker_command(*args))
 
 
@@ -30,11 +30,11 @@ def cron() -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, help="RQ worker processes")
+@click.option("--workers", type=int, default=None, help="RQ worker processes (default: HOTLINE_WORKERS)")
 @click.option("--threads", default=8, show_default=True, help="web server threads (per web process)")
 @click.option("--web-processes", type=int, default=None,
-              help="web server processes sharing the port (default: HOTLINE_WEB_PROCESSES, else 1)")
-def run(host: str, port: int, workers: int, threads: int, web_processes: int | None) -> None:
+              help="web server processes sharing the port (default: HOTLINE_WEB_PROCESSES)")
+def run(host: str, port: int, workers: int | None, threads: int, web_processes: int | None) -> None:
     """Start the web server, the worker pool and the scheduler together; Ctrl-C stops them all."""
     from gateway.cli import webserver
     from gateway.cli.supervisor import Supervisor
@@ -43,6 +43,7 @@ def run(host: str, port: int, workers: int, threads: int, web_processes: int | N
     rt = app.extensions["hotline"]
     settings = rt.settings
     processes = web_processes if web_processes is not None else settings.web_processes
+    workers = workers if workers is not None else settings.workers
     if processes < 1:
         raise click.BadParameter("must be at least 1", param_hint="--web-processes")
     env = {**os.environ, "REDIS_URL": rt.broker.url, "HOTLINE_DATA_DIR": settings.data_dir,
