@@ -2,7 +2,8 @@
 
 `Settings.from_environment` reads and checks them all when an app is built (`create_app`, `worker.py`); a
 bad value stops start-up with a ConfigError naming the variable. Code reads typed fields
-(`rt.settings.mail_from`), so each default lives here and nowhere else.
+(`rt.settings.mail_from`), so each default lives here and nowhere else. README.md's configuration table lists
+the same variables with the same defaults: tests/gateway/platform/test_settings_table.py compares the two.
 """
 
 from __future__ import annotations
