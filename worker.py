@@ -45,13 +45,14 @@ class GatewayWorker(SimpleWorker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         flask_app = app()
-        maintenance = int(flask_app.config["MAINTENANCE_SECONDS"])
+        settings = flask_app.extensions["hotline"].settings
+        maintenance = settings.maintenance_seconds
         kwargs.setdefault("maintenance_interval", maintenance)
         # An idle worker blocks in dequeue for worker_ttl - 15 s and runs maintenance only between
         # dequeues: keep that wait as short as the maintenance interval.
         kwargs.setdefault("worker_ttl", maintenance + 15)
         super().__init__(*args, **kwargs)
-        self.job_grace = int(flask_app.config["JOB_GRACE"])
+        self.job_grace = settings.job_grace
         # A forked child must not share the parent's database connections.
         flask_app.extensions["hotline"].engine.dispose(close=False)
         self._ctx = flask_app.app_context()
@@ -73,11 +74,10 @@ class GatewayWorker(SimpleWorker):
 
 def run_pool(num_workers: int, burst: bool = False) -> None:
     """Start N worker processes on all queues and block until they stop (SIGINT/SIGTERM)."""
-    flask_app = app()
-    broker = flask_app.extensions["hotline"].broker
-    pool = WorkerPool(broker.queue_names(), connection=broker.redis, num_workers=num_workers, worker_class=GatewayWorker,
-                      job_class=RegisteredJob)
-    pool.start(burst=burst, logging_level=os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
+    rt = app().extensions["hotline"]
+    pool = WorkerPool(rt.broker.queue_names(), connection=rt.broker.redis, num_workers=num_workers,
+                      worker_class=GatewayWorker, job_class=RegisteredJob)
+    pool.start(burst=burst, logging_level=rt.settings.log_level)
 
 
 def periodic_jobs(flask_app: Flask) -> list[dict[str, Any]]:
@@ -131,16 +131,17 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(prog="worker.py", description="Run the gateway's RQ worker pool or its cron scheduler.")
-    parser.add_argument("-n", "--workers", type=int, default=int(os.environ.get("HOTLINE_WORKERS", "2")))
+    parser.add_argument("-n", "--workers", type=int, default=None, help="worker processes (default: HOTLINE_WORKERS)")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     parser.add_argument("--cron", action="store_true", help="run the periodic-job scheduler instead of workers")
     args = parser.parse_args(argv)
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.cron:
         run_cron()
     else:
-        run_pool(args.workers, burst=args.burst)
+        workers = args.workers if args.workers is not None else app().extensions["hotline"].settings.workers
+        run_pool(workers, burst=args.burst)
 
 
 if __name__ == "__main__":

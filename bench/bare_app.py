@@ -18,6 +18,7 @@ from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String,
 from gateway.cli import webserver
 from gateway.cli.supervisor import Supervisor
 from gateway.clock import utcnow
+from gateway.config import Settings
 from gateway.db import make_engine
 
 metadata = MetaData()
@@ -32,11 +33,8 @@ bare = Table(
 
 
 def bare_engine() -> Any:
-    return make_engine(
-        os.environ.get("DATABASE_URL"),
-        os.environ.get("HOTLINE_DATA_DIR", "./var"),
-        os.environ.get("HOTLINE_DB_SCHEMA") or None,
-    )
+    settings = Settings.from_environment()
+    return make_engine(settings.database_url, settings.data_dir, settings.database_schema)
 
 
 def create_bare_app(enqueue: bool = False) -> Flask:
@@ -54,7 +52,7 @@ def create_bare_app(enqueue: bool = False) -> Flask:
         from rq import Queue
 
         redis = Redis.from_url(os.environ["REDIS_URL"])
-        queue = Queue(f"{os.environ.get('HOTLINE_QUEUE_PREFIX', 'hotline')}-default", connection=redis)
+        queue = Queue(f"{Settings.from_environment().queue_prefix}-default", connection=redis)
 
     @app.post("/", defaults={"path": ""})
     @app.post("/<path:path>")

@@ -17,13 +17,12 @@ from rq import Retry
 
 from bench import common, preload
 from bench.corpus import Corpus
-from gateway.broker import RETRY_BACKOFF
 
 NAME = "dispatch"
 
 
-def enqueue(queue: Any, func: str, ids: list[Any], prefix: str, retry: bool = True) -> float:
-    """Put one job per id on the queue in pipelined batches; returns seconds taken."""
+def enqueue(queue: Any, func: str, ids: list[Any], prefix: str, backoff: list[int]) -> float:
+    """Put one job per id on the queue in pipelined batches, retried like the gateway's jobs; returns seconds taken."""
     started = time.perf_counter()
     for low in range(0, len(ids), 1000):
         with queue.connection.pipeline() as pipe:
@@ -32,7 +31,7 @@ def enqueue(queue: Any, func: str, ids: list[Any], prefix: str, retry: bool = Tr
                     func,
                     args=(i,) if i is not None else (),
                     job_id=f"{prefix}-{func.rsplit('.', 1)[-1]}-{n + low}",
-                    retry=Retry(max=len(RETRY_BACKOFF), interval=RETRY_BACKOFF) if retry else None,
+                    retry=Retry(max=len(backoff), interval=backoff),
                 )
                 for n, i in enumerate(ids[low : low + 1000])
             ]
@@ -96,6 +95,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
     with common.target(kind, args.redis_url, args.pg_url) as tgt:
         app = create_app({**tgt.config(), "TESTING": True})
         rt = app.extensions["hotline"]
+        backoff = list(rt.settings.retry_backoff)
         corpus = Corpus(seed=args.seed)
         env = tgt.env()
         dispatch_q, default_q = rt.broker.queue("dispatch"), rt.broker.queue("default")
@@ -103,7 +103,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             # the real job over freshly inserted cases
             loaded = preload.cases(rt.engine, corpus, args.jobs, status="new")
             ids = list(range(loaded["first_case_id"], loaded["last_case_id"] + 1))
-            enqueue(dispatch_q, jobs.entry_point("dispatch_case"), ids, f"{tgt.prefix}-{workers}")
+            enqueue(dispatch_q, jobs.entry_point("dispatch_case"), ids, f"{tgt.prefix}-{workers}", backoff)
             print(f"[{kind}] dispatch_case x{args.jobs:,} on worker.py -n {workers}", flush=True)
             pool = [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst"]
             run = measure(dispatch_q, args.jobs, pool, env, args.timeout)
@@ -117,12 +117,12 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                 }
             )
             # the empty job on the same pool class
-            enqueue(default_q, "bench.noop.noop", [None] * args.noop_jobs, f"{tgt.prefix}-{workers}-gw")
+            enqueue(default_q, "bench.noop.noop", [None] * args.noop_jobs, f"{tgt.prefix}-{workers}-gw", backoff)
             print(f"[{kind}] noop x{args.noop_jobs:,} on worker.py -n {workers}", flush=True)
             run = measure(default_q, args.noop_jobs, pool, env, args.timeout)
             result["runs"].append({"job": "noop", "worker": "worker.GatewayWorker", "processes": workers, **run})
             # the empty job on RQ's default (forking) Worker
-            enqueue(default_q, "bench.noop.noop", [None] * args.fork_jobs, f"{tgt.prefix}-{workers}-rq")
+            enqueue(default_q, "bench.noop.noop", [None] * args.fork_jobs, f"{tgt.prefix}-{workers}-rq", backoff)
             print(f"[{kind}] noop x{args.fork_jobs:,} on rq worker-pool -n {workers} (rq.Worker)", flush=True)
             cmd = [
                 sys.executable,

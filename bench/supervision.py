@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import replace
 from typing import Any
 
 from bench import common, preload
@@ -49,7 +50,8 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             "cases": loaded,
             "assignments": preload.assignments(rt.engine, loaded["first_case_id"], args.assignments),
         }
-        app.config["NOW"] = now = utcnow()  # every sweep at one moment: the later ones have nothing left to do
+        now = utcnow()  # every sweep at one moment: the later ones have nothing left to do
+        rt.settings = replace(rt.settings, now=now)
         result["plan"] = plan(rt.engine, horizon_of(rt.profile, now))
         result["load"] = common.load()
         timings, outcomes = [], []

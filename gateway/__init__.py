@@ -9,50 +9,53 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from gateway.config import ConfigError, from_environment
+from gateway.config import ConfigError, Settings
+from gateway.config import keys as setting_keys
 
-__all__ = ["ConfigError", "create_app"]
+__all__ = ["ConfigError", "Settings", "create_app"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: settings from the environment (then test_config), database, Redis, profile, views."""
+    """Build the app: settings from the environment (then test_config), database, Redis, profile, views.
+
+    test_config names settings by their UPPER_CASE keys ({"HEARTBEAT_MAX_AGE": 0}) and may set Flask's own
+    keys (TESTING, ...); any other key is a ConfigError rather than a value nothing reads.
+    """
     from gateway import db
-    from gateway.broker import RETRY_BACKOFF, Broker, EmbeddedRedis
+    from gateway.broker import Broker, EmbeddedRedis
     from gateway.profile import load_profile
     from gateway.runtime import Runtime
     from gateway.seed import seed_departments
 
     app = Flask(__name__)
-    app.config.from_mapping(from_environment())
-    if test_config:
-        app.config.from_mapping(test_config)
-    data_dir = Path(app.config["DATA_DIR"])
+    settings = _settings(app, test_config or {})
+    data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _persistent_secret(data_dir)
+    # Flask reads these two from app.config; they are settings like the others.
+    app.config["SECRET_KEY"] = settings.secret_key or _persistent_secret(data_dir)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
     from gateway.trust import privacy
 
-    privacy.install(app.config)  # no secrets, phones or e-mail addresses in any log of this process
+    # no secrets, phones or e-mail addresses in any log of this process
+    privacy.install(settings, app.config["SECRET_KEY"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    hops = int(app.config.get("TRUST_PROXY") or 0)
+    hops = int(settings.trust_proxy)
     if hops:  # behind proxies: the client address, scheme and host come from their X-Forwarded-* headers
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
-    profile = load_profile(app.config["PROFILE_PATH"])
-    engine = db.make_engine(app.config["DATABASE_URL"], str(data_dir), app.config.get("DATABASE_SCHEMA"),
-                           int(app.config.get("DB_BUSY_MS", 10000)))
+    profile = load_profile(settings.profile_path)
+    engine = db.make_engine(settings.database_url, str(data_dir), settings.database_schema, settings.db_busy_ms)
     db.prepare_schema(engine)  # an empty database gets the schema; one that is behind is refused
     embedded = None
-    redis_url = app.config["REDIS_URL"]
+    redis_url = settings.redis_url
     if not redis_url:
         embedded = EmbeddedRedis(str(data_dir))
         redis_url = embedded.url
-        app.config["REDIS_URL"] = redis_url
-    broker = Broker(redis_url, app.config["QUEUE_PREFIX"], job_timeout=int(app.config.get("JOB_TIMEOUT", 120)),
-                    retry_backoff=list(app.config.get("RETRY_BACKOFF") or RETRY_BACKOFF))
-    rt = Runtime(engine=engine, broker=broker, profile=profile, config=dict(app.config), embedded_redis=embedded)
+    broker = Broker(redis_url, settings.queue_prefix, job_timeout=settings.job_timeout,
+                    retry_backoff=list(settings.retry_backoff))
+    rt = Runtime(settings=settings, engine=engine, broker=broker, profile=profile, embedded_redis=embedded)
     app.extensions["hotline"] = rt
     from gateway.messaging.acknowledgement import after_ingest
 
@@ -71,8 +74,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     register_views(app)
-    logging.getLogger("gateway").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("gateway").setLevel(logging.INFO)  # the gateway's INFO lines pass whatever the root's level
     return app
+
+
+def _settings(app: Flask, test_config: Mapping[str, Any]) -> Settings:
+    """The environment's settings with test_config's in place; test_config's Flask keys go to app.config."""
+    ours = {key: value for key, value in test_config.items() if key in setting_keys()}
+    flask_keys = {key: value for key, value in test_config.items() if key not in ours}
+    unknown = sorted(set(flask_keys) - set(app.config))
+    if unknown:
+        raise ConfigError(f"not settings and not Flask's keys: {', '.join(unknown)}")
+    app.config.from_mapping(flask_keys)
+    return Settings.from_environment().overridden(ours)
 
 
 def _persistent_secret(data_dir: Path) -> str:

@@ -20,7 +20,6 @@ from gateway import jobs as registry
 
 RQ_TESTED = "3.0"  # the RQ minor version whose internals the pipelined enqueue below was checked against
 QUEUES = ("intake", "dispatch", "deliver", "default")
-RETRY_BACKOFF = [5, 30, 120, 600, 1800]  # seconds between tries of a failed job: one retry per entry
 ON_SUCCESS = "gateway.outbox.on_job_success"  # marks the job's outbox row done
 ON_FAILURE = "gateway.failures.on_job_failure"  # records a job's last failure where the office sees it
 
@@ -89,11 +88,11 @@ def connect(url: str) -> Redis:
 class Broker:
     """The Redis connection and the named queues, with a per-installation prefix."""
 
-    def __init__(self, url: str, prefix: str, job_timeout: int = 120, retry_backoff: list[int] | None = None) -> None:
+    def __init__(self, url: str, prefix: str, job_timeout: int, retry_backoff: list[int]) -> None:
         self.url = url
         self.prefix = prefix
         self.job_timeout = job_timeout
-        self.retry_backoff = list(retry_backoff or RETRY_BACKOFF)
+        self.retry_backoff = list(retry_backoff)  # seconds between tries of a failed job: one retry per entry
         self.redis = connect(url)
         self.queues: dict[str, Queue] = {name: Queue(f"{prefix}-{name}", connection=self.redis) for name in QUEUES}
 

@@ -1,4 +1,4 @@
-"""The gateway's notion of now: UTC, aware; overridable in tests through the app config."""
+"""The gateway's notion of now: UTC, aware; frozen in tests by the test-only setting `now`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from flask import current_app, has_app_context
 
 
 def utcnow() -> datetime:
-    """Return the current time, or the frozen time set in config["NOW"] (a callable or datetime)."""
-    if has_app_context():
-        override = current_app.config.get("NOW")
+    """Return the current time, or the app's frozen one (settings.now: a datetime or a callable)."""
+    rt = current_app.extensions.get("hotline") if has_app_context() else None
+    if rt is not None:
+        override = rt.settings.now
         if callable(override):
             return as_utc(override())
         if override is not None:

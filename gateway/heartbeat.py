@@ -25,7 +25,7 @@ def _key(rt: Runtime, kind: str) -> str:
 
 
 def max_age(rt: Runtime) -> int:
-    return int(rt.config.get("HEARTBEAT_MAX_AGE") or 0)
+    return rt.settings.heartbeat_max_age
 
 
 def beat(rt: Runtime, kind: str) -> None:

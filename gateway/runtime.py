@@ -1,4 +1,4 @@
-"""What `create_app` builds and every request or job uses: engine, broker, profile."""
+"""What `create_app` builds and every request or job uses: settings, engine, broker, profile."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from flask import current_app
 from sqlalchemy.engine import Engine
 
 from gateway.broker import Broker, EmbeddedRedis
+from gateway.config import Settings
 from gateway.profile import Profile
 
 
 @dataclass
 class Runtime:
+    """One app's shared parts. `settings` is replaced whole (dataclasses.replace), never changed in place."""
+
+    settings: Settings
     engine: Engine
     broker: Broker
     profile: Profile
-    config: dict[str, Any]
     embedded_redis: EmbeddedRedis | None = None
     services: dict[str, Any] = field(default_factory=dict)  # channel senders, router model, ...
 

@@ -70,6 +70,6 @@ def sweep_outbox(older_than_seconds: float = 5.0) -> int:
         rows = outbox.pending(session, older_than_seconds)
         # A job sent a while ago, not done, and gone from Redis was lost with Redis's memory (a job that runs
         # or failed is still in Redis; one that finished marked its row done): send it again (jobs are idempotent).
-        limit = int(rt.config.get("OUTBOX_LOST_SECONDS") or 60)
+        limit = rt.settings.outbox_lost_seconds
         rows += outbox.lost(session, rt.broker, older_than_seconds=max(older_than_seconds, limit))
         return outbox.deliver(session, rt.broker, rows) if rows else 0

@@ -18,7 +18,7 @@ MODEL_FILE = "router_model.joblib"
 
 def model_path(rt: Runtime) -> Path:
     """HOTLINE_ROUTER_MODEL, or router_model.joblib in the data folder."""
-    return Path(rt.config.get("ROUTER_MODEL_PATH") or Path(rt.config["DATA_DIR"]) / MODEL_FILE)
+    return Path(rt.settings.router_model_path or Path(rt.settings.data_dir) / MODEL_FILE)
 
 
 def loaded_model(rt: Runtime) -> RouterModel | None:

@@ -30,7 +30,7 @@ class MailOutcome:
 
 
 def too_large(rt: Runtime, size: int) -> bool:
-    return size > int(rt.config.get("MAIL_MAX_BYTES") or email_adapter.MAX_BYTES)
+    return size > rt.settings.mail_max_bytes
 
 
 def process_report(rt: Runtime, inbound: InboundReport, body: bytes, headers: dict[str, str]) -> MailOutcome:
@@ -61,7 +61,7 @@ def process_message(rt: Runtime, data: bytes, mail_from: str | None, rcpt_tos: l
         return keep(rt, data, headers, f"message too large ({len(data)} bytes)")
     try:
         inbound = email_adapter.parse(RawInbound(channel="email", body=data, received_at=utcnow()),
-                                      max_bytes=int(rt.config.get("MAIL_MAX_BYTES") or email_adapter.MAX_BYTES))
+                                      max_bytes=rt.settings.mail_max_bytes)
     except AdapterError as exc:
         return keep(rt, data, headers, exc.message, exc.field)
     inbound.extra["envelope"] = {"transport": transport, "mail_from": mail_from or "", "rcpt_tos": list(rcpt_tos)}

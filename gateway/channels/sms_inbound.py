@@ -55,7 +55,7 @@ def receive(rt: Runtime, raw: RawInbound) -> str | None:
 
 
 def _ingest(rt: Runtime, inbound: InboundReport) -> IngestResult:
-    if rt.config.get("SMS_ACK", "twiml") == "twiml":
+    if rt.settings.sms_ack == "twiml":
         inbound.extra[ANSWERED_INLINE] = True
     return ingest(rt, inbound)
 
@@ -126,7 +126,7 @@ def _keyword(rt: Runtime, inbound: InboundReport, phone: str, word: str) -> str 
 
 def _open_cases(session: Session, rt: Runtime, phone: str, now: datetime) -> list[Case]:
     """The sender's open cases with activity inside the thread window, most recent first."""
-    hours = int(rt.config.get("SMS_THREAD_HOURS", 24))
+    hours = rt.settings.sms_thread_hours
     if hours <= 0:
         return []
     theirs = select(Report.case_id).where(Report.phone == phone)
@@ -146,7 +146,7 @@ def _route(rt: Runtime, raw: RawInbound, inbound: InboundReport, phone: str) -> 
     if not inbound.case_ref:
         # (SQLite: a session holds the write lock until closed, so decide here and write after.)
         with Session(rt.engine, expire_on_commit=False) as session:
-            seconds = int(rt.config.get("SMS_SEGMENT_SECONDS", 10))
+            seconds = rt.settings.sms_segment_seconds
             previous = session.exec(
                 select(Report).where(Report.channel == "sms", Report.phone == phone,
                                      Report.received_at >= now - timedelta(seconds=seconds))

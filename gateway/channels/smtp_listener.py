@@ -32,8 +32,8 @@ class Handler:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.domains = {d.lower() for d in rt.config.get("MAIL_DOMAINS") or []}
-        self.max_bytes = int(rt.config.get("MAIL_MAX_BYTES") or 10 * 1024 * 1024)
+        self.domains = {d.lower() for d in rt.settings.mail_domains}
+        self.max_bytes = rt.settings.mail_max_bytes
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
                           rcpt_options: list[str]) -> str:

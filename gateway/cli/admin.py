@@ -150,13 +150,13 @@ def db_group() -> None:
 
 def _engine() -> Any:
     from gateway import db
-    from gateway.config import ConfigError, from_environment
+    from gateway.config import ConfigError, Settings
 
     try:
-        config = from_environment()
+        settings = Settings.from_environment()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    return db.make_engine(config.get("DATABASE_URL"), config["DATA_DIR"], config.get("DATABASE_SCHEMA"))
+    return db.make_engine(settings.database_url, settings.data_dir, settings.database_schema)
 
 
 @db_group.command("status")

@@ -36,11 +36,12 @@ def _demo_channels(app: Any, client: Any) -> list[str]:
     """Send one message on each further channel (board, pushed ticket, operator form, Open311); return the numbers."""
     import re
     import secrets
+    from dataclasses import replace
 
     rt = app.extensions["hotline"]
     token, key = secrets.token_hex(16), secrets.token_hex(16)
-    rt.config["SYSTEM_TOKENS"] = {**(rt.config.get("SYSTEM_TOKENS") or {}), "demo": token}
-    rt.config["OPEN311_API_KEYS"] = [*(rt.config.get("OPEN311_API_KEYS") or []), key]
+    rt.settings = replace(rt.settings, system_tokens={**rt.settings.system_tokens, "demo": token},
+                          open311_api_keys=(*rt.settings.open311_api_keys, key))
     _demo_operator_session(app, client)
     numbers = []
     resp = client.post("/api/v1/board/posts", json=DEMO_BOARD_POST)

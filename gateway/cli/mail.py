@@ -25,7 +25,7 @@ def smtp(host: str, port: int) -> None:
     rt = app.extensions["hotline"]
     server = listener(rt, host, port)
     server.start()
-    click.echo(f"hotline smtp listening on {host}:{port} for {', '.join(rt.config['MAIL_DOMAINS'])}")
+    click.echo(f"hotline smtp listening on {host}:{port} for {', '.join(rt.settings.mail_domains)}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -11,12 +11,12 @@ from gateway.cli.common import build_app, say, worker_command
 
 
 @click.command()
-@click.option("-n", "--workers", default=2, show_default=True, help="worker processes")
+@click.option("-n", "--workers", type=int, default=None, help="worker processes (default: HOTLINE_WORKERS)")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
-def worker(workers: int, burst: bool) -> None:
+def worker(workers: int | None, burst: bool) -> None:
     """Run the RQ worker pool."""
     build_app()  # fail early, with a clear message, on bad configuration
-    args = ["-n", str(workers)] + (["--burst"] if burst else [])
+    args = (["-n", str(workers)] if workers is not None else []) + (["--burst"] if burst else [])
     os.execv(sys.executable, worker_command(*args))
 
 
@@ -30,24 +30,26 @@ def cron() -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, help="RQ worker processes")
+@click.option("--workers", type=int, default=None, help="RQ worker processes (default: HOTLINE_WORKERS)")
 @click.option("--threads", default=8, show_default=True, help="web server threads (per web process)")
 @click.option("--web-processes", type=int, default=None,
-              help="web server processes sharing the port (default: HOTLINE_WEB_PROCESSES, else 1)")
-def run(host: str, port: int, workers: int, threads: int, web_processes: int | None) -> None:
+              help="web server processes sharing the port (default: HOTLINE_WEB_PROCESSES)")
+def run(host: str, port: int, workers: int | None, threads: int, web_processes: int | None) -> None:
     """Start the web server, the worker pool and the scheduler together; Ctrl-C stops them all."""
     from gateway.cli import webserver
     from gateway.cli.supervisor import Supervisor
 
     app = build_app()
     rt = app.extensions["hotline"]
-    processes = web_processes if web_processes is not None else int(app.config.get("WEB_PROCESSES") or 1)
+    settings = rt.settings
+    processes = web_processes if web_processes is not None else settings.web_processes
+    workers = workers if workers is not None else settings.workers
     if processes < 1:
         raise click.BadParameter("must be at least 1", param_hint="--web-processes")
-    env = {**os.environ, "REDIS_URL": rt.broker.url, "HOTLINE_DATA_DIR": app.config["DATA_DIR"],
-           "HOTLINE_PROFILE": app.config["PROFILE_PATH"], "HOTLINE_QUEUE_PREFIX": app.config["QUEUE_PREFIX"]}
-    if app.config.get("DATABASE_URL"):
-        env["DATABASE_URL"] = app.config["DATABASE_URL"]
+    env = {**os.environ, "REDIS_URL": rt.broker.url, "HOTLINE_DATA_DIR": settings.data_dir,
+           "HOTLINE_PROFILE": settings.profile_path, "HOTLINE_QUEUE_PREFIX": settings.queue_prefix}
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
     # Every child is watched and restarted with back-off when it dies (a Redis outage, a crash); stopping
     # `run` stops them and everything they started.
     children = Supervisor(lambda line: click.echo(f"run: {line}", err=True))

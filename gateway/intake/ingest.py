@@ -92,7 +92,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
             return _replay(session, inbound)
         kept = inbound.attachments[: len(report.attachments)]
         if report.attachments:  # the files' places name the report id
-            report.attachments = attachments.plan(report.id, kept, int(rt.config.get("MAX_ATTACHMENT_BYTES") or 10 * 1024 * 1024))
+            report.attachments = attachments.plan(report.id, kept, rt.settings.max_attachment_bytes)
         jobs = outbox.claim(_follow_up_jobs(session, rt, case, report, link))
         indexer = rt.services.get("dedupe_index")  # (session, rt, case, report): keep the dedupe index current
         if indexer is not None:
@@ -102,7 +102,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
         except IntegrityError:
             session.rollback()
             return _replay(session, inbound)
-        attachments.write(rt.config["DATA_DIR"], report.attachments, kept)
+        attachments.write(rt.settings.data_dir, report.attachments, kept)
         outbox.send_claimed(rt.engine, rt.broker, jobs)
         return IngestResult(case=case, report=report, created=True, link=link, contact=contact)
 
@@ -124,12 +124,12 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
         extra.update(appeal_type_inferred=True, appeal_type_confidence=guess.confidence,
                      appeal_type_cues=list(guess.cues))
     text, defects = inbound.text, list(inbound.defects)
-    max_text = int(rt.config.get("MAX_TEXT_CHARS") or 20000)
+    max_text = rt.settings.max_text_chars
     if len(text) > max_text:  # the whole message stays in raw
         text = text[:max_text]
         defects.append(f"text cut at {max_text} characters")
     files = list(inbound.attachments)
-    max_files = int(rt.config.get("MAX_ATTACHMENTS", 10))
+    max_files = rt.settings.max_attachments
     if len(files) > max_files:
         defects.append(f"{len(files) - max_files} attachments over the limit of {max_files} not kept")
         files = files[:max_files]

@@ -27,8 +27,8 @@ def mail_address(rt: Runtime, report: Report) -> str | None:
     address = (reply_to[0] if reply_to else None) or report.email
     if not address or "@" not in address:
         return None
-    domains = {d.lower() for d in rt.config.get("MAIL_DOMAINS") or []}
-    if address.rsplit("@", 1)[1].lower() in domains or address.lower() == str(rt.config.get("MAIL_FROM", "")).lower():
+    domains = {d.lower() for d in rt.settings.mail_domains}
+    if address.rsplit("@", 1)[1].lower() in domains or address.lower() == rt.settings.mail_from.lower():
         return None  # our own address: answering would start a loop
     return address
 

@@ -18,8 +18,8 @@ from gateway.runtime import Runtime
 
 def message_id_for(rt: Runtime, notification: Notification) -> str:
     """A Message-ID (without brackets) that is the same on every retry of one notification."""
-    domain = str(rt.config.get("MAIL_FROM") or "hotline@localhost").rsplit("@", 1)[-1]
-    digest = hashlib.sha256(f"{rt.config.get('QUEUE_PREFIX')}:{notification.dedupe_key}".encode()).hexdigest()[:16]
+    domain = rt.settings.mail_from.rsplit("@", 1)[-1]
+    digest = hashlib.sha256(f"{rt.settings.queue_prefix}:{notification.dedupe_key}".encode()).hexdigest()[:16]
     return f"hotline.{notification.id}.{digest}@{domain}"
 
 
@@ -55,7 +55,7 @@ def one_line(value: str | None) -> str:
 def build_message(rt: Runtime, notification: Notification) -> EmailMessage:
     """The mail: our Message-ID, In-Reply-To the citizen's mail, and Auto-Submitted so robots do not answer."""
     msg = EmailMessage()
-    msg["From"] = formataddr((str(rt.profile.city.get("name", "")) + "12345", str(rt.config.get("MAIL_FROM"))))
+    msg["From"] = formataddr((str(rt.profile.city.get("name", "")) + "12345", rt.settings.mail_from))
     msg["To"] = one_line(notification.address)
     msg["Subject"] = one_line(notification.subject)
     msg["Date"] = formatdate(localtime=False)
@@ -72,7 +72,7 @@ def build_message(rt: Runtime, notification: Notification) -> EmailMessage:
 
 def relay(rt: Runtime) -> smtplib.SMTP:
     """Connect (and log in) to the relay named by HOTLINE_SMTP_URL: smtp[s]://user:pass@host:port[?starttls=1]."""
-    url = rt.config.get("SMTP_URL")
+    url = rt.settings.smtp_url
     if not url:
         raise DeliveryError("HOTLINE_SMTP_URL is not set", permanent=True)
     parts = urlparse(url)

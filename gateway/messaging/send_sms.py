@@ -15,7 +15,7 @@ PERMANENT_CODES = {21211, 21408, 21610, 21612, 21614}
 
 def twilio_client(rt: Runtime) -> Client:
     """The REST client; rt.services["twilio_http_client"] replaces its HTTP edge (tests, proxies)."""
-    sid, token = rt.config.get("TWILIO_ACCOUNT_SID"), rt.config.get("TWILIO_AUTH_TOKEN")
+    sid, token = rt.settings.twilio_account_sid, rt.settings.twilio_auth_token
     if not sid or not token:
         raise DeliveryError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set", permanent=True)
     return Client(sid, token, http_client=rt.services.get("twilio_http_client"))
@@ -24,7 +24,7 @@ def twilio_client(rt: Runtime) -> Client:
 @register("sms")
 def send_sms(rt: Runtime, notification: Notification) -> str | None:
     """Send the notification as one SMS; return Twilio's message SID."""
-    sender = rt.config.get("TWILIO_FROM_NUMBER")
+    sender = rt.settings.twilio_from_number
     if not sender:
         raise DeliveryError("TWILIO_FROM_NUMBER is not set", permanent=True)
     if not notification.address:

@@ -28,7 +28,7 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def unit_secret(rt: Runtime, department_id: int | None) -> str | None:
     """The signing key of a department (by its code), else the installation's default (`*`), else None."""
-    secrets = rt.config.get("WEBHOOK_SECRETS") or {}
+    secrets = rt.settings.webhook_secrets
     code = None
     if department_id is not None:
         with Session(rt.engine) as session:

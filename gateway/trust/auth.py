@@ -78,7 +78,8 @@ def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError("password", f"密码至少{MIN_PASSWORD}位")
     # Werkzeug's default (scrypt) unless configured; the tests choose a cheap method to stay fast.
-    method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+    rt = current_app.extensions.get("hotline") if has_app_context() else None
+    method = rt.settings.password_hash_method if rt is not None else None
     user.password_hash = generate_password_hash(password, method=method) if method else generate_password_hash(password)
 
 
@@ -259,8 +260,9 @@ def init_app(app: Flask) -> None:
     # Set, not setdefault: Flask has defaults for all of these, so setdefault changed nothing.
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SECURE_COOKIES"))
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(app.config.get("SESSION_HOURS") or 12))
+    settings = app.extensions["hotline"].settings
+    app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings.session_hours)
     manager = flask_login.LoginManager()
     manager.session_protection = "basic"  # a session used from another address/browser is no longer "fresh"
     manager.user_loader(_user_by_session_id)

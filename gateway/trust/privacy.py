@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 from urllib.parse import urlparse
 
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
+from gateway.config import Settings
 from gateway.models import Case, Contact, Report
 
 # A phone or ID-like run of 7+ digits (separators allowed), not glued to letters or digits: case numbers
@@ -108,25 +109,25 @@ def mask_log(text: str) -> str:
     return PHONE.sub(_mask_logged_phone, text)
 
 
-def secrets_in(config: Mapping[str, Any]) -> Iterable[str]:
-    """The secret values of a gateway configuration (tokens, keys, passwords inside URLs)."""
-    for name in ("TWILIO_AUTH_TOKEN", "INBOUND_MAIL_SECRET", "SECRET_KEY", "IMAP_PASSWORD"):
-        if config.get(name):
-            yield str(config[name])
-    yield from (str(v) for v in (config.get("SYSTEM_TOKENS") or {}).values())
-    yield from (str(v) for v in (config.get("WEBHOOK_SECRETS") or {}).values())
-    yield from (str(v) for v in config.get("OPEN311_API_KEYS") or [])
-    for name in ("SMTP_URL", "REDIS_URL", "DATABASE_URL"):
-        if config.get(name):
-            password = urlparse(str(config[name])).password
+def secrets_in(settings: Settings, secret_key: str | None = None) -> Iterable[str]:
+    """The secret values of a gateway's settings (tokens, keys, passwords inside URLs) and its session key."""
+    for value in (settings.twilio_auth_token, settings.inbound_mail_secret, secret_key):
+        if value:
+            yield str(value)
+    yield from (str(v) for v in settings.system_tokens.values())
+    yield from (str(v) for v in settings.webhook_secrets.values())
+    yield from (str(v) for v in settings.open311_api_keys)
+    for address in (settings.smtp_url, settings.redis_url, settings.database_url):
+        if address:
+            password = urlparse(str(address)).password
             if password:
                 yield password
 
 
-def install(config: Mapping[str, Any]) -> None:
-    """Mask every log record of this process from now on; remember this configuration's secrets."""
+def install(settings: Settings, secret_key: str | None = None) -> None:
+    """Mask every log record of this process from now on; remember these settings' secrets."""
     global _installed
-    _secrets.update(s for s in secrets_in(config) if len(s) >= MIN_SECRET)
+    _secrets.update(s for s in secrets_in(settings, secret_key) if len(s) >= MIN_SECRET)
     if _installed:
         return
     make_record = logging.getLogRecordFactory()

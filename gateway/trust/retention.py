@@ -118,7 +118,7 @@ def _mask_case(session: Session, rt: Runtime, case: Case, outcome: Outcome, cont
 
 def _delete_attachments(rt: Runtime, report: Report) -> int:
     """Delete the report's attachment folder; how many files were in it."""
-    folder = Path(rt.config["DATA_DIR"]) / "attachments" / str(report.id)
+    folder = Path(rt.settings.data_dir) / "attachments" / str(report.id)
     if not folder.is_dir():
         return 0
     count = sum(1 for item in folder.iterdir() if item.is_file())

@@ -79,7 +79,7 @@ def register_views(app: Flask) -> None:
         # Each channel's own ceiling (HOTLINE_MAX_BODY_<CHANNEL>); werkzeug answers 413 when a body is larger.
         channel = BODY_CHANNELS.get(request.endpoint or "")
         if channel is not None:
-            request.max_content_length = int(app.config["BODY_LIMITS"][channel])
+            request.max_content_length = app.extensions["hotline"].settings.body_limit(channel)
 
     from gateway.views import throttle as ratelimit
 

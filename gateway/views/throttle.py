@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RequestLimit
 from redis.exceptions import RedisError
 
@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 
 # endpoint -> the setting holding its limit (a Flask-Limiter string such as "20/minute;200/day")
 PUBLIC: dict[str, str] = {
-    "api.post_report": "RATE_LIMIT_API",
-    "board_form.post_json": "RATE_LIMIT_BOARD",
-    "board_form.submit_form": "RATE_LIMIT_BOARD",
-    "webhooks.twilio_sms": "RATE_LIMIT_SMS",
+    "api.post_report": "rate_limit_api",
+    "board_form.post_json": "rate_limit_board",
+    "board_form.submit_form": "rate_limit_board",
+    "webhooks.twilio_sms": "rate_limit_sms",
 }
 
 
@@ -68,10 +68,10 @@ def by_case_number() -> str:
 
 # endpoint -> (setting, key) for the endpoints that check a secret a citizen or staff member types
 GUESSABLE: dict[str, tuple[tuple[str, Callable[[], str]], ...]] = {
-    "account.login_submit": (("RATE_LIMIT_LOGIN", by_address),),
-    "board.lookup": (("RATE_LIMIT_LOOKUP", by_address), ("RATE_LIMIT_LOOKUP_CASE", by_case_number)),
-    "workflow.satisfaction": (("RATE_LIMIT_LOOKUP", by_address), ("RATE_LIMIT_LOOKUP_CASE", by_case_number)),
-    "board.rate": (("RATE_LIMIT_LOOKUP", by_address), ("RATE_LIMIT_LOOKUP_CASE", by_case_number)),
+    "account.login_submit": (("rate_limit_login", by_address),),
+    "board.lookup": (("rate_limit_lookup", by_address), ("rate_limit_lookup_case", by_case_number)),
+    "workflow.satisfaction": (("rate_limit_lookup", by_address), ("rate_limit_lookup_case", by_case_number)),
+    "board.rate": (("rate_limit_lookup", by_address), ("rate_limit_lookup_case", by_case_number)),
 }
 
 LOGIN_FREE_FAILURES = 5  # wrong passwords for one account before it waits
@@ -85,8 +85,17 @@ def _redis() -> Any:
     return current().broker.redis
 
 
+def _rate(setting: str) -> Callable[[], str]:
+    """The limit a setting holds, read at each request: tests and `hotline demo` replace the settings."""
+    from gateway.runtime import current
+
+    return lambda: str(getattr(current().settings, setting))
+
+
 def _login_keys(username: str) -> tuple[str, str]:
-    prefix = f"{current_app.config['QUEUE_PREFIX']}-login:{username.strip().lower()[:64]}"
+    from gateway.runtime import current
+
+    prefix = f"{current().settings.queue_prefix}-login:{username.strip().lower()[:64]}"
     return f"{prefix}:failures", f"{prefix}:locked"
 
 
@@ -131,25 +140,25 @@ def _own_retry_after(response: Response) -> Response:
 def init_app(app: Flask) -> Limiter:
     """Attach the limiter and limit each public endpoint by its setting."""
     app.after_request(_own_retry_after)  # registered first, so it runs after the limiter's header injection
+    rt = app.extensions["hotline"]
     limiter = Limiter(
         key_func=by_address,
         app=app,
-        storage_uri=storage_uri(app.config["REDIS_URL"]),
+        storage_uri=storage_uri(rt.broker.url),  # the configured Redis, or the embedded one
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 2},
-        key_prefix=f"{app.config['QUEUE_PREFIX']}-limits",
+        key_prefix=f"{rt.settings.queue_prefix}-limits",
         strategy="moving-window",
         headers_enabled=True,
         swallow_errors=True,
-        enabled=bool(app.config.get("RATE_LIMITS_ENABLED", True)),
+        enabled=bool(rt.settings.rate_limits_enabled),
     )
     for endpoint, setting in PUBLIC.items():
-        limit: Callable[[], str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
         options = {"key_func": by_sender, "on_breach": _sms_over_limit} if endpoint.startswith("webhooks.") else {}
-        app.view_functions[endpoint] = limiter.limit(limit, **options)(app.view_functions[endpoint])  # type: ignore[arg-type]
+        app.view_functions[endpoint] = limiter.limit(_rate(setting), **options)(app.view_functions[endpoint])  # type: ignore[arg-type]
     for endpoint, rules in GUESSABLE.items():
         view = app.view_functions[endpoint]
         for setting, key in rules:
-            rate: Callable[[], str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
-            view = limiter.limit(rate, key_func=key, scope=f"{endpoint}:{setting}")(view)
+            # The scope keeps the setting's old UPPER_CASE name: it is part of the counters' keys in Redis.
+            view = limiter.limit(_rate(setting), key_func=key, scope=f"{endpoint}:{setting.upper()}")(view)
         app.view_functions[endpoint] = view
     return limiter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -210,7 +211,7 @@ def test_an_admin_sees_the_calendar_banner_creates_a_units_token_once_and_finds_
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    app.config["NOW"] = datetime(2026, 12, 7, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # 2027's notice is due
+    rt.settings = replace(rt.settings, now=datetime(2026, 12, 7, 10, tzinfo=ZoneInfo("Asia/Shanghai")))  # 2027's notice is due
     make_user(app, "admin", username="guanli", password="admin-password")
     page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     log_in(page, live_server, "guanli", "admin-password")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,8 @@ CITY = ZoneInfo("Asia/Shanghai")
 def set_clock(app: Any, *parts: int) -> datetime:
     """Freeze gateway.clock.utcnow at a city-time moment (year, month, day, hour[, minute])."""
     moment = datetime(*parts, tzinfo=CITY)  # type: ignore[misc]
-    app.config["NOW"] = moment
+    rt = app.extensions["hotline"]
+    rt.settings = replace(rt.settings, now=moment)
     return moment
 
 

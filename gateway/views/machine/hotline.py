@@ -99,7 +99,7 @@ def push_tickets():  # type: ignore[no-untyped-def]
     rt = current()
     raw = raw_inbound("hotline")
     try:
-        system = authenticate(rt.config.get("SYSTEM_TOKENS") or {}, request.headers, raw.body, time.time())
+        system = authenticate(rt.settings.system_tokens, request.headers, raw.body, time.time())
     except ApiError as error:
         quarantine.keep(rt, "hotline", raw, f"{error.field}: {error.message}", status=error.status)
         raise

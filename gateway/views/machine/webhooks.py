@@ -26,7 +26,7 @@ FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 def public_url() -> str:
     """The URL Twilio signed: HOTLINE_PUBLIC_URL + path and query, else the request URL (ProxyFix-aware)."""
-    base = current().config.get("PUBLIC_BASE_URL")
+    base = current().settings.public_base_url
     if not base:
         return request.url
     query = request.query_string.decode("latin-1")
@@ -42,7 +42,7 @@ def twiml(text: str | None) -> Response:
 
 def verify_twilio() -> None:
     request.get_data(cache=True)  # keep the raw body: form parsing alone would consume the stream
-    token = current().config.get("TWILIO_AUTH_TOKEN")
+    token = current().settings.twilio_auth_token
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature or not RequestValidator(token).validate(public_url(), request.form, signature):
         raise ApiError(403, "bad or missing Twilio signature", field="X-Twilio-Signature")
@@ -75,7 +75,7 @@ def twilio_status():  # type: ignore[no-untyped-def]
 
 
 def _verify_mail_secret() -> None:
-    secret = current().config.get("INBOUND_MAIL_SECRET")
+    secret = current().settings.inbound_mail_secret
     given = request.args.get("secret") or request.headers.get("X-Hotline-Secret") or ""
     if not secret or not hmac.compare_digest(given.encode(), str(secret).encode()):
         raise ApiError(403, "bad or missing inbound mail secret", field="secret")
@@ -88,7 +88,7 @@ def inbound_email():  # type: ignore[no-untyped-def]
     rt = current()
     mimetype = request.mimetype or ""
     if request.content_length and mail.too_large(rt, request.content_length):
-        raise ApiError(413, f"message larger than {rt.config['MAIL_MAX_BYTES']} bytes", field="body")
+        raise ApiError(413, f"message larger than {rt.settings.mail_max_bytes} bytes", field="body")
     if mimetype in RAW_MAIL_TYPES:
         body = request.get_data(cache=True)
         if not body.strip():
@@ -99,7 +99,7 @@ def inbound_email():  # type: ignore[no-untyped-def]
         files = {k: f.read() for k, f in request.files.items()}
         body = request.get_data(cache=True) if mimetype != "multipart/form-data" else repr(form).encode()
         try:
-            inbound = email_adapter.parse_form(form, files, max_bytes=int(rt.config["MAIL_MAX_BYTES"]))
+            inbound = email_adapter.parse_form(form, files, max_bytes=rt.settings.mail_max_bytes)
         except AdapterError as exc:
             return _unparsed("email", exc, body)
         inbound.received_at = inbound.received_at or utcnow()

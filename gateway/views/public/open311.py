@@ -132,7 +132,7 @@ def service_definition(code: str, fmt: str) -> Response:
 
 def _check_api_key(raw: RawInbound) -> None:
     given = request.form.get("api_key", "")
-    keys = current().config.get("OPEN311_API_KEYS") or []
+    keys = current().settings.open311_api_keys
     ok = False
     for key in keys:  # compare with every key so timing does not tell which one matched
         ok |= hmac.compare_digest(given.encode(), str(key).encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -172,14 +173,14 @@ def test_attachments_are_written_under_the_data_folder_with_names_that_cannot_es
     msg.set_content("江汉区新华路井盖缺失，见附件照片。")
     msg.add_attachment(b"\x89PNGdata", maintype="image", subtype="png", filename="../../../etc/现场照片.png")
     msg.add_attachment(b"x" * 64, maintype="application", subtype="octet-stream", filename="..\\..\\big.bin")
-    app.config["MAX_ATTACHMENT_BYTES"] = rt.config["MAX_ATTACHMENT_BYTES"] = 32
+    rt.settings = replace(rt.settings, max_attachment_bytes=32)
     resp = post_raw(client, msg.as_bytes())
     assert resp.status_code == 201
     with Session(rt.engine) as session:
         report = session.exec(select(Report)).one()
     photo, big = report.attachments
     assert photo["path"] == f"attachments/{report.id}/01-现场照片.png"
-    data_dir = Path(rt.config["DATA_DIR"]).resolve()
+    data_dir = Path(rt.settings.data_dir).resolve()
     assert (data_dir / photo["path"]).read_bytes() == b"\x89PNGdata"
     assert "path" not in big and "larger than 32 bytes" in big["not_kept"]
     written = [p for p in data_dir.rglob("*") if p.is_file() and "attachments" in p.parts]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socketserver
 import threading
+from dataclasses import replace
 from typing import Any, Iterator
 
 import pytest
@@ -122,7 +123,7 @@ def test_a_new_uidvalidity_reads_the_folder_again_without_duplicating_reports(rt
 
 def test_a_garbage_or_oversized_message_is_kept_for_a_person_and_the_poller_goes_on(rt, imap_peer):
     box, port = imap_peer
-    rt.config["MAIL_MAX_BYTES"] = 50_000
+    rt.settings = replace(rt.settings, mail_max_bytes=50_000)
     box.messages = {1: b"\x00\x01 garbage", 2: mail() + b"x" * 60_000, 3: mail(message_id="<ok@x>")}
     assert poll(rt, port).last_uid == 3
     with Session(rt.engine) as session:

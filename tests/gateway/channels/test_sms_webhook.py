@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -175,22 +176,22 @@ def test_a_later_text_from_a_number_with_one_open_case_threads_onto_it(client, r
     assert messages(resp) == [rt.profile.message("ack_threaded", number=case.number)]
 
 
-def test_with_several_open_cases_the_sender_is_asked_and_the_stored_choice_attaches_the_message(app, rt):
-    rt.config["SMS_THREAD_HOURS"] = 0  # open two separate cases first
+def test_with_several_open_cases_the_sender_is_asked_and_the_stored_choice_attaches_the_message(app, rt, config):
+    rt.settings = replace(rt.settings, sms_thread_hours=0)  # open two separate cases first
     client = app.test_client()
     post(client, form("SM1", "路灯不亮"))
     _age(rt, 60)
     post(client, form("SM2", "楼下餐馆油烟扰民"))
     _age(rt, 60)
     first, second = cases(rt)
-    rt.config["SMS_THREAD_HOURS"] = 24
+    rt.settings = replace(rt.settings, sms_thread_hours=24)
     ask = messages(post(client, form("SM3", "还是没人处理")))
     assert len(ask) == 1 and first.number in ask[0] and second.number in ask[0] and "3. 新诉求" in ask[0]
     with Session(rt.engine) as session:
         pending = session.exec(select(SmsMessage).where(SmsMessage.kind == "pending")).one()
         assert pending.state == "pending"
     # A fresh app (another process) reads the pending choice from the database.
-    other = create_app({**app.config, "TESTING": True}).test_client()
+    other = create_app(config).test_client()
     order = 1 if ask[0].index(first.number) < ask[0].index(second.number) else 2
     answer = messages(post(other, form("SM4", f"{order}")))
     assert answer == [rt.profile.message("ack_threaded", number=first.number)]
@@ -202,13 +203,13 @@ def test_with_several_open_cases_the_sender_is_asked_and_the_stored_choice_attac
 
 
 def test_choosing_the_last_option_opens_a_new_case(app, rt):
-    rt.config["SMS_THREAD_HOURS"] = 0
+    rt.settings = replace(rt.settings, sms_thread_hours=0)
     client = app.test_client()
     post(client, form("SM1", "路灯不亮"))
     _age(rt, 60)
     post(client, form("SM2", "油烟扰民"))
     _age(rt, 60)
-    rt.config["SMS_THREAD_HOURS"] = 24
+    rt.settings = replace(rt.settings, sms_thread_hours=24)
     post(client, form("SM3", "小区电梯坏了"))
     answer = messages(post(client, form("SM4", "3")))
     assert len(cases(rt)) == 3

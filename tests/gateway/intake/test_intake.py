@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -227,7 +228,7 @@ def test_a_job_that_redis_lost_is_sent_again_and_a_done_job_is_not(app, office_c
         assert [k for k, r in rows.items() if k.startswith("dispatch-") and r.done_at] == [f"dispatch-{lost_id + 1}"]
     assert sweep_outbox() == 0  # not before the job's whole time limit has passed
     later = utcnow() + timedelta(minutes=10)
-    app.config["NOW"] = later
+    rt.settings = replace(rt.settings, now=later)
     assert sweep_outbox() == 1  # the lost one only; the done one stays done
     run_jobs(app)
     for number, unit in ((lost, "WH-LIGHT"), (done, "WH-HRSS")):

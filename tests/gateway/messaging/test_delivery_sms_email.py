@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -106,7 +107,7 @@ def test_a_mail_goes_through_the_relay_with_our_message_id_and_auto_submitted(rt
 def test_a_relay_that_is_down_raises_for_retry(rt, config):
     from bench.common import free_port
 
-    rt.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"
+    rt.settings = replace(rt.settings, smtp_url=f"smtp://127.0.0.1:{free_port()}")
     note_id = _note(rt, "mail-2", "email", "li@example.com", subject="x")
     with pytest.raises(DeliveryError) as info:
         deliver(note_id)
@@ -114,14 +115,14 @@ def test_a_relay_that_is_down_raises_for_retry(rt, config):
 
 
 def test_without_a_relay_configured_mail_fails_for_good(rt):
-    rt.config["SMTP_URL"] = None
+    rt.settings = replace(rt.settings, smtp_url=None)
     assert deliver(_note(rt, "mail-3", "email", "li@example.com", subject="x")) == "failed"
 
 
 def test_with_rest_acknowledgements_a_text_is_answered_through_the_outbox_by_a_worker(app, rt, twilio, jobs):
     from tests.gateway.channels.test_sms_webhook import PUBLIC, form, messages
 
-    rt.config.update(SMS_ACK="rest", PUBLIC_BASE_URL=PUBLIC, TWILIO_AUTH_TOKEN="tok")
+    rt.settings = replace(rt.settings, sms_ack="rest", public_base_url=PUBLIC, twilio_auth_token="tok")
     from twilio.request_validator import RequestValidator
 
     params = form("SM1", "路灯不亮")

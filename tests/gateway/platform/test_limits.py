@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ BASE = "https://h.example.cn"
 def config(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "RATE_LIMIT_BOARD": "3/minute", "RATE_LIMIT_SMS": "2/minute", "RATE_LIMIT_API": "4/minute",
             "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE, "SMS_SEGMENT_SECONDS": 0,
-            "BODY_LIMITS": {"api": 16384, "board": 4096, "sms": 2048, "hotline": 4096, "open311": 4096}}
+            "MAX_BODY_API": 16384, "MAX_BODY_BOARD": 4096, "MAX_BODY_SMS": 2048, "MAX_BODY_HOTLINE": 4096,
+            "MAX_BODY_OPEN311": 4096}
 
 
 def count(rt: Any, model: Any) -> int:
@@ -93,7 +95,7 @@ def test_a_text_over_the_configured_length_is_cut_and_the_whole_message_stays_in
     from adapters.base import InboundReport
     from gateway.intake.ingest import ingest
 
-    rt.config["MAX_TEXT_CHARS"] = 100
+    rt.settings = replace(rt.settings, max_text_chars=100)
     result = ingest(rt, InboundReport(channel="email", text="长" * 300, external_id="<long@x>", raw=("长" * 300).encode()))
     assert len(result.report.text) == 100 and "text cut at 100 characters" in result.report.defects
     assert len(result.report.raw.decode()) == 300

@@ -34,7 +34,7 @@ def test_wrong_passwords_make_the_account_wait_longer_each_time_even_for_the_rig
     assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 30
     assert "秒后再试" in refused.get_data(as_text=True)
     redis = app.extensions["hotline"].broker.redis
-    prefix = app.config["QUEUE_PREFIX"]
+    prefix = app.extensions["hotline"].settings.queue_prefix
     redis.delete(f"{prefix}-login:chief:locked")  # the first wait is over
     assert login(client, "guess-6").status_code == 401
     assert 30 < int(login(client, "s3cret-pass").headers["Retry-After"]) <= 60  # the next wait is twice as long
