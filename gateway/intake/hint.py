@@ -55,7 +55,7 @@ def hint(session: Session, rt: Runtime, *, phone: str | None, text: str | None, 
     query = dedupe.extract({"text": text or "", "address": address, "phone": e164, "received_at": utcnow(),
                             "contact_id": _contact_of(session, e164), "channel": "hotline"})
     typed = bool(text or address)
-    candidates = _open_candidates(session, dedupe, query, district if typed else None)
+    candidates = open_candidates(session, dedupe, query, district if typed else None)
     mine = set(query.contacts)
     own = [c.case_id for c in candidates if mine.intersection(c.features.contacts)]
     others = [c for c in candidates if not mine.intersection(c.features.contacts)]
@@ -80,7 +80,7 @@ def _contact_of(session: Session, e164: str | None) -> int | None:
     return session.exec(select(Identity.contact_id).where(Identity.kind == "phone", Identity.value == e164)).first()
 
 
-def _open_candidates(session: Session, dedupe: Dedupe, query: Features, district: str | None) -> list[Candidate]:
+def open_candidates(session: Session, dedupe: Dedupe, query: Features, district: str | None) -> list[Candidate]:
     """The index's open candidates for the query, then the district's recent open cases it did not return."""
     found = dedupe.candidates(session, query, open_only=True)
     if not district:
