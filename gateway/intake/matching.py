@@ -315,12 +315,11 @@ def reindex(rt: Runtime, full: bool = False, batch: int = 2000) -> int:
 
 def dedupe_of(rt: Runtime) -> Dedupe:
     """The running matcher, or one for the profile where none is wired in (merging, the hint, a reindex)."""
-    matcher = rt.services.get("matcher")
-    return matcher if isinstance(matcher, Dedupe) else Dedupe(rt.profile)
+    return rt.matcher if isinstance(rt.matcher, Dedupe) else Dedupe(rt.profile)
 
 
 def install(rt: Runtime) -> None:
     """Wire dedupe into intake: the matcher seam and the indexer seam."""
     matcher = Dedupe(rt.profile)
-    rt.services["matcher"] = matcher
-    rt.services["dedupe_index"] = matcher.record
+    rt.matcher = matcher
+    rt.dedupe_index = matcher.record

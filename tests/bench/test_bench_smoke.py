@@ -145,6 +145,6 @@ def test_the_bulk_dedupe_fill_stores_what_intakes_indexer_stores(app, rt):
             session.delete(row)
         session.commit()
         for report in session.exec(select(Report).where(Report.case_id.between(first, last))).all():
-            rt.services["dedupe_index"](session, rt, session.get(Case, report.case_id), report)
+            rt.dedupe_index(session, rt, session.get(Case, report.case_id), report)
         session.commit()
     assert stored() == bulk and len(bulk[1]) > 40

@@ -356,7 +356,7 @@ def reports():  # type: ignore[no-untyped-def]
     tz = rt.profile.tz
     since = datetime.combine((now.astimezone(tz) - timedelta(days=span - 1)).date(), time(), tzinfo=tz)
     with Session(rt.engine) as db:
-        ranking = stats.rankings(db, since, rt.services.get("satisfaction_by_department"))
+        ranking = stats.rankings(db, since, rt.satisfaction_by_department)
         axis = stats.days(since, now, tz)
         labels = [d.strftime("%m-%d") for d in axis]
         by_channel = {CHANNEL.get(k, k): v for k, v in stats.volume_by_channel(db, since, axis, tz).items()}

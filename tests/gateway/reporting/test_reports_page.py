@@ -49,7 +49,7 @@ def test_satisfaction_comes_from_the_follow_up_source_when_it_is_wired(rt, offic
     with Session(rt.engine, expire_on_commit=False) as db:
         a = add_assignment(db, add_case(db, "WH20260301-000220"), "WH-LIGHT")
         db.commit()
-    rt.services["satisfaction_by_department"] = lambda db, since: {a.department_id: (3, 4)}
+    rt.satisfaction_by_department = lambda db, since: {a.department_id: (3, 4)}
     page = office_client.get("/console/reports").get_data(as_text=True)
     assert ranking_rows(page)[0][-1] == "75.0%"
 
