@@ -64,7 +64,7 @@ def shared(scored: Scored) -> list[str]:
     for reason in scored.reasons:
         value = reason.get("value")
         if reason["feature"] in ("place_match", "topic_match"):
-            found.extend(value)
+            found.extend(value or ())
         elif reason["feature"] in ("street_match", "district_match") and value:
             found.append(value)
     return list(dict.fromkeys(found))
