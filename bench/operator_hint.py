@@ -194,8 +194,10 @@ def compare(session: Session, rt: Any, q: dict[str, Any], old: dict[str, Any], n
         left_out[why_left_out(session, rt, q, case_id)] += 1
     if q["case_id"] in open_ids:
         tally["reported_case_open"] += 1
-        tally["reported_case_old"] += q["case_id"] in old_own | old_near
-        tally["reported_case_new"] += q["case_id"] in new_own | new_near
+        by_old, by_new = q["case_id"] in old_own | old_near, q["case_id"] in new_own | new_near
+        tally["reported_case_old"] += by_old
+        tally["reported_case_new"] += by_new
+        tally["reported_case_old_only"] += by_old and not by_new
 
 
 def run_one(kind: str, args: Any) -> dict[str, Any]:
@@ -270,7 +272,8 @@ def report(result: dict[str, Any]) -> str:
                      r["new"]["median_ms"], r["old"]["p95_ms"], r["new"]["p95_ms"],
                      _share(f.get("old_caller_also_new", 0), f.get("old_caller", 0)),
                      _share(f.get("old_similar_also_new", 0), f.get("old_similar", 0)),
-                     f"{f.get('reported_case_old', 0)} / {f.get('reported_case_new', 0)} of {f.get('reported_case_open', 0)}",
+                     f"{f.get('reported_case_old', 0)} / {f.get('reported_case_new', 0)} of {f.get('reported_case_open', 0)}"
+                     f" (old only: {f.get('reported_case_old_only', 0)})",
                      "/".join(f"{x:g}" for x in r["load_after"])])
         left = ", ".join(f"{why}: {n}" for why, n in sorted(r["old_similar_left_out"].items(), key=lambda kv: -kv[1]))
         notes.append(f"{r['database']}: old engine's similar cases the new one leaves out: {left or 'none'}")

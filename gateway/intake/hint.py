@@ -27,8 +27,8 @@ from gateway.runtime import Runtime
 # The index finds a case by its person, places and near-verbatim text at any age, but by its
 # territory only within days and in the same category, which a half-typed ticket does not have yet:
 # so the district's newest open cases of the last SCAN_DAYS are compared too. SCAN_LIMIT: with the
-# old engine's 300, decoding their features made a lookup slower than that engine's; with 200 it
-# lists the case a call re-reports at least as often (docs/BENCHMARKS.md, bench/operator_hint.py).
+# old engine's 300, decoding their features made a lookup slower than that engine's; with 200 it is
+# faster and lists the case a call re-reports more often (docs/BENCHMARKS.md, bench/operator_hint.py).
 SCAN_DAYS = 30
 SCAN_LIMIT = 200
 LIMIT = 5  # similar cases shown
