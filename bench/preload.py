@@ -262,8 +262,8 @@ def dedupe_index(app: Any, first_case: int, last_case: int, batch: int = CHUNK) 
     from gateway.models import CaseFeatures, DedupeKey
 
     rt = app.extensions["hotline"]
-    matcher = rt.services.get("matcher")
-    if matcher is None or rt.services.get("dedupe_index") is None:
+    matcher = rt.matcher
+    if matcher is None or rt.dedupe_index is None:
         return {"status": "absent: this code has no dedupe matcher wired in"}
     started = time.perf_counter()
     columns = (Report.case_id, Report.title, Report.text, Report.address, Report.district, Report.category_hint,

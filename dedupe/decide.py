@@ -103,6 +103,9 @@ class Scored:
     rule: str | None
     vetoed: bool
     reasons: list[dict[str, Any]]
+    # The same evidence summed without the 1.0 ceiling: among candidates that all reach the ceiling
+    # (a template reported at many places), the one that also shares the place or the exact words has more.
+    evidence: float = 0.0
 
 
 def _category_relation(a: str | None, b: str | None) -> str:
@@ -194,7 +197,7 @@ def score_candidate(
         if hours <= thresholds.same_problem_hours:
             score += WEIGHT_RECENT
     reasons.append({"feature": "case_open", "value": candidate.is_open})
-    score = round(min(score, 1.0), 4)
+    evidence, score = round(score, 4), round(min(score, 1.0), 4)
 
     vetoed = places.veto
     rule: str | None = None
@@ -218,7 +221,7 @@ def score_candidate(
             rule = SAME_PROBLEM
         else:
             reasons.append({"feature": "gate", "value": "outside_window" if category != "different" else "category"})
-    return Scored(candidate.case_id, score, rule, vetoed, reasons)
+    return Scored(candidate.case_id, score, rule, vetoed, reasons, evidence)
 
 
 def _distance_m(new: Features, candidate: Candidate) -> float | None:
@@ -259,6 +262,17 @@ def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features
     return None  # an administrative street
 
 
+def _below_gate(new: Features, candidate: Candidate, text: float, thresholds: Thresholds) -> bool:
+    """Whether no rule can take the candidate whatever its place: too little shared text, no shared person or topic."""
+    return text < thresholds.min_text and not _shares_contact(new, candidate) and not _shared_topics(new, candidate)
+
+
+def _rank(scored: Scored, candidate: Candidate) -> tuple[Any, ...]:
+    """(score, open, latest report, case id): higher is better, whatever order the candidates came in."""
+    last = candidate.last_report_at.timestamp() if candidate.last_report_at else 0.0
+    return (scored.score, candidate.is_open, last, str(candidate.case_id))
+
+
 def decide(
     new: Features, candidates: Sequence[Candidate], thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> Decision:
@@ -273,7 +287,7 @@ def decide(
     pruned: tuple[float, Hashable] | None = None
     for candidate in candidates:
         text = _best_text(new, candidate, thresholds.idf)
-        if text[0] < thresholds.min_text and not _shares_contact(new, candidate) and not _shared_topics(new, candidate):
+        if _below_gate(new, candidate, text[0], thresholds):
             # No rule can apply below the text gate: skip the place comparison (most candidates).
             if pruned is None or (text[0], str(candidate.case_id)) > (pruned[0], str(pruned[1])):
                 pruned = (text[0], candidate.case_id)
@@ -283,8 +297,7 @@ def decide(
             nearest = scored
         if scored.rule is None:
             continue
-        last = candidate.last_report_at.timestamp() if candidate.last_report_at else 0.0
-        key = (scored.score, candidate.is_open, last, str(candidate.case_id))
+        key = _rank(scored, candidate)
         if best_key is None or key > best_key:
             best, best_key = scored, key
     if best is None or best.score < thresholds.grey:
@@ -301,3 +314,23 @@ def decide(
         return Decision(NEW, None, nearest.score if nearest else 0.0, None, reasons)
     action = ATTACH if best.score >= thresholds.auto else PROPOSE
     return Decision(action, best.case_id, best.score, best.rule, best.reasons)
+
+
+def matches(
+    new: Features, candidates: Sequence[Candidate], thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> list[Scored]:
+    """Return every candidate a rule would take (not vetoed, past the text gate), the strongest first.
+
+    For a person who chooses among them (the operator's duplicate hint), not for a decision: no
+    threshold, and ranked by the evidence before the 1.0 ceiling, then as ``decide`` ranks.
+    """
+    found = []
+    for candidate in candidates:
+        text = _best_text(new, candidate, thresholds.idf)
+        if _below_gate(new, candidate, text[0], thresholds):
+            continue
+        scored = score_candidate(new, candidate, thresholds, text)
+        if scored.rule is not None:
+            found.append(((scored.evidence, *_rank(scored, candidate)), scored))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return [scored for _, scored in found]

@@ -167,14 +167,6 @@ def similarity(a: ShingleSource, b: ShingleSource, idf: Mapping[str, float] | No
     return dot / denominator if denominator else 0.0
 
 
-def containment(a: ShingleSource, b: ShingleSource) -> float:
-    """Return the share of the smaller set found in the larger one (a short SMS inside a long post)."""
-    sa, sb = _as_set(a), _as_set(b)
-    if not sa or not sb:
-        return 0.0
-    return len(sa & sb) / min(len(sa), len(sb))
-
-
 # MinHash values live below a 61-bit Mersenne prime; hashes come from blake2b, so a signature
 # computed today in one worker equals the one computed next year in another.
 _PRIME = (1 << 61) - 1

@@ -59,14 +59,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["hotline"] = rt
     from gateway.messaging.acknowledgement import after_ingest
 
-    rt.services["after_ingest"] = after_ingest  # citizens' acknowledgements on the channel they used
+    rt.after_ingest = after_ingest  # citizens' acknowledgements on the channel they used
     from gateway.casework import followup
 
-    rt.services["case_satisfaction"] = followup.case_satisfaction  # the public board
+    rt.case_satisfaction = followup.case_satisfaction  # the public board
 
     from gateway.intake.matching import install
 
-    install(rt)  # rt.services["matcher"] and ["dedupe_index"]
+    install(rt)  # rt.matcher and rt.dedupe_index
     seed_departments(engine, profile)
 
     from gateway.trust import auth

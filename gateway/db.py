@@ -8,10 +8,9 @@ import os
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
@@ -275,18 +274,6 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             if sqlite:
                 conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     return before, head_revision()
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 def insert_new(session: Session, model: Any, rows: list[dict[str, Any]], returning: Any = None) -> Any:

@@ -35,12 +35,12 @@ def current(session: Session, rt: Runtime) -> WorkCalendar:
     """The calendar with every imported notice; one small query tells whether the process's copy is current."""
     stamp = tuple(session.exec(select(func.count(), func.max(CalendarNotice.imported_at)).select_from(  # type: ignore[call-overload]
         CalendarNotice)).one())
-    cached = rt.services.get("calendar")
+    cached = rt.calendar
     if cached is not None and cached[0] == stamp:
         return cached[1]  # type: ignore[no-any-return]
     rows = session.exec(select(CalendarNotice)).all()
     calendar = default_calendar().with_years(_year_days(r) for r in rows)
-    rt.services["calendar"] = (stamp, calendar)
+    rt.calendar = (stamp, calendar)
     return calendar
 
 

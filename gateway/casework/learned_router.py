@@ -28,7 +28,7 @@ def loaded_model(rt: Runtime) -> RouterModel | None:
         stamp = path.stat().st_mtime_ns
     except FileNotFoundError:
         return None
-    cached = rt.services.get("router_model")
+    cached = rt.router_model
     if cached is not None and cached[0] == (str(path), stamp):
         return cached[1]
     try:
@@ -36,7 +36,7 @@ def loaded_model(rt: Runtime) -> RouterModel | None:
     except (RouterModelError, OSError, ValueError) as exc:
         log.error("router model %s unusable, routing by rules only: %s", path, exc)
         return None
-    rt.services["router_model"] = ((str(path), stamp), model)
+    rt.router_model = ((str(path), stamp), model)
     return model
 
 

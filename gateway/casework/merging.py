@@ -19,7 +19,7 @@ from gateway import outbox
 from gateway.clock import as_utc, utcnow
 from gateway.errors import ApiError
 from gateway.intake.ingest import open_case, resolve_case
-from gateway.intake.matching import Dedupe, merge_index
+from gateway.intake.matching import dedupe_of, merge_index
 from gateway.models import Assignment, Case, Contact, Event, MergeRecord, Report
 from gateway.runtime import Runtime
 
@@ -48,11 +48,6 @@ def _record(session: Session, record_id: int) -> MergeRecord:
     if record is None:
         raise NotFound(f"no merge record {record_id}", field="id")
     return record
-
-
-def _dedupe(rt: Runtime) -> Dedupe:
-    matcher = rt.services.get("matcher")
-    return matcher if isinstance(matcher, Dedupe) else Dedupe(rt.profile)
 
 
 def recount(session: Session, case: Case) -> None:
@@ -194,7 +189,7 @@ def _restore(session: Session, rt: Runtime, record: MergeRecord, actor: str) -> 
     session.flush()
     recount(session, survivor)
     recount(session, absorbed)
-    dedupe = _dedupe(rt)  # both cases' features and index rows, from the reports each has now
+    dedupe = dedupe_of(rt)  # both cases' features and index rows, from the reports each has now
     dedupe.rebuild_case(session, survivor.id)  # type: ignore[arg-type]
     dedupe.rebuild_case(session, absorbed.id)  # type: ignore[arg-type]
     data = {"record": record.id, "survivor": survivor.number, "absorbed": absorbed.number}
@@ -227,7 +222,7 @@ def _split(session: Session, rt: Runtime, report_id: int, actor: str) -> tuple[C
     session.flush()
     recount(session, old)
     recount(session, case)
-    dedupe = _dedupe(rt)
+    dedupe = dedupe_of(rt)
     dedupe.rebuild_case(session, old.id)  # type: ignore[arg-type]
     dedupe.rebuild_case(session, case.id)  # type: ignore[arg-type]
     data = {"report": report.id, "from": old.number, "to": case.number}

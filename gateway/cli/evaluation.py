@@ -15,6 +15,7 @@ from adapters.base import CHANNELS, InboundReport
 from dedupe.features import parse_time
 from dedupe.metrics import bcubed, pairwise
 from gateway.intake.ingest import ingest
+from gateway.intake.matching import dedupe_of
 from gateway.models import Case, MergeRecord, Report
 
 CHANNEL_ALIASES = {"call": "hotline", "phone": "hotline", "ticket": "hotline", "mail": "email", "post": "board"}
@@ -83,7 +84,8 @@ def evaluate(items: list[Item], redis_url: str | None = None, overrides: dict[st
             if overrides:
                 from dataclasses import replace
 
-                rt.services["matcher"].thresholds = replace(rt.services["matcher"].thresholds, **overrides)
+                dedupe = dedupe_of(rt)
+                dedupe.thresholds = replace(dedupe.thresholds, **overrides)
             with app.app_context():
                 report_ids = {item.id: ingest(rt, item.inbound).report.id for item in items}
             return _score(rt, items, report_ids)

@@ -94,9 +94,8 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
         if report.attachments:  # the files' places name the report id
             report.attachments = attachments.plan(report.id, kept, rt.settings.max_attachment_bytes)
         jobs = outbox.claim(_follow_up_jobs(session, rt, case, report, link))
-        indexer = rt.services.get("dedupe_index")  # (session, rt, case, report): keep the dedupe index current
-        if indexer is not None:
-            indexer(session, rt, case, report)
+        if rt.dedupe_index is not None:  # keep the dedupe index current
+            rt.dedupe_index(session, rt, case, report)
         try:
             session.commit()
         except IntegrityError:
@@ -309,7 +308,7 @@ def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact |
             case = session.get(Case, sent.case_id)
             if case is not None and reported_by(session, resolve_case(session, case), contact):
                 return resolve_case(session, case), "thread", None
-    matcher: Matcher | None = rt.services.get("matcher")
+    matcher: Matcher | None = rt.matcher
     if matcher is not None:
         match = matcher(session, rt, report, contact)
         if match is not None and match.action == "attach" and match.case_id is not None:
@@ -413,7 +412,6 @@ def _follow_up_jobs(session: Session, rt: Runtime, case: Case, report: Report, l
     jobs = []
     if link == "new":
         jobs.append(outbox.add(session, "dispatch_case", [case.id], f"dispatch-{case.id}", "dispatch"))
-    hook = rt.services.get("after_ingest")
-    if hook is not None:
-        jobs.extend(hook(session, rt, case, report, link))
+    if rt.after_ingest is not None:
+        jobs.extend(rt.after_ingest(session, rt, case, report, link))
     return jobs

@@ -92,8 +92,10 @@ class Dedupe:
         return block_keys(features, self.thresholds.same_problem_hours, query=False)
 
     # -- the decision ---------------------------------------------------------------------
-    def candidates(self, session: Session, features: Features, exclude: Iterable[int] = ()) -> list[Candidate]:
-        """One indexed query: the newest cases under each of the report's keys, open or recently closed."""
+    def candidates(self, session: Session, features: Features, exclude: Iterable[int] = (),
+                   open_only: bool = False) -> list[Candidate]:
+        """One indexed query: the newest cases under each of the report's keys, open or recently closed
+        (``open_only``: open; the closed ones are left out before their features are decoded)."""
         weighed = sorted({(key_weight(k), key_id(k)) for k in block_keys(features, self.thresholds.same_problem_hours)})
         if not weighed:
             return []
@@ -112,10 +114,10 @@ class Dedupe:
         skip = set(exclude)
         out = []
         for case_id, status, last, stored in session.execute(_candidate_sql(() if dialect == "postgresql" else weights, dialect), params):
-            if case_id in skip:
+            if case_id in skip or (open_only and status not in OPEN_STATUSES):
                 continue
             out.append(Candidate(case_id, stored_features(stored), is_open=status in OPEN_STATUSES,
-                                 last_report_at=_as_time(last)))
+                                 last_report_at=as_time(last)))
         return out
 
     def decide(self, session: Session, report: Report, exclude: Iterable[int] = ()) -> Decision:
@@ -224,7 +226,7 @@ def stored_features(stored: str) -> Features:
     return Features.from_dict(json.loads(stored))
 
 
-def _as_time(value: Any) -> datetime | None:
+def as_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return as_utc(value) if value else None
     return as_utc(datetime.fromisoformat(value))
@@ -287,7 +289,7 @@ def reindex(rt: Runtime, full: bool = False, batch: int = 2000) -> int:
     Runs in batches, each its own transaction, so intake goes on meanwhile; a case that changes
     under it is indexed by intake as usual.
     """
-    dedupe: Dedupe = rt.services["matcher"]
+    dedupe = dedupe_of(rt)
     done, after = 0, 0
     while True:
         with Session(rt.engine) as session:
@@ -311,8 +313,13 @@ def reindex(rt: Runtime, full: bool = False, batch: int = 2000) -> int:
             done, after = done + len(rows), ids[-1]
 
 
+def dedupe_of(rt: Runtime) -> Dedupe:
+    """The running matcher, or one for the profile where none is wired in (merging, the hint, a reindex)."""
+    return rt.matcher if isinstance(rt.matcher, Dedupe) else Dedupe(rt.profile)
+
+
 def install(rt: Runtime) -> None:
     """Wire dedupe into intake: the matcher seam and the indexer seam."""
     matcher = Dedupe(rt.profile)
-    rt.services["matcher"] = matcher
-    rt.services["dedupe_index"] = matcher.record
+    rt.matcher = matcher
+    rt.dedupe_index = matcher.record

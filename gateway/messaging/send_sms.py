@@ -14,11 +14,11 @@ PERMANENT_CODES = {21211, 21408, 21610, 21612, 21614}
 
 
 def twilio_client(rt: Runtime) -> Client:
-    """The REST client; rt.services["twilio_http_client"] replaces its HTTP edge (tests, proxies)."""
+    """The REST client; rt.twilio_http_client replaces its HTTP edge (tests, proxies)."""
     sid, token = rt.settings.twilio_account_sid, rt.settings.twilio_auth_token
     if not sid or not token:
         raise DeliveryError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set", permanent=True)
-    return Client(sid, token, http_client=rt.services.get("twilio_http_client"))
+    return Client(sid, token, http_client=rt.twilio_http_client)
 
 
 @register("sms")

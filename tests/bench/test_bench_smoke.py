@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import dedupe_scale, dispatch, intake, supervision
+from bench import dedupe_scale, dispatch, intake, operator_hint, supervision
 
 
 def common_args(redis_url: str, out: Path) -> list[str]:
@@ -96,6 +96,20 @@ def test_the_dedupe_benchmark_builds_a_database_and_times_the_index_beside_brute
     assert size["brute_force"]["runs"] == 5 and size["candidates"]["max"] <= 60
 
 
+def test_the_operator_hint_benchmark_times_both_engines_on_the_same_queries_and_compares_what_they_list(
+        redis_url, tmp_path):
+    out = tmp_path / "hint.json"
+    operator_hint.main([*common_args(redis_url, out), "--cases", "300", "--queries", "30", "--warmup", "2"])
+    [run] = json.loads(out.read_text())["runs"]
+    assert run["preload"]["count"] == 300 and run["preload"]["dedupe_index"]["cases"] == 300
+    assert run["old"]["calls"] == run["new"]["calls"] == 30 and run["old"]["median_ms"] > 0 and run["new"]["p95_ms"] > 0
+    found = run["findings"]
+    assert found["old_similar"] > 0 and 0 <= found["old_similar_also_new"] <= found["old_similar"]
+    assert found["old_caller_also_new"] <= found["old_caller"]
+    # Every similar case the old engine listed and the new one does not is accounted for, with dedupe's reason.
+    assert sum(run["old_similar_left_out"].values()) == found["old_similar"] - found["old_similar_also_new"]
+
+
 def test_hotline_bench_runs_the_named_benchmark_script_and_refuses_unknown_names():
     from click.testing import CliRunner
 
@@ -131,6 +145,6 @@ def test_the_bulk_dedupe_fill_stores_what_intakes_indexer_stores(app, rt):
             session.delete(row)
         session.commit()
         for report in session.exec(select(Report).where(Report.case_id.between(first, last))).all():
-            rt.services["dedupe_index"](session, rt, session.get(Case, report.case_id), report)
+            rt.dedupe_index(session, rt, session.get(Case, report.case_id), report)
         session.commit()
     assert stored() == bulk and len(bulk[1]) > 40

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dedupe.decide import ATTACH, NEW, PROPOSE, Candidate, Thresholds, decide
+from dedupe.decide import ATTACH, NEW, PROPOSE, Candidate, Thresholds, decide, matches
 from dedupe.features import Features, block_keys, case_keys, extract
 from dedupe.place import Gazetteer
 from dedupe.text import normalize
@@ -71,6 +71,21 @@ def test_the_best_candidate_wins_regardless_of_order():
     new = features(SMOKE, 3)
     cands = [candidate(1, features(POTHOLE)), candidate(2, features(SMOKE_REWORDED)), candidate(3, features(SMOKE, 1))]
     assert decide(new, cands).case_id == decide(new, cands[::-1]).case_id == 3
+
+
+def test_matches_lists_every_case_a_rule_would_take_but_not_other_places_or_other_problems():
+    cands = [candidate(1, features(SMOKE)), candidate(2, features(SMOKE_OTHER_ESTATE)), candidate(3, features(POTHOLE)),
+             candidate(4, features(SMOKE_REWORDED))]
+    assert [m.case_id for m in matches(features(SMOKE, 3), cands)] == [1, 4]
+
+
+def test_matches_ranks_by_the_evidence_beyond_the_ceiling_of_the_score():
+    new = features(SMOKE, 3)
+    same_estate = candidate(1, features(SMOKE))
+    no_estate_named = candidate(2, features(SMOKE.replace("幸福里小区", ""), 2))  # newer: decide's tie-break prefers it
+    found = matches(new, [no_estate_named, same_estate])
+    assert [m.score for m in found] == [1.0, 1.0]
+    assert [m.case_id for m in found] == [1, 2] and found[0].evidence > found[1].evidence
 
 
 def test_english_reports_follow_the_same_rules():

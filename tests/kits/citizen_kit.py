@@ -28,7 +28,7 @@ def config(config: dict[str, Any], relay: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def twilio(rt: Any) -> TwilioEdge:
     edge = TwilioEdge()
-    rt.services["twilio_http_client"] = edge
+    rt.twilio_http_client = edge
     return edge
 
 

@@ -50,7 +50,7 @@ def public_cases(db: Session, cases: list[Case]) -> list[PublicCase]:
                            .order_by(col(Reply.written_at), col(Reply.id))).all():
         replies[r.case_id].append({"unit": dept.name, "role": r.role, "at": r.written_at,
                                    "text": mask_text(citizen_text(r), names[r.case_id])})
-    rated = current().services.get("case_satisfaction")  # seam for the dispatch branch's follow-ups
+    rated = current().case_satisfaction  # casework's follow-up answers
     ratings = rated(db, ids) if rated else {}
     return [PublicCase(number=c.number or "", title=mask_text(c.title, names[c.id]),  # type: ignore[index]
                        summary=mask_text(c.summary, names[c.id]), category=c.category,  # type: ignore[index]

@@ -11,12 +11,16 @@ from sqlmodel import Session
 
 from adapters import hotline as hotline_adapter
 from adapters.base import APPEAL_TYPES, AdapterError
+from dedupe.decide import Scored
+from gateway.casework.routing import locate
 from gateway.errors import ApiError
+from gateway.intake.hint import hint
 from gateway.intake.ingest import find_by_number, ingest
-from gateway.runtime import current
-from gateway.suggest import suggest
+from gateway.models import Case
+from gateway.runtime import Runtime, current
 from gateway.trust import auth
 from gateway.views.common import parse_or_keep, raw_inbound
+from gateway.views.presenters import iso
 
 bp = Blueprint("operator", __name__)
 STAFF = ("operator", "office", "admin")
@@ -35,6 +39,35 @@ def _choices() -> dict[str, Any]:
 def _page(values: dict[str, Any], error: AdapterError | None = None, hints: dict[str, Any] | None = None,
           status: int = 200) -> Any:
     return render_template("operator/entry.html", values=values, error=error, hints=hints, **_choices()), status
+
+
+def suggest(session: Session, rt: Runtime, *, phone: str | None, text: str | None, address: str | None
+            ) -> dict[str, Any]:
+    """The duplicate hint as the page shows it: the caller's open cases, similar open cases in the ticket's district."""
+    district, _street = locate(rt.profile, text or "", address)
+    found = hint(session, rt, phone=phone, text=text, address=address, district=district)
+    return {"phone": found.phone, "district": district,
+            "caller_cases": [_row(case, "same_phone") for case in found.own],
+            "nearby_cases": [_row(case, "nearby_similar", scored) for case, scored in found.similar]}
+
+
+def _row(case: Case, why: str, scored: Scored | None = None) -> dict[str, Any]:
+    return {"number": case.number, "title": case.title, "status": case.status, "district": case.district,
+            "address": case.address, "category": case.category, "report_count": case.report_count,
+            "created_at": iso(case.created_at), "why": why, "score": scored.score if scored else None,
+            "shared": shared(scored) if scored else []}
+
+
+def shared(scored: Scored) -> list[str]:
+    """What the ticket and the case have in common, as dedupe found it: places, street, district, kinds of problem."""
+    found: list[str] = []
+    for reason in scored.reasons:
+        value = reason.get("value")
+        if reason["feature"] in ("place_match", "topic_match"):
+            found.extend(value or ())
+        elif reason["feature"] in ("street_match", "district_match") and value:
+            found.append(value)
+    return list(dict.fromkeys(found))
 
 
 def _fresh() -> dict[str, Any]:

@@ -84,7 +84,7 @@ def test_other_people_reporting_one_problem_make_one_case_with_many_reporters(ap
         assert (case.reporter_count, case.report_count) == (2, 2)
         record = session.exec(select(MergeRecord).where(MergeRecord.report_id == second.report.id)).one()
         assert (record.status, record.origin, record.rule) == ("applied", "auto", "same_problem")
-        assert record.reasons and record.score >= rt.services["matcher"].thresholds.auto
+        assert record.reasons and record.score >= rt.matcher.thresholds.auto
 
 
 def test_the_same_complaint_template_about_another_estate_stays_its_own_case(app, rt):
@@ -98,7 +98,7 @@ def test_the_same_complaint_template_about_another_estate_stays_its_own_case(app
 
 
 def test_newer_copies_of_a_template_at_other_estates_do_not_crowd_the_same_estates_case_out_of_the_candidates(app, rt):
-    matcher = rt.services["matcher"]
+    matcher = rt.matcher
     matcher.max_candidates = 3
     first = ingest(rt, report("board", "b-1", board_user="wuchang_mom", **BOARD))
     for i, estate in enumerate(["保利中心", "华润中心", "中南花园", "水果湖花园"]):
@@ -143,7 +143,7 @@ def test_the_same_person_chasing_a_recently_closed_case_reopens_it(app, rt):
 
 def test_a_grey_zone_score_opens_a_new_case_and_proposes_the_merge_to_the_office(app, rt, client):
     first = ingest(rt, report("board", "b-1", board_user="u1", **BOARD))
-    matcher = rt.services["matcher"]
+    matcher = rt.matcher
     probe = report("email", "m-1", 10, email="liu.wei@example.com", title="投诉：万达公馆底商",
                    text="武昌区万达公馆小区一楼的饭店排气直冲楼上，晚上营业到凌晨，窗户都不敢开，请环保部门查处。")
     # (no word of a [dedupe.topics] kind in the probe, so its score stays below 1)
@@ -165,7 +165,7 @@ def test_a_grey_zone_score_opens_a_new_case_and_proposes_the_merge_to_the_office
 
 def test_a_rejected_proposal_leaves_both_cases_apart(app, rt, client):
     ingest(rt, report("board", "b-1", board_user="u1", **BOARD))
-    rt.services["matcher"].thresholds = replace(rt.services["matcher"].thresholds, auto=0.999, grey=0.3)
+    rt.matcher.thresholds = replace(rt.matcher.thresholds, auto=0.999, grey=0.3)
     second = ingest(rt, report("email", "m-1", 10, email="liu.wei@example.com", title="投诉：万达公馆底商",
                                text="武昌区万达公馆小区一楼的饭店排气直冲楼上，晚上营业到凌晨，窗户都不敢开，请环保部门查处。"))
     record_id = client.get("/api/v1/merges?status=proposed").get_json()["merges"][0]["id"]

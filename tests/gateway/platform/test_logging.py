@@ -48,7 +48,7 @@ def test_no_secret_or_phone_reaches_any_log_during_requests_and_a_failed_send(ap
     edge = TwilioEdge()
     edge.answers.append((400, {"code": 21211, "message": f"The 'To' number {PHONE} is not a valid phone number.",
                                "status": 400}))
-    rt.services["twilio_http_client"] = edge
+    rt.twilio_http_client = edge
     client.post(f"/webhooks/email?secret={MAIL_SECRET}", data=b"not a mail", content_type="message/rfc822")
     client.post("/api/v1/hotline/tickets", json={"ticket_no": "T1"}, headers={"Authorization": f"Bearer {SYSTEM_TOKEN}"})
     with Session(rt.engine) as session:

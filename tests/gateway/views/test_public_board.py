@@ -101,7 +101,7 @@ def test_the_lookup_needs_the_csrf_token(rt, client):
 
 def test_satisfaction_shows_when_the_follow_up_source_is_wired(rt, client):
     m = merged_case(rt)
-    rt.services["case_satisfaction"] = lambda db, ids: {m.survivor.id: "满意"}
+    rt.case_satisfaction = lambda db, ids: {m.survivor.id: "满意"}
     assert "满意度：满意" in client.get(f"/board/cases/{m.survivor.number}").get_data(as_text=True)
 
 
