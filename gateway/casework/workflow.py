@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.casework import calendars
@@ -20,7 +20,7 @@ from gateway.casework.sla import due, rule_for
 from gateway.clock import as_utc, utcnow
 from gateway.errors import WorkflowError
 from gateway.messaging.notify import queue_notification
-from gateway.models import ASSIST, CLOSED_STATUSES, LEAD, Assignment, Case, Department, Event, Extension, Outbox
+from gateway.models import ASSIST, CLOSED_STATUSES, LEAD, Assignment, Case, Department, Event, Extension, Outbox, id_of
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def office_note(session: Session, rt: Runtime, case: Case, step: str, key: str, 
 def calendar_events(session: Session, case: Case, warnings: list[str | None]) -> None:
     """Record an Event for every deadline computed on a provisional year (no notice imported yet)."""
     for warning in dict.fromkeys(w for w in warnings if w):
-        session.add(Event(case_id=case.id, kind="calendar_provisional", data={"message": warning}))
+        session.add(Event(case_id=id_of(case), kind="calendar_provisional", data={"message": warning}))
 
 
 def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[Department, str]],
@@ -86,7 +86,7 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
         assignment = session.exec(select(Assignment).where(Assignment.case_id == case.id,
                                                            Assignment.department_id == dept.id)).first()
         if assignment is None:
-            assignment = Assignment(case_id=case.id, department_id=dept.id)
+            assignment = Assignment(case_id=id_of(case), department_id=id_of(dept))
         elif assignment.status in ACTIVE:
             assignment.role = role  # still working on it: its clock runs on, under the case's rule now
             rerule(session, case, assignment, dept, rule_name, rule, cal)
@@ -141,7 +141,7 @@ def set_complexity(rt: Runtime, case_id: int, complex_: bool, actor: str) -> Cas
         case.complexity = wanted
         session.add(case)
         open_ = session.exec(select(Assignment, Department).join(Department).where(
-            Assignment.case_id == case.id, Assignment.status.in_(ACTIVE))).all()  # type: ignore[attr-defined]
+            Assignment.case_id == case.id, col(Assignment.status).in_(ACTIVE))).all()
         team = session.exec(select(Assignment.id).where(Assignment.case_id == case.id,
                                                         Assignment.status != "cancelled")).all()
         rule_name, rule = rule_for(rt.profile, case.appeal_type, len(team), case.complexity)
@@ -161,9 +161,9 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
     since = datetime(year - 1, 12, 31, tzinfo=timezone.utc)  # a deadline touches a year only if it ends in it
     with Session(rt.engine) as session:
         cal = calendars.current(session, rt)
-        rows = session.exec(select(Assignment).where(Assignment.status.in_(ACTIVE),  # type: ignore[attr-defined]
-                                                     Assignment.due_at >= since)  # type: ignore[arg-type,operator]
-                            .order_by(Assignment.id)).all()  # type: ignore[arg-type]
+        rows = session.exec(select(Assignment).where(col(Assignment.status).in_(ACTIVE),
+                                                     col(Assignment.due_at) >= since)
+                            .order_by(col(Assignment.id))).all()
         changed = []
         for assignment in rows:
             reason = dict(assignment.reason or {})
@@ -183,7 +183,7 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
             _event(session, case, "deadline_recomputed", "calendar", assignment_id=assignment.id,
                    department=dept.code if dept else None, notice=year,
                    before=as_utc(before).isoformat() if before else None, after=deadline.at.isoformat())
-            changed.append(assignment.id)
+            changed.append(id_of(assignment))
         session.commit()
     return changed
 
@@ -212,7 +212,7 @@ def _finish(session: Session, rt: Runtime, rows: list[Outbox | None]) -> None:
 
 
 def _event(session: Session, case: Case, kind: str, actor: str, **data: Any) -> None:
-    session.add(Event(case_id=case.id, kind=kind, actor=actor, data=data))
+    session.add(Event(case_id=id_of(case), kind=kind, actor=actor, data=data))
 
 
 def sign(rt: Runtime, assignment_id: int, actor: str) -> Assignment:
@@ -298,7 +298,7 @@ def overrule_return(rt: Runtime, assignment_id: int, actor: str) -> Assignment:
         dept = session.get(Department, assignment.department_id)
         assert dept is not None
         active = session.exec(select(Assignment).where(Assignment.case_id == case.id,
-                                                       Assignment.status.in_(ACTIVE))).all()  # type: ignore[attr-defined]
+                                                       col(Assignment.status).in_(ACTIVE))).all()
         if assignment.role == LEAD and any(a.role == LEAD for a in active):
             raise WorkflowError(f"case {case.number} already has another lead")
         reason = assignment.return_reason
@@ -323,14 +323,14 @@ def redispatch(rt: Runtime, case_id: int, departments: list[tuple[str, str]], ac
         raise WorkflowError("a department is named twice")
     with Session(rt.engine, expire_on_commit=False) as session:
         case = _open_case(session, case_id)
-        found = {d.code: d for d in session.exec(select(Department).where(Department.code.in_(codes))).all()}  # type: ignore[attr-defined]
+        found = {d.code: d for d in session.exec(select(Department).where(col(Department.code).in_(codes))).all()}
         unknown = [c for c in codes if c not in found or not found[c].active]
         if unknown:
             raise WorkflowError(f"unknown or inactive departments: {unknown}")
         now = utcnow()
         chosen = {found[c].id for c in codes}
         for old in session.exec(select(Assignment).where(Assignment.case_id == case.id,
-                                                         Assignment.status.in_(ACTIVE))).all():  # type: ignore[attr-defined]
+                                                         col(Assignment.status).in_(ACTIVE))).all():
             if old.department_id not in chosen:
                 old.status = "cancelled"
                 session.add(old)
@@ -344,7 +344,7 @@ def redispatch(rt: Runtime, case_id: int, departments: list[tuple[str, str]], ac
                sla=rule_name)
         _finish(session, rt, list(rows))
         return list(session.exec(select(Assignment).where(Assignment.case_id == case.id,
-                                                          Assignment.department_id.in_(chosen))).all())  # type: ignore[attr-defined]
+                                                          col(Assignment.department_id).in_(chosen))).all())
 
 
 def request_extension(rt: Runtime, assignment_id: int, until: datetime, reason: str, actor: str) -> Extension:
@@ -396,7 +396,7 @@ def decide_extension(rt: Runtime, extension_id: int, approve: bool, actor: str) 
             session.add(assignment)
         _event(session, case, "extension_decided", actor, extension_id=extension.id, assignment_id=assignment.id,
                approved=bool(approve))
-        row = department_note(session, rt, case, session.get(Department, assignment.department_id),  # type: ignore[arg-type]
+        row = department_note(session, rt, case, session.get_one(Department, assignment.department_id),
                               "extension_decided", f"dept-extension-{extension.id}",
                               "延期已批准" if approve else "延期未批准")
         _finish(session, rt, [row])
