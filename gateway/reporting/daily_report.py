@@ -22,8 +22,9 @@ from typing import Any
 
 from sqlalchemy import case as when
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.casework.routing import office
@@ -62,28 +63,28 @@ def _rate(part: int, whole: int) -> float | None:
 
 def figures(session: Session, start: datetime, end: datetime) -> dict[int | None, dict[str, Any]]:
     """The counts and rates per department id (and None for overall) for the window [start, end)."""
-    live = Assignment.status != "cancelled"
-    query = select(
-        Assignment.department_id,
+    live = col(Assignment.status) != "cancelled"
+    query = sa_select(  # SQLAlchemy's select: SQLModel's is typed for up to four columns
+        col(Assignment.department_id),
         func.count(),
-        func.sum(when((Assignment.dispatched_at >= start, 1), else_=0)),
-        func.sum(when(((Assignment.replied_at >= start) & (Assignment.replied_at < end), 1), else_=0)),  # type: ignore[operator]
-        func.sum(when((Assignment.replied_at < end, 1), else_=0)),  # type: ignore[operator]
-        func.sum(when((Assignment.status.in_(("dispatched", "signed")) & (Assignment.due_at < end), 1), else_=0)),  # type: ignore[attr-defined,operator]
-        func.sum(when((Assignment.signed_at.isnot(None), 1), else_=0)),
-        func.sum(when((Assignment.status == "replied", 1), else_=0)),
-    ).where(live, Assignment.dispatched_at < end).group_by(Assignment.department_id)
+        func.sum(when((col(Assignment.dispatched_at) >= start, 1), else_=0)),
+        func.sum(when(((col(Assignment.replied_at) >= start) & (col(Assignment.replied_at) < end), 1), else_=0)),
+        func.sum(when((col(Assignment.replied_at) < end, 1), else_=0)),
+        func.sum(when((col(Assignment.status).in_(("dispatched", "signed")) & (col(Assignment.due_at) < end), 1), else_=0)),
+        func.sum(when((col(Assignment.signed_at).isnot(None), 1), else_=0)),
+        func.sum(when((col(Assignment.status) == "replied", 1), else_=0)),
+    ).where(live, col(Assignment.dispatched_at) < end).group_by(col(Assignment.department_id))
     rows: dict[int | None, list[int]] = {}
-    for dept_id, *counts in session.exec(query).all():  # type: ignore[call-overload]
+    for dept_id, *counts in session.execute(query).all():
         rows[dept_id] = [int(c or 0) for c in counts]
     rows[None] = [sum(r[i] for r in rows.values()) for i in range(7)] if rows else [0] * 7
     answers = session.exec(
         select(Assignment.department_id, FollowUp.satisfaction)
-        .join(FollowUp, FollowUp.case_id == Assignment.case_id)  # type: ignore[arg-type]
-        .where(Assignment.role == LEAD, live, FollowUp.status == "answered", FollowUp.answered_at < end)  # type: ignore[operator]
+        .join(FollowUp, col(FollowUp.case_id) == Assignment.case_id)
+        .where(Assignment.role == LEAD, live, FollowUp.status == "answered", col(FollowUp.answered_at) < end)
     ).all()
     every = session.exec(select(FollowUp.satisfaction).where(FollowUp.status == "answered",
-                                                             FollowUp.answered_at < end)).all()  # type: ignore[operator]
+                                                             col(FollowUp.answered_at) < end)).all()
     result: dict[int | None, dict[str, Any]] = {}
     for dept_id, (total, received, replied, cumulative, overdue, signed, done) in rows.items():
         mine = every if dept_id is None else [s for d, s in answers if d == dept_id]
@@ -107,11 +108,11 @@ def make_report(slot: str | None = None) -> dict:
             return {"slot": name, "id": known.id, "skipped": "exists"}
         per_dept = figures(session, start, end)
         departments = {d.id: d for d in session.exec(select(Department)).all()}
-        data = {
+        data: dict[str, Any] = {
             "slot": name, "timezone": str(rt.profile.tz), "from": start.isoformat(), "to": end.isoformat(),
             "overall": per_dept.pop(None),
             "departments": {departments[d].code: {"name": departments[d].name, **f}
-                            for d, f in sorted(per_dept.items(), key=lambda kv: departments[kv[0]].code)},  # type: ignore[index]
+                            for d, f in sorted(per_dept.items(), key=lambda kv: departments[kv[0]].code)},
         }
         report = DailyReport(slot=name, generated_at=utcnow(), data=data)
         session.add(report)

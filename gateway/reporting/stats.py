@@ -9,7 +9,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.models import Assignment, Case, Department, Report
@@ -43,10 +43,10 @@ class Ranking:
 
 def _in_time() -> Any:
     """1 when the assignment was signed or replied before its due time (or had none), else 0."""
-    answered = or_(Assignment.signed_at.is_not(None), Assignment.replied_at.is_not(None))  # type: ignore[union-attr]
+    answered = or_(col(Assignment.signed_at).is_not(None), col(Assignment.replied_at).is_not(None))
     return case(
-        (and_(Assignment.due_at.is_(None), answered), 1),  # type: ignore[union-attr]
-        (or_(Assignment.signed_at <= Assignment.due_at, Assignment.replied_at <= Assignment.due_at), 1),  # type: ignore[operator]
+        (and_(col(Assignment.due_at).is_(None), answered), 1),
+        (or_(col(Assignment.signed_at) <= Assignment.due_at, col(Assignment.replied_at) <= Assignment.due_at), 1),
         else_=0,
     )
 
@@ -54,9 +54,9 @@ def _in_time() -> Any:
 def rankings(session: Session, since: datetime, satisfaction: SatisfactionSource | None = None) -> list[Ranking]:
     """Every department that received assignments since `since`, best resolution rate first."""
     rows = session.exec(
-        select(Assignment.department_id, func.count(), func.sum(_in_time()), func.count(Assignment.replied_at))  # type: ignore[call-overload]
-        .where(Assignment.status != "cancelled", Assignment.dispatched_at >= since)
-        .group_by(Assignment.department_id)
+        select(Assignment.department_id, func.count(), func.sum(_in_time()), func.count(col(Assignment.replied_at)))
+        .where(Assignment.status != "cancelled", col(Assignment.dispatched_at) >= since)
+        .group_by(col(Assignment.department_id))
     ).all()
     departments = {d.id: d for d in session.exec(select(Department)).all()}
     scores = satisfaction(session, since) if satisfaction else {}
@@ -68,14 +68,14 @@ def rankings(session: Session, since: datetime, satisfaction: SatisfactionSource
 
 def cumulative_replies(session: Session) -> int:
     """Every answer a department has given, all time."""
-    return session.exec(select(func.count()).select_from(Assignment).where(Assignment.replied_at.is_not(None))).one()  # type: ignore[union-attr]
+    return session.exec(select(func.count()).select_from(Assignment).where(col(Assignment.replied_at).is_not(None))).one()
 
 
 def hot_issues(session: Session, since: datetime, limit: int = 10) -> list[Case]:
     """The cases with the most reporters among those reported on since `since`."""
     return list(session.exec(
-        select(Case).where(Case.merged_into_id.is_(None), Case.last_report_at >= since, Case.reporter_count > 1)  # type: ignore[union-attr]
-        .order_by(Case.reporter_count.desc(), Case.last_report_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        select(Case).where(col(Case.merged_into_id).is_(None), Case.last_report_at >= since, Case.reporter_count > 1)
+        .order_by(col(Case.reporter_count).desc(), col(Case.last_report_at).desc()).limit(limit)
     ).all())
 
 
@@ -100,5 +100,5 @@ def volume_by_channel(session: Session, since: datetime, axis: list[date], tz: Z
 
 def volume_by_category(session: Session, since: datetime, axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
     """New cases per category and local day."""
-    pairs = session.exec(select(Case.created_at, Case.category).where(Case.created_at >= since, Case.merged_into_id.is_(None))).all()  # type: ignore[union-attr]
+    pairs = session.exec(select(Case.created_at, Case.category).where(Case.created_at >= since, col(Case.merged_into_id).is_(None))).all()
     return _daily(list(pairs), axis, tz)
