@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from adapters import hotline as hotline_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound
@@ -94,7 +95,7 @@ def _batch_items(body: bytes) -> list[Any] | None:
 
 
 @bp.post("/api/v1/hotline/tickets")
-def push_tickets():  # type: ignore[no-untyped-def]
+def push_tickets() -> ResponseReturnValue:
     """Take one ticket or a batch from an authenticated call-centre system through the intake path."""
     rt = current()
     raw = raw_inbound("hotline")

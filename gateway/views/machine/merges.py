@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlmodel import Session, select
 
 from gateway.casework import merging
@@ -55,7 +56,7 @@ def _case_id(number: str, field: str) -> int:
 
 @bp.post("/api/v1/cases/<number>/merge")
 @auth.require_role("office", "admin")
-def merge(number: str):  # type: ignore[no-untyped-def]
+def merge(number: str) -> ResponseReturnValue:
     """Merge this case into the case named by {"into": number}."""
     body = json_body()
     into = body.get("into") if isinstance(body, dict) else None
@@ -72,14 +73,14 @@ def merge(number: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/merges/<int:record_id>/undo")
 @auth.require_role("office", "admin")
-def undo(record_id: int):  # type: ignore[no-untyped-def]
+def undo(record_id: int) -> ResponseReturnValue:
     """Undo an applied merge."""
     return _answer(merging.unmerge(current(), record_id, _actor()), action="merge_undone")
 
 
 @bp.post("/api/v1/reports/<int:report_id>/split")
 @auth.require_role("office", "admin")
-def split(report_id: int):  # type: ignore[no-untyped-def]
+def split(report_id: int) -> ResponseReturnValue:
     """Take a report out of its case into a new case."""
     case = merging.split_report(current(), report_id, _actor())
     audit.record("report_split", f"case:{case.number}", report_id=report_id)
@@ -88,7 +89,7 @@ def split(report_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/api/v1/merges")
 @auth.require_role("office", "admin")
-def list_merges():  # type: ignore[no-untyped-def]
+def list_merges() -> ResponseReturnValue:
     """List merge records, newest first, by status (e.g. ?status=proposed for the office's queue)."""
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
@@ -108,13 +109,13 @@ def list_merges():  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/merges/<int:record_id>/accept")
 @auth.require_role("office", "admin")
-def accept(record_id: int):  # type: ignore[no-untyped-def]
+def accept(record_id: int) -> ResponseReturnValue:
     """Accept a grey-zone proposal: merge."""
     return _answer(merging.accept_proposal(current(), record_id, _actor()), action="merge_accepted")
 
 
 @bp.post("/api/v1/merges/<int:record_id>/reject")
 @auth.require_role("office", "admin")
-def reject(record_id: int):  # type: ignore[no-untyped-def]
+def reject(record_id: int) -> ResponseReturnValue:
     """Reject a grey-zone proposal: the cases stay apart."""
     return _answer(merging.reject_proposal(current(), record_id, _actor()), action="merge_rejected")

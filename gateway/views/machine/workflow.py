@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
 from sqlmodel import Session, select
 
 from gateway.casework import followup, workflow
@@ -68,7 +69,7 @@ def _assignment_body(assignment: Assignment) -> Any:
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/sign")
 @auth.require_role(*UNITS)
-def sign(assignment_id: int):  # type: ignore[no-untyped-def]
+def sign(assignment_id: int) -> ResponseReturnValue:
     """Sign for an assignment (签收)."""
     own_assignment(assignment_id)
     return _assignment_body(_run(lambda: workflow.sign(current(), assignment_id, actor())))
@@ -76,7 +77,7 @@ def sign(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/reply")
 @auth.require_role(*UNITS)
-def reply(assignment_id: int):  # type: ignore[no-untyped-def]
+def reply(assignment_id: int) -> ResponseReturnValue:
     """Reply: the lead's reply answers the citizens; an assisting unit's is input for the lead."""
     own_assignment(assignment_id)
     text = _text(json_body(), "text")
@@ -85,7 +86,7 @@ def reply(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/return")
 @auth.require_role(*UNITS)
-def return_(assignment_id: int):  # type: ignore[no-untyped-def]
+def return_(assignment_id: int) -> ResponseReturnValue:
     """Return a case that is not the department's (退单), with a reason."""
     own_assignment(assignment_id)
     reason = _text(json_body(), "reason", 1000)
@@ -94,7 +95,7 @@ def return_(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/extension")
 @auth.require_role(*UNITS)
-def extension(assignment_id: int):  # type: ignore[no-untyped-def]
+def extension(assignment_id: int) -> ResponseReturnValue:
     """Ask for more time before the deadline."""
     own_assignment(assignment_id)
     data = json_body()
@@ -117,7 +118,7 @@ def _extension(ext: Extension) -> dict[str, Any]:
 
 @bp.post("/api/v1/extensions/<int:extension_id>/decide")
 @auth.require_role(*OFFICE)
-def decide(extension_id: int):  # type: ignore[no-untyped-def]
+def decide(extension_id: int) -> ResponseReturnValue:
     """Approve or reject an extension request."""
     data = json_body()
     approve = data.get("approve") if isinstance(data, dict) else None
@@ -128,14 +129,14 @@ def decide(extension_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/overrule")
 @auth.require_role(*OFFICE)
-def overrule(assignment_id: int):  # type: ignore[no-untyped-def]
+def overrule(assignment_id: int) -> ResponseReturnValue:
     """Refuse a return: the department handles the case after all."""
     return _assignment_body(_run(lambda: workflow.overrule_return(current(), assignment_id, actor())))
 
 
 @bp.post("/api/v1/cases/<number>/dispatch")
 @auth.require_role(*OFFICE)
-def dispatch(number: str):  # type: ignore[no-untyped-def]
+def dispatch(number: str) -> ResponseReturnValue:
     """Dispatch or re-dispatch a case: {"departments": [{"code", "role": "lead"|"assist"}]}."""
     data = json_body()
     items = data.get("departments") if isinstance(data, dict) else None
@@ -165,7 +166,7 @@ def _assignments(case_id: int) -> list[dict[str, Any]]:
 
 @bp.post("/api/v1/cases/<number>/complexity")
 @auth.require_role(*OFFICE)
-def complexity(number: str):  # type: ignore[no-untyped-def]
+def complexity(number: str) -> ResponseReturnValue:
     """Mark a case especially complex, or not: {"complex": true|false}; open assignments move to the rule."""
     data = json_body()
     flag = data.get("complex") if isinstance(data, dict) else None
@@ -178,7 +179,7 @@ def complexity(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api/v1/cases/<number>/satisfaction")
-def satisfaction(number: str):  # type: ignore[no-untyped-def]
+def satisfaction(number: str) -> ResponseReturnValue:
     """A reporter's follow-up answer from the board or web form, with the case's retrieval code."""
     data = json_body()
     code = _text(data, "retrieval_code", 16)
@@ -193,7 +194,7 @@ def satisfaction(number: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/api/v1/reports/latest")
 @auth.require_role(*OFFICE)
-def latest_report():  # type: ignore[no-untyped-def]
+def latest_report() -> ResponseReturnValue:
     """The latest twice-daily report (JSON)."""
     with Session(current().engine) as session:
         row = session.exec(select(DailyReport).order_by(DailyReport.id.desc())).first()  # type: ignore[union-attr]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
@@ -62,7 +63,7 @@ def _visible() -> list[Any]:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """List and search the public posts, newest first, with the units' replies."""
     page, per_page = page_args(20)
     q = (request.args.get("q") or "").strip()
@@ -78,7 +79,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/cases/<number>")
-def case(number: str):  # type: ignore[no-untyped-def]
+def case(number: str) -> ResponseReturnValue:
     """One public post with its replies."""
     with Session(current().engine) as db:
         found = find_by_number(db, number)
@@ -88,13 +89,13 @@ def case(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/lookup")
-def lookup_form():  # type: ignore[no-untyped-def]
+def lookup_form() -> ResponseReturnValue:
     """The form to look up one's own case by number and retrieval code."""
     return render_template("public/lookup.html", number=request.args.get("number", ""))
 
 
 @bp.post("/lookup")
-def lookup():  # type: ignore[no-untyped-def]
+def lookup() -> ResponseReturnValue:
     """Show one's own case (public or not) when the number and retrieval code match."""
     number = request.form.get("number", "").strip()
     with Session(current().engine) as db:
@@ -114,7 +115,7 @@ def lookup():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/satisfaction")
-def rate():  # type: ignore[no-untyped-def]
+def rate() -> ResponseReturnValue:
     """The reporter's satisfaction answer from their own look-up page (their number and code)."""
     number = request.form.get("number", "").strip()
     try:

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlmodel import Session, select
 
 from adapters import board as board_adapter
@@ -27,14 +28,14 @@ def _form_choices() -> dict[str, Any]:
 
 
 @bp.get("/board/post")
-def post_form():  # type: ignore[no-untyped-def]
+def post_form() -> ResponseReturnValue:
     """Show the empty post form; a fresh post id makes a double submission idempotent."""
     return render_template("board/post.html", values={"post_id": f"F{secrets.token_hex(8)}", "public": ""},
                            error=None, **_form_choices())
 
 
 @bp.post("/board/post")
-def submit_form():  # type: ignore[no-untyped-def]
+def submit_form() -> ResponseReturnValue:
     """Take a post from the HTML form; answer with the case number, or the form again naming the field."""
     raw = raw_inbound("board")
     auth.check_csrf()
@@ -51,6 +52,6 @@ def submit_form():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api/v1/board/posts")
-def post_json():  # type: ignore[no-untyped-def]
+def post_json() -> ResponseReturnValue:
     """Take a board post as JSON or form-encoded; 201 new, 200 replay of the same post_id, 422 naming the field."""
     return answer(ingest(current(), parse_or_keep(raw_inbound("board"), board_adapter.parse)))

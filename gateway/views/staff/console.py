@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
@@ -117,7 +118,7 @@ def case_filters(args: Any, now: datetime) -> list[Any]:
 
 @bp.get("/")
 @require_role(*OFFICE)
-def cases():  # type: ignore[no-untyped-def]
+def cases() -> ResponseReturnValue:
     """The merged-case list with filters (status, unit, district, category, channel, overdue, date) and search."""
     rt = current()
     page, per_page = page_args(50)
@@ -176,7 +177,7 @@ def _reporters(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
 
 @bp.get("/cases/<number>")
 @require_role(*OFFICE)
-def case_page(number: str):  # type: ignore[no-untyped-def]
+def case_page(number: str) -> ResponseReturnValue:
     """One case: every source report on one timeline, reporters, merges, assignments, replies, events."""
     rt = current()
     with Session(rt.engine) as db:
@@ -207,7 +208,7 @@ def case_page(number: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/cases/<number>/dispatch")
 @require_role(*OFFICE)
-def dispatch(number: str):  # type: ignore[no-untyped-def]
+def dispatch(number: str) -> ResponseReturnValue:
     """Dispatch or re-dispatch a case by hand: one lead unit and any assisting units."""
     with Session(current().engine) as db:
         case = find_by_number(db, number)
@@ -225,7 +226,7 @@ def dispatch(number: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/cases/<number>/complexity")
 @require_role(*OFFICE)
-def complexity(number: str):  # type: ignore[no-untyped-def]
+def complexity(number: str) -> ResponseReturnValue:
     """Mark a case especially complex (特别复杂), or take the mark off: the open assignments' deadlines follow."""
     with Session(current().engine) as db:
         case = find_by_number(db, number)
@@ -239,7 +240,7 @@ def complexity(number: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/cases/<number>/unpublish")
 @require_role(*OFFICE)
-def unpublish(number: str):  # type: ignore[no-untyped-def]
+def unpublish(number: str) -> ResponseReturnValue:
     """Take a public post off the board (and Open311): the case goes on, private."""
     with Session(current().engine) as db:
         case = find_by_number(db, number)
@@ -259,7 +260,7 @@ def unpublish(number: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/merges")
 @require_role(*OFFICE)
-def merges():  # type: ignore[no-untyped-def]
+def merges() -> ResponseReturnValue:
     """The merge proposals, each shown side by side with the case it would join."""
     page, per_page = page_args(20)
     status = request.args.get("status", "proposed")
@@ -287,28 +288,28 @@ def _merge_action(record_id: int, service: Callable[..., Any], done: str) -> Any
 
 @bp.post("/merges/<int:record_id>/accept")
 @require_role(*OFFICE)
-def accept_merge(record_id: int):  # type: ignore[no-untyped-def]
+def accept_merge(record_id: int) -> ResponseReturnValue:
     """Accept a proposed merge."""
     return _merge_action(record_id, merging.accept_proposal, "已确认合并。")
 
 
 @bp.post("/merges/<int:record_id>/reject")
 @require_role(*OFFICE)
-def reject_merge(record_id: int):  # type: ignore[no-untyped-def]
+def reject_merge(record_id: int) -> ResponseReturnValue:
     """Reject a proposed merge."""
     return _merge_action(record_id, merging.reject_proposal, "已驳回合并建议。")
 
 
 @bp.post("/merges/<int:record_id>/undo")
 @require_role(*OFFICE)
-def undo_merge(record_id: int):  # type: ignore[no-untyped-def]
+def undo_merge(record_id: int) -> ResponseReturnValue:
     """Undo an applied merge."""
     return _merge_action(record_id, merging.unmerge, "已撤销合并。")
 
 
 @bp.get("/triage")
 @require_role(*OFFICE)
-def triage():  # type: ignore[no-untyped-def]
+def triage() -> ResponseReturnValue:
     """Cases whose routing was not confident enough: the office decides where they go."""
     page, per_page = page_args(50)
     with Session(current().engine) as db:
@@ -324,7 +325,7 @@ SUPERVISION_TABS = {"all": "全部", "overdue": "超期", "chased": "已催办",
 
 @bp.get("/supervision")
 @require_role(*OFFICE)
-def supervision():  # type: ignore[no-untyped-def]
+def supervision() -> ResponseReturnValue:
     """The supervision board: overdue, chased and escalated assignments, the most urgent first."""
     page, per_page = page_args(50)
     now = utcnow()
@@ -345,7 +346,7 @@ def supervision():  # type: ignore[no-untyped-def]
 
 @bp.get("/reports")
 @require_role(*OFFICE)
-def reports():  # type: ignore[no-untyped-def]
+def reports() -> ResponseReturnValue:
     """Department rankings on the three rates, cumulative replies, hot issues, and volume charts."""
     rt = current()
     try:
@@ -375,7 +376,7 @@ def reports():  # type: ignore[no-untyped-def]
 
 @bp.get("/audit")
 @require_role("admin")
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     """The audit log, newest first, filtered by who, what, which object and when."""
     page, per_page = page_args(50)
     filters = {key: (request.args.get(key) or "").strip() for key in ("actor", "action", "target", "since", "until")}
@@ -404,6 +405,6 @@ def audit_log():  # type: ignore[no-untyped-def]
 
 @bp.get("/operator")
 @require_role("operator", "admin")
-def operator_home():  # type: ignore[no-untyped-def]
+def operator_home() -> ResponseReturnValue:
     """The operator's start page: the way to the hotline intake form."""
     return render_template("console/operator.html")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlmodel import Session, func, select
 
 from gateway.casework import workflow
@@ -36,7 +37,7 @@ def _reminder_hours() -> float:
 
 @bp.get("/")
 @require_role("department")
-def queue():  # type: ignore[no-untyped-def]
+def queue() -> ResponseReturnValue:
     """The unit's assignments by tab: to sign, in progress, due soon, overdue, done."""
     user = _user()
     now = utcnow()
@@ -67,7 +68,7 @@ def _mine(db: Session, assignment_id: int) -> Assignment:
 
 @bp.get("/assignments/<int:assignment_id>")
 @require_role("department")
-def assignment_page(assignment_id: int):  # type: ignore[no-untyped-def]
+def assignment_page(assignment_id: int) -> ResponseReturnValue:
     """One assignment: the case, its reports, and (for the lead unit) what the assisting units answered."""
     with Session(current().engine) as db:
         assignment = _mine(db, assignment_id)
@@ -96,14 +97,14 @@ def _refuse(assignment_id: int, message: str) -> Any:
 
 @bp.post("/assignments/<int:assignment_id>/sign")
 @require_role("department")
-def sign(assignment_id: int):  # type: ignore[no-untyped-def]
+def sign(assignment_id: int) -> ResponseReturnValue:
     """Sign for an assignment (签收)."""
     return _act(assignment_id, workflow.sign, _user().actor, done="已签收。")
 
 
 @bp.post("/assignments/<int:assignment_id>/reply")
 @require_role("department")
-def reply(assignment_id: int):  # type: ignore[no-untyped-def]
+def reply(assignment_id: int) -> ResponseReturnValue:
     """Answer an assignment (答复)."""
     text = request.form.get("text", "").strip()
     if not text:
@@ -113,7 +114,7 @@ def reply(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/assignments/<int:assignment_id>/return")
 @require_role("department")
-def return_assignment(assignment_id: int):  # type: ignore[no-untyped-def]
+def return_assignment(assignment_id: int) -> ResponseReturnValue:
     """Return an assignment that is not the unit's, with a reason (退回)."""
     reason = request.form.get("reason", "").strip()
     if not reason:
@@ -123,7 +124,7 @@ def return_assignment(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/assignments/<int:assignment_id>/extension")
 @require_role("department")
-def extension(assignment_id: int):  # type: ignore[no-untyped-def]
+def extension(assignment_id: int) -> ResponseReturnValue:
     """Ask for more time until a date, with a reason (申请延期)."""
     reason = request.form.get("reason", "").strip()
     try:
