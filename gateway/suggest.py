@@ -7,7 +7,7 @@ import unicodedata
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dedupe.identity import normalize_phone
 from gateway.casework.routing import locate
@@ -50,7 +50,7 @@ def callers_open_cases(session: Session, phone: str | None, region: str) -> list
     if identity is None:
         return []
     case_ids = select(Report.case_id).where(Report.contact_id == identity.contact_id)
-    rows = session.exec(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id.desc()).limit(50)).all()  # type: ignore[union-attr,attr-defined]
+    rows = session.exec(select(Case).where(col(Case.id).in_(case_ids)).order_by(col(Case.id).desc()).limit(50)).all()
     seen: dict[int, Case] = {}
     for case in rows:
         case = resolve_case(session, case)
@@ -66,10 +66,10 @@ def similar_open_cases(session: Session, district: str, text: str, exclude: set[
         return []
     since = utcnow() - timedelta(days=NEARBY_DAYS)
     rows = session.exec(
-        select(Case).where(Case.district == district, Case.status.in_(OPEN_STATUSES), Case.created_at >= since)  # type: ignore[attr-defined]
-        .order_by(Case.id.desc()).limit(NEARBY_SCAN)  # type: ignore[union-attr]
+        select(Case).where(Case.district == district, col(Case.status).in_(OPEN_STATUSES), Case.created_at >= since)
+        .order_by(col(Case.id).desc()).limit(NEARBY_SCAN)
     ).all()
-    scored = []
+    scored: list[dict[str, Any]] = []
     for case in rows:
         if case.id in exclude:
             continue

@@ -143,13 +143,14 @@ def init_app(app: Flask) -> Limiter:
         enabled=bool(app.config.get("RATE_LIMITS_ENABLED", True)),
     )
     for endpoint, setting in PUBLIC.items():
-        limit: Callable[[], str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
-        options = {"key_func": by_sender, "on_breach": _sms_over_limit} if endpoint.startswith("webhooks.") else {}
-        app.view_functions[endpoint] = limiter.limit(limit, **options)(app.view_functions[endpoint])  # type: ignore[arg-type]
+        limit: Callable[..., str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
+        options: dict[str, Any] = {"key_func": by_sender, "on_breach": _sms_over_limit} if endpoint.startswith("webhooks.") else {}
+        view: Callable[..., Any] = app.view_functions[endpoint]  # sync or async: limit() would join the two into neither
+        app.view_functions[endpoint] = limiter.limit(limit, **options)(view)
     for endpoint, rules in GUESSABLE.items():
         view = app.view_functions[endpoint]
         for setting, key in rules:
-            rate: Callable[[], str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
+            rate: Callable[..., str] = lambda setting=setting: current_app.config[setting]  # noqa: E731
             view = limiter.limit(rate, key_func=key, scope=f"{endpoint}:{setting}")(view)
         app.view_functions[endpoint] = view
     return limiter

@@ -53,8 +53,8 @@ def authenticate(tokens: dict[str, str], headers: Any, body: bytes, now: float) 
         raise ApiError(401, "send Authorization: Bearer <token> or an X-Hotline-Signature", field="Authorization")
     if bearer is not None:
         found = None
-        for name, token in tokens.items():  # compare with every token so timing does not tell which matched
-            if hmac.compare_digest(bearer.encode(), token.encode()):
+        for name, known in tokens.items():  # compare with every token so timing does not tell which matched
+            if hmac.compare_digest(bearer.encode(), known.encode()):
                 found = name
         if found is None:
             raise ApiError(403, "unknown token", field="Authorization")

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.casework import merging
 from gateway.errors import ApiError
 from gateway.intake.ingest import find_by_number
-from gateway.models import Case, MergeRecord
+from gateway.models import Case, MergeRecord, id_of
 from gateway.runtime import current
 from gateway.trust import audit, auth
 from gateway.views.common import json_body
@@ -29,7 +29,7 @@ def _actor() -> str:
 
 def merge_record(session: Session, m: MergeRecord) -> dict[str, Any]:
     numbers = {c.id: c.number for c in session.exec(select(Case).where(
-        Case.id.in_([i for i in (m.survivor_case_id, m.absorbed_case_id) if i is not None])))}  # type: ignore[union-attr]
+        col(Case.id).in_([i for i in (m.survivor_case_id, m.absorbed_case_id) if i is not None])))}
     return {"id": m.id, "status": m.status, "origin": m.origin, "rule": m.rule, "score": m.score, "reasons": m.reasons,
             "survivor_case_id": m.survivor_case_id, "survivor": numbers.get(m.survivor_case_id),
             "absorbed_case_id": m.absorbed_case_id, "absorbed": numbers.get(m.absorbed_case_id),
@@ -51,7 +51,7 @@ def _case_id(number: str, field: str) -> int:
         case = session.exec(select(Case).where(Case.number == number.strip().upper())).first()
         if case is None:
             raise ApiError(404, f"no case {number}", field=field)
-        return case.id  # type: ignore[return-value]
+        return id_of(case)
 
 
 @bp.post("/api/v1/cases/<number>/merge")
@@ -68,7 +68,7 @@ def merge(number: str) -> ResponseReturnValue:
     if survivor is None:
         raise ApiError(404, f"no case {into}", field="into")
     reasons = body.get("reasons") if isinstance(body.get("reasons"), list) else []
-    return _answer(merging.merge_cases(current(), survivor.id, absorbed, _actor(), reasons), 201, "merged")  # type: ignore[arg-type]
+    return _answer(merging.merge_cases(current(), id_of(survivor), absorbed, _actor(), reasons), 201, "merged")
 
 
 @bp.post("/api/v1/merges/<int:record_id>/undo")
@@ -101,7 +101,7 @@ def list_merges() -> ResponseReturnValue:
     if not 1 <= limit <= 500:
         raise ApiError(400, "limit must be between 1 and 500", field="limit")
     with Session(current().engine) as session:
-        query = select(MergeRecord).order_by(MergeRecord.id.desc()).limit(limit)  # type: ignore[union-attr]
+        query = select(MergeRecord).order_by(col(MergeRecord.id).desc()).limit(limit)
         if status:
             query = query.where(MergeRecord.status == status)
         return jsonify({"merges": [merge_record(session, m) for m in session.exec(query)]})

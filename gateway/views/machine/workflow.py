@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.casework import followup, workflow
 from gateway.errors import ApiError, WorkflowError
@@ -197,7 +197,7 @@ def satisfaction(number: str) -> ResponseReturnValue:
 def latest_report() -> ResponseReturnValue:
     """The latest twice-daily report (JSON)."""
     with Session(current().engine) as session:
-        row = session.exec(select(DailyReport).order_by(DailyReport.id.desc())).first()  # type: ignore[union-attr]
+        row = session.exec(select(DailyReport).order_by(col(DailyReport.id).desc())).first()
         if row is None:
             raise ApiError(404, "no report has been made yet")
         return jsonify({"id": row.id, "generated_at": presenters.iso(row.generated_at), **row.data})

@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from gateway.casework import followup
 from gateway.errors import WorkflowError
 from gateway.intake.ingest import find_by_number, reporter_of
-from gateway.models import Assignment, Case, Department
+from gateway.models import Assignment, Case, Department, id_of
 from gateway.runtime import current
 from gateway.trust import auth
 from gateway.trust.privacy import mask_text, reporter_names
@@ -45,21 +45,21 @@ def public_cases(db: Session, cases: list[Case]) -> list[PublicCase]:
     names = reporter_names(db, ids)
     replies: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     for a, dept in db.exec(select(Assignment, Department).join(Department)
-                           .where(Assignment.case_id.in_(ids), Assignment.replied_at.is_not(None))  # type: ignore[attr-defined,union-attr]
-                           .order_by(Assignment.replied_at)).all():
+                           .where(col(Assignment.case_id).in_(ids), col(Assignment.replied_at).is_not(None))
+                           .order_by(col(Assignment.replied_at))).all():
         replies[a.case_id].append({"unit": dept.name, "role": a.role, "at": a.replied_at,
                                    "text": mask_text(a.reply_text, names[a.case_id])})
     rated = current().services.get("case_satisfaction")  # seam for the dispatch branch's follow-ups
     ratings = rated(db, ids) if rated else {}
-    return [PublicCase(number=c.number or "", title=mask_text(c.title, names[c.id]),  # type: ignore[index]
-                       summary=mask_text(c.summary, names[c.id]), category=c.category,  # type: ignore[index]
+    return [PublicCase(number=c.number or "", title=mask_text(c.title, names[id_of(c)]),
+                       summary=mask_text(c.summary, names[id_of(c)]), category=c.category,
                        district=c.district, status=c.status, channel=c.channel, created_at=c.created_at,
-                       reporter_count=c.reporter_count, replies=replies[c.id], satisfaction=ratings.get(c.id))  # type: ignore[index]
+                       reporter_count=c.reporter_count, replies=replies[id_of(c)], satisfaction=ratings.get(c.id))
             for c in cases]
 
 
 def _visible() -> list[Any]:
-    return [Case.public.is_(True), Case.merged_into_id.is_(None)]  # type: ignore[attr-defined,union-attr]
+    return [col(Case.public).is_(True), col(Case.merged_into_id).is_(None)]
 
 
 @bp.get("/")
@@ -69,11 +69,11 @@ def index() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()
     where = _visible()
     if q:
-        where.append(or_(Case.number == q.upper(), Case.title.contains(q, autoescape=True),  # type: ignore[union-attr]
-                         Case.summary.contains(q, autoescape=True)))
+        where.append(or_(col(Case.number) == q.upper(), col(Case.title).contains(q, autoescape=True),
+                         col(Case.summary).contains(q, autoescape=True)))
     with Session(current().engine) as db:
         total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
-        rows = db.exec(select(Case).where(*where).order_by(Case.id.desc())  # type: ignore[union-attr]
+        rows = db.exec(select(Case).where(*where).order_by(col(Case.id).desc())
                        .offset((page - 1) * per_page).limit(per_page)).all()
         return render_template("public/board.html", page=Page(public_cases(db, list(rows)), page, per_page, total), q=q)
 
@@ -103,9 +103,10 @@ def lookup() -> ResponseReturnValue:
         if found is None:
             return render_template("public/lookup.html", number=number, error="工单号或查询码不正确。"), 404
         case, report = found
+        assert case.id is not None
         # The case's status and the units' replies, and this reporter's own words (masked like every page
         # anyone with the code may open): not the first reporter's.
-        names = reporter_names(db, [case.id])[case.id]  # type: ignore[index]
+        names = reporter_names(db, [case.id])[case.id]
         shown = replace(public_cases(db, [case])[0], title=mask_text(report.title or "我的诉求", names),
                         summary=mask_text(report.text, names))
         asking = followup.waiting_board_followup(db, case, report) is not None

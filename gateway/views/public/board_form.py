@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters import board as board_adapter
 from adapters.base import AdapterError
@@ -23,7 +23,7 @@ bp = Blueprint("board_form", __name__)
 def _form_choices() -> dict[str, Any]:
     rt = current()
     with Session(rt.engine) as session:
-        units = session.exec(select(Department.name).where(Department.active.is_(True)).order_by(Department.id)).all()
+        units = session.exec(select(Department.name).where(col(Department.active).is_(True)).order_by(col(Department.id))).all()
     return {"topics": [c.name for c in rt.profile.categories], "units": list(units)}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
 from gateway.models import ApiToken, Department, User
@@ -148,7 +148,7 @@ def _tokens_page(new_token: str | None = None, status: int = 200) -> Any:
     with Session(current().engine) as db:
         departments = db.exec(select(Department).where(Department.active, Department.kind != "office")
                               .order_by(Department.code)).all()
-        rows = db.exec(select(ApiToken).order_by(ApiToken.id.desc())).all()  # type: ignore[union-attr]
+        rows = db.exec(select(ApiToken).order_by(col(ApiToken.id).desc())).all()
         names = {d.id: d.name for d in db.exec(select(Department)).all()}
         return render_template("console/tokens.html", tokens=rows, departments=departments, names=names,
                                new_token=new_token), status

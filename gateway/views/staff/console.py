@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from gateway.casework import merging, workflow
 from gateway.casework.queues import is_open, overdue, overdue_case_ids
@@ -29,6 +29,7 @@ from gateway.models import (
     MergeRecord,
     Report,
     User,
+    id_of,
 )
 from gateway.reporting import charts, stats
 from gateway.runtime import current
@@ -82,9 +83,9 @@ def case_filters(args: Any, now: datetime) -> list[Any]:
     where: list[Any] = []
     status = args.get("status", "")
     if status == "merged":
-        where.append(Case.merged_into_id.is_not(None))  # type: ignore[union-attr]
+        where.append(col(Case.merged_into_id).is_not(None))
     else:
-        where.append(Case.merged_into_id.is_(None))  # type: ignore[union-attr]
+        where.append(col(Case.merged_into_id).is_(None))
         if status:
             where.append(Case.status == status)
     for field in ("district", "category"):
@@ -92,12 +93,12 @@ def case_filters(args: Any, now: datetime) -> list[Any]:
             where.append(getattr(Case, field) == args[field])
     if args.get("channel"):  # any of its reports' channels: a merged case carries every source's reports
         where.append(or_(Case.channel == args["channel"],
-                         Case.id.in_(select(Report.case_id).where(Report.channel == args["channel"]))))  # type: ignore[union-attr]
+                         col(Case.id).in_(select(Report.case_id).where(Report.channel == args["channel"]))))
     if args.get("department"):
         units = select(Department.id).where(Department.code == args["department"])
-        where.append(Case.id.in_(select(Assignment.case_id).where(Assignment.department_id.in_(units))))  # type: ignore[union-attr,attr-defined]
+        where.append(col(Case.id).in_(select(Assignment.case_id).where(col(Assignment.department_id).in_(units))))
     if args.get("overdue"):
-        where.append(Case.id.in_(overdue_case_ids(now)))  # type: ignore[union-attr]
+        where.append(col(Case.id).in_(overdue_case_ids(now)))
     if args.get("date_from") and (start := _local_day(args["date_from"])):
         where.append(Case.created_at >= start)
     if args.get("date_to") and (end := _local_day(args["date_to"], end=True)):
@@ -107,11 +108,11 @@ def case_filters(args: Any, now: datetime) -> list[Any]:
         if CASE_NUMBER.match(q):
             where.append(Case.number == q.upper())
         else:
-            found = [Case.title.contains(q, autoescape=True), Case.summary.contains(q, autoescape=True)]  # type: ignore[union-attr]
+            found = [col(Case.title).contains(q, autoescape=True), col(Case.summary).contains(q, autoescape=True)]
             digits = re.sub(r"\D", "", q)
             if len(digits) >= 4:
-                by_phone = select(Report.case_id).where(Report.phone.contains(digits, autoescape=True))  # type: ignore[union-attr]
-                found.append(Case.id.in_(by_phone))  # type: ignore[union-attr]
+                by_phone = select(Report.case_id).where(col(Report.phone).contains(digits, autoescape=True))
+                found.append(col(Case.id).in_(by_phone))
             where.append(or_(*found))
     return where
 
@@ -131,12 +132,12 @@ def cases() -> ResponseReturnValue:
                 return redirect(url_for("console.case_page", number=q.upper()))  # which notes a merge
         where = case_filters(request.args, now)
         total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
-        rows = db.exec(select(Case).where(*where).order_by(Case.id.desc())  # type: ignore[union-attr]
+        rows = db.exec(select(Case).where(*where).order_by(col(Case.id).desc())
                        .offset((page - 1) * per_page).limit(per_page)).all()
-        late = set(db.exec(select(Assignment.case_id).where(Assignment.case_id.in_([c.id for c in rows]), overdue(now))).all())  # type: ignore[attr-defined]
-        channels: dict[int, list[str]] = {}
+        late = set(db.exec(select(Assignment.case_id).where(col(Assignment.case_id).in_([c.id for c in rows]), overdue(now))).all())
+        channels: dict[int | None, list[str]] = {}
         for case_id, name in db.exec(select(Report.case_id, Report.channel).where(
-                Report.case_id.in_([c.id for c in rows])).distinct().order_by(Report.channel)).all():  # type: ignore[union-attr,arg-type]
+                col(Report.case_id).in_([c.id for c in rows])).distinct().order_by(Report.channel)).all():
             channels.setdefault(case_id, []).append(name)
         departments = db.exec(select(Department).where(Department.active).order_by(Department.code)).all()
         return render_template("console/cases.html", page=Page(list(rows), page, per_page, total), late=late,
@@ -150,8 +151,8 @@ def family(db: Session, case_id: int) -> list[int]:
     """The case and every case merged into it (directly or through a chain), whose reports it now carries."""
     ids, frontier = [case_id], [case_id]
     while frontier:
-        frontier = [i for i in db.exec(select(Case.id).where(Case.merged_into_id.in_(frontier))).all()  # type: ignore[union-attr]
-                    if i not in ids]
+        frontier = [i for i in db.exec(select(Case.id).where(col(Case.merged_into_id).in_(frontier))).all()
+                    if i is not None and i not in ids]
         ids += frontier
     return ids
 
@@ -159,9 +160,9 @@ def family(db: Session, case_id: int) -> list[int]:
 def _reporters(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     """The people behind a case's reports: each contact once with its identities and report count."""
     ids = [r.contact_id for r in reports if r.contact_id]
-    contacts = {c.id: c for c in db.exec(select(Contact).where(Contact.id.in_(ids))).all()}  # type: ignore[union-attr]
+    contacts = {c.id: c for c in db.exec(select(Contact).where(col(Contact.id).in_(ids))).all()}
     identities: dict[int, list[Identity]] = {}
-    for ident in db.exec(select(Identity).where(Identity.contact_id.in_(ids))).all():  # type: ignore[attr-defined]
+    for ident in db.exec(select(Identity).where(col(Identity.contact_id).in_(ids))).all():
         identities.setdefault(ident.contact_id, []).append(ident)
     people: dict[Any, dict[str, Any]] = {}
     for r in reports:
@@ -185,17 +186,19 @@ def case_page(number: str) -> ResponseReturnValue:
         if case is None:
             return render_template("console/not_found.html", number=number), 404
         if case.number != number.strip().upper():
-            return redirect(url_for("console.case_page", number=case.number, **{"from": number}))
-        reports = list(db.exec(select(Report).where(Report.case_id.in_(family(db, case.id)))  # type: ignore[union-attr]
-                               .order_by(Report.received_at, Report.id)).all())  # type: ignore[arg-type]
+            merged_from: dict[str, Any] = {"from": number}  # `from` is a keyword: passed as **
+            return redirect(url_for("console.case_page", number=case.number, **merged_from))
+        assert case.id is not None
+        reports = list(db.exec(select(Report).where(col(Report.case_id).in_(family(db, case.id)))
+                               .order_by(col(Report.received_at), col(Report.id))).all())
         assignments = db.exec(select(Assignment, Department).join(Department)
-                              .where(Assignment.case_id == case.id).order_by(Assignment.role.desc(), Assignment.id)).all()  # type: ignore[attr-defined]
-        merges = db.exec(select(MergeRecord).where(or_(MergeRecord.survivor_case_id == case.id,
-                                                       MergeRecord.absorbed_case_id == case.id))
-                         .order_by(MergeRecord.id)).all()  # type: ignore[arg-type]
-        related = {c.id: c for c in db.exec(select(Case).where(Case.id.in_(  # type: ignore[union-attr]
+                              .where(Assignment.case_id == case.id).order_by(col(Assignment.role).desc(), col(Assignment.id))).all()
+        merges = db.exec(select(MergeRecord).where(or_(col(MergeRecord.survivor_case_id) == case.id,
+                                                       col(MergeRecord.absorbed_case_id) == case.id))
+                         .order_by(col(MergeRecord.id))).all()
+        related = {c.id: c for c in db.exec(select(Case).where(col(Case.id).in_(
             [m.absorbed_case_id for m in merges] + [m.survivor_case_id for m in merges]))).all()}
-        events = db.exec(select(Event).where(Event.case_id == case.id).order_by(Event.at, Event.id)).all()  # type: ignore[arg-type]
+        events = db.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.at), col(Event.id))).all()
         departments = db.exec(select(Department).where(Department.active, Department.kind != "office").order_by(Department.code)).all()
         page = render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
                                assignments=assignments, merges=merges, related=related, events=events,
@@ -249,7 +252,7 @@ def unpublish(number: str) -> ResponseReturnValue:
         was_public, case.public = case.public, False
         db.add(case)
         if was_public:
-            db.add(Event(case_id=case.id, kind="unpublished", actor=_user().actor, data={}))
+            db.add(Event(case_id=id_of(case), kind="unpublished", actor=_user().actor, data={}))
         db.commit()
         shown = case.number
     if was_public:
@@ -267,12 +270,12 @@ def merges() -> ResponseReturnValue:
     with Session(current().engine) as db:
         where = [MergeRecord.status == status] if status in ("proposed", "applied", "rejected", "undone") else []
         total = db.exec(select(func.count()).select_from(MergeRecord).where(*where)).one()
-        rows = db.exec(select(MergeRecord).where(*where).order_by(MergeRecord.id.desc())  # type: ignore[union-attr]
+        rows = db.exec(select(MergeRecord).where(*where).order_by(col(MergeRecord.id).desc())
                        .offset((page - 1) * per_page).limit(per_page)).all()
         case_ids = {m.survivor_case_id for m in rows} | {m.absorbed_case_id for m in rows if m.absorbed_case_id}
-        cases_by_id = {c.id: c for c in db.exec(select(Case).where(Case.id.in_(case_ids))).all()}  # type: ignore[union-attr]
+        cases_by_id = {c.id: c for c in db.exec(select(Case).where(col(Case.id).in_(case_ids))).all()}
         report_ids = [m.report_id for m in rows if m.report_id]
-        reports_by_id = {r.id: r for r in db.exec(select(Report).where(Report.id.in_(report_ids))).all()}  # type: ignore[union-attr]
+        reports_by_id = {r.id: r for r in db.exec(select(Report).where(col(Report.id).in_(report_ids))).all()}
         return render_template("console/merges.html", page=Page(list(rows), page, per_page, total), status=status,
                                cases=cases_by_id, reports=reports_by_id)
 
@@ -313,9 +316,9 @@ def triage() -> ResponseReturnValue:
     """Cases whose routing was not confident enough: the office decides where they go."""
     page, per_page = page_args(50)
     with Session(current().engine) as db:
-        where = [Case.status == "triage", Case.merged_into_id.is_(None)]  # type: ignore[union-attr]
+        where = [col(Case.status) == "triage", col(Case.merged_into_id).is_(None)]
         total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
-        rows = db.exec(select(Case).where(*where).order_by(Case.created_at)
+        rows = db.exec(select(Case).where(*where).order_by(col(Case.created_at))
                        .offset((page - 1) * per_page).limit(per_page)).all()
         return render_template("console/triage.html", page=Page(list(rows), page, per_page, total))
 
@@ -332,13 +335,13 @@ def supervision() -> ResponseReturnValue:
     tab = request.args.get("tab", "all")
     clauses = {"overdue": overdue(now), "chased": Assignment.supervision_level == 3,
                "escalated": Assignment.supervision_level >= 4,
-               "all": or_(overdue(now), Assignment.supervision_level > 0)}
+               "all": or_(overdue(now), col(Assignment.supervision_level) > 0)}
     with Session(current().engine) as db:
         counts = {k: db.exec(select(func.count()).select_from(Assignment).where(is_open(), v)).one() for k, v in clauses.items()}
         where = [is_open(), clauses.get(tab, clauses["all"])]
-        rows = db.exec(select(Assignment, Case, Department).join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
-                       .join(Department, Department.id == Assignment.department_id)  # type: ignore[arg-type]
-                       .where(*where).order_by(Assignment.supervision_level.desc(), Assignment.due_at)  # type: ignore[attr-defined]
+        rows = db.exec(select(Assignment, Case, Department).join(Case, col(Case.id) == Assignment.case_id)
+                       .join(Department, col(Department.id) == Assignment.department_id)
+                       .where(*where).order_by(col(Assignment.supervision_level).desc(), col(Assignment.due_at))
                        .offset((page - 1) * per_page).limit(per_page)).all()
         return render_template("console/supervision.html", page=Page(list(rows), page, per_page, counts.get(tab, counts["all"])),
                                tab=tab, tabs=SUPERVISION_TABS, counts=counts, now=now)
@@ -382,11 +385,11 @@ def audit_log() -> ResponseReturnValue:
     filters = {key: (request.args.get(key) or "").strip() for key in ("actor", "action", "target", "since", "until")}
     where = []
     if filters["actor"]:
-        where.append(AuditEntry.actor.contains(filters["actor"], autoescape=True))  # type: ignore[attr-defined]
+        where.append(col(AuditEntry.actor).contains(filters["actor"], autoescape=True))
     if filters["action"] in audit.ACTIONS:
-        where.append(AuditEntry.action == filters["action"])
+        where.append(col(AuditEntry.action) == filters["action"])
     if filters["target"]:
-        where.append(AuditEntry.target.contains(filters["target"], autoescape=True))  # type: ignore[attr-defined]
+        where.append(col(AuditEntry.target).contains(filters["target"], autoescape=True))
     tz = current().profile.tz
     for key, compare in (("since", lambda col, day: col >= day), ("until", lambda col, day: col < day + timedelta(days=1))):
         try:
@@ -397,7 +400,7 @@ def audit_log() -> ResponseReturnValue:
             where.append(compare(AuditEntry.at, day))
     with Session(current().engine) as db:
         total = db.exec(select(func.count()).select_from(AuditEntry).where(*where)).one()
-        rows = db.exec(select(AuditEntry).where(*where).order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+        rows = db.exec(select(AuditEntry).where(*where).order_by(col(AuditEntry.id).desc())
                        .offset((page - 1) * per_page).limit(per_page)).all()
         return render_template("console/audit.html", page=Page(list(rows), page, per_page, total), filters=filters,
                                actions=audit.ACTIONS)

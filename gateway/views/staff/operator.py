@@ -64,7 +64,7 @@ def submit() -> ResponseReturnValue:
             hints = suggest(session, rt, phone=values["caller_number"], text=values["content"] or values["title"],
                             address=values["address"])
         return _page(values, hints=hints)
-    ticket = {key: value or None for key, value in values.items()}
+    ticket: dict[str, Any] = {key: value or None for key, value in values.items()}
     ticket["public"] = bool(values["public"])
     try:
         report = parse_or_keep(raw, lambda r: hotline_adapter.parse_ticket(ticket, r.body, rt.profile.appeal_aliases))

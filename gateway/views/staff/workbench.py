@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from gateway.casework import workflow
 from gateway.casework.queues import workbench_tabs
@@ -51,8 +51,8 @@ def queue() -> ResponseReturnValue:
         dept = db.get(Department, user.department_id)
         counts = {k: db.exec(select(func.count()).select_from(Assignment).where(mine, clause)).one()
                   for k, clause in tabs.items()}
-        rows = db.exec(select(Assignment, Case).join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
-                       .where(mine, tabs[tab]).order_by(Assignment.due_at, Assignment.id)  # type: ignore[arg-type]
+        rows = db.exec(select(Assignment, Case).join(Case, col(Case.id) == Assignment.case_id)
+                       .where(mine, tabs[tab]).order_by(col(Assignment.due_at), col(Assignment.id))
                        .offset((page - 1) * per_page).limit(per_page)).all()
         return render_template("workbench/queue.html", dept=dept, tab=tab, tabs=TABS, counts=counts,
                                page=Page(list(rows), page, per_page, counts[tab]), now=now)
@@ -73,7 +73,7 @@ def assignment_page(assignment_id: int) -> ResponseReturnValue:
     with Session(current().engine) as db:
         assignment = _mine(db, assignment_id)
         case = db.get(Case, assignment.case_id)
-        reports = db.exec(select(Report).where(Report.case_id == assignment.case_id).order_by(Report.received_at)).all()  # type: ignore[arg-type]
+        reports = db.exec(select(Report).where(Report.case_id == assignment.case_id).order_by(col(Report.received_at))).all()
         others = db.exec(select(Assignment, Department).join(Department)
                          .where(Assignment.case_id == assignment.case_id, Assignment.id != assignment.id)).all()
         if assignment.role != LEAD:  # assisting units see who leads, not each other's answers
