@@ -202,7 +202,7 @@ def parse_detail_page(html: str | bytes, source: str = "") -> dict[str, Any]:
         title = one_line(heading.get_text()) or None if isinstance(heading, Tag) else None
     post_id = _single(found["post_id"])
     if post_id is None:
-        holder = soup.find(attrs={"data-post-id": True}) or soup.find(attrs={"data-id": True})
+        holder = soup.find(None, {"data-post-id": True}) or soup.find(None, {"data-id": True})
         if isinstance(holder, Tag):
             post_id = str(holder.get("data-post-id") or holder.get("data-id") or "").strip() or None
     if post_id is None:
@@ -285,7 +285,7 @@ def _table_entries(soup: BeautifulSoup, base_url: str) -> list[dict[str, Any]]:
                 return texts[index] if index is not None and index < len(texts) else None
 
             url = _join(base_url, str(link["href"])) if isinstance(link, Tag) else None
-            entries.append(_entry(cell("post_id") or row.get("data-id"), one_line(str(title)) if title else None,
+            entries.append(_entry(cell("post_id") or str(row.get("data-id") or "") or None, one_line(str(title)) if title else None,
                                   cell("time"), cell("author"), url, cell("status")))
     return entries
 

@@ -165,7 +165,7 @@ def _answer(attribute: AttributeDef, values: list[str], name: str) -> Any:
 def _value_name(attribute: AttributeDef, value: Any) -> str:
     names = {str(key): name for key, name in attribute.values}
     if isinstance(value, list):
-        return "、".join(names.get(item, item) for item in value)
+        return "、".join(names.get(str(item), str(item)) for item in value)
     return names.get(str(value), str(value))
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Hashable, Mapping
+from typing import Hashable, Mapping, TypeVar
+
+_Item = TypeVar("_Item", bound=Hashable)  # what is clustered: report ids, names ...
 
 
 @dataclass(frozen=True)
@@ -25,21 +27,21 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def _groups(labels: Mapping[Hashable, Hashable], items: set[Hashable]) -> dict[Hashable, set[Hashable]]:
-    out: dict[Hashable, set[Hashable]] = defaultdict(set)
+def _groups(labels: Mapping[_Item, Hashable], items: set[_Item]) -> dict[Hashable, set[_Item]]:
+    out: dict[Hashable, set[_Item]] = defaultdict(set)
     for item in items:
         out[labels[item]].add(item)
     return out
 
 
-def _pairs(labels: Mapping[Hashable, Hashable], items: set[Hashable]) -> set[frozenset[Hashable]]:
-    pairs: set[frozenset[Hashable]] = set()
+def _pairs(labels: Mapping[_Item, Hashable], items: set[_Item]) -> set[frozenset[_Item]]:
+    pairs: set[frozenset[_Item]] = set()
     for members in _groups(labels, items).values():
         pairs.update(frozenset(p) for p in combinations(sorted(members, key=repr), 2))
     return pairs
 
 
-def pairwise(gold: Mapping[Hashable, Hashable], predicted: Mapping[Hashable, Hashable]) -> PRF:
+def pairwise(gold: Mapping[_Item, Hashable], predicted: Mapping[_Item, Hashable]) -> PRF:
     """Precision/recall/F1 over the pairs of items put together; with no pairs on a side, that side scores 1."""
     items = set(gold) & set(predicted)
     gold_pairs, predicted_pairs = _pairs(gold, items), _pairs(predicted, items)
@@ -49,7 +51,7 @@ def pairwise(gold: Mapping[Hashable, Hashable], predicted: Mapping[Hashable, Has
     return PRF(p, r, _f1(p, r))
 
 
-def bcubed(gold: Mapping[Hashable, Hashable], predicted: Mapping[Hashable, Hashable]) -> PRF:
+def bcubed(gold: Mapping[_Item, Hashable], predicted: Mapping[_Item, Hashable]) -> PRF:
     """B-cubed: per item, the share of its predicted cluster in its gold group (precision) and vice versa."""
     items = set(gold) & set(predicted)
     if not items:

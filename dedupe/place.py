@@ -461,8 +461,10 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
                 # "经济学院" inside "涉外经济学院" and inside "财政经济学院": a short form, but of which one?
                 # When the side with the short form also names the long one, that one; otherwise weak
                 # evidence: no veto, a small weight (decide), the text must do the rest.
-                if x_there is not None or y_here is not None:
-                    return PlaceComparison("match", district, matched=(x.name, x_there.name) if x_there else (y_here.name, y.name))  # type: ignore[union-attr]
+                if x_there is not None:
+                    return PlaceComparison("match", district, matched=(x.name, x_there.name))
+                if y_here is not None:
+                    return PlaceComparison("match", district, matched=(y_here.name, y.name))
                 return PlaceComparison("match", district, matched=(x.name, y.name), partial=True)
             return PlaceComparison("mismatch", district, conflict=(x.name, y.name))
         if left and b_text and _mentioned(left[0], b_text):

@@ -10,7 +10,7 @@ import hashlib
 import math
 import re
 import unicodedata
-from typing import Iterable, Mapping, Protocol, Union
+from typing import Iterable, Mapping, Protocol, Union, cast
 
 # Characters NFKC leaves alone but that carry no meaning for comparison.
 PUNCT_MAP = str.maketrans(
@@ -141,7 +141,7 @@ def _as_set(value: ShingleSource) -> frozenset[str] | set[str]:
     inner = getattr(value, "shingles", None)
     if inner is not None:
         return inner if isinstance(inner, (set, frozenset)) else frozenset(inner)
-    return frozenset(value)  # type: ignore[arg-type]
+    return frozenset(cast(Iterable[str], value))  # no shingles: the iterable half of ShingleSource
 
 
 def similarity(a: ShingleSource, b: ShingleSource, idf: Mapping[str, float] | None = None) -> float:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from gateway.config import ConfigError, Settings
 from gateway.config import keys as setting_keys
@@ -38,12 +39,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # no secrets, phones or e-mail addresses in any log of this process
     privacy.install(settings, app.config["SECRET_KEY"])
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    cast(DefaultJSONProvider, app.json).ensure_ascii = False  # Flask's own provider (typed as its base class)
     hops = int(settings.trust_proxy)
     if hops:  # behind proxies: the client address, scheme and host come from their X-Forwarded-* headers
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]  # Flask's documented middleware idiom
 
     profile = load_profile(settings.profile_path)
     engine = db.make_engine(settings.database_url, str(data_dir), settings.database_schema, settings.db_busy_ms)

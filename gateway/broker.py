@@ -172,9 +172,10 @@ class Broker:
 try:  # RQ 3's atomic unique enqueue, run here inside one pipeline for all the jobs of a request
     from rq.scripts import UNIQUE_ENQUEUE_SCRIPT as _unique_script
     from rq.scripts import _build_hset_args as _hset_args
-except ImportError:  # pragma: no cover - an RQ without them: Broker._enqueue_one
-    _unique_script = _hset_args = None
-_PIPELINED = _unique_script is not None and hasattr(Queue, "_prepare_for_queue")
+
+    _PIPELINED = hasattr(Queue, "_prepare_for_queue")
+except ImportError:  # pragma: no cover - an RQ without them (the names stay undefined): Broker._enqueue_one
+    _PIPELINED = False
 
 
 class RegisteredJob(Job):
@@ -183,7 +184,11 @@ class RegisteredJob(Job):
 
     @property
     def func(self) -> Any:
+        name = self.func_name
+        if name is None:  # no function recorded: RQ's own answer
+            return super().func
         try:
-            return registry.target(self.func_name)
+            return registry.target(name)
+
         except registry.UnknownJob:
             return super().func  # not ours (a test's own job, a chaos job): RQ imports it

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -58,7 +58,7 @@ def _sqlite_tuning(engine: Engine, busy_ms: int) -> None:
     queue_path = os.path.abspath(database) if database and database != ":memory:" else None
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -68,7 +68,7 @@ def _sqlite_tuning(engine: Engine, busy_ms: int) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         dbapi_conn = conn.connection.dbapi_connection
         if queue_path is not None and isinstance(dbapi_conn, QueuedConnection):
             dbapi_conn.enqueue(write_queue(queue_path), busy_ms / 1000)
@@ -262,7 +262,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
         if sqlite:  # a batch migration rebuilds a table others point at: check the keys after, not during
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            _sqlite3(conn).execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
                 if before == BASELINE and not inspect(conn).has_table("alembic_version"):
@@ -272,8 +272,15 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
                     raise RuntimeError("the upgrade left rows pointing at rows that do not exist: rolled back")
         finally:
             if sqlite:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+                _sqlite3(conn).execute("PRAGMA foreign_keys=ON")
     return before, head_revision()
+
+
+def _sqlite3(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under a SQLite engine's connection, for PRAGMAs outside SQLAlchemy's transaction."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
 
 
 def insert_new(session: Session, model: Any, rows: list[dict[str, Any]], returning: Any = None) -> Any:
@@ -285,11 +292,10 @@ def insert_new(session: Session, model: Any, rows: list[dict[str, Any]], returni
     if not rows:
         return None
     table = model.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing()
     if returning is None:
         session.execute(statement, rows)
         return None

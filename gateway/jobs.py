@@ -80,7 +80,7 @@ def entry_point(name: str) -> str:
 
 def _load(spec: str) -> Callable[..., Any]:
     module, _, function = spec.partition(":")
-    return getattr(import_module(module), function)  # type: ignore[no-any-return]
+    return getattr(import_module(module), function)
 
 
 def target(name: str) -> Callable[..., Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -31,7 +31,7 @@ def _factory(make: Callable[[], Any]) -> Callable[[], Any]:
     def factory() -> Any:
         return make()
 
-    factory.__signature__ = inspect.Signature()  # type: ignore[attr-defined]
+    factory.__signature__ = inspect.Signature()  # type: ignore[attr-defined]  # read by inspect.signature; functions take attributes
     return factory
 
 
@@ -48,6 +48,18 @@ def _now() -> Any:
 
 def _json(default: Any = dict) -> Any:
     return Field(default_factory=_factory(default), sa_column=Column(JSON, nullable=False))
+
+
+class _Stored(Protocol):
+    id: Optional[int]
+
+
+def id_of(row: _Stored) -> int:
+    """A stored row's id as an ``int``: the models type ids ``Optional[int]`` because a row has none until its
+    first flush."""
+    if row.id is None:
+        raise ValueError(f"this {type(row).__name__} has no id yet: it was never flushed")
+    return row.id
 
 
 class Contact(SQLModel, table=True):

@@ -6,9 +6,9 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import or_, update
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col, or_, select
 
 from gateway.broker import Broker
 from gateway.clock import utcnow
@@ -68,14 +68,14 @@ def commit_and_send(session: Session, broker: Broker, rows: Iterable[Outbox | No
     claimed = claim([row for row in rows if row is not None])
     jobs = _jobs(claimed)  # read before the commit expires the rows
     session.commit()
-    return send_claimed(session.get_bind(), broker, claimed, jobs) if claimed else 0  # type: ignore[arg-type]
+    return send_claimed(session.get_bind(), broker, claimed, jobs) if claimed else 0
 
 
 def _jobs(rows: list[Outbox]) -> list[tuple[str, str, list[Any], str]]:
     return [(row.queue, row.func, list(row.args), row.job_id) for row in rows]
 
 
-def send_claimed(engine: Engine, broker: Broker, rows: list[Outbox],
+def send_claimed(engine: Engine | Connection, broker: Broker, rows: list[Outbox],
                  jobs: list[tuple[str, str, list[Any], str]] | None = None) -> int:
     """Enqueue committed, claimed rows in one round trip; put the ones Redis did not take back to pending."""
     errors = broker.enqueue_many(jobs if jobs is not None else _jobs(rows))
@@ -87,7 +87,7 @@ def send_claimed(engine: Engine, broker: Broker, rows: list[Outbox],
         try:
             with Session(engine) as session:
                 for row, why in failed:
-                    session.exec(update(Outbox).where(Outbox.id == row.id).values(enqueued_at=None, last_error=why))  # type: ignore[call-overload]
+                    session.exec(update(Outbox).where(col(Outbox.id) == row.id).values(enqueued_at=None, last_error=why))
                 session.commit()
         except Exception:  # the database is gone too: the lost-job sweep finds these rows later
             log.exception("outbox: could not put %d rows back to pending", len(failed))
@@ -102,9 +102,9 @@ def pending(session: Session, older_than_seconds: float = 0, limit: int = 500) -
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     query = (
         select(Outbox)
-        .where(Outbox.enqueued_at == None)  # noqa: E711
+        .where(col(Outbox.enqueued_at).is_(None))
         .where(or_(Outbox.created_at <= cutoff, older_than_seconds <= 0))
-        .order_by(Outbox.id)
+        .order_by(col(Outbox.id))
         .limit(limit)
     )
     return list(session.exec(query))
@@ -117,7 +117,7 @@ def on_job_success(job: Any, connection: Any, result: Any, *args: Any, **kwargs:
     rt = current()
     job_id = job.id.removeprefix(f"{rt.broker.prefix}-")
     with Session(rt.engine) as session:
-        session.exec(update(Outbox).where(Outbox.job_id == job_id, Outbox.done_at == None).values(done_at=utcnow()))  # type: ignore[call-overload]  # noqa: E711
+        session.exec(update(Outbox).where(col(Outbox.job_id) == job_id, col(Outbox.done_at).is_(None)).values(done_at=utcnow()))
         session.commit()
 
 
@@ -126,8 +126,8 @@ def lost(session: Session, broker: Broker, older_than_seconds: float, limit: int
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     rows = session.exec(
         select(Outbox)
-        .where(Outbox.enqueued_at != None, Outbox.done_at == None, Outbox.enqueued_at <= cutoff)  # type: ignore[operator]  # noqa: E711
-        .order_by(Outbox.id)
+        .where(col(Outbox.enqueued_at).is_not(None), col(Outbox.done_at).is_(None), col(Outbox.enqueued_at) <= cutoff)
+        .order_by(col(Outbox.id))
         .limit(limit)
     ).all()
     return [row for row in rows if not broker.job_exists(row.job_id)]

@@ -9,7 +9,6 @@ value is a room's type is typed here by what the platform can name, and by that 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Optional
 
 from flask import current_app

@@ -33,11 +33,11 @@ def _year_days(row: CalendarNotice) -> YearDays:
 
 def current(session: Session, rt: Runtime) -> WorkCalendar:
     """The calendar with every imported notice; one small query tells whether the process's copy is current."""
-    stamp = tuple(session.exec(select(func.count(), func.max(CalendarNotice.imported_at)).select_from(  # type: ignore[call-overload]
+    stamp = tuple(session.exec(select(func.count(), func.max(CalendarNotice.imported_at)).select_from(
         CalendarNotice)).one())
     cached = rt.calendar
     if cached is not None and cached[0] == stamp:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     rows = session.exec(select(CalendarNotice)).all()
     calendar = default_calendar().with_years(_year_days(r) for r in rows)
     rt.calendar = (stamp, calendar)

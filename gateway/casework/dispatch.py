@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.casework.learned_router import predict
@@ -28,7 +28,7 @@ def dispatch_case(case_id: int) -> dict:
         existing = session.exec(select(Assignment.id).where(Assignment.case_id == case_id)).first()
         if existing is not None or case.status != "new":
             return {"case": case.number, "skipped": "already dispatched"}
-        reports = session.exec(select(Report).where(Report.case_id == case_id).order_by(Report.id)).all()  # type: ignore[arg-type]
+        reports = session.exec(select(Report).where(Report.case_id == case_id).order_by(col(Report.id))).all()
         addressed = next((r.addressed_unit for r in reports if r.addressed_unit), None)
         text = f"{case.title or ''}\n{case.summary}"
         prediction = None if rt.profile.category(case.category) else predict(rt, case.title, case.summary)
@@ -42,14 +42,14 @@ def dispatch_case(case_id: int) -> dict:
         rows: list = []
         if decision.triage:
             case.status = "triage"
-            session.add(Event(case_id=case.id, kind="triage", data=decision.as_dict()))
+            session.add(Event(case_id=case_id, kind="triage", data=decision.as_dict()))
         else:
             codes = [code for code, _ in decision.departments]
-            found = {d.code: d for d in session.exec(select(Department).where(Department.code.in_(codes))).all()}  # type: ignore[attr-defined]
+            found = {d.code: d for d in session.exec(select(Department).where(col(Department.code).in_(codes))).all()}
             team = [(found[code], role) for code, role in decision.departments if code in found]
             rows, rule_name = assign(session, rt, case, team, now)
             case.status = "dispatched"
-            session.add(Event(case_id=case.id, kind="dispatched", data={**decision.as_dict(), "sla": rule_name}))
+            session.add(Event(case_id=case_id, kind="dispatched", data={**decision.as_dict(), "sla": rule_name}))
         session.add(case)
         outbox.commit_and_send(session, rt.broker, rows)
         return {"case": case.number, "status": case.status, "departments": decision.as_dict()["departments"]}

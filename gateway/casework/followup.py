@@ -13,14 +13,14 @@ import unicodedata
 from datetime import timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.clock import utcnow
 from gateway.errors import WorkflowError
 from gateway.intake.ingest import reporter_of
 from gateway.messaging.notify import queue_notification
-from gateway.models import LEAD, Assignment, Case, Department, Event, FollowUp, Notification, Outbox, Report
+from gateway.models import LEAD, Assignment, Case, Department, Event, FollowUp, Notification, Outbox, Report, id_of
 from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def sweep() -> dict:
     asked = expired = 0
     with Session(rt.engine, expire_on_commit=False) as session:
         due = session.exec(select(FollowUp).where(FollowUp.status == "pending", FollowUp.ask_at <= now)
-                           .order_by(FollowUp.id).limit(500)).all()  # type: ignore[arg-type]
+                           .order_by(col(FollowUp.id)).limit(500)).all()
         rows: list[Outbox] = []
         for followup in due:
             case = session.get(Case, followup.case_id)
@@ -86,7 +86,7 @@ def sweep() -> dict:
         outbox.commit_and_send(session, rt.broker, rows)
         hours = float(rt.profile.schedule.get("followup_answer_hours", 72))
         stale = session.exec(select(FollowUp).where(FollowUp.status == "asked",
-                                                    FollowUp.asked_at <= now - timedelta(hours=hours))).all()
+                                                    col(FollowUp.asked_at) <= now - timedelta(hours=hours))).all()
         for followup in stale:
             followup.status = "expired"
             session.add(followup)
@@ -100,11 +100,11 @@ def sweep() -> dict:
 def record(rt: Runtime, followup_id: int, satisfaction: str, solved: bool, text: str, actor: str = "citizen") -> bool:
     """Store one reporter's answer (once: a conditional UPDATE), then close or reopen the case."""
     with Session(rt.engine, expire_on_commit=False) as session:
-        done = session.execute(
-            update(FollowUp).where(FollowUp.id == followup_id, FollowUp.status.in_(("pending", "asked")))  # type: ignore[attr-defined]
+        done = session.exec(
+            update(FollowUp).where(col(FollowUp.id) == followup_id, col(FollowUp.status).in_(("pending", "asked")))
             .values(status="answered", satisfaction=satisfaction, solved=solved, answer_text=text[:500],
                     answered_at=utcnow()))
-        if not done.rowcount:  # type: ignore[attr-defined]
+        if not done.rowcount:
             return False
         followup = session.get(FollowUp, followup_id)
         assert followup is not None
@@ -123,7 +123,7 @@ def settle(rt: Runtime, case_id: int) -> str:
         if case is None or case.status != "replied":
             return case.status if case else "missing"
         latest = session.exec(select(FollowUp.round).where(FollowUp.case_id == case_id)
-                              .order_by(FollowUp.round.desc())).first()  # type: ignore[attr-defined]
+                              .order_by(col(FollowUp.round).desc())).first()
         rows = session.exec(select(FollowUp).where(FollowUp.case_id == case_id, FollowUp.round == latest)).all()
         unhappy = [f for f in rows if f.status == "answered" and (f.satisfaction == DISSATISFIED or f.solved is False)]
         notes: list[Outbox] = []
@@ -132,7 +132,7 @@ def settle(rt: Runtime, case_id: int) -> str:
         elif rows and all(f.status in ("answered", "expired") for f in rows):
             case.status, case.closed_at = "closed", utcnow()
             session.add(case)
-            session.add(Event(case_id=case.id, kind="closed", data={
+            session.add(Event(case_id=id_of(case), kind="closed", data={
                 "why": "lead replied and follow-up done", "round": latest,
                 "answered": sum(f.status == "answered" for f in rows), "expired": sum(f.status == "expired" for f in rows)}))
         outbox.commit_and_send(session, rt.broker, notes)
@@ -145,7 +145,7 @@ def _reopen(session: Session, rt: Runtime, case: Case, unhappy: list[FollowUp]) 
 
     lead = session.exec(select(Assignment).where(Assignment.case_id == case.id, Assignment.role == LEAD,
                                                  Assignment.status == "replied")
-                        .order_by(Assignment.replied_at.desc())).first()  # type: ignore[union-attr]
+                        .order_by(col(Assignment.replied_at).desc())).first()
     case.status, case.updated_at = "reopened", utcnow()
     rows: list[Outbox] = []
     if lead is not None:
@@ -156,7 +156,7 @@ def _reopen(session: Session, rt: Runtime, case: Case, unhappy: list[FollowUp]) 
         rows, _ = assign(session, rt, case, [(dept, LEAD)], utcnow(), team=len(team), step="reopened")
         case.status = "reopened"
     session.add(case)
-    session.add(Event(case_id=case.id, kind="reopened", data={
+    session.add(Event(case_id=id_of(case), kind="reopened", data={
         "followups": [f.id for f in unhappy], "lead_assignment_id": lead.id if lead else None,
         "due_at": case.due_at.isoformat() if case.due_at else None}))
     for f in unhappy:
@@ -175,12 +175,12 @@ def answer_sms(rt: Runtime, phone: str, text: str) -> tuple[int, str] | None:
     with Session(rt.engine) as session:
         followup = session.exec(select(FollowUp).where(FollowUp.channel == "sms", FollowUp.address == phone,
                                                        FollowUp.status == "asked")
-                                .order_by(FollowUp.asked_at.desc())).first()  # type: ignore[union-attr]
+                                .order_by(col(FollowUp.asked_at).desc())).first()
         if followup is None:
             return None
-        followup_id, case_id = followup.id, followup.case_id
-        number = session.get(Case, case_id).number  # type: ignore[union-attr]
-    record(rt, followup_id, *parsed, text=text)  # type: ignore[arg-type]
+        followup_id, case_id = id_of(followup), followup.case_id
+        number = session.get_one(Case, case_id).number
+    record(rt, followup_id, *parsed, text=text)
     return case_id, rt.profile.message("followup_thanks", number=number)
 
 
@@ -191,27 +191,27 @@ def answer_email(rt: Runtime, sender: str | None, in_reply_to: list[str], text: 
         return None
     with Session(rt.engine) as session:
         question = session.exec(select(Notification).where(Notification.kind == "followup",
-                                                           Notification.message_id.in_(in_reply_to))).first()  # type: ignore[union-attr]
+                                                           col(Notification.message_id).in_(in_reply_to))).first()
         if question is None or question.case_id is None:
             return None
         followup = session.exec(select(FollowUp).where(FollowUp.case_id == question.case_id, FollowUp.channel == "email",
                                                        FollowUp.address == sender.lower(), FollowUp.status == "asked")).first()
         if followup is None:
             return None
-        followup_id = followup.id
-        number = session.get(Case, question.case_id).number  # type: ignore[union-attr]
-    record(rt, followup_id, *parsed, text=text)  # type: ignore[arg-type]
+        followup_id = id_of(followup)
+        number = session.get_one(Case, question.case_id).number
+    record(rt, followup_id, *parsed, text=text)
     return number
 
 
 def waiting_board_followup(session: Session, case: Case, report: Report) -> FollowUp | None:
     """The board follow-up of this report's reporter that still waits for an answer, if any."""
-    mine = FollowUp.report_id == report.id  # type: ignore[arg-type]
+    mine = col(FollowUp.report_id) == report.id
     if report.contact_id is not None:
-        mine = or_(mine, FollowUp.contact_id == report.contact_id)  # type: ignore[assignment]
+        mine = or_(mine, col(FollowUp.contact_id) == report.contact_id)
     return session.exec(select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.channel == "board", mine,
-                                               FollowUp.status.in_(("pending", "asked")))  # type: ignore[attr-defined]
-                        .order_by(FollowUp.id)).first()
+                                               col(FollowUp.status).in_(("pending", "asked")))
+                        .order_by(col(FollowUp.id))).first()
 
 
 def answer_board(rt: Runtime, number: str, retrieval_code: str, answer: str) -> FollowUp:
@@ -228,7 +228,7 @@ def answer_board(rt: Runtime, number: str, retrieval_code: str, answer: str) -> 
         followup = waiting_board_followup(session, case, report)
         if followup is None:
             raise WorkflowError(f"case {case.number} has no follow-up waiting for an answer")
-    record(rt, followup.id, *parsed, text=answer)  # type: ignore[arg-type]
+    record(rt, id_of(followup), *parsed, text=answer)
     with Session(rt.engine, expire_on_commit=False) as session:
         stored = session.get(FollowUp, followup.id)
         assert stored is not None
@@ -244,7 +244,7 @@ def case_satisfaction(session: Session, case_ids: list[int]) -> dict[int, str]:
         return {}
     rows = session.exec(
         select(FollowUp.case_id, FollowUp.satisfaction)
-        .where(FollowUp.case_id.in_(case_ids), FollowUp.status == "answered")  # type: ignore[attr-defined]
-        .order_by(FollowUp.answered_at)  # type: ignore[arg-type]
+        .where(col(FollowUp.case_id).in_(case_ids), FollowUp.status == "answered")
+        .order_by(col(FollowUp.answered_at))
     ).all()
     return {case_id: label for case_id, label in rows if label}

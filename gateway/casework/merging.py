@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.clock import as_utc, utcnow
 from gateway.errors import ApiError
 from gateway.intake.ingest import open_case, resolve_case
 from gateway.intake.matching import dedupe_of, merge_index
-from gateway.models import Assignment, Case, Contact, Event, MergeRecord, Report
+from gateway.models import Assignment, Case, Contact, Event, MergeRecord, Outbox, Report
 from gateway.runtime import Runtime
 
 
@@ -36,8 +36,8 @@ class NotFound(ApiError):
         super().__init__(404, message, field=field)
 
 
-def _case(session: Session, case_id: int, field: str) -> Case:
-    case = session.get(Case, case_id)
+def _case(session: Session, case_id: int | None, field: str) -> Case:
+    case = session.get(Case, case_id) if case_id is not None else None
     if case is None:
         raise NotFound(f"no case {case_id}", field=field)
     return case
@@ -62,11 +62,12 @@ def reporters(session: Session, case_id: int) -> list[Contact]:
     """Everyone to tell about a case's progress and reply: the contacts of all its reports (merged ones included)."""
     ids = session.exec(select(Report.contact_id).where(Report.case_id == case_id)).all()
     wanted = sorted({i for i in ids if i is not None})
-    return list(session.exec(select(Contact).where(Contact.id.in_(wanted)))) if wanted else []  # type: ignore[union-attr]
+    return list(session.exec(select(Contact).where(col(Contact.id).in_(wanted)))) if wanted else []
 
 
 def _merge(session: Session, survivor: Case, absorbed: Case, actor: str) -> dict[str, Any]:
     """Move the absorbed case into the survivor; return the snapshot that undoes it."""
+    assert survivor.id is not None and absorbed.id is not None
     snapshot: dict[str, Any] = {
         "absorbed": {"status": absorbed.status, "closed_at": absorbed.closed_at.isoformat() if absorbed.closed_at else None,
                      "report_count": absorbed.report_count, "reporter_count": absorbed.reporter_count},
@@ -85,13 +86,13 @@ def _merge(session: Session, survivor: Case, absorbed: Case, actor: str) -> dict
             a.status = "cancelled"
         else:
             moved.append(a.id)
-            a.case_id = survivor.id  # type: ignore[assignment]
+            a.case_id = survivor.id
         session.add(a)
     snapshot["assignments"] = {"moved": moved, "cancelled": cancelled}
     events = session.exec(select(Event).where(Event.case_id == absorbed.id)).all()
     snapshot["events"] = [e.id for e in events]
     for e in events:
-        e.case_id = survivor.id  # type: ignore[assignment]
+        e.case_id = survivor.id
         session.add(e)
     absorbed.status = "merged"
     absorbed.merged_into_id = survivor.id
@@ -101,7 +102,7 @@ def _merge(session: Session, survivor: Case, absorbed: Case, actor: str) -> dict
     recount(session, survivor)
     survivor.last_report_at = max(as_utc(survivor.last_report_at), as_utc(absorbed.last_report_at))
     survivor.updated_at = utcnow()
-    merge_index(session, survivor.id, absorbed.id)  # type: ignore[arg-type]
+    merge_index(session, survivor.id, absorbed.id)
     return snapshot
 
 
@@ -117,13 +118,14 @@ def _apply_merge(session: Session, survivor_id: int, absorbed_id: int, actor: st
                  origin: str, record: MergeRecord | None = None) -> MergeRecord:
     survivor = resolve_case(session, _case(session, survivor_id, "into"))
     absorbed = _case(session, absorbed_id, "number")
+    assert survivor.id is not None and absorbed.id is not None
     if absorbed.merged_into_id is not None or absorbed.status == "merged":
         raise MergeError(f"case {absorbed.number} is already merged", field="number")
     if survivor.id == absorbed.id:
         raise MergeError("a case cannot be merged into itself", field="into")
     snapshot = _merge(session, survivor, absorbed, actor)
     if record is None:
-        record = MergeRecord(survivor_case_id=survivor.id, absorbed_case_id=absorbed.id, origin=origin,  # type: ignore[arg-type]
+        record = MergeRecord(survivor_case_id=survivor.id, absorbed_case_id=absorbed.id, origin=origin,
                              created_by=actor, reasons=reasons, rule="office")
     record.status = "applied"
     record.snapshot = snapshot
@@ -131,14 +133,14 @@ def _apply_merge(session: Session, survivor_id: int, absorbed_id: int, actor: st
     session.add(record)
     session.flush()
     data = {"record": record.id, "survivor": survivor.number, "absorbed": absorbed.number}
-    session.add(Event(case_id=survivor.id, kind="case_merged", actor=actor, data=data))  # type: ignore[arg-type]
-    session.add(Event(case_id=absorbed.id, kind="merged_into", actor=actor, data=data))  # type: ignore[arg-type]
+    session.add(Event(case_id=survivor.id, kind="case_merged", actor=actor, data=data))
+    session.add(Event(case_id=absorbed.id, kind="merged_into", actor=actor, data=data))
     return record
 
 
 def unmerge(rt: Runtime, merge_record_id: int, actor: str) -> MergeRecord:
     """Undo an applied merge: a whole case comes back as it was, or a report is split back out."""
-    jobs = []
+    jobs: list[Outbox] = []
     with Session(rt.engine, expire_on_commit=False) as session:
         record = _record(session, merge_record_id)
         if record.status != "applied":
@@ -159,7 +161,8 @@ def unmerge(rt: Runtime, merge_record_id: int, actor: str) -> MergeRecord:
 def _restore(session: Session, rt: Runtime, record: MergeRecord, actor: str) -> None:
     snap = record.snapshot
     survivor = _case(session, record.survivor_case_id, "id")
-    absorbed = _case(session, record.absorbed_case_id, "id")  # type: ignore[arg-type]
+    absorbed = _case(session, record.absorbed_case_id, "id")
+    assert survivor.id is not None and absorbed.id is not None
     for report_id in snap.get("reports", []):
         report = session.get(Report, report_id)
         if report is not None and report.case_id == survivor.id:
@@ -168,7 +171,7 @@ def _restore(session: Session, rt: Runtime, record: MergeRecord, actor: str) -> 
     for assignment_id in snap.get("assignments", {}).get("moved", []):
         a = session.get(Assignment, assignment_id)
         if a is not None:
-            a.case_id = absorbed.id  # type: ignore[assignment]
+            a.case_id = absorbed.id
             session.add(a)
     for item in snap.get("assignments", {}).get("cancelled", []):
         a = session.get(Assignment, item["id"])
@@ -178,7 +181,7 @@ def _restore(session: Session, rt: Runtime, record: MergeRecord, actor: str) -> 
     for event_id in snap.get("events", []):
         e = session.get(Event, event_id)
         if e is not None:
-            e.case_id = absorbed.id  # type: ignore[assignment]
+            e.case_id = absorbed.id
             session.add(e)
     before = snap.get("absorbed", {})
     absorbed.status = before.get("status", "new")
@@ -190,11 +193,11 @@ def _restore(session: Session, rt: Runtime, record: MergeRecord, actor: str) -> 
     recount(session, survivor)
     recount(session, absorbed)
     dedupe = dedupe_of(rt)  # both cases' features and index rows, from the reports each has now
-    dedupe.rebuild_case(session, survivor.id)  # type: ignore[arg-type]
-    dedupe.rebuild_case(session, absorbed.id)  # type: ignore[arg-type]
+    dedupe.rebuild_case(session, survivor.id)
+    dedupe.rebuild_case(session, absorbed.id)
     data = {"record": record.id, "survivor": survivor.number, "absorbed": absorbed.number}
-    session.add(Event(case_id=survivor.id, kind="case_unmerged", actor=actor, data=data))  # type: ignore[arg-type]
-    session.add(Event(case_id=absorbed.id, kind="unmerged", actor=actor, data=data))  # type: ignore[arg-type]
+    session.add(Event(case_id=survivor.id, kind="case_unmerged", actor=actor, data=data))
+    session.add(Event(case_id=absorbed.id, kind="unmerged", actor=actor, data=data))
 
 
 def split_report(rt: Runtime, report_id: int, actor: str) -> Case:
@@ -209,25 +212,26 @@ def split_report(rt: Runtime, report_id: int, actor: str) -> Case:
         return case
 
 
-def _split(session: Session, rt: Runtime, report_id: int, actor: str) -> tuple[Case, list]:
+def _split(session: Session, rt: Runtime, report_id: int, actor: str) -> tuple[Case, list[Outbox]]:
     report = session.get(Report, report_id)
     if report is None:
         raise NotFound(f"no report {report_id}", field="id")
-    old = _case(session, report.case_id, "id")  # type: ignore[arg-type]
+    old = _case(session, report.case_id, "id")
     if session.exec(select(Report.id).where(Report.case_id == old.id, Report.id != report.id)).first() is None:
         raise MergeError(f"report {report_id} is the only report of its case", field="id")
     case = open_case(session, rt, report)
+    assert old.id is not None and case.id is not None
     report.case_id = case.id
     session.add(report)
     session.flush()
     recount(session, old)
     recount(session, case)
     dedupe = dedupe_of(rt)
-    dedupe.rebuild_case(session, old.id)  # type: ignore[arg-type]
-    dedupe.rebuild_case(session, case.id)  # type: ignore[arg-type]
+    dedupe.rebuild_case(session, old.id)
+    dedupe.rebuild_case(session, case.id)
     data = {"report": report.id, "from": old.number, "to": case.number}
-    session.add(Event(case_id=old.id, kind="report_split", actor=actor, data=data))  # type: ignore[arg-type]
-    session.add(Event(case_id=case.id, kind="split_from", actor=actor, data=data))  # type: ignore[arg-type]
+    session.add(Event(case_id=old.id, kind="report_split", actor=actor, data=data))
+    session.add(Event(case_id=case.id, kind="split_from", actor=actor, data=data))
     jobs = [outbox.add(session, "dispatch_case", [case.id], f"dispatch-{case.id}", "dispatch")]
     session.flush()
     return case, jobs

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from gateway.models import Assignment
 
@@ -14,19 +14,19 @@ OPEN_ASSIGNMENT = ("dispatched", "signed", "overdue")  # still owes an answer
 
 
 def is_open() -> Any:
-    return Assignment.status.in_(OPEN_ASSIGNMENT)  # type: ignore[attr-defined]
+    return col(Assignment.status).in_(OPEN_ASSIGNMENT)
 
 
 def overdue(now: datetime) -> Any:
     """Assignments past their due time without an answer (or marked overdue by the sweep)."""
-    return or_(Assignment.status == "overdue",
-               and_(Assignment.status.in_(("dispatched", "signed")), Assignment.due_at < now))  # type: ignore[attr-defined,operator]
+    return or_(col(Assignment.status) == "overdue",
+               and_(col(Assignment.status).in_(("dispatched", "signed")), col(Assignment.due_at) < now))
 
 
 def due_soon(now: datetime, hours: float) -> Any:
     """Open assignments whose time runs out within the reminder window."""
-    return and_(Assignment.status.in_(("dispatched", "signed")), Assignment.due_at >= now,  # type: ignore[attr-defined,operator]
-                Assignment.due_at < now + timedelta(hours=hours))  # type: ignore[operator]
+    return and_(col(Assignment.status).in_(("dispatched", "signed")), col(Assignment.due_at) >= now,
+                col(Assignment.due_at) < now + timedelta(hours=hours))
 
 
 def overdue_case_ids(now: datetime) -> Any:
@@ -41,5 +41,5 @@ def workbench_tabs(now: datetime, hours: float) -> dict[str, Any]:
         "in_progress": Assignment.status == "signed",
         "due_soon": due_soon(now, hours),
         "overdue": overdue(now),
-        "done": Assignment.status.in_(("replied", "returned")),  # type: ignore[attr-defined]
+        "done": col(Assignment.status).in_(("replied", "returned")),
     }

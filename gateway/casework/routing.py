@@ -73,7 +73,8 @@ def classify(profile: Profile, text: str, hint: str | None = None,
 
 
 def _by_keywords(categories: list[Category], text: str) -> tuple[str | None, list[str]]:
-    best, best_hits = None, []
+    best: Category | None = None
+    best_hits: list[str] = []
     for cat in categories:
         hits = [k for k in cat.keywords if k in text]
         if len(hits) > len(best_hits):
@@ -129,7 +130,7 @@ def route(profile: Profile, text: str, *, category_hint: str | None = None, addr
                 category = category or "other"
     triage = not codes
     if triage:
-        codes = [office(profile)] if office(profile) else []
+        codes = [head] if (head := office(profile)) else []
         reasons.append({"rule": "triage", "detail": "no owner found; the coordinating office decides"})
     departments = [(code, "lead" if i == 0 else "assist") for i, code in enumerate(codes)]
     return Route(category or "other", departments, district, street, reasons, triage)

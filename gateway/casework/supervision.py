@@ -27,7 +27,7 @@ from gateway.casework.sla import working_days_after
 from gateway.casework.workflow import ACTIVE, assignment_note, calendar_events, office_note, resume
 from gateway.clock import as_utc, utcnow
 from gateway.errors import WorkflowError
-from gateway.models import Assignment, Case, Department, Event, Outbox
+from gateway.models import Assignment, Case, Department, Event, Outbox, id_of
 from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ def _resume_due(rt: Runtime, now: datetime) -> int:
         ids = session.exec(select(Assignment.id).where(col(Assignment.suspended_until).isnot(None),
                                                        col(Assignment.suspended_until) <= now)).all()
     for assignment_id in ids:
+        if assignment_id is None:
+            continue
         try:
             resume(rt, assignment_id, "system")
         except WorkflowError:
@@ -112,13 +114,13 @@ def due_batch(status: str, horizon: datetime, after: tuple | None = None, batch:
     """The sweep's query: the next ``batch`` assignments of one status due before ``horizon`` and not yet
     escalated, in (due_at, id) order after ``after``, as (id, due_at, department_id, level) rows."""
     query = select(Assignment.id, Assignment.due_at, Assignment.department_id, Assignment.supervision_level).where(
-        Assignment.status == status, Assignment.due_at <= horizon, Assignment.supervision_level < ESCALATED,  # type: ignore[arg-type,operator]
+        Assignment.status == status, col(Assignment.due_at) <= horizon, Assignment.supervision_level < ESCALATED,
         col(Assignment.suspended_at).is_(None))  # paused (挂起): no step
     if after is not None:
         # due_at >= x on its own too, so that the index range starts there (not at the first row)
-        query = query.where(Assignment.due_at >= after[0], or_(Assignment.due_at > after[0],  # type: ignore[operator]
-                                                              Assignment.id > after[1]))  # type: ignore[operator]
-    return query.order_by(Assignment.due_at, Assignment.id).limit(batch)  # type: ignore[arg-type]
+        query = query.where(Assignment.due_at >= after[0], or_(Assignment.due_at > after[0],
+                                                              Assignment.id > after[1]))
+    return query.order_by(col(Assignment.due_at), col(Assignment.id)).limit(batch)
 
 
 def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict) -> int:
@@ -131,7 +133,7 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
     chase_days = int(sla.get("chase_after_working_days", 1))
     escalate_days = int(sla.get("escalate_after_working_days", 3))
     cal = calendars.current(session, rt)
-    depts = {d.id: d for d in session.exec(select(Department).where(Department.id.in_({r[2] for r in batch}))).all()}  # type: ignore[union-attr]
+    depts = {d.id: d for d in session.exec(select(Department).where(col(Department.id).in_({r[2] for r in batch}))).all()}
     moves = {}
     for assignment_id, due, department_id, level in batch:
         due_at = as_utc(due)
@@ -148,10 +150,10 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
     if not moves:
         return 0
     # Read again: one replied, or walked by another sweep, since the batch was listed is left alone.
-    assignments = [a for a in session.exec(select(Assignment).where(Assignment.id.in_(moves), Assignment.status.in_(ACTIVE))  # type: ignore[attr-defined]
-                                           .order_by(Assignment.id)).all()  # type: ignore[arg-type]
+    assignments = [a for a in session.exec(select(Assignment).where(col(Assignment.id).in_(moves), col(Assignment.status).in_(ACTIVE))
+                                           .order_by(col(Assignment.id))).all()
                    if a.supervision_level < moves[a.id][2]]
-    cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_({a.case_id for a in assignments}))).all()}  # type: ignore[union-attr]
+    cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_({a.case_id for a in assignments}))).all()}
     steps = 0
     rows: list[Outbox] = []
     for assignment in assignments:
@@ -162,7 +164,7 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
                 continue  # already late: a reminder would come after the fact
             steps += 1
             step = STEPS[level]
-            session.add(Event(case_id=case.id, kind=step, data={
+            session.add(Event(case_id=id_of(case), kind=step, data={
                 "assignment_id": assignment.id, "department": dept.code, "due_at": due_at.isoformat(),
                 "level": level}))
             row = assignment_note(session, rt, assignment, step, f"办理时限：{due_at.astimezone(rt.profile.tz):%Y-%m-%d %H:%M}")

@@ -286,9 +286,12 @@ def parse_notice(text: str, year: int | None = None) -> YearDays:
     found = _TITLE_YEAR.search(text)
     if found and year is not None and int(found.group(1)) != year:
         raise NoticeError(f"the notice is for {found.group(1)}, not {year}")
-    if found is None and year is None:
+    if year is not None:
+        notice_year = year
+    elif found is not None:
+        notice_year = int(found.group(1))
+    else:
         raise NoticeError("no year: the title (国务院办公厅关于YYYY年部分节假日安排的通知) is missing; give the year")
-    notice_year = year if year is not None else int(found.group(1))  # type: ignore[union-attr]
     festivals = []
     for number, line in enumerate(text.splitlines(), 1):
         item = _NUMERAL_ITEM.match(line.strip())

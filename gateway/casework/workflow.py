@@ -32,6 +32,7 @@ from gateway.models import (
     Extension,
     Outbox,
     Reply,
+    id_of,
 )
 from gateway.runtime import Runtime
 
@@ -80,7 +81,7 @@ def office_note(session: Session, rt: Runtime, case: Case, step: str, key: str, 
 def calendar_events(session: Session, case: Case, warnings: list[str | None]) -> None:
     """Record an Event for every deadline computed on a provisional year (no notice imported yet)."""
     for warning in dict.fromkeys(w for w in warnings if w):
-        session.add(Event(case_id=case.id, kind="calendar_provisional", data={"message": warning}))
+        session.add(Event(case_id=id_of(case), kind="calendar_provisional", data={"message": warning}))
 
 
 def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[Department, str]],
@@ -100,7 +101,7 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
         assignment = session.exec(select(Assignment).where(Assignment.case_id == case.id,
                                                            Assignment.department_id == dept.id)).first()
         if assignment is None:
-            assignment = Assignment(case_id=case.id, department_id=dept.id)
+            assignment = Assignment(case_id=id_of(case), department_id=id_of(dept))
         elif assignment.status in ACTIVE:
             assignment.role = role  # still working on it: its clock runs on, under the case's rule now
             rerule(session, case, assignment, dept, rule_name, rule, cal, ack_rule)
@@ -192,9 +193,9 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
     since = datetime(year - 1, 12, 31, tzinfo=timezone.utc)  # a deadline touches a year only if it ends in it
     with Session(rt.engine) as session:
         cal = calendars.current(session, rt)
-        rows = session.exec(select(Assignment).where(Assignment.status.in_(ACTIVE),  # type: ignore[attr-defined]
-                                                     Assignment.due_at >= since)  # type: ignore[arg-type,operator]
-                            .order_by(Assignment.id)).all()  # type: ignore[arg-type]
+        rows = session.exec(select(Assignment).where(col(Assignment.status).in_(ACTIVE),
+                                                     col(Assignment.due_at) >= since)
+                            .order_by(col(Assignment.id))).all()
         changed = []
         for assignment in rows:
             reason = dict(assignment.reason or {})
@@ -220,7 +221,7 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
                    department=dept.code if dept else None, notice=year,
                    before=as_utc(before).isoformat() if before else None, after=iso_or_none(assignment.due_at),
                    ack_after=iso_or_none(assignment.ack_due_at))
-            changed.append(assignment.id)
+            changed.append(id_of(assignment))
         session.commit()
     return changed
 
@@ -265,7 +266,7 @@ def _finish(session: Session, rt: Runtime, rows: list[Outbox | None]) -> None:
 
 
 def _event(session: Session, case: Case, kind: str, actor: str, **data: Any) -> None:
-    session.add(Event(case_id=case.id, kind=kind, actor=actor, data=data))
+    session.add(Event(case_id=id_of(case), kind=kind, actor=actor, data=data))
 
 
 def sign(rt: Runtime, assignment_id: int, actor: str) -> Assignment:
@@ -318,7 +319,7 @@ def reply(rt: Runtime, assignment_id: int, text: str, actor: str, kind: str = "f
         if assignment.suspended_at is not None:  # the reply ends a pause: its time is counted
             _unpause(assignment, now)
         review = assignment.role == LEAD and bool(rt.profile.city.get("review_replies"))
-        row = Reply(case_id=case.id, assignment_id=assignment.id, department_id=assignment.department_id,
+        row = Reply(case_id=id_of(case), assignment_id=id_of(assignment), department_id=assignment.department_id,
                     role=assignment.role, kind=kind if assignment.role == LEAD else "final", text=text, reason=reason,
                     until=as_utc(until) if until else None, written_by=actor, written_at=now,
                     status="pending" if review else "approved" if assignment.role == LEAD else "input")
@@ -459,7 +460,7 @@ def pass_on(rt: Runtime, assignment_id: int, codes: list[str], actor: str, note:
                                                           Assignment.department_id == dept.id)).first()
             if child is not None and child.status in ACTIVE:
                 continue  # already working on it
-            child = child or Assignment(case_id=case.id, department_id=dept.id)
+            child = child or Assignment(case_id=id_of(case), department_id=id_of(dept))
             child.role, child.status, child.parent_assignment_id, child.dispatched_at = SUB, "dispatched", parent.id, now
             child.due_at, child.ack_due_at, child.supervision_level, child.ack_level = due_at, ack_at, 0, 0
             child.signed_at = child.replied_at = child.acknowledged_at = child.returned_at = None
@@ -522,7 +523,7 @@ def overrule_return(rt: Runtime, assignment_id: int, actor: str) -> Assignment:
         dept = session.get(Department, assignment.department_id)
         assert dept is not None
         active = session.exec(select(Assignment).where(Assignment.case_id == case.id,
-                                                       Assignment.status.in_(ACTIVE))).all()  # type: ignore[attr-defined]
+                                                       col(Assignment.status).in_(ACTIVE))).all()
         if assignment.role == LEAD and any(a.role == LEAD for a in active):
             raise WorkflowError(f"case {case.number} already has another lead")
         reason = assignment.return_reason
@@ -547,14 +548,14 @@ def redispatch(rt: Runtime, case_id: int, departments: list[tuple[str, str]], ac
         raise WorkflowError("a department is named twice")
     with Session(rt.engine, expire_on_commit=False) as session:
         case = _open_case(session, case_id)
-        found = {d.code: d for d in session.exec(select(Department).where(Department.code.in_(codes))).all()}  # type: ignore[attr-defined]
+        found = {d.code: d for d in session.exec(select(Department).where(col(Department.code).in_(codes))).all()}
         unknown = [c for c in codes if c not in found or not found[c].active]
         if unknown:
             raise WorkflowError(f"unknown or inactive departments: {unknown}")
         now = utcnow()
         chosen = {found[c].id for c in codes}
         for old in session.exec(select(Assignment).where(Assignment.case_id == case.id,
-                                                         Assignment.status.in_(ACTIVE))).all():  # type: ignore[attr-defined]
+                                                         col(Assignment.status).in_(ACTIVE))).all():
             if old.department_id not in chosen:
                 old.status = "cancelled"
                 session.add(old)
@@ -568,7 +569,7 @@ def redispatch(rt: Runtime, case_id: int, departments: list[tuple[str, str]], ac
                sla=rule_name)
         _finish(session, rt, list(rows))
         return list(session.exec(select(Assignment).where(Assignment.case_id == case.id,
-                                                          Assignment.department_id.in_(chosen))).all())  # type: ignore[attr-defined]
+                                                          col(Assignment.department_id).in_(chosen))).all())
 
 
 def record_contact(rt: Runtime, assignment_id: int, note: str, actor: str) -> Assignment:
@@ -678,7 +679,7 @@ def decide_extension(rt: Runtime, extension_id: int, approve: bool, actor: str) 
         _event(session, case, f"{extension.kind}_decided", actor, extension_id=extension.id,
                assignment_id=assignment.id, approved=bool(approve))
         word = "挂起" if suspension else "延期"
-        row = department_note(session, rt, case, session.get(Department, assignment.department_id),  # type: ignore[arg-type]
+        row = department_note(session, rt, case, session.get_one(Department, assignment.department_id),
                               "extension_decided", f"dept-extension-{extension.id}",
                               f"{word}已批准" if approve else f"{word}未批准")
         _finish(session, rt, [row])

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters import sms as sms_adapter
 from adapters.base import InboundReport, RawInbound
@@ -17,7 +17,7 @@ from gateway.casework.followup import answer_sms
 from gateway.clock import as_utc, utcnow
 from gateway.intake.ingest import IngestResult, ingest, resolve_case
 from gateway.messaging.acknowledgement import ANSWERED_INLINE, ack_text
-from gateway.models import OPEN_STATUSES, Case, Contact, Identity, Report, SmsMessage
+from gateway.models import OPEN_STATUSES, Case, Contact, Identity, Report, SmsMessage, id_of
 from gateway.runtime import Runtime
 
 MAX_CHOICES = 5
@@ -103,7 +103,7 @@ def _contact(session: Session, phone: str) -> Contact:
     contact = Contact()
     session.add(contact)
     session.flush()
-    session.add(Identity(contact_id=contact.id, kind="phone", value=phone))
+    session.add(Identity(contact_id=id_of(contact), kind="phone", value=phone))
     return contact
 
 
@@ -131,10 +131,10 @@ def _open_cases(session: Session, rt: Runtime, phone: str, now: datetime) -> lis
         return []
     theirs = select(Report.case_id).where(Report.phone == phone)
     cases = session.exec(
-        select(Case).where(Case.id.in_(theirs), Case.status.in_(OPEN_STATUSES),  # type: ignore[union-attr,attr-defined]
+        select(Case).where(col(Case.id).in_(theirs), col(Case.status).in_(OPEN_STATUSES),
                            Case.merged_into_id == None,  # noqa: E711
                            Case.last_report_at >= now - timedelta(hours=hours))
-        .order_by(Case.last_report_at.desc()).limit(MAX_CHOICES)  # type: ignore[attr-defined]
+        .order_by(col(Case.last_report_at).desc()).limit(MAX_CHOICES)
     ).all()
     return list(cases)
 
@@ -150,10 +150,10 @@ def _route(rt: Runtime, raw: RawInbound, inbound: InboundReport, phone: str) -> 
             previous = session.exec(
                 select(Report).where(Report.channel == "sms", Report.phone == phone,
                                      Report.received_at >= now - timedelta(seconds=seconds))
-                .order_by(Report.received_at.desc())  # type: ignore[attr-defined]
+                .order_by(col(Report.received_at).desc())
             ).first() if seconds > 0 else None
             if previous is not None and previous.case_id is not None:
-                case = resolve_case(session, session.get(Case, previous.case_id))  # type: ignore[arg-type]
+                case = resolve_case(session, session.get_one(Case, previous.case_id))
                 inbound.case_ref, inbound.extra["sms_link"] = case.number, "segment"
             else:
                 cases = _open_cases(session, rt, phone, now)
@@ -171,7 +171,7 @@ def _join_segments(rt: Runtime, case_id: int | None) -> None:
     """Rebuild the case summary from its first SMS and the segments joined onto it, in carrier order."""
     with Session(rt.engine) as session:
         case = session.get(Case, case_id)
-        reports = session.exec(select(Report).where(Report.case_id == case_id).order_by(Report.id)).all()  # type: ignore[arg-type]
+        reports = session.exec(select(Report).where(Report.case_id == case_id).order_by(col(Report.id))).all()
         if case is None or not reports or reports[0].channel != "sms":
             return
         parts = [reports[0]] + [r for r in reports[1:] if r.extra.get("sms_link") == "segment"]
@@ -207,7 +207,7 @@ def _choose(rt: Runtime, inbound: InboundReport, phone: str, choice: int) -> str
     """Attach the sender's pending messages to the case they picked; None when nothing is pending."""
     with Session(rt.engine, expire_on_commit=False) as session:
         pending = list(session.exec(select(SmsMessage).where(SmsMessage.phone == phone, SmsMessage.state == "pending")
-                                    .order_by(SmsMessage.id)).all())  # type: ignore[arg-type]
+                                    .order_by(col(SmsMessage.id))).all())
         if not pending:
             return None
         offered, question = pending[-1].choices, pending[-1].answer
@@ -226,7 +226,7 @@ def _choose(rt: Runtime, inbound: InboundReport, phone: str, choice: int) -> str
         number = number or result.case.number
     assert first is not None
     with Session(rt.engine) as session:
-        session.execute(update(SmsMessage).where(SmsMessage.id.in_([r.id for r in pending]))  # type: ignore[union-attr]
+        session.execute(update(SmsMessage).where(col(SmsMessage.id).in_([r.id for r in pending]))
                         .values(state="done", case_id=first.case.id))
         session.commit()
     answer = _answer(rt, first) or ""

@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from adapters.appeal import Guess
 from adapters.base import APPEAL_TYPES
@@ -47,7 +47,7 @@ def read_posts(path: Path) -> dict[str, Post]:
                                                    (row.get(columns[2]) or "").strip()) for row in reader}
 
 
-def _columns(path: Path, names: list[str]) -> tuple[str, str, str]:
+def _columns(path: Path, names: Sequence[str]) -> tuple[str, str, str]:
     for wanted in (BOARD_COLUMNS, ("id", "title", "text")):
         if wanted[0] in names and wanted[2] in names:
             return wanted

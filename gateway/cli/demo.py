@@ -70,7 +70,7 @@ def demo(wait: float) -> None:
     """Send a realistic stream of citizen messages through every channel and print the cases."""
     import time
 
-    from sqlmodel import Session, select
+    from sqlmodel import Session, col, select
 
     from gateway.models import Assignment, Case
     from gateway.views import presenters
@@ -88,7 +88,7 @@ def demo(wait: float) -> None:
     deadline = time.monotonic() + wait
     with Session(rt.engine) as session:
         while time.monotonic() < deadline:
-            cases = session.exec(select(Case).where(Case.number.in_(numbers))).all()  # type: ignore[attr-defined]
+            cases = session.exec(select(Case).where(col(Case.number).in_(numbers))).all()
             if all(session.exec(select(Assignment).where(Assignment.case_id == c.id)).first() for c in cases):
                 break
             time.sleep(0.5)

@@ -65,7 +65,7 @@ def read_items(lines: Iterable[str]) -> list[Item]:
                                 district=row.get("district") or None)
         group = str(row.get("group") or "").strip()
         items.append(Item(item_id, group or f"own:{item_id}", inbound))
-    items.sort(key=lambda i: (i.inbound.received_at is None, i.inbound.received_at or 0, i.id))  # type: ignore[arg-type]
+    items.sort(key=lambda i: (i.inbound.received_at is None, i.inbound.received_at or 0, i.id))
     return items
 
 
@@ -95,7 +95,7 @@ def evaluate(items: list[Item], redis_url: str | None = None, overrides: dict[st
             rt.close()
 
 
-def _score(rt: Any, items: list[Item], report_ids: dict[str, int]) -> dict[str, Any]:
+def _score(rt: Any, items: list[Item], report_ids: dict[str, int | None]) -> dict[str, Any]:
     with Session(rt.engine) as session:
         case_of = dict(session.exec(select(Report.id, Report.case_id)).all())
         merged_into = {c.id: c.merged_into_id for c in session.exec(select(Case))}
@@ -114,9 +114,9 @@ def _score(rt: Any, items: list[Item], report_ids: dict[str, int]) -> dict[str, 
     }
 
 
-def _final(case_id: int, merged_into: dict[int, int | None]) -> int:
+def _final(case_id: int | None, merged_into: dict[int | None, int | None]) -> int | None:
     seen = set()
     while merged_into.get(case_id) and case_id not in seen:
         seen.add(case_id)
-        case_id = merged_into[case_id]  # type: ignore[assignment]
+        case_id = merged_into[case_id]
     return case_id

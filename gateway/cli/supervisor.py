@@ -105,6 +105,7 @@ class Supervisor:
 
 
 PR_SET_PDEATHSIG = 1
+_PRCTL: Callable[..., int] | None
 try:  # looked up here, in the parent: the child, between fork and exec, only calls it
     _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):  # not Linux: children of a killed `run` must be stopped by hand

@@ -39,7 +39,7 @@ def serve(app: Any, *, threads: int, host: str = "127.0.0.1", port: int = 0, fd:
         server = create_server(app, host=host, port=port, threads=threads)
     signal.signal(signal.SIGTERM, _interrupt)
     if ready is not None:
-        ready(int(server.effective_port))  # type: ignore[union-attr]
+        ready(int(server.effective_port))
     try:
         server.run()
     except KeyboardInterrupt:

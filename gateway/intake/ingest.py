@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.appeal import Guess
 from adapters.appeal import infer as infer_appeal
@@ -20,7 +20,7 @@ from gateway import outbox
 from gateway.clock import as_utc, utcnow
 from gateway.db import insert_new
 from gateway.intake import attachments
-from gateway.models import Case, Contact, Event, Identity, Notification, Report
+from gateway.models import Case, Contact, Event, Identity, Notification, Report, id_of
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
             # A concurrent delivery of the same report won the race after our look-up.
             session.rollback()
             return _replay(session, inbound)
+        assert report.id is not None
         kept = inbound.attachments[: len(report.attachments)]
         if report.attachments:  # the files' places name the report id
             report.attachments = attachments.plan(report.id, kept, rt.settings.max_attachment_bytes)
@@ -233,12 +234,12 @@ def resolve_contact(session: Session, report: Report) -> Contact | None:
     if not pairs:
         return None
     rows = session.exec(
-        select(Identity.kind, Identity.value, Contact).join(Contact, Contact.id == Identity.contact_id)  # type: ignore[arg-type]
-        .where(Identity.value.in_([v for _, v in pairs]))  # type: ignore[attr-defined]
+        select(Identity.kind, Identity.value, Contact).join(Contact, col(Contact.id) == Identity.contact_id)
+        .where(col(Identity.value).in_([v for _, v in pairs]))
     ).all()
     known = [(kind, value, contact) for kind, value, contact in rows if (kind, value) in pairs]
     if known:
-        contact = min((c for _, _, c in known), key=lambda c: c.id)
+        contact = min((c for _, _, c in known), key=id_of)
     else:
         contact = Contact(name=report.name)
         session.add(contact)
@@ -302,7 +303,7 @@ def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact |
     refs = report.extra.get("in_reply_to") or []
     if refs:
         sent = session.exec(
-            select(Notification).where(Notification.message_id.in_(refs))  # type: ignore[union-attr]
+            select(Notification).where(col(Notification.message_id).in_(refs))
         ).first()
         if sent is not None and sent.case_id is not None:
             case = session.get(Case, sent.case_id)
@@ -370,6 +371,7 @@ def open_case(session: Session, rt: Runtime, report: Report) -> Case:
     clip(case)
     session.add(case)
     session.flush()
+    assert case.id is not None
     session.info.setdefault(OPENED_CASES, set()).add(case.id)
     local = now.astimezone(rt.profile.tz)
     case.number = f"{rt.profile.code}{local:%Y%m%d}-{case.id:06d}"
@@ -404,7 +406,7 @@ def _attach(session: Session, case: Case, report: Report, link: str, match: Matc
     data: dict[str, Any] = {"channel": report.channel, "link": link}
     if match is not None:
         data.update(rule=match.rule, score=match.score, reasons=match.reasons)
-    session.add(Event(case_id=case.id, kind="report_attached", data=data))
+    session.add(Event(case_id=id_of(case), kind="report_attached", data=data))
 
 
 def _follow_up_jobs(session: Session, rt: Runtime, case: Case, report: Report, link: str) -> list:

@@ -13,10 +13,10 @@ import functools
 import json
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, cast
 
-from sqlalchemy import delete, insert, text
-from sqlmodel import Session, select
+from sqlalchemy import Table, delete, insert, text
+from sqlmodel import Session, col, select
 
 from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, decide
 from dedupe.features import MAX_PLACE_KEYS, Features, block_keys, case_keys, extract, key_id, merge_features
@@ -32,6 +32,8 @@ from gateway.runtime import Runtime
 OTHER_KEYS = ("per_key_limit", "max_candidates", "topics")
 DEFAULTS = {"per_key_limit": 40, "max_candidates": 150}
 _STASH = "dedupe_features"
+# The index's Core table, for the bulk statements (SQLModel's classes do not declare __table__ for the checker)
+DEDUPE_KEYS: Table = DedupeKey.metadata.tables["dedupekey"]
 
 
 def thresholds_of(profile: Profile) -> Thresholds:
@@ -42,7 +44,8 @@ def thresholds_of(profile: Profile) -> Thresholds:
     if unknown:
         raise ConfigError(f"HOTLINE_PROFILE={profile.path!r}: unknown [dedupe] keys {sorted(unknown)}")
     try:
-        return Thresholds(**{k: float(v) for k, v in section.items() if k in known})
+        values: dict[str, Any] = {k: float(v) for k, v in section.items() if k in known}
+        return Thresholds(**values)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"HOTLINE_PROFILE={profile.path!r}: [dedupe] {exc}") from None
 
@@ -132,14 +135,15 @@ class Dedupe:
     def record(self, session: Session, rt: Runtime, case: Case, report: Report) -> None:
         """After a report joined a case: update the case's features and index; record a merge or a proposal."""
         features = self.features(session, report)
+        assert case.id is not None
         # A case intake opened in this transaction has no stored features yet: no need to look.
         row = None if opened_here(session, case.id) else session.get(CaseFeatures, case.id, with_for_update=True)
         if row is None:
-            store_case_features(session, case.id, features, self.index_keys(features), [])  # type: ignore[arg-type]
+            store_case_features(session, case.id, features, self.index_keys(features), [])
         else:
             merged = merge_features(Features.from_dict(row.features), features)
             keys = case_keys(list(row.keys), self.index_keys(features))
-            store_case_features(session, case.id, merged, keys, list(row.keys), row=row)  # type: ignore[arg-type]
+            store_case_features(session, case.id, merged, keys, list(row.keys), row=row)
         decision = report.decision or {}
         if decision.get("action") == PROPOSE and decision.get("case_id") is not None:
             session.add(MergeRecord(survivor_case_id=decision["case_id"], absorbed_case_id=case.id, report_id=report.id,
@@ -154,7 +158,7 @@ class Dedupe:
         """Recompute a case's features and index rows from its reports (after a report left it);
         ``indexed=False``: its index rows were deleted already (a reindex), so all of them are inserted."""
         reports = session.exec(
-            select(Report).where(Report.case_id == case_id).order_by(Report.received_at, Report.id)  # type: ignore[arg-type]
+            select(Report).where(Report.case_id == case_id).order_by(col(Report.received_at), col(Report.id))
         ).all()
         row = session.get(CaseFeatures, case_id, with_for_update=True)
         old = list(row.keys) if row and indexed else []
@@ -235,8 +239,9 @@ def as_time(value: Any) -> datetime | None:
 def as_match(decision: Decision) -> Match:
     """The intake seam's view of a decision (a "new" keeps its nearest case for the record)."""
     nearest = next((r["value"] for r in decision.reasons if r.get("feature") == "nearest_case"), None)
-    case_id = decision.case_id if decision.case_id is not None else nearest
-    return Match(action=decision.action, case_id=case_id, rule=decision.rule or "", score=decision.score,  # type: ignore[arg-type]
+    # the gateway's candidates and nearest case are ids of cases (int): dedupe only asks for Hashable
+    case_id = cast(Optional[int], decision.case_id if decision.case_id is not None else nearest)
+    return Match(action=decision.action, case_id=case_id, rule=decision.rule or "", score=decision.score,
                  reasons=decision.reasons)
 
 
@@ -254,7 +259,7 @@ def store_case_features(session: Session, case_id: int, features: Features, keys
 def set_index(session: Session, case_id: int, old_keys: list[str], keys: list[str]) -> None:
     """Delete the index rows a case no longer has and insert the new ones."""
     old, new = {key_id(k) for k in old_keys}, {key_id(k) for k in keys}
-    table = DedupeKey.__table__  # type: ignore[attr-defined]
+    table = DEDUPE_KEYS
     if old - new:
         session.execute(delete(table).where(table.c.case_id == case_id, table.c.key.in_(sorted(old - new))))
     if new - old:
@@ -294,12 +299,12 @@ def reindex(rt: Runtime, full: bool = False, batch: int = 2000) -> int:
     while True:
         with Session(rt.engine) as session:
             rows = session.exec(
-                select(CaseFeatures.case_id, CaseFeatures.keys).where(CaseFeatures.case_id > after)  # type: ignore[arg-type]
-                .order_by(CaseFeatures.case_id).limit(batch)  # type: ignore[arg-type]
+                select(CaseFeatures.case_id, CaseFeatures.keys).where(CaseFeatures.case_id > after)
+                .order_by(col(CaseFeatures.case_id)).limit(batch)
             ).all()
             if not rows:
                 return done
-            table = DedupeKey.__table__  # type: ignore[attr-defined]
+            table = DEDUPE_KEYS
             ids = [case_id for case_id, _ in rows]
             session.execute(delete(table).where(table.c.case_id.in_(ids)))
             if full:

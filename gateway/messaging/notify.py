@@ -50,7 +50,7 @@ def deliver(notification_id: int) -> str:
         if note.status == "sending" and note.channel not in RESENDABLE:
             # A worker died between claiming and recording this send: it may have gone out.
             session.commit()
-            return give_up(note.id, "interrupted while sending; not resent to avoid a duplicate (check before resending)")
+            return give_up(notification_id, "interrupted while sending; not resent to avoid a duplicate (check before resending)")
         if note.channel == "sms" and note.contact_id is not None:
             contact = session.get(Contact, note.contact_id)
             if contact is not None and contact.opted_out_sms and note.kind not in ("optout",):
@@ -72,7 +72,7 @@ def deliver(notification_id: int) -> str:
             if exc.permanent:
                 session.commit()
                 log.warning("notification %s failed for good: %s", note.id, exc)
-                return give_up(note.id, note.error)
+                return give_up(notification_id, note.error)
             note.status = "pending"
             session.add(note)
             session.commit()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.clock import utcnow
@@ -46,7 +46,7 @@ class Recipient:
 def recipients(session: Session, rt: Runtime, case: Case) -> list[Recipient]:
     """Every reporter of the case on the channel each used, deduplicated per contact and channel."""
     found: dict[str, Recipient] = {}
-    reports = session.exec(select(Report).where(Report.case_id == case.id).order_by(Report.id)).all()  # type: ignore[arg-type]
+    reports = session.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.id))).all()
     for report in reports:
         recipient: Recipient | None = None
         if report.channel in PHONE_CHANNELS and report.phone and report.phone.startswith("+"):
@@ -78,12 +78,12 @@ def send_reply(case_id: int, round_no: int) -> dict:
         interim = replied[0].data.get("reply_kind") == "interim"  # 阶段性答复: told, not yet asked whether it was solved
         # The first reporter gets the reply as written; every other reporter of the matter gets it masked
         # (a unit's answer may name the first reporter, their phone or their address).
-        masked = mask_text(text, reporter_names(session, [case.id])[case.id])  # type: ignore[index]
+        masked = mask_text(text, reporter_names(session, [case_id])[case_id])
         ask_at = utcnow() + timedelta(hours=float(rt.profile.schedule.get("followup_after_hours", 24)))
         rows: list[Outbox] = []
         people = recipients(session, rt, case)
         first_id, first_contact = session.exec(select(Report.id, Report.contact_id).where(Report.case_id == case.id)
-                                               .order_by(Report.id).limit(1)).one()  # type: ignore[arg-type]
+                                               .order_by(col(Report.id)).limit(1)).one()
         for person in people:
             own = person.report.id == first_id or (first_contact is not None and person.report.contact_id == first_contact)
             body = rt.profile.message("reply", number=case.number, reply=text if own else masked)
@@ -95,7 +95,7 @@ def send_reply(case_id: int, round_no: int) -> dict:
                 continue
             try:
                 with session.begin_nested():
-                    session.add(FollowUp(case_id=case.id, report_id=person.report.id, contact_id=person.report.contact_id,
+                    session.add(FollowUp(case_id=case_id, report_id=person.report.id, contact_id=person.report.contact_id,
                                          contact_key=person.key[:400], channel=person.channel, address=person.address,
                                          round=round_no, ask_at=ask_at))
             except IntegrityError:
@@ -103,9 +103,9 @@ def send_reply(case_id: int, round_no: int) -> dict:
         if not people and case.status == "replied":
             case.status, case.closed_at = "closed", utcnow()
             session.add(case)
-            session.add(Event(case_id=case.id, kind="closed", data={"why": "replied; no reporter to follow up"}))
+            session.add(Event(case_id=case_id, kind="closed", data={"why": "replied; no reporter to follow up"}))
         elif people:
-            session.add(Event(case_id=case.id, kind="reply_sent", data={
+            session.add(Event(case_id=case_id, kind="reply_sent", data={
                 "round": round_no, "to": [{"channel": p.channel, "public": p.public} for p in people]}))
         outbox.commit_and_send(session, rt.broker, rows)
         return {"case": case.number, "recipients": len(people)}

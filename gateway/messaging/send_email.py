@@ -9,7 +9,7 @@ from email.utils import formataddr, formatdate
 from urllib.parse import parse_qs, unquote, urlparse
 
 from sqlalchemy.orm import object_session
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.messaging.senders import DeliveryError, register
 from gateway.models import Notification, Report
@@ -29,17 +29,17 @@ def _thread_of(rt: Runtime, notification: Notification) -> list[str]:
         return []
     # The delivery job's own session (SQLite allows one writer: a second session would wait for it).
     session = object_session(notification)
-    if session is None:
+    if not isinstance(session, Session):  # none (the sessions this app opens are all SQLModel ones)
         with Session(rt.engine) as own:
             return _latest(own, notification)
-    return _latest(session, notification)  # type: ignore[arg-type]
+    return _latest(session, notification)
 
 
 def _latest(session: Session, notification: Notification) -> list[str]:
     report = session.exec(
         select(Report).where(Report.case_id == notification.case_id, Report.channel == "email",
                              Report.email == (notification.address or "").lower(), Report.message_id != None)  # noqa: E711
-        .order_by(Report.id.desc())  # type: ignore[union-attr]
+        .order_by(col(Report.id).desc())
     ).first()
     if report is None or not report.message_id:
         return []

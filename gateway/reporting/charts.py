@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -45,7 +45,7 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str, width: int = 56
     return Markup("".join(parts))
 
 
-def line_chart(labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str,
+def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float]], *, title: str,
                width: int = 720, height: int = 260) -> Markup:
     """One line per series over the same x labels, with a y axis, gridlines and a legend."""
     left, right, top, bottom = 44, 16, 16, 52

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import case as when
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -57,9 +58,9 @@ def figures(session: Session, start: datetime, end: datetime, repeat_window: tim
             ) -> dict[int | None, dict[str, Any]]:
     """The counts and rates per department id (and None for overall) for the window [start, end)."""
     start, end = as_utc(start), as_utc(end)  # SQLite compares stored UTC text: a city-time bound would be 8 h off
-    live = Assignment.status != "cancelled"
-    query = select(
-        Assignment.department_id,
+    live = col(Assignment.status) != "cancelled"
+    query = sa_select(  # SQLAlchemy's select: SQLModel's is typed for up to four columns
+        col(Assignment.department_id),
         func.count(),
         func.sum(when((col(Assignment.dispatched_at) >= start, 1), else_=0)),
         func.sum(when(((col(Assignment.replied_at) >= start) & (col(Assignment.replied_at) < end), 1), else_=0)),
@@ -68,7 +69,7 @@ def figures(session: Session, start: datetime, end: datetime, repeat_window: tim
                       else_=0)),
     ).where(live, col(Assignment.dispatched_at) < end).group_by(col(Assignment.department_id))
     rows: dict[int | None, list[int]] = {}
-    for dept_id, *counts in session.exec(query).all():
+    for dept_id, *counts in session.execute(query).all():
         rows[dept_id] = [int(c or 0) for c in counts]
     rows[None] = [sum(r[i] for r in rows.values()) for i in range(5)] if rows else [0] * 5
     rates = period_rates(session, start, end, repeat_window)
@@ -93,11 +94,11 @@ def make_report(slot: str | None = None) -> dict:
             return {"slot": name, "id": known.id, "skipped": "exists"}
         per_dept = figures(session, start, end, rt.profile.repeat_window)
         departments = {d.id: d for d in session.exec(select(Department)).all()}
-        data = {
+        data: dict[str, Any] = {
             "slot": name, "timezone": str(rt.profile.tz), "from": start.isoformat(), "to": end.isoformat(),
             "overall": per_dept.pop(None),
             "departments": {departments[d].code: {"name": departments[d].name, **f}
-                            for d, f in sorted(per_dept.items(), key=lambda kv: departments[kv[0]].code)},  # type: ignore[index]
+                            for d, f in sorted(per_dept.items(), key=lambda kv: departments[kv[0]].code)},
         }
         report = DailyReport(slot=name, generated_at=utcnow(), data=data)
         session.add(report)

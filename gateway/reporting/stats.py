@@ -38,7 +38,8 @@ def rankings(session: Session, since: datetime, until: datetime, repeat_window: 
     ).all())
     per_unit = period_rates(session, since, until, repeat_window)
     departments = {d.id: d for d in session.exec(select(Department)).all()}
-    ids = (set(received) | {k for k, r in per_unit.items() if r.ack_due or r.done_due}) & set(departments)
+    ids = {i for i in (set(received) | {k for k, r in per_unit.items() if r.ack_due or r.done_due}) & set(departments)
+           if i is not None}
     rows: dict[int, Ranking] = {}
     for unit in ids:
         top = _top(departments, unit)
@@ -62,15 +63,15 @@ def _top(departments: dict[int | None, Department], unit: int) -> int:
 
 def cumulative_replies(session: Session) -> int:
     """Every answer a department has given, all time."""
-    return session.exec(select(func.count()).select_from(Assignment).where(Assignment.replied_at.is_not(None))).one()  # type: ignore[union-attr]
+    return session.exec(select(func.count()).select_from(Assignment).where(col(Assignment.replied_at).is_not(None))).one()
 
 
 def hot_issues(session: Session, since: datetime, limit: int = 10) -> list[Case]:
     """The cases with the most reporters among those reported on since `since`."""
     since = as_utc(since)  # SQLite compares stored UTC text
     return list(session.exec(
-        select(Case).where(Case.merged_into_id.is_(None), Case.last_report_at >= since, Case.reporter_count > 1)  # type: ignore[union-attr]
-        .order_by(Case.reporter_count.desc(), Case.last_report_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        select(Case).where(col(Case.merged_into_id).is_(None), Case.last_report_at >= since, Case.reporter_count > 1)
+        .order_by(col(Case.reporter_count).desc(), col(Case.last_report_at).desc()).limit(limit)
     ).all())
 
 
@@ -97,5 +98,5 @@ def volume_by_channel(session: Session, since: datetime, axis: list[date], tz: Z
 def volume_by_category(session: Session, since: datetime, axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
     """New cases per category and local day."""
     since = as_utc(since)  # SQLite compares stored UTC text
-    pairs = session.exec(select(Case.created_at, Case.category).where(Case.created_at >= since, Case.merged_into_id.is_(None))).all()  # type: ignore[union-attr]
+    pairs = session.exec(select(Case.created_at, Case.category).where(Case.created_at >= since, col(Case.merged_into_id).is_(None))).all()
     return _daily(list(pairs), axis, tz)

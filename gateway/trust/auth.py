@@ -10,7 +10,7 @@ import hmac
 import secrets
 from datetime import timedelta
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 from urllib.parse import urlsplit
 
 import flask_login
@@ -142,7 +142,7 @@ def current_user() -> User | None:
     """The signed-in, active user of this request, loaded once."""
     if not has_request_context():
         return None
-    user = flask_login.current_user._get_current_object()  # type: ignore[attr-defined]  # the user, not the proxy
+    user = flask_login.current_user._get_current_object()  # the user, not the proxy
     return user if isinstance(user, User) else None
 
 
@@ -181,7 +181,7 @@ def require_role(*roles: str) -> Callable[[F], F]:
                 return _deny(403)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return cast(F, wrapper)  # the view's own signature, kept by @wraps
 
     return decorate
 

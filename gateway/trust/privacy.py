@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from urllib.parse import urlparse
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.config import Settings
 from gateway.models import Case, Contact, Report
@@ -60,11 +60,13 @@ def reporter_names(db: Session, case_ids: list[int]) -> dict[int, set[str]]:
     names: dict[int, set[str]] = {i: set() for i in case_ids}
     # Reports still on a case merged into one of these count too (one level: merges point at survivors).
     rows = db.exec(select(Report.case_id, Case.merged_into_id, Report.name, Contact.name)
-                   .join(Case, Case.id == Report.case_id)  # type: ignore[arg-type]
-                   .outerjoin(Contact, Contact.id == Report.contact_id)  # type: ignore[arg-type]
-                   .where(or_(Report.case_id.in_(case_ids), Case.merged_into_id.in_(case_ids)))).all()  # type: ignore[union-attr]
+                   .join(Case, col(Case.id) == Report.case_id)
+                   .outerjoin(Contact, col(Contact.id) == Report.contact_id)
+                   .where(or_(col(Report.case_id).in_(case_ids), col(Case.merged_into_id).in_(case_ids)))).all()
     for case_id, merged_into, report_name, contact_name in rows:
-        names[case_id if case_id in names else merged_into].update(n for n in (report_name, contact_name) if n)
+        key = case_id if case_id in names else merged_into
+        assert key is not None  # the query asks for one of the two
+        names[key].update(n for n in (report_name, contact_name) if n)
     return names
 
 

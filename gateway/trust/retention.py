@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
 from gateway.models import Case, Contact, Event, FollowUp, Identity, Notification, Report
@@ -38,10 +38,10 @@ class Outcome:
 def due(session: Session, cutoff: datetime, limit: int | None = None) -> list[Case]:
     """Closed (or merged) cases whose last change is older than the cutoff and that were not masked yet."""
     done = select(Event.case_id).where(Event.kind == DONE)
-    query = (select(Case).where(Case.status.in_(("closed", "merged")),  # type: ignore[attr-defined]
+    query = (select(Case).where(col(Case.status).in_(("closed", "merged")),
                                 func.coalesce(Case.closed_at, Case.updated_at) <= cutoff,
-                                Case.id.not_in(done))  # type: ignore[union-attr]
-             .order_by(Case.id))  # type: ignore[arg-type]
+                                col(Case.id).not_in(done))
+             .order_by(col(Case.id)))
     return list(session.exec(query.limit(limit) if limit else query).all())
 
 
@@ -54,7 +54,7 @@ def run(rt: Runtime, older_than_days: int, dry_run: bool = False) -> Outcome:
         outcome.cases = [c.number or str(c.id) for c in cases]
         if dry_run:
             outcome.reports = session.exec(select(func.count()).select_from(Report).where(
-                Report.case_id.in_([c.id for c in cases]))).one() if cases else 0  # type: ignore[union-attr]
+                col(Report.case_id).in_([c.id for c in cases]))).one() if cases else 0
             return outcome
         contacts: set[int] = set()
         for case in cases:
@@ -74,7 +74,8 @@ def _without_places(text: str | None, places: set[str]) -> str | None:
 
 
 def _mask_case(session: Session, rt: Runtime, case: Case, outcome: Outcome, contacts: set[int]) -> None:
-    names = reporter_names(session, [case.id])[case.id]  # type: ignore[index]
+    assert case.id is not None
+    names = reporter_names(session, [case.id])[case.id]
     reports = session.exec(select(Report).where(Report.case_id == case.id)).all()
     places = {a for a in [case.address, *(r.address for r in reports)] if a}
     places |= {a[len(d):] for a in set(places) for d in [case.district or "", *(r.district or "" for r in reports)]
@@ -132,7 +133,7 @@ def _forget(session: Session, contacts: set[int]) -> int:
     done = select(Event.case_id).where(Event.kind == DONE)
     for contact_id in sorted(contacts):
         kept = session.exec(select(Report.id).where(Report.contact_id == contact_id,
-                                                    or_(Report.case_id.is_(None), Report.case_id.not_in(done)))  # type: ignore[union-attr]
+                                                    or_(col(Report.case_id).is_(None), col(Report.case_id).not_in(done)))
                             .limit(1)).first()
         if kept is not None:
             continue  # the same person has a case that is still kept: they stay reachable

@@ -9,10 +9,10 @@ import secrets
 
 from flask import Request
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
-from gateway.models import ApiToken, Department, User
+from gateway.models import ApiToken, Department, User, id_of
 from gateway.runtime import current
 
 PREFIX = "hlt_"
@@ -29,7 +29,7 @@ def digest(token: str) -> str:
 def create(session: Session, department: Department, name: str, actor: str) -> tuple[ApiToken, str]:
     """A new token for the unit: (row, the token itself, to be shown once). The caller commits."""
     token = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(department_id=department.id, name=name.strip()[:100] or department.code, digest=digest(token),  # type: ignore[arg-type]
+    row = ApiToken(department_id=id_of(department), name=name.strip()[:100] or department.code, digest=digest(token),
                    prefix=token[:12], created_by=actor)
     session.add(row)
     return row, token
@@ -45,10 +45,10 @@ def user_for(request: Request) -> User | None:
         return None
     with Session(current().engine) as session:
         row = session.exec(select(ApiToken).where(ApiToken.digest == digest(token.strip()),
-                                                  ApiToken.revoked_at == None)).first()  # noqa: E711
+                                                  col(ApiToken.revoked_at).is_(None))).first()
         if row is None:
             return None
-        session.exec(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow()))  # type: ignore[call-overload]
+        session.exec(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=utcnow()))
         session.commit()
         return User(id=None, username=f"token:{row.name}", display_name=row.name, password_hash="", role="department",
                     department_id=row.department_id)

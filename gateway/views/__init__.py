@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from flask import Flask, abort, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -65,7 +66,7 @@ def register_views(app: Flask) -> None:
     common.init_templates(app)
 
     @app.get("/")
-    def home():  # type: ignore[no-untyped-def]
+    def home() -> ResponseReturnValue:
         """Staff go to their start page; everyone else to the public board."""
         from flask import redirect, url_for
 
@@ -86,15 +87,15 @@ def register_views(app: Flask) -> None:
     app.extensions["limiter"] = ratelimit.init_app(app)
 
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+    def _api_error(exc: ApiError) -> ResponseReturnValue:
         return jsonify(exc.body()), exc.status
 
     @app.errorhandler(AdapterError)
-    def _adapter_error(exc: AdapterError):  # type: ignore[no-untyped-def]
+    def _adapter_error(exc: AdapterError) -> ResponseReturnValue:
         return jsonify({"error": exc.as_dict()}), 422
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         # werkzeug's own headers that say how to do better: Allow on a 405, Retry-After, WWW-Authenticate
         kept = [(k, v) for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after", "www-authenticate")]
         if not request.path.startswith(MACHINE_PATHS):  # a person's page: answer with a page
@@ -104,7 +105,7 @@ def register_views(app: Flask) -> None:
         return jsonify({"error": {"message": exc.description, "status": exc.code}}), exc.code or 500, kept
 
     @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError):  # type: ignore[no-untyped-def]
+    def _database_down(exc: OperationalError) -> ResponseReturnValue:
         # Our own dependency is down: 503 so that providers retry later.
         log.error("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
         return jsonify({"error": {"message": "database unavailable, retry later"}}), 503

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.models import Assignment, Case, Department, Event, MergeRecord, Report
@@ -76,9 +76,9 @@ def assignment(a: Assignment, dept: Department | None) -> dict[str, Any]:
 
 def case_detail(session: Session, case: Case, requested: str | None = None) -> dict[str, Any]:
     """The case with every report, assignment, event and merge record (for staff and the API)."""
-    reports = session.exec(select(Report).where(Report.case_id == case.id).order_by(Report.received_at)).all()  # type: ignore[arg-type]
+    reports = session.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.received_at))).all()
     rows = session.exec(select(Assignment, Department).join(Department).where(Assignment.case_id == case.id)).all()
-    events = session.exec(select(Event).where(Event.case_id == case.id).order_by(Event.id)).all()  # type: ignore[arg-type]
+    events = session.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.id))).all()
     merges = session.exec(
         select(MergeRecord).where((MergeRecord.survivor_case_id == case.id) | (MergeRecord.absorbed_case_id == case.id))
     ).all()

@@ -153,10 +153,11 @@ def init_app(app: Flask) -> Limiter:
         enabled=bool(rt.settings.rate_limits_enabled),
     )
     for endpoint, setting in PUBLIC.items():
-        options = {"key_func": by_sender, "on_breach": _sms_over_limit} if endpoint.startswith("webhooks.") else {}
-        app.view_functions[endpoint] = limiter.limit(_rate(setting), **options)(app.view_functions[endpoint])  # type: ignore[arg-type]
+        options: dict[str, Any] = {"key_func": by_sender, "on_breach": _sms_over_limit} if endpoint.startswith("webhooks.") else {}
+        plain: Callable[..., Any] = app.view_functions[endpoint]  # sync or async: limit() would join the two into neither
+        app.view_functions[endpoint] = limiter.limit(_rate(setting), **options)(plain)
     for endpoint, rules in GUESSABLE.items():
-        view = app.view_functions[endpoint]
+        view: Callable[..., Any] = app.view_functions[endpoint]
         for setting, key in rules:
             # The scope keeps the setting's old UPPER_CASE name: it is part of the counters' keys in Redis.
             view = limiter.limit(_rate(setting), key_func=key, scope=f"{endpoint}:{setting.upper()}")(view)

@@ -20,9 +20,10 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from adapters import hotline as hotline_adapter
 from adapters.base import AdapterError, InboundReport, RawInbound
@@ -44,7 +45,7 @@ def _bearer(header: str) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def authenticate(tokens: dict[str, str], headers: Any, body: bytes, now: float) -> str:
+def authenticate(tokens: Mapping[str, str], headers: Any, body: bytes, now: float) -> str:
     """Return the calling system's name, or raise ApiError 401 (no credentials) / 403 (wrong ones)."""
     bearer = _bearer(headers.get("Authorization", ""))
     system = headers.get("X-Hotline-System", "").strip()
@@ -52,8 +53,8 @@ def authenticate(tokens: dict[str, str], headers: Any, body: bytes, now: float) 
         raise ApiError(401, "send Authorization: Bearer <token> or an X-Hotline-Signature", field="Authorization")
     if bearer is not None:
         found = None
-        for name, token in tokens.items():  # compare with every token so timing does not tell which matched
-            if hmac.compare_digest(bearer.encode(), token.encode()):
+        for name, known in tokens.items():  # compare with every token so timing does not tell which matched
+            if hmac.compare_digest(bearer.encode(), known.encode()):
                 found = name
         if found is None:
             raise ApiError(403, "unknown token", field="Authorization")
@@ -94,7 +95,7 @@ def _batch_items(body: bytes) -> list[Any] | None:
 
 
 @bp.post("/api/v1/hotline/tickets")
-def push_tickets():  # type: ignore[no-untyped-def]
+def push_tickets() -> ResponseReturnValue:
     """Take one ticket or a batch from an authenticated call-centre system through the intake path."""
     rt = current()
     raw = raw_inbound("hotline")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from sqlmodel import Session, select
+from flask.typing import ResponseReturnValue
+from sqlmodel import Session, col, select
 
 from gateway.casework import merging
 from gateway.errors import ApiError
 from gateway.intake.ingest import find_by_number
-from gateway.models import Case, MergeRecord
+from gateway.models import Case, MergeRecord, id_of
 from gateway.runtime import current
 from gateway.trust import audit, auth
 from gateway.views.common import json_body
@@ -28,7 +29,7 @@ def _actor() -> str:
 
 def merge_record(session: Session, m: MergeRecord) -> dict[str, Any]:
     numbers = {c.id: c.number for c in session.exec(select(Case).where(
-        Case.id.in_([i for i in (m.survivor_case_id, m.absorbed_case_id) if i is not None])))}  # type: ignore[union-attr]
+        col(Case.id).in_([i for i in (m.survivor_case_id, m.absorbed_case_id) if i is not None])))}
     return {"id": m.id, "status": m.status, "origin": m.origin, "rule": m.rule, "score": m.score, "reasons": m.reasons,
             "survivor_case_id": m.survivor_case_id, "survivor": numbers.get(m.survivor_case_id),
             "absorbed_case_id": m.absorbed_case_id, "absorbed": numbers.get(m.absorbed_case_id),
@@ -50,12 +51,12 @@ def _case_id(number: str, field: str) -> int:
         case = session.exec(select(Case).where(Case.number == number.strip().upper())).first()
         if case is None:
             raise ApiError(404, f"no case {number}", field=field)
-        return case.id  # type: ignore[return-value]
+        return id_of(case)
 
 
 @bp.post("/api/v1/cases/<number>/merge")
 @auth.require_role("office", "admin")
-def merge(number: str):  # type: ignore[no-untyped-def]
+def merge(number: str) -> ResponseReturnValue:
     """Merge this case into the case named by {"into": number}."""
     body = json_body()
     into = body.get("into") if isinstance(body, dict) else None
@@ -67,19 +68,19 @@ def merge(number: str):  # type: ignore[no-untyped-def]
     if survivor is None:
         raise ApiError(404, f"no case {into}", field="into")
     reasons = body.get("reasons") if isinstance(body.get("reasons"), list) else []
-    return _answer(merging.merge_cases(current(), survivor.id, absorbed, _actor(), reasons), 201, "merged")  # type: ignore[arg-type]
+    return _answer(merging.merge_cases(current(), id_of(survivor), absorbed, _actor(), reasons), 201, "merged")
 
 
 @bp.post("/api/v1/merges/<int:record_id>/undo")
 @auth.require_role("office", "admin")
-def undo(record_id: int):  # type: ignore[no-untyped-def]
+def undo(record_id: int) -> ResponseReturnValue:
     """Undo an applied merge."""
     return _answer(merging.unmerge(current(), record_id, _actor()), action="merge_undone")
 
 
 @bp.post("/api/v1/reports/<int:report_id>/split")
 @auth.require_role("office", "admin")
-def split(report_id: int):  # type: ignore[no-untyped-def]
+def split(report_id: int) -> ResponseReturnValue:
     """Take a report out of its case into a new case."""
     case = merging.split_report(current(), report_id, _actor())
     audit.record("report_split", f"case:{case.number}", report_id=report_id)
@@ -88,7 +89,7 @@ def split(report_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/api/v1/merges")
 @auth.require_role("office", "admin")
-def list_merges():  # type: ignore[no-untyped-def]
+def list_merges() -> ResponseReturnValue:
     """List merge records, newest first, by status (e.g. ?status=proposed for the office's queue)."""
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
@@ -100,7 +101,7 @@ def list_merges():  # type: ignore[no-untyped-def]
     if not 1 <= limit <= 500:
         raise ApiError(400, "limit must be between 1 and 500", field="limit")
     with Session(current().engine) as session:
-        query = select(MergeRecord).order_by(MergeRecord.id.desc()).limit(limit)  # type: ignore[union-attr]
+        query = select(MergeRecord).order_by(col(MergeRecord.id).desc()).limit(limit)
         if status:
             query = query.where(MergeRecord.status == status)
         return jsonify({"merges": [merge_record(session, m) for m in session.exec(query)]})
@@ -108,13 +109,13 @@ def list_merges():  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/merges/<int:record_id>/accept")
 @auth.require_role("office", "admin")
-def accept(record_id: int):  # type: ignore[no-untyped-def]
+def accept(record_id: int) -> ResponseReturnValue:
     """Accept a grey-zone proposal: merge."""
     return _answer(merging.accept_proposal(current(), record_id, _actor()), action="merge_accepted")
 
 
 @bp.post("/api/v1/merges/<int:record_id>/reject")
 @auth.require_role("office", "admin")
-def reject(record_id: int):  # type: ignore[no-untyped-def]
+def reject(record_id: int) -> ResponseReturnValue:
     """Reject a grey-zone proposal: the cases stay apart."""
     return _answer(merging.reject_proposal(current(), record_id, _actor()), action="merge_rejected")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -55,7 +56,7 @@ def _unparsed(channel: str, exc: AdapterError, body: bytes) -> tuple[Response, i
 
 
 @bp.post("/webhooks/twilio/sms")
-def twilio_sms():  # type: ignore[no-untyped-def]
+def twilio_sms() -> ResponseReturnValue:
     """Take an inbound SMS/MMS (or a status callback) from Twilio and answer with TwiML."""
     verify_twilio()
     raw = raw_inbound("sms")
@@ -68,7 +69,7 @@ def twilio_sms():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/webhooks/twilio/status")
-def twilio_status():  # type: ignore[no-untyped-def]
+def twilio_status() -> ResponseReturnValue:
     """Acknowledge a delivery status callback (nothing to do yet)."""
     verify_twilio()
     return twiml(None)
@@ -82,7 +83,7 @@ def _verify_mail_secret() -> None:
 
 
 @bp.post("/webhooks/email")
-def inbound_email():  # type: ignore[no-untyped-def]
+def inbound_email() -> ResponseReturnValue:
     """Take an inbound mail: raw MIME, or a SendGrid Inbound Parse / Mailgun route form."""
     _verify_mail_secret()
     rt = current()

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, select
 
 from gateway.casework import followup, workflow
@@ -68,7 +69,7 @@ def _assignment_body(assignment: Assignment) -> Any:
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/sign")
 @auth.require_role(*UNITS)
-def sign(assignment_id: int):  # type: ignore[no-untyped-def]
+def sign(assignment_id: int) -> ResponseReturnValue:
     """Sign for an assignment (签收)."""
     own_assignment(assignment_id)
     return _assignment_body(_run(lambda: workflow.sign(current(), assignment_id, actor())))
@@ -76,7 +77,7 @@ def sign(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/reply")
 @auth.require_role(*UNITS)
-def reply(assignment_id: int):  # type: ignore[no-untyped-def]
+def reply(assignment_id: int) -> ResponseReturnValue:
     """Reply: the lead's reply answers the citizens; an assisting unit's is input for the lead."""
     own_assignment(assignment_id)
     data = json_body()
@@ -91,7 +92,7 @@ def reply(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/return")
 @auth.require_role(*UNITS)
-def return_(assignment_id: int):  # type: ignore[no-untyped-def]
+def return_(assignment_id: int) -> ResponseReturnValue:
     """Return a case that is not the department's (退单), with a reason."""
     own_assignment(assignment_id)
     reason = _text(json_body(), "reason", 1000)
@@ -111,7 +112,7 @@ def _until(data: Any) -> datetime:
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/extension")
 @auth.require_role(*UNITS)
-def extension(assignment_id: int):  # type: ignore[no-untyped-def]
+def extension(assignment_id: int) -> ResponseReturnValue:
     """Ask for more time before the deadline (延期: moves 办结 only)."""
     own_assignment(assignment_id)
     data = json_body()
@@ -122,7 +123,7 @@ def extension(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/pass")
 @auth.require_role(*UNITS)
-def pass_on(assignment_id: int):  # type: ignore[no-untyped-def]
+def pass_on(assignment_id: int) -> ResponseReturnValue:
     """Pass the assignment on to sub-units {"units": ["CODE", ...], "note"}; their clocks end inside this one's."""
     own_assignment(assignment_id)
     data = json_body()
@@ -140,7 +141,7 @@ def pass_on(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/suspend")
 @auth.require_role(*UNITS)
-def suspend(assignment_id: int):  # type: ignore[no-untyped-def]
+def suspend(assignment_id: int) -> ResponseReturnValue:
     """Ask the office to pause both clocks (挂起) until a date at the latest, with a reason."""
     own_assignment(assignment_id)
     data = json_body()
@@ -151,7 +152,7 @@ def suspend(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/resume")
 @auth.require_role(*UNITS)
-def resume(assignment_id: int):  # type: ignore[no-untyped-def]
+def resume(assignment_id: int) -> ResponseReturnValue:
     """End a pause: both clocks run again, moved on by the time paused."""
     own_assignment(assignment_id)
     return _assignment_body(_run(lambda: workflow.resume(current(), assignment_id, actor())))
@@ -159,7 +160,7 @@ def resume(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/contact")
 @auth.require_role(*UNITS)
-def contact(assignment_id: int):  # type: ignore[no-untyped-def]
+def contact(assignment_id: int) -> ResponseReturnValue:
     """Record that the unit reached the citizen (回告), with a note of when and how."""
     own_assignment(assignment_id)
     note = _text(json_body(), "note", 1000)
@@ -182,7 +183,7 @@ def reply_row(row: Reply) -> dict[str, Any]:
 
 @bp.get("/api/v1/replies")
 @auth.require_role(*OFFICE)
-def list_replies():  # type: ignore[no-untyped-def]
+def list_replies() -> ResponseReturnValue:
     """Replies by review status (default: pending, the office's 审核 queue), oldest first."""
     status = request.args.get("status", "pending")
     if status not in ("pending", "approved", "returned", "input"):
@@ -194,7 +195,7 @@ def list_replies():  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/replies/<int:reply_id>/review")
 @auth.require_role(*OFFICE)
-def review(reply_id: int):  # type: ignore[no-untyped-def]
+def review(reply_id: int) -> ResponseReturnValue:
     """Approve a reply (it goes to the citizens) or send it back with a comment."""
     data = json_body()
     approve = data.get("approve") if isinstance(data, dict) else None
@@ -207,7 +208,7 @@ def review(reply_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/extensions/<int:extension_id>/decide")
 @auth.require_role(*OFFICE)
-def decide(extension_id: int):  # type: ignore[no-untyped-def]
+def decide(extension_id: int) -> ResponseReturnValue:
     """Approve or reject an extension request."""
     data = json_body()
     approve = data.get("approve") if isinstance(data, dict) else None
@@ -218,14 +219,14 @@ def decide(extension_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/overrule")
 @auth.require_role(*OFFICE)
-def overrule(assignment_id: int):  # type: ignore[no-untyped-def]
+def overrule(assignment_id: int) -> ResponseReturnValue:
     """Refuse a return: the department handles the case after all."""
     return _assignment_body(_run(lambda: workflow.overrule_return(current(), assignment_id, actor())))
 
 
 @bp.post("/api/v1/cases/<number>/dispatch")
 @auth.require_role(*OFFICE)
-def dispatch(number: str):  # type: ignore[no-untyped-def]
+def dispatch(number: str) -> ResponseReturnValue:
     """Dispatch or re-dispatch a case: {"departments": [{"code", "role": "lead"|"assist"}]}."""
     data = json_body()
     items = data.get("departments") if isinstance(data, dict) else None
@@ -255,7 +256,7 @@ def _assignments(case_id: int) -> list[dict[str, Any]]:
 
 @bp.post("/api/v1/cases/<number>/complexity")
 @auth.require_role(*OFFICE)
-def complexity(number: str):  # type: ignore[no-untyped-def]
+def complexity(number: str) -> ResponseReturnValue:
     """Mark a case especially complex, or not: {"complex": true|false}; open assignments move to the rule."""
     data = json_body()
     flag = data.get("complex") if isinstance(data, dict) else None
@@ -269,7 +270,7 @@ def complexity(number: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/v1/cases/<number>/urgency")
 @auth.require_role(*OFFICE)
-def urgency(number: str):  # type: ignore[no-untyped-def]
+def urgency(number: str) -> ResponseReturnValue:
     """Mark a case urgent (紧急), or not: {"urgent": true|false}; open assignments move to the rule."""
     data = json_body()
     flag = data.get("urgent") if isinstance(data, dict) else None
@@ -282,7 +283,7 @@ def urgency(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api/v1/cases/<number>/satisfaction")
-def satisfaction(number: str):  # type: ignore[no-untyped-def]
+def satisfaction(number: str) -> ResponseReturnValue:
     """A reporter's follow-up answer from the board or web form, with the case's retrieval code."""
     data = json_body()
     code = _text(data, "retrieval_code", 16)
@@ -297,10 +298,10 @@ def satisfaction(number: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/api/v1/reports/latest")
 @auth.require_role(*OFFICE)
-def latest_report():  # type: ignore[no-untyped-def]
+def latest_report() -> ResponseReturnValue:
     """The latest twice-daily report (JSON)."""
     with Session(current().engine) as session:
-        row = session.exec(select(DailyReport).order_by(DailyReport.id.desc())).first()  # type: ignore[union-attr]
+        row = session.exec(select(DailyReport).order_by(col(DailyReport.id).desc())).first()
         if row is None:
             raise ApiError(404, "no report has been made yet")
         return jsonify({"id": row.id, "generated_at": presenters.iso(row.generated_at), **row.data})

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
@@ -13,7 +14,7 @@ from gateway.casework import followup
 from gateway.casework.workflow import citizen_text
 from gateway.errors import WorkflowError
 from gateway.intake.ingest import find_by_number, reporter_of
-from gateway.models import Case, Department, Reply
+from gateway.models import Case, Department, Reply, id_of
 from gateway.runtime import current
 from gateway.trust import auth
 from gateway.trust.privacy import mask_text, reporter_names
@@ -52,35 +53,35 @@ def public_cases(db: Session, cases: list[Case]) -> list[PublicCase]:
                                    "text": mask_text(citizen_text(r), names[r.case_id])})
     rated = current().case_satisfaction  # casework's follow-up answers
     ratings = rated(db, ids) if rated else {}
-    return [PublicCase(number=c.number or "", title=mask_text(c.title, names[c.id]),  # type: ignore[index]
-                       summary=mask_text(c.summary, names[c.id]), category=c.category,  # type: ignore[index]
+    return [PublicCase(number=c.number or "", title=mask_text(c.title, names[id_of(c)]),
+                       summary=mask_text(c.summary, names[id_of(c)]), category=c.category,
                        district=c.district, status=c.status, channel=c.channel, created_at=c.created_at,
-                       reporter_count=c.reporter_count, replies=replies[c.id], satisfaction=ratings.get(c.id))  # type: ignore[index]
+                       reporter_count=c.reporter_count, replies=replies[id_of(c)], satisfaction=ratings.get(id_of(c)))
             for c in cases]
 
 
 def _visible() -> list[Any]:
-    return [Case.public.is_(True), Case.merged_into_id.is_(None)]  # type: ignore[attr-defined,union-attr]
+    return [col(Case.public).is_(True), col(Case.merged_into_id).is_(None)]
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """List and search the public posts, newest first, with the units' replies."""
     page, per_page = page_args(20)
     q = (request.args.get("q") or "").strip()
     where = _visible()
     if q:
-        where.append(or_(Case.number == q.upper(), Case.title.contains(q, autoescape=True),  # type: ignore[union-attr]
-                         Case.summary.contains(q, autoescape=True)))
+        where.append(or_(col(Case.number) == q.upper(), col(Case.title).contains(q, autoescape=True),
+                         col(Case.summary).contains(q, autoescape=True)))
     with Session(current().engine) as db:
         total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
-        rows = db.exec(select(Case).where(*where).order_by(Case.id.desc())  # type: ignore[union-attr]
+        rows = db.exec(select(Case).where(*where).order_by(col(Case.id).desc())
                        .offset((page - 1) * per_page).limit(per_page)).all()
         return render_template("public/board.html", page=Page(public_cases(db, list(rows)), page, per_page, total), q=q)
 
 
 @bp.get("/cases/<number>")
-def case(number: str):  # type: ignore[no-untyped-def]
+def case(number: str) -> ResponseReturnValue:
     """One public post with its replies."""
     with Session(current().engine) as db:
         found = find_by_number(db, number)
@@ -90,13 +91,13 @@ def case(number: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/lookup")
-def lookup_form():  # type: ignore[no-untyped-def]
+def lookup_form() -> ResponseReturnValue:
     """The form to look up one's own case by number and retrieval code."""
     return render_template("public/lookup.html", number=request.args.get("number", ""))
 
 
 @bp.post("/lookup")
-def lookup():  # type: ignore[no-untyped-def]
+def lookup() -> ResponseReturnValue:
     """Show one's own case (public or not) when the number and retrieval code match."""
     number = request.form.get("number", "").strip()
     with Session(current().engine) as db:
@@ -104,9 +105,10 @@ def lookup():  # type: ignore[no-untyped-def]
         if found is None:
             return render_template("public/lookup.html", number=number, error="工单号或查询码不正确。"), 404
         case, report = found
+        assert case.id is not None
         # The case's status and the units' replies, and this reporter's own words (masked like every page
         # anyone with the code may open): not the first reporter's.
-        names = reporter_names(db, [case.id])[case.id]  # type: ignore[index]
+        names = reporter_names(db, [case.id])[case.id]
         shown = replace(public_cases(db, [case])[0], title=mask_text(report.title or "我的诉求", names),
                         summary=mask_text(report.text, names))
         asking = followup.waiting_board_followup(db, case, report) is not None
@@ -116,7 +118,7 @@ def lookup():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/satisfaction")
-def rate():  # type: ignore[no-untyped-def]
+def rate() -> ResponseReturnValue:
     """The reporter's satisfaction answer from their own look-up page (their number and code)."""
     number = request.form.get("number", "").strip()
     try:

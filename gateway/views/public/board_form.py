@@ -6,7 +6,8 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, render_template, request
-from sqlmodel import Session, select
+from flask.typing import ResponseReturnValue
+from sqlmodel import Session, col, select
 
 from adapters import board as board_adapter
 from adapters.base import AdapterError
@@ -22,19 +23,19 @@ bp = Blueprint("board_form", __name__)
 def _form_choices() -> dict[str, Any]:
     rt = current()
     with Session(rt.engine) as session:
-        units = session.exec(select(Department.name).where(Department.active.is_(True)).order_by(Department.id)).all()
+        units = session.exec(select(Department.name).where(col(Department.active).is_(True)).order_by(col(Department.id))).all()
     return {"topics": [c.name for c in rt.profile.categories], "units": list(units)}
 
 
 @bp.get("/board/post")
-def post_form():  # type: ignore[no-untyped-def]
+def post_form() -> ResponseReturnValue:
     """Show the empty post form; a fresh post id makes a double submission idempotent."""
     return render_template("board/post.html", values={"post_id": f"F{secrets.token_hex(8)}", "public": ""},
                            error=None, **_form_choices())
 
 
 @bp.post("/board/post")
-def submit_form():  # type: ignore[no-untyped-def]
+def submit_form() -> ResponseReturnValue:
     """Take a post from the HTML form; answer with the case number, or the form again naming the field."""
     raw = raw_inbound("board")
     auth.check_csrf()
@@ -51,6 +52,6 @@ def submit_form():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api/v1/board/posts")
-def post_json():  # type: ignore[no-untyped-def]
+def post_json() -> ResponseReturnValue:
     """Take a board post as JSON or form-encoded; 201 new, 200 replay of the same post_id, 422 naming the field."""
     return answer(ingest(current(), parse_or_keep(raw_inbound("board"), board_adapter.parse)))

@@ -21,11 +21,11 @@ import re
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.base import AdapterError, RawInbound
 from adapters.open311 import AttributeDef, ServiceDef, parse_request, render_error, to_json, to_xml, to_xml_document
@@ -58,14 +58,14 @@ class Open311Error(Exception):
         self.description = description
 
 
-def _fmt() -> str:
+def _fmt() -> Literal["xml", "json"]:
     fmt = (request.view_args or {}).get("fmt")
-    return fmt if fmt in MIME else "xml"
+    return "json" if fmt == "json" else "xml"
 
 
 @bp.errorhandler(Open311Error)
 def _open311_error(exc: Open311Error) -> Response:
-    return Response(render_error(exc.status, exc.description, _fmt()), exc.status, content_type=MIME[_fmt()])  # type: ignore[arg-type]
+    return Response(render_error(exc.status, exc.description, _fmt()), exc.status, content_type=MIME[_fmt()])
 
 
 @bp.errorhandler(AdapterError)
@@ -109,7 +109,7 @@ def discovery(fmt: str) -> Response:
         "changeset": changeset,
         "contact": f"{profile.city.get('name', '')} 12345 政务服务便民热线",
         "key_service": "api_key 由 12345 热线管理办公室发放",
-        "endpoints": [{"specification": SPEC, "url": request.url_root.rstrip("/") + bp.url_prefix,
+        "endpoints": [{"specification": SPEC, "url": request.url_root.rstrip("/") + (bp.url_prefix or ""),
                        "changeset": changeset, "type": "production", "formats": ["text/xml", "application/json"]}],
     }
     return _respond(fmt, data, "discovery")
@@ -179,7 +179,7 @@ def _rows(session: Session, profile: Profile, cases: Iterable[Case]) -> list[dic
     if ids:
         for assignment, dept in session.exec(
             select(Assignment, Department).join(Department)
-            .where(Assignment.case_id.in_(ids), Assignment.role == "lead")  # type: ignore[attr-defined]
+            .where(col(Assignment.case_id).in_(ids), Assignment.role == "lead")
         ).all():
             leads[assignment.case_id] = (assignment, dept)
     names = {c.code: c.name for c in profile.categories}
@@ -244,22 +244,22 @@ def list_requests(fmt: str) -> Response:
     numbers = [n.upper() for n in _listed("service_request_id")][:MAX_RESULTS]
     query = select(Case)
     if numbers:
-        query = query.where(Case.number.in_(numbers))  # type: ignore[union-attr]
+        query = query.where(col(Case.number).in_(numbers))
     else:
         start, end = _window()
-        query = query.where(Case.public.is_(True), Case.created_at >= start, Case.created_at <= end)
+        query = query.where(col(Case.public).is_(True), Case.created_at >= start, Case.created_at <= end)
         codes = _listed("service_code")
         if codes:
-            query = query.where(Case.category.in_(codes))  # type: ignore[union-attr]
+            query = query.where(col(Case.category).in_(codes))
         statuses = set(_listed("status"))
         if statuses - {"open", "closed"}:
             raise Open311Error(400, "status: expected open, closed or both")
         if statuses == {"open"}:
-            query = query.where(Case.status.notin_(CLOSED_STATUSES), Case.merged_into_id.is_(None))  # type: ignore[attr-defined]
+            query = query.where(col(Case.status).notin_(CLOSED_STATUSES), col(Case.merged_into_id).is_(None))
         elif statuses == {"closed"}:
-            query = query.where(Case.status.in_(CLOSED_STATUSES) | (Case.merged_into_id.isnot(None)))  # type: ignore[attr-defined]
+            query = query.where(col(Case.status).in_(CLOSED_STATUSES) | (col(Case.merged_into_id).isnot(None)))
     with Session(rt.engine) as session:
-        cases = session.exec(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)).all()  # type: ignore[attr-defined,union-attr]
+        cases = session.exec(query.order_by(col(Case.created_at).desc(), col(Case.id).desc()).limit(MAX_RESULTS)).all()
         return _respond(fmt, _rows(session, rt.profile, cases), "service_requests", "request")
 
 

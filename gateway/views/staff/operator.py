@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlmodel import Session
 
 from adapters import hotline as hotline_adapter
@@ -76,14 +77,14 @@ def _fresh() -> dict[str, Any]:
 
 @bp.get("/operator/")
 @auth.require_role(*STAFF)
-def entry_form():  # type: ignore[no-untyped-def]
+def entry_form() -> ResponseReturnValue:
     """Show an empty ticket form; its ticket number makes a double submission idempotent."""
     return _page({**_fresh(), "operator_id": request.args.get("operator_id", "")[:64]})
 
 
 @bp.post("/operator/")
 @auth.require_role(*STAFF)
-def submit():  # type: ignore[no-untyped-def]
+def submit() -> ResponseReturnValue:
     """Create the ticket, attach it to the chosen case, or (action=check) show open cases without JS."""
     raw = raw_inbound("hotline")  # first: reading the form would consume the body we keep
     auth.check_csrf()
@@ -96,7 +97,7 @@ def submit():  # type: ignore[no-untyped-def]
             hints = suggest(session, rt, phone=values["caller_number"], text=values["content"] or values["title"],
                             address=values["address"])
         return _page(values, hints=hints)
-    ticket = {key: value or None for key, value in values.items()}
+    ticket: dict[str, Any] = {key: value or None for key, value in values.items()}
     ticket["public"] = bool(values["public"])
     try:
         report = parse_or_keep(raw, lambda r: hotline_adapter.parse_ticket(ticket, r.body, rt.profile.appeal_aliases))
@@ -120,7 +121,7 @@ def submit():  # type: ignore[no-untyped-def]
 
 @bp.get("/api/v1/operator/suggest")
 @auth.require_role(*STAFF)
-def suggest_json():  # type: ignore[no-untyped-def]
+def suggest_json() -> ResponseReturnValue:
     """The caller's open cases (same phone) and similar open cases in the same district, as JSON."""
     args = {key: (request.args.get(key) or "").strip() or None for key in ("phone", "text", "address")}
     if not any(args.values()):

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlmodel import Session, func, select
+from flask.typing import ResponseReturnValue
+from sqlmodel import Session, col, func, select
 
 from gateway.casework import workflow
 from gateway.casework.queues import workbench_tabs
@@ -36,7 +37,7 @@ def _reminder_hours() -> float:
 
 @bp.get("/")
 @require_role("department")
-def queue():  # type: ignore[no-untyped-def]
+def queue() -> ResponseReturnValue:
     """The unit's assignments by tab: to sign, in progress, due soon, overdue, done."""
     user = _user()
     now = utcnow()
@@ -50,8 +51,8 @@ def queue():  # type: ignore[no-untyped-def]
         dept = db.get(Department, user.department_id)
         counts = {k: db.exec(select(func.count()).select_from(Assignment).where(mine, clause)).one()
                   for k, clause in tabs.items()}
-        rows = db.exec(select(Assignment, Case).join(Case, Case.id == Assignment.case_id)  # type: ignore[arg-type]
-                       .where(mine, tabs[tab]).order_by(Assignment.due_at, Assignment.id)  # type: ignore[arg-type]
+        rows = db.exec(select(Assignment, Case).join(Case, col(Case.id) == Assignment.case_id)
+                       .where(mine, tabs[tab]).order_by(col(Assignment.due_at), col(Assignment.id))
                        .offset((page - 1) * per_page).limit(per_page)).all()
         return render_template("workbench/queue.html", dept=dept, tab=tab, tabs=TABS, counts=counts,
                                page=Page(list(rows), page, per_page, counts[tab]), now=now)
@@ -67,12 +68,12 @@ def _mine(db: Session, assignment_id: int) -> Assignment:
 
 @bp.get("/assignments/<int:assignment_id>")
 @require_role("department")
-def assignment_page(assignment_id: int):  # type: ignore[no-untyped-def]
+def assignment_page(assignment_id: int) -> ResponseReturnValue:
     """One assignment: the case, its reports, and (for the lead unit) what the assisting units answered."""
     with Session(current().engine) as db:
         assignment = _mine(db, assignment_id)
         case = db.get(Case, assignment.case_id)
-        reports = db.exec(select(Report).where(Report.case_id == assignment.case_id).order_by(Report.received_at)).all()  # type: ignore[arg-type]
+        reports = db.exec(select(Report).where(Report.case_id == assignment.case_id).order_by(col(Report.received_at))).all()
         others = db.exec(select(Assignment, Department).join(Department)
                          .where(Assignment.case_id == assignment.case_id, Assignment.id != assignment.id)).all()
         subs = [(a, d) for a, d in others if a.parent_assignment_id == assignment.id]  # passed on by this unit
@@ -99,14 +100,14 @@ def _refuse(assignment_id: int, message: str) -> Any:
 
 @bp.post("/assignments/<int:assignment_id>/sign")
 @require_role("department")
-def sign(assignment_id: int):  # type: ignore[no-untyped-def]
+def sign(assignment_id: int) -> ResponseReturnValue:
     """Sign for an assignment (签收)."""
     return _act(assignment_id, workflow.sign, _user().actor, done="已签收。")
 
 
 @bp.post("/assignments/<int:assignment_id>/reply")
 @require_role("department")
-def reply(assignment_id: int):  # type: ignore[no-untyped-def]
+def reply(assignment_id: int) -> ResponseReturnValue:
     """Answer an assignment (答复)."""
     text = request.form.get("text", "").strip()
     kind = request.form.get("kind", "final")
@@ -126,7 +127,7 @@ def reply(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/assignments/<int:assignment_id>/return")
 @require_role("department")
-def return_assignment(assignment_id: int):  # type: ignore[no-untyped-def]
+def return_assignment(assignment_id: int) -> ResponseReturnValue:
     """Return an assignment that is not the unit's, with a reason (退回)."""
     reason = request.form.get("reason", "").strip()
     if not reason:
@@ -136,7 +137,7 @@ def return_assignment(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/assignments/<int:assignment_id>/extension")
 @require_role("department")
-def extension(assignment_id: int):  # type: ignore[no-untyped-def]
+def extension(assignment_id: int) -> ResponseReturnValue:
     """Ask for more time until a date, with a reason (申请延期)."""
     reason, until = request.form.get("reason", "").strip(), _form_date()
     if until is None or not reason or until <= utcnow():
@@ -154,7 +155,7 @@ def _form_date() -> datetime | None:
 
 @bp.post("/assignments/<int:assignment_id>/pass")
 @require_role("department")
-def pass_on(assignment_id: int):  # type: ignore[no-untyped-def]
+def pass_on(assignment_id: int) -> ResponseReturnValue:
     """Pass the assignment on to sub-units (转办下级单位), inside this unit's own deadline."""
     codes = request.form.getlist("unit")
     if not codes:
@@ -165,7 +166,7 @@ def pass_on(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/assignments/<int:assignment_id>/suspend")
 @require_role("department")
-def suspend(assignment_id: int):  # type: ignore[no-untyped-def]
+def suspend(assignment_id: int) -> ResponseReturnValue:
     """Ask the office to pause both clocks until a date (申请挂起), with a reason."""
     reason, until = request.form.get("reason", "").strip(), _form_date()
     if until is None or not reason or until <= utcnow():
@@ -175,14 +176,14 @@ def suspend(assignment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/assignments/<int:assignment_id>/resume")
 @require_role("department")
-def resume(assignment_id: int):  # type: ignore[no-untyped-def]
+def resume(assignment_id: int) -> ResponseReturnValue:
     """End a pause (恢复办理): both clocks run again."""
     return _act(assignment_id, workflow.resume, _user().actor, done="已恢复办理，时限顺延。")
 
 
 @bp.post("/assignments/<int:assignment_id>/contact")
 @require_role("department")
-def contact(assignment_id: int):  # type: ignore[no-untyped-def]
+def contact(assignment_id: int) -> ResponseReturnValue:
     """Record that the citizen was reached (回告), with a note."""
     note = request.form.get("note", "").strip()
     if not note:
