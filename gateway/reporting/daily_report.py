@@ -11,6 +11,11 @@ Rates (None when there is nothing to divide by):
 - ``satisfaction_rate`` = follow-up answers 满意 or 基本满意 / all follow-up answers, on the
   cases the department leads (an expired, unanswered follow-up is not counted).
 "Overall" is the same over all departments; the satisfaction there covers every answer.
+
+Per GB/T 39666-2020 major class (``national_classes``, all twelve in the standard's order, zeros too, each with
+its ``code`` where known): ``received``, cases opened in the window, and ``total``, cases opened up to its end
+(a case merged into another counts once, as its survivor). Cases with no category yet (new, or waiting for
+triage) are ``unclassified``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from gateway import outbox
 from gateway.casework.routing import office
 from gateway.clock import utcnow
 from gateway.messaging.notify import queue_notification
-from gateway.models import LEAD, Assignment, DailyReport, Department, FollowUp, Outbox
+from gateway.models import LEAD, Assignment, Case, DailyReport, Department, FollowUp, Outbox
+from gateway.profile import Profile, national_classes
 from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
@@ -95,6 +101,22 @@ def figures(session: Session, start: datetime, end: datetime) -> dict[int | None
     return result
 
 
+def by_national_class(session: Session, profile: Profile, start: datetime, end: datetime) -> dict[str, Any]:
+    """Cases received in [start, end) and up to ``end`` per GB/T 39666-2020 major class, and those without one."""
+    query = (select(Case.category, func.count(), func.sum(when((Case.created_at >= start, 1), else_=0)))
+             .where(Case.merged_into_id.is_(None), Case.created_at < end)  # type: ignore[union-attr,operator]
+             .group_by(Case.category))
+    counts = {major.name: {"received": 0, "total": 0} for major in national_classes()}
+    unclassified = {"received": 0, "total": 0}
+    for category, total, received in session.exec(query).all():  # type: ignore[call-overload]
+        major = profile.national_class(category)
+        slot = counts[major.name] if major else unclassified
+        slot["received"] += int(received or 0)
+        slot["total"] += int(total)
+    return {"national_classes": [{"name": m.name, "code": m.code, **counts[m.name]} for m in national_classes()],
+            "unclassified": unclassified}
+
+
 def make_report(slot: str | None = None) -> dict:
     """Build, store and deliver the report of the latest report time (idempotent per slot)."""
     rt = current()
@@ -112,6 +134,7 @@ def make_report(slot: str | None = None) -> dict:
             "overall": per_dept.pop(None),
             "departments": {departments[d].code: {"name": departments[d].name, **f}
                             for d, f in sorted(per_dept.items(), key=lambda kv: departments[kv[0]].code)},  # type: ignore[index]
+            **by_national_class(session, rt.profile, start, end),
         }
         report = DailyReport(slot=name, generated_at=utcnow(), data=data)
         session.add(report)
