@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 
 from gateway import outbox
 from gateway.casework.routing import office
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.messaging.notify import queue_notification
 from gateway.models import LEAD, Assignment, Case, DailyReport, Department, FollowUp, Outbox
 from gateway.profile import Profile, national_classes
@@ -103,6 +103,7 @@ def figures(session: Session, start: datetime, end: datetime) -> dict[int | None
 
 def by_national_class(session: Session, profile: Profile, start: datetime, end: datetime) -> dict[str, Any]:
     """Cases received in [start, end) and up to ``end`` per GB/T 39666-2020 major class, and those without one."""
+    start, end = as_utc(start), as_utc(end)  # SQLite compares the stored UTC text: a city-time bound would be 8 h off
     query = (select(Case.category, func.count(), func.sum(when((Case.created_at >= start, 1), else_=0)))
              .where(Case.merged_into_id.is_(None), Case.created_at < end)  # type: ignore[union-attr,operator]
              .group_by(Case.category))

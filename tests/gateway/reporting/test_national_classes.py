@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from sqlmodel import Session
@@ -56,7 +56,7 @@ def test_the_case_json_carries_the_major_class_and_an_empty_code(rt, office_clie
 
 def test_the_twice_daily_report_counts_cases_per_major_class_in_the_window_and_in_all(app, rt):
     def at(day: int, hour: int) -> datetime:
-        return datetime(2026, 4, day, hour, tzinfo=CITY)
+        return datetime(2026, 4, day, hour, tzinfo=CITY).astimezone(timezone.utc)  # stored in UTC, as always
 
     with Session(rt.engine) as db:
         add_case(db, "WH20260428-000001", category="street_light", created_at=at(28, 9))
