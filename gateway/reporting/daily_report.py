@@ -68,6 +68,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 def figures(session: Session, start: datetime, end: datetime) -> dict[int | None, dict[str, Any]]:
     """The counts and rates per department id (and None for overall) for the window [start, end)."""
+    start, end = as_utc(start), as_utc(end)  # SQLite compares the stored UTC text: a city-time bound would be 8 h off
     live = Assignment.status != "cancelled"
     query = select(
         Assignment.department_id,

@@ -14,7 +14,7 @@ from sqlmodel import Session, func, select
 
 from gateway.casework import merging, workflow
 from gateway.casework.queues import is_open, overdue, overdue_case_ids
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake.ingest import find_by_number
 from gateway.models import (
@@ -74,7 +74,7 @@ def _local_day(value: str, end: bool = False) -> datetime | None:
     except ValueError:
         return None
     start = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=current().profile.tz)
-    return start
+    return as_utc(start)  # SQLite compares the stored UTC text: a city-time bound would be 8 h off
 
 
 def case_filters(args: Any, now: datetime) -> list[Any]:
