@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +25,26 @@ class Category:
     # Questions asked when reporting this category (Open311 service definition attributes):
     # {code, datatype, required, description, order, values = [{key, name}], variable}.
     attributes: list[dict[str, Any]] = field(default_factory=list)
+    national_class: str = ""  # its GB/T 39666-2020 major class, by name (gateway/data/gbt39666.toml); checked at load
+
+
+@dataclass(frozen=True)
+class NationalClass:
+    """A major class (大类) of GB/T 39666-2020 政府热线服务分类与代码."""
+
+    name: str
+    code: str | None = None  # two digits; None where it is not verified against the standard text
+
+
+NATIONAL_CLASSES = Path(__file__).resolve().parent / "data" / "gbt39666.toml"
+
+
+@cache
+def national_classes() -> tuple[NationalClass, ...]:
+    """The twelve major classes, in the order of the data file (read once)."""
+    with open(NATIONAL_CLASSES, "rb") as fh:
+        rows = tomllib.load(fh)["classes"]
+    return tuple(NationalClass(str(row["name"]), str(row["code"]) if row.get("code") else None) for row in rows)
 
 
 @dataclass
@@ -83,6 +104,11 @@ class Profile:
                 return cat
         return None
 
+    def national_class(self, key: str | None) -> NationalClass | None:
+        """The GB/T 39666-2020 major class of a category (by code or name); None without a known category."""
+        cat = self.category(key)
+        return next((n for n in national_classes() if cat and n.name == cat.national_class), None)
+
     def department(self, code: str | None) -> dict[str, Any] | None:
         """Find a department by code or by its name (a board post names the unit it writes to)."""
         if not code:
@@ -115,6 +141,7 @@ def load_profile(path: str | Path) -> Profile:
         unknown = [d for d in cat.departments if d != "DISTRICT" and d not in codes]
         if unknown:
             raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} names unknown departments {unknown}")
+        _check_national_class(path, cat)
     _check_parents(path, departments)
     router = dict(data.get("router", {}))
     known = {c.code for c in categories}
@@ -155,6 +182,16 @@ def _check_parents(path: str | Path, departments: list[dict[str, Any]]) -> None:
                 raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: department {code} is its own ancestor")
             seen.add(parent)
             parent = parents[parent]
+
+
+def _check_national_class(path: str | Path, cat: Category) -> None:
+    """Fail start-up on a category without one of the twelve GB/T 39666-2020 major classes: a figure filed under
+    no class, or a misspelt one, would be missing from what a province's platform reads."""
+    names = [n.name for n in national_classes()]
+    if cat.national_class not in names:
+        given = f"national_class {cat.national_class!r}" if cat.national_class else "no national_class"
+        raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: category {cat.code} has {given}; "
+                          f"expected one of the GB/T 39666-2020 major classes: {'、'.join(names)}")
 
 
 ATTRIBUTE_TYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")

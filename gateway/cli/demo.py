@@ -95,7 +95,8 @@ def demo(wait: float) -> None:
             session.expire_all()
         for number in dict.fromkeys(numbers):
             case = session.exec(select(Case).where(Case.number == number)).one()
-            detail = presenters.case_detail(session, case)
+            with app.app_context():  # the JSON shape names the category's national class from the app's profile
+                detail = presenters.case_detail(session, case)
             depts = ", ".join(f"{a['department_name']}({a['role']})" for a in detail["assignments"]) or "not dispatched yet"
             click.echo(json.dumps({"number": number, "status": case.status, "category": case.category,
                                    "reports": len(detail["reports"]), "departments": depts}, ensure_ascii=False))

@@ -8,6 +8,11 @@ Counts per department, from its assignments (cancelled ones left out):
 Rates over the window, each one formula of gateway/reporting/rates.py (with the counts it divides):
 ``response_rate`` 响应率, ``on_time_rate`` 按期办结率, ``resolution_rate`` 解决率, ``satisfaction_rate`` 满意率,
 ``repeat_rate`` 重复来电率. "Overall" is the same over all departments.
+
+Per GB/T 39666-2020 major class (``national_classes``, all twelve in the standard's order, zeros too, each with
+its ``code`` where known): ``received``, cases opened in the window, and ``total``, cases opened up to its end
+(a case merged into another counts once, as its survivor). Cases with no category yet (new, or waiting for
+triage) are ``unclassified``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from gateway import outbox
 from gateway.casework.routing import office
 from gateway.clock import as_utc, utcnow
 from gateway.messaging.notify import queue_notification
-from gateway.models import Assignment, DailyReport, Department, Outbox
+from gateway.models import Assignment, Case, DailyReport, Department, Outbox
+from gateway.profile import Profile, national_classes
 from gateway.reporting.rates import Rates, period_rates
 from gateway.runtime import Runtime, current
 
@@ -82,6 +88,23 @@ def figures(session: Session, start: datetime, end: datetime, repeat_window: tim
     return result
 
 
+def by_national_class(session: Session, profile: Profile, start: datetime, end: datetime) -> dict[str, Any]:
+    """Cases received in [start, end) and up to ``end`` per GB/T 39666-2020 major class, and those without one."""
+    start, end = as_utc(start), as_utc(end)  # SQLite compares the stored UTC text: a city-time bound would be 8 h off
+    query = (sa_select(col(Case.category), func.count(), func.sum(when((col(Case.created_at) >= start, 1), else_=0)))
+             .where(col(Case.merged_into_id).is_(None), col(Case.created_at) < end)
+             .group_by(col(Case.category)))
+    counts = {major.name: {"received": 0, "total": 0} for major in national_classes()}
+    unclassified = {"received": 0, "total": 0}
+    for category, total, received in session.execute(query).all():
+        major = profile.national_class(category)
+        slot = counts[major.name] if major else unclassified
+        slot["received"] += int(received or 0)
+        slot["total"] += int(total)
+    return {"national_classes": [{"name": m.name, "code": m.code, **counts[m.name]} for m in national_classes()],
+            "unclassified": unclassified}
+
+
 def make_report(slot: str | None = None) -> dict:
     """Build, store and deliver the report of the latest report time (idempotent per slot)."""
     rt = current()
@@ -99,6 +122,7 @@ def make_report(slot: str | None = None) -> dict:
             "overall": per_dept.pop(None),
             "departments": {departments[d].code: {"name": departments[d].name, **f}
                             for d, f in sorted(per_dept.items(), key=lambda kv: departments[kv[0]].code)},
+            **by_national_class(session, rt.profile, start, end),
         }
         report = DailyReport(slot=name, generated_at=utcnow(), data=data)
         session.add(report)

@@ -9,10 +9,17 @@ from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.models import Assignment, Case, Department, Event, MergeRecord, Report
+from gateway.runtime import current
 
 
 def iso(value: datetime | None) -> str | None:
     return as_utc(value).isoformat() if value else None
+
+
+def national(category: str | None) -> dict[str, str | None]:
+    """The category's GB/T 39666-2020 major class: its name, and its code where the standard's code is known."""
+    major = current().profile.national_class(category)
+    return {"national_class": major.name if major else None, "national_class_code": major.code if major else None}
 
 
 def case_row(case: Case) -> dict[str, Any]:
@@ -21,6 +28,7 @@ def case_row(case: Case) -> dict[str, Any]:
         "status": case.status,
         "title": case.title,
         "category": case.category,
+        **national(case.category),
         "district": case.district,
         "appeal_type": case.appeal_type,
         "channel": case.channel,

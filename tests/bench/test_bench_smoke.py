@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import dedupe_scale, dispatch, intake, operator_hint, supervision
+from bench import dedupe_scale, dispatch, intake, ledger, operator_hint, supervision
 
 
 def common_args(redis_url: str, out: Path) -> list[str]:
@@ -83,6 +83,19 @@ def test_the_supervision_benchmark_times_the_sweep_over_open_assignments(redis_u
     [again, third] = settled["outcomes"]
     assert again == third and again["steps"] == 0 and 0 < again["checked"] <= first["checked"]
     assert settled["median_ms"] > 0 and run["plan"]
+
+
+def test_the_ledger_benchmark_exports_both_formats_at_both_sizes_and_measures_their_memory(redis_url, tmp_path):
+    out = tmp_path / "ledger.json"
+    ledger.main([*common_args(redis_url, out), "--rows", "120"])
+    [run] = json.loads(out.read_text())["runs"]
+    assert [size["rows"] for size in run["sizes"]] == [12, 120]
+    for size in run["sizes"]:
+        assert size["preload"]["cases"]["count"] == size["rows"] and size["preload"]["followups"] > 0
+        for fmt in ("csv", "xlsx"):
+            m = size[fmt]
+            assert m["status"] == 200 and m["bytes"] > 0
+            assert 0 < m["rss_before_mb"] <= m["rss_peak_mb"] and m["heap_peak_mb"] > 0
 
 
 def test_the_dedupe_benchmark_builds_a_database_and_times_the_index_beside_brute_force(redis_url, tmp_path):

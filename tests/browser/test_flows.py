@@ -231,3 +231,28 @@ def test_an_admin_sees_the_calendar_banner_creates_a_units_token_once_and_finds_
     expect(page.locator("table.audit")).to_contain_text("登录成功")
     shots(page, "21-console-audit-log")
     page.close()
+
+
+def test_office_filters_the_list_and_downloads_it_as_a_ledger(app, rt, live_server, browser, shots):
+    import io
+
+    from openpyxl import load_workbook
+
+    m = merged_case(rt)
+    make_user(app, "office", username="taizhang", password="office-password")
+    page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN", accept_downloads=True)
+    log_in(page, live_server, "taizhang", "office-password")
+    page.select_option("select[name=channel]", "hotline")
+    page.click("form.filters button.primary")
+    expect(page.locator("tr.case-row")).to_have_count(1)
+    expect(page.locator(".exports")).to_contain_text("导出台账")
+    shots(page, "08-console-ledger-links")
+    with page.expect_download() as download:
+        page.click(".exports a:has-text('Excel')")
+    assert download.value.suggested_filename.startswith("工单台账-") and download.value.suggested_filename.endswith(".xlsx")
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True)
+    rows = list(book["工单台账"].iter_rows(values_only=True))
+    assert rows[0][0] == "工单号" and [r[0] for r in rows[1:]] == [m.survivor.number]
+    with page.expect_download() as download:
+        page.click(".exports a:has-text('CSV')")
+    assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from gateway.casework import merging, workflow
 from gateway.casework.queues import is_open, overdue, overdue_case_ids
-from gateway.clock import utcnow
+from gateway.clock import as_utc, utcnow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake.ingest import find_by_number
 from gateway.models import (
@@ -33,9 +34,9 @@ from gateway.models import (
     User,
     id_of,
 )
-from gateway.reporting import charts, stats
+from gateway.reporting import charts, ledger, stats
 from gateway.runtime import current
-from gateway.trust import audit, auth
+from gateway.trust import audit, auth, privacy
 from gateway.trust.auth import require_role
 from gateway.views.common import CASE_STATUS, CHANNEL, EVENT, Page, category_name, page_args
 
@@ -80,7 +81,7 @@ def _local_day(value: str, end: bool = False) -> datetime | None:
     except ValueError:
         return None
     start = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=current().profile.tz)
-    return start
+    return as_utc(start)  # SQLite compares the stored UTC text: a city-time bound would be 8 h off
 
 
 def case_filters(args: Any, now: datetime) -> list[Any]:
@@ -149,7 +150,63 @@ def cases() -> ResponseReturnValue:
                                case_channels=channels,
                                departments=departments, districts=rt.profile.district_names(),
                                categories=rt.profile.categories, statuses=CASE_STATUS, channels=CHANNEL,
-                               args=request.args)
+                               args=request.args, export_args=_export_args())
+
+
+def _export_args() -> dict[str, str]:
+    """The list's filters, for the export links: the ledger is the list as filtered, every page of it."""
+    return {key: value for key, value in request.args.items() if value and key != "page"}
+
+
+def _ledger(kind: str) -> tuple[ledger.Labels, list[Any], str]:
+    """The filtered selection, audited: the filters' clauses, the labels, and the file's name."""
+    rt = current()
+    now = utcnow()
+    where = case_filters(request.args, now)
+    with Session(rt.engine) as db:
+        total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
+    filters = _export_args()
+    if "q" in filters:  # a search by phone would keep the number in the audit log, past retention's reach
+        filters["q"] = privacy.mask_text(filters["q"])
+    audit.record("ledger_exported", f"ledger:{kind}", filters=filters, rows=total)
+    name = f"工单台账-{now.astimezone(rt.profile.tz):%Y%m%d-%H%M}.{kind}"
+    return ledger.Labels(status=CASE_STATUS, channel=CHANNEL), where, name
+
+
+@bp.get("/cases.csv")
+@require_role(*OFFICE)
+def cases_csv() -> ResponseReturnValue:
+    """The case list with its filters as a CSV ledger (台账), streamed page by page."""
+    rt = current()
+    labels, where, name = _ledger("csv")
+    pages = ledger.batches(rt.engine, rt.profile, where, labels)
+    response = Response(ledger.csv_chunks(pages), mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = _attachment(name)
+    return response
+
+
+@bp.get("/cases.xlsx")
+@require_role(*OFFICE)
+def cases_xlsx() -> ResponseReturnValue:
+    """The case list with its filters as an XLSX ledger: written to a temporary file, then streamed from it."""
+    rt = current()
+    labels, where, name = _ledger("xlsx")
+    spool = tempfile.TemporaryFile(prefix="ledger-", suffix=".xlsx")  # no name on disk: gone when closed
+    try:
+        ledger.write_xlsx(ledger.batches(rt.engine, rt.profile, where, labels), spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return send_file(spool, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=name)
+
+
+def _attachment(name: str) -> str:
+    """Content-Disposition for a Chinese file name: an ASCII fallback and the UTF-8 name (RFC 6266)."""
+    from urllib.parse import quote
+
+    return f"attachment; filename=\"{name.replace('工单台账', 'ledger')}\"; filename*=UTF-8''{quote(name)}"
 
 
 def family(db: Session, case_id: int) -> list[int]:

@@ -69,3 +69,13 @@ def test_the_evening_report_window_starts_at_noon(app, client, rt, jobs):
 
 def test_no_report_yet_is_a_404(client):
     assert client.get("/api/v1/reports/latest").status_code == 404
+
+
+def test_work_dispatched_late_the_evening_before_counts_in_the_noon_report(app, client, rt, jobs):
+    set_clock(app, 2026, 4, 27, 21, 30)  # after the 20:00 report, before midnight: UTC is still the same morning
+    report(client, **LIGHT)
+    jobs()
+    set_clock(app, 2026, 4, 28, 12, 1)
+    make(rt, jobs)
+    body = client.get("/api/v1/reports/latest").get_json()
+    assert body["departments"]["WH-LIGHT"]["received"] == 1

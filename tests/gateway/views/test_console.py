@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -52,6 +52,17 @@ def test_filters_narrow_the_list_by_unit_district_category_channel_status_overdu
     assert listed(f"date_from={today - timedelta(days=1)}") == ["WH20260301-000011"]
     assert listed(f"date_to={today - timedelta(days=5)}") == ["WH20260301-000012"]
     assert listed("date_from=not-a-date") == ["WH20260301-000012", "WH20260301-000011"]
+
+
+def test_a_date_filter_is_the_city_day_even_in_its_first_hours(rt, office_client):
+    tz = rt.profile.tz
+    day = utcnow().astimezone(tz).date() - timedelta(days=3)
+    early = datetime.combine(day, time(1, 30), tzinfo=tz).astimezone(timezone.utc)  # the day before, in UTC
+    with Session(rt.engine) as db:
+        add_case(db, "WH20260301-000021", created_at=early)
+        db.commit()
+    assert "WH20260301-000021" in office_client.get(f"/console/?date_from={day}&date_to={day}").get_data(as_text=True)
+    assert "WH20260301-000021" not in office_client.get(f"/console/?date_to={day - timedelta(days=1)}").get_data(as_text=True)
 
 
 def test_search_finds_cases_by_phone_text_and_number(rt, office_client):
