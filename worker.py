@@ -59,6 +59,16 @@ class GatewayWorker(SimpleWorker):
         self._ctx.push()
         heartbeat.beat(flask_app.extensions["hotline"], "workers")
 
+    def subscribe(self) -> None:
+        """RQ's command channel (a dashboard's stop or kill), polled every second instead of every 60 s. Stopping
+        the worker joins this thread; with RQ 3.0 and redis-py's pub/sub, a burst that ended before its
+        subscription was confirmed waited out the whole poll: the dispatch benchmark's pools took 60 s to exit.
+        The same three steps as RQ 3.0's own subscribe (pinned in pyproject; tests/bench checks the exit)."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
     def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
         """RQ's heartbeat (between dequeues, every maintenance interval when idle) and the gateway's."""
         result = super().heartbeat(*args, **kwargs)
