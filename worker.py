@@ -66,8 +66,8 @@ class GatewayWorker(SimpleWorker):
         The same three steps as RQ 3.0's own subscribe (pinned in pyproject; tests/bench checks the exit)."""
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
-                                                       exception_handler=self._pubsub_exception_handler)
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ declares the attribute None
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
 
     def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
         """RQ's heartbeat (between dequeues, every maintenance interval when idle) and the gateway's."""
