@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import Session
 
-from gateway.config import ConfigError, from_environment
+from gateway.config import BUNDLED_PROFILE, ConfigError
 from gateway.profile import load_profile, national_classes
 from gateway.reporting.daily_report import make_report
 from tests.conftest import logged_in
@@ -27,7 +27,7 @@ def test_the_twelve_major_classes_are_data_and_no_code_is_claimed_unless_it_is_t
 
 
 def test_every_wuhan_category_names_one_of_the_twelve():
-    profile = load_profile(from_environment({})["PROFILE_PATH"])
+    profile = load_profile(BUNDLED_PROFILE)
     assert all(c.national_class in TWELVE for c in profile.categories)
     assert profile.national_class("street_light").name == "城乡建设与管理"
     assert profile.national_class("教育").name == "教育文化与体育"  # by the category's name too
