@@ -13,7 +13,7 @@ from gateway.profile import load_profile, national_classes
 from gateway.reporting.daily_report import make_report
 from tests.conftest import logged_in
 from tests.kits.case_kit import add_case
-from tests.kits.dispatch_kit import CITY
+from tests.kits.dispatch_kit import CITY, set_clock
 
 TWELVE = ["社会保障与就业", "教育文化与体育", "医疗卫生与计划生育", "环境保护与资源利用", "城乡建设与管理", "交通运输与物流",
           "商贸服务与消费者权益保护", "金融服务与保险", "公共安全与治安", "司法服务与法律援助", "行政管理与公共服务", "其他"]
@@ -69,7 +69,7 @@ def test_the_twice_daily_report_counts_cases_per_major_class_in_the_window_and_i
         add_case(db, "WH20260428-000007", category="labour", status="merged", created_at=at(28, 8),
                  merged_into_id=survivor.id)  # one matter: counted once
         db.commit()
-    app.config["NOW"] = at(28, 12)
+    set_clock(app, 2026, 4, 28, 12)
     make_report()
     body = logged_in(app, "office").get("/api/v1/reports/latest").get_json()
     classes = {c["name"]: c for c in body["national_classes"]}
