@@ -525,7 +525,7 @@ def audit_log() -> ResponseReturnValue:
         except ValueError:
             day, filters[key] = None, ""
         if day is not None:
-            where.append(compare(AuditEntry.at, day))
+            where.append(compare(AuditEntry.at, as_utc(day)))  # SQLite compares the stored UTC text
     with Session(current().engine) as db:
         total = db.exec(select(func.count()).select_from(AuditEntry).where(*where)).one()
         rows = db.exec(select(AuditEntry).where(*where).order_by(col(AuditEntry.id).desc())

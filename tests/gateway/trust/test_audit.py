@@ -87,3 +87,15 @@ def test_only_an_admin_reads_the_audit_log_and_its_filters_work(app, rt):
     assert m.survivor.number in admin.get(f"/console/audit?target={m.survivor.number}").get_data(as_text=True)
     assert admin.get("/console/audit?since=not-a-date").status_code == 200
     assert m.survivor.number not in admin.get("/console/audit?until=2000-01-01").get_data(as_text=True)
+
+
+def test_the_date_filters_are_the_citys_days(app, rt):
+    from datetime import datetime, timezone
+
+    with Session(rt.engine) as session:  # 2026-04-28 01:30 in Wuhan is 04-27 17:30 UTC, stored in UTC
+        session.add(AuditEntry(at=datetime(2026, 4, 27, 17, 30, tzinfo=timezone.utc), actor="user:night",
+                               action="login", target="user:night"))
+        session.commit()
+    admin = logged_in(app, "admin")
+    assert "user:night" in admin.get("/console/audit?since=2026-04-28&until=2026-04-28").get_data(as_text=True)
+    assert "user:night" not in admin.get("/console/audit?since=2026-04-27&until=2026-04-27").get_data(as_text=True)
