@@ -3,7 +3,8 @@
 Counts per department, from its assignments (cancelled ones left out):
 - ``received``: assignments dispatched in the report window (since the previous report time);
 - ``replied``: assignments replied in the window; ``cumulative_replied``: replied up to now;
-- ``overdue``: open assignments (dispatched or signed) whose due time has passed;
+- ``overdue``: open assignments (dispatched or signed) whose due time has passed, paused ones (挂起) left out;
+- ``suspended``: open assignments paused (挂起) at the end of the window;
 - ``total``: every assignment received up to now.
 Rates over the window, each one formula of gateway/reporting/rates.py (with the counts it divides):
 ``response_rate`` 响应率, ``on_time_rate`` 按期办结率, ``resolution_rate`` 解决率, ``satisfaction_rate`` 满意率,
@@ -71,18 +72,20 @@ def figures(session: Session, start: datetime, end: datetime, repeat_window: tim
         func.sum(when((col(Assignment.dispatched_at) >= start, 1), else_=0)),
         func.sum(when(((col(Assignment.replied_at) >= start) & (col(Assignment.replied_at) < end), 1), else_=0)),
         func.sum(when((col(Assignment.replied_at) < end, 1), else_=0)),
-        func.sum(when((col(Assignment.status).in_(("dispatched", "signed")) & (col(Assignment.due_at) < end), 1),
-                      else_=0)),
+        func.sum(when((col(Assignment.status).in_(("dispatched", "signed")) & (col(Assignment.due_at) < end)
+                       & col(Assignment.suspended_at).is_(None), 1), else_=0)),  # a paused one is not late
+        func.sum(when((col(Assignment.status).in_(("dispatched", "signed")) & col(Assignment.suspended_at).isnot(None)
+                       & (col(Assignment.suspended_at) < end), 1), else_=0)),
     ).where(live, col(Assignment.dispatched_at) < end).group_by(col(Assignment.department_id))
     rows: dict[int | None, list[int]] = {}
     for dept_id, *counts in session.execute(query).all():
         rows[dept_id] = [int(c or 0) for c in counts]
-    rows[None] = [sum(r[i] for r in rows.values()) for i in range(5)] if rows else [0] * 5
+    rows[None] = [sum(r[i] for r in rows.values()) for i in range(6)] if rows else [0] * 6
     rates = period_rates(session, start, end, repeat_window)
     result: dict[int | None, dict[str, Any]] = {}
     for dept_id in set(rows) | set(rates):
-        total, received, replied, cumulative, overdue = rows.get(dept_id, [0] * 5)
-        result[dept_id] = {"received": received, "replied": replied, "overdue": overdue,
+        total, received, replied, cumulative, overdue, suspended = rows.get(dept_id, [0] * 6)
+        result[dept_id] = {"received": received, "replied": replied, "overdue": overdue, "suspended": suspended,
                            "cumulative_replied": cumulative, "total": total,
                            **rates.get(dept_id, Rates()).as_dict()}
     return result

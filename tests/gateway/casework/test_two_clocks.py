@@ -196,3 +196,18 @@ def test_the_workbench_and_the_console_show_both_clocks_and_the_office_decides_a
     assert "恢复办理" in unit.get(f"/workbench/assignments/{light.id}").get_data(as_text=True)
     assert unit.post(f"/workbench/assignments/{light.id}/resume", data=CSRF).status_code in (302, 303)
     assert assignments(rt, number)["WH-LIGHT"].suspended_at is None
+
+
+def test_the_report_counts_a_paused_assignment_as_paused_not_late(app, client, rt, jobs):
+    set_clock(app, 2026, 4, 27, 10)
+    number = dispatched(client, jobs)
+    light = assignments(rt, number)["WH-LIGHT"]
+    ext = client.post(f"/api/v1/assignments/{light.id}/suspend",
+                      json={"until": "2026-05-06T18:00:00+08:00", "reason": "市民外出"}).get_json()["extension"]
+    set_clock(app, 2026, 4, 27, 11)
+    client.post(f"/api/v1/extensions/{ext['id']}/decide", json={"approve": True})
+    set_clock(app, 2026, 4, 28, 12, 1)  # its 办结 (04-28 10:00) has passed on the clock, not on the paused one
+    rt.broker.enqueue("default", "make_report", [], job_id=f"report-{uuid.uuid4().hex}")
+    jobs()
+    unit = client.get("/api/v1/reports/latest").get_json()["departments"]["WH-LIGHT"]
+    assert (unit["overdue"], unit["suspended"]) == (0, 1)
