@@ -418,7 +418,8 @@ def triage() -> ResponseReturnValue:
         total = db.exec(select(func.count()).select_from(Case).where(*where)).one()
         rows = db.exec(select(Case).where(*where).order_by(col(Case.created_at))
                        .offset((page - 1) * per_page).limit(per_page)).all()
-        return render_template("console/triage.html", page=Page(list(rows), page, per_page, total))
+        names = {d.code: d.name for d in db.exec(select(Department)).all()}  # units by name, never by code
+        return render_template("console/triage.html", page=Page(list(rows), page, per_page, total), unit_names=names)
 
 
 @bp.get("/replies")

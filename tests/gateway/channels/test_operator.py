@@ -129,6 +129,7 @@ def test_check_without_javascript_lists_open_cases_with_attach_buttons(client):
     assert "该来电人的在办工单" in page
     assert f'name="attach_to" value="{number}"' in page and f"关联到工单 {number}" in page
     assert 'value="OP-9"' in page  # the typed ticket is kept in the form
+    assert "，新建，" in page and "，new，" not in page  # the case's status in Chinese
 
 
 def test_attaching_submits_the_ticket_onto_the_chosen_case(client, rt, office_client):

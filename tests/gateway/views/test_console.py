@@ -122,11 +122,13 @@ def test_the_proposal_queue_shows_both_sides_with_accept_and_reject(rt, office_c
 
 def test_the_triage_queue_lists_only_cases_waiting_for_a_person(rt, office_client):
     with Session(rt.engine, expire_on_commit=False) as db:
-        add_case(db, "WH20260301-000031", title="说不清归谁管", status="triage")
+        add_case(db, "WH20260301-000031", title="说不清归谁管", status="triage",
+                 routing={"departments": [{"code": "WH-OFFICE", "role": "lead"}]})
         add_case(db, "WH20260301-000032", title="路灯", status="dispatched")
         db.commit()
     page = office_client.get("/console/triage").get_data(as_text=True)
     assert "WH20260301-000031" in page and "WH20260301-000032" not in page
+    assert "12345督办" in page and "WH-OFFICE" not in page  # the unit by its name, never its code
 
 
 def test_the_supervision_board_sorts_escalated_first_and_filters_by_level(rt, office_client):
