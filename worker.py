@@ -15,7 +15,7 @@ from rq.cron import CronScheduler
 from rq.job import Job
 from rq.worker_pool import WorkerPool
 
-from gateway import create_app, heartbeat, jobs
+from gateway import create_app, heartbeat, jobs, logs
 from gateway.broker import RegisteredJob
 from gateway.reporting.daily_report import cron_entries
 
@@ -85,6 +85,7 @@ class GatewayWorker(SimpleWorker):
 def run_pool(num_workers: int, burst: bool = False) -> None:
     """Start N worker processes on all queues and block until they stop (SIGINT/SIGTERM)."""
     rt = app().extensions["hotline"]
+    logs.configure(rt.settings.log_level)  # UTC times; RQ then adds no handler of its own (local times)
     pool = WorkerPool(rt.broker.queue_names(), connection=rt.broker.redis, num_workers=num_workers,
                       worker_class=GatewayWorker, job_class=RegisteredJob)
     pool.start(burst=burst, logging_level=rt.settings.log_level)
@@ -116,6 +117,7 @@ def run_cron() -> None:
     """Run RQ's cron scheduler with the gateway's periodic jobs until stopped; reconnect when Redis goes away."""
     flask_app = app()
     rt = flask_app.extensions["hotline"]
+    logs.configure(rt.settings.log_level)  # log times stay UTC although this process runs in the city's zone
     use_city_time(str(rt.profile.city.get("timezone", "Asia/Shanghai")))
     logging.getLogger("rq.cron").setLevel(logging.INFO)
     heartbeat.keep_beating(rt, "cron")
