@@ -325,6 +325,51 @@ def complexity(number: str) -> ResponseReturnValue:
     return redirect(url_for("console.case_page", number=case.number))
 
 
+@bp.post("/cases/<number>/merge")
+@require_role(*OFFICE)
+def merge_into(number: str) -> ResponseReturnValue:
+    """Merge this case into another named by its number (confirmed on the form; the merge record undoes it)."""
+    into = request.form.get("into", "").strip().upper()
+    back = url_for("console.case_page", number=number)
+    if request.form.get("confirm") != "1" or not into:
+        flash("请填写目标工单号并勾选确认。", "error")
+        return redirect(back)
+    with Session(current().engine) as db:
+        case, survivor = find_by_number(db, number), find_by_number(db, into)
+    if case is None:
+        return render_template("console/not_found.html", number=number), 404
+    if survivor is None:
+        flash(f"操作未完成：没有工单 {into}。", "error")
+        return redirect(back)
+    try:
+        record = merging.merge_cases(current(), id_of(survivor), id_of(case), _user().actor,
+                                     [{"label": "督办人员手工合并"}])
+    except (ApiError, LookupError) as exc:
+        flash(f"操作未完成：{exc}", "error")
+        return redirect(back)
+    audit.record("merged", f"merge:{record.id}", absorbed=case.number, survivor=survivor.number)
+    flash(f"已并入 {survivor.number}；可在合并记录中撤销。", "ok")
+    return redirect(url_for("console.case_page", number=survivor.number))
+
+
+@bp.post("/reports/<int:report_id>/split")
+@require_role(*OFFICE)
+def split_report(report_id: int) -> ResponseReturnValue:
+    """Take one report out of its case into a case of its own (confirmed on the form)."""
+    back = auth.safe_next(request.form.get("back"), url_for("console.cases"))
+    if request.form.get("confirm") != "1":
+        flash("请勾选确认后再拆分。", "error")
+        return redirect(back)
+    try:
+        case = merging.split_report(current(), report_id, _user().actor)
+    except (ApiError, LookupError) as exc:
+        flash(f"操作未完成：{exc}", "error")
+        return redirect(back)
+    audit.record("report_split", f"case:{case.number}", report_id=report_id)
+    flash(f"已拆出为新工单 {case.number}；如需撤销，可将其并回原工单。", "ok")
+    return redirect(url_for("console.case_page", number=case.number))
+
+
 @bp.post("/cases/<number>/urgency")
 @require_role(*OFFICE)
 def urgency(number: str) -> ResponseReturnValue:

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from gateway.clock import utcnow
-from gateway.models import Assignment, Case, Department, MergeRecord, Report
+from gateway.models import Assignment, AuditEntry, Case, Department, MergeRecord, Report
 from tests.conftest import logged_in
 from tests.kits.case_kit import add_assignment, add_case, merged_case
 
@@ -302,3 +302,45 @@ def test_a_merged_case_shows_every_channel_and_the_channel_filter_matches_any_of
     for channel in ("hotline", "sms", "email", "web"):
         assert m.survivor.number in office.get(f"/console/?channel={channel}").get_data(as_text=True), channel
     assert m.survivor.number not in office.get("/console/?channel=open311").get_data(as_text=True)
+
+
+CSRF_FORM = {"csrf_token": "test-csrf-token"}
+
+
+def case_status(rt, number: str) -> str:
+    with Session(rt.engine) as db:
+        return db.exec(select(Case.status).where(Case.number == number)).one()
+
+
+def test_the_office_merges_a_case_into_another_from_its_page_and_can_undo_it(rt, office_client):
+    with Session(rt.engine, expire_on_commit=False) as db:
+        add_case(db, "WH20260301-000301", title="中山大道路灯不亮")
+        add_case(db, "WH20260301-000302", title="中山大道888号路灯坏了")
+        db.commit()
+    page = office_client.get("/console/cases/WH20260301-000302").get_data(as_text=True)
+    assert "并入其他工单" in page
+    refused = office_client.post("/console/cases/WH20260301-000302/merge", data={**CSRF_FORM, "into": "WH20260301-000301"})
+    assert refused.status_code in (302, 303) and case_status(rt, "WH20260301-000302") != "merged"  # not confirmed
+    done = office_client.post("/console/cases/WH20260301-000302/merge",
+                              data={**CSRF_FORM, "into": "wh20260301-000301", "confirm": "1"})
+    assert done.headers["Location"].endswith("/console/cases/WH20260301-000301")
+    assert case_status(rt, "WH20260301-000302") == "merged"
+    survivor = office_client.get("/console/cases/WH20260301-000301").get_data(as_text=True)
+    assert "督办人员手工合并" in survivor and "撤销合并" in survivor
+    record = re.search(r"/console/merges/(\d+)/undo", survivor).group(1)
+    office_client.post(f"/console/merges/{record}/undo", data={**CSRF_FORM, "back": "/console/cases/WH20260301-000301"})
+    assert case_status(rt, "WH20260301-000302") != "merged"
+
+
+def test_the_office_splits_a_report_out_into_a_case_of_its_own(rt, office_client):
+    m = merged_case(rt)
+    page = office_client.get(f"/console/cases/{m.survivor.number}").get_data(as_text=True)
+    assert "拆出为新工单" in page
+    report = m.reports[2]
+    done = office_client.post(f"/console/reports/{report.id}/split",
+                              data={**CSRF_FORM, "confirm": "1", "back": f"/console/cases/{m.survivor.number}"})
+    new_number = done.headers["Location"].rsplit("/", 1)[1]
+    assert new_number != m.survivor.number
+    with Session(rt.engine) as db:
+        assert db.get(Report, report.id).case_id != m.survivor.id
+        assert db.exec(select(AuditEntry.target).where(AuditEntry.action == "report_split")).all() == [f"case:{new_number}"]
