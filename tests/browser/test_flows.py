@@ -256,3 +256,37 @@ def test_office_filters_the_list_and_downloads_it_as_a_ledger(app, rt, live_serv
     with page.expect_download() as download:
         page.click(".exports a:has-text('CSV')")
     assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def fits(page: Page) -> bool:
+    """No sideways scrolling: the page is no wider than the phone's screen."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def tab_to(page: Page, selector: str, presses: int = 30) -> None:
+    """Move the focus with the Tab key alone until it reaches ``selector``."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_a_citizen_on_a_360_pixel_phone_reads_the_board_and_looks_up_with_the_keyboard_alone(rt, live_server, browser,
+                                                                                              shots):
+    m = merged_case(rt)
+    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="zh-CN", is_mobile=True)
+    for path in ("/board/", f"/board/cases/{m.survivor.number}", "/board/lookup", "/board/post"):
+        page.goto(f"{live_server}{path}")
+        assert fits(page), path
+    shots(page, "20-phone-board-post")
+    page.goto(f"{live_server}/board/lookup")
+    tab_to(page, "input[name=number]")
+    page.keyboard.type(m.survivor.number)
+    tab_to(page, "input[name=code]")
+    page.keyboard.type(m.reports[0].retrieval_code)
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash-ok")).to_contain_text("查询成功")
+    assert fits(page)
+    shots(page, "21-phone-lookup")
+    page.close()
