@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import click
 
-from gateway import logs
 from gateway.cli import admin, demo, mail, models, run
 
 
 @click.group()
 def main() -> None:
     """The city's unified intake gateway (12345 hotline, message board, SMS, email, Open311)."""
-    logs.configure()  # every subcommand's logs (the web server's too) in UTC with the offset
 
 
 for _command in (run.run, run.worker, run.cron, run.web, demo.demo, admin.import_group, admin.user, admin.retention,

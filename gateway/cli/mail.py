@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gateway import logs
 from gateway.cli.common import build_app
 
 
@@ -16,6 +17,7 @@ from gateway.cli.common import build_app
 @click.option("--port", default=2525, show_default=True, type=int)
 def smtp(host: str, port: int) -> None:
     """Receive citizens' mail over SMTP for the HOTLINE_MAIL_DOMAINS (Ctrl-C stops)."""
+    logs.configure()  # a long-running listener: its log in UTC with the offset
     import signal
     import threading
 
@@ -49,6 +51,7 @@ def smtp(host: str, port: int) -> None:
 def imap(host: str, port: int | None, user: str, password_env: str, folder: str, ssl: bool,
          interval: float | None) -> None:
     """Read new mail from an IMAP folder (one pass, or --loop N); UID checkpoints live in the database."""
+    logs.configure()
     import time
 
     from gateway.channels.imap_poller import connect, poll_once

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from gateway import logs
 from gateway.cli.common import build_app, say, worker_command
 
 
@@ -36,6 +37,7 @@ def cron() -> None:
               help="web server processes sharing the port (default: HOTLINE_WEB_PROCESSES)")
 def run(host: str, port: int, workers: int | None, threads: int, web_processes: int | None) -> None:
     """Start the web server, the worker pool and the scheduler together; Ctrl-C stops them all."""
+    logs.configure()  # the web server's log in UTC with the offset, like the workers' and the scheduler's
     from gateway.cli import webserver
     from gateway.cli.supervisor import Supervisor
 
@@ -84,6 +86,7 @@ def run(host: str, port: int, workers: int | None, threads: int, web_processes: 
 @click.option("--fd", required=True, type=int, help="the listening socket inherited from `hotline run`")
 def web(threads: int, fd: int) -> None:
     """One web server process of `hotline run --web-processes N`."""
+    logs.configure()
     from gateway.cli import webserver
 
     app = build_app()
