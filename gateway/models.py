@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Protocol
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from gateway.clock import utcnow
@@ -38,12 +39,26 @@ def _factory(make: Callable[[], Any]) -> Callable[[], Any]:
 NOW_FACTORY = _factory(utcnow)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, stored and compared in UTC on every database. SQLite keeps a datetime as the text of its
+    fields and drops the zone: a city-time bound (a report window, a day filter) compared 8 h off until every
+    caller converted it. Converting here, where every stored value and every bound passes, ends that."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(timezone.utc)
+        return value
+
+
 def _ts(index: bool = False, nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), index=index, nullable=nullable))
+    return Field(default=None, sa_column=Column(UTCDateTime(), index=index, nullable=nullable))
 
 
 def _now() -> Any:
-    return Field(default_factory=NOW_FACTORY, sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    return Field(default_factory=NOW_FACTORY, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 def _json(default: Any = dict) -> Any:
@@ -455,8 +470,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     department_id: Optional[int] = Field(default=None, foreign_key="department.id", index=True)
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
-    last_login_at: Optional[datetime] = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_login_at: Optional[datetime] = Field(default=None, sa_column=Column(UTCDateTime()))
     session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # +1 revokes every session
 
     # Flask-Login's user protocol

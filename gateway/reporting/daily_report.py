@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.casework.routing import office
-from gateway.clock import as_utc, utcnow
+from gateway.clock import utcnow
 from gateway.messaging.notify import queue_notification
 from gateway.models import Assignment, Case, DailyReport, Department, Outbox
 from gateway.profile import Profile, national_classes
@@ -64,7 +64,6 @@ def slot_window(rt: Runtime, now: datetime) -> tuple[datetime, datetime]:
 def figures(session: Session, start: datetime, end: datetime, repeat_window: timedelta = timedelta(hours=72)
             ) -> dict[int | None, dict[str, Any]]:
     """The counts and rates per department id (and None for overall) for the window [start, end)."""
-    start, end = as_utc(start), as_utc(end)  # SQLite compares stored UTC text: a city-time bound would be 8 h off
     live = col(Assignment.status) != "cancelled"
     query = sa_select(  # SQLAlchemy's select: SQLModel's is typed for up to four columns
         col(Assignment.department_id),
@@ -93,7 +92,6 @@ def figures(session: Session, start: datetime, end: datetime, repeat_window: tim
 
 def by_national_class(session: Session, profile: Profile, start: datetime, end: datetime) -> dict[str, Any]:
     """Cases received in [start, end) and up to ``end`` per GB/T 39666-2020 major class, and those without one."""
-    start, end = as_utc(start), as_utc(end)  # SQLite compares the stored UTC text: a city-time bound would be 8 h off
     query = (sa_select(col(Case.category), func.count(), func.sum(when((col(Case.created_at) >= start, 1), else_=0)))
              .where(col(Case.merged_into_id).is_(None), col(Case.created_at) < end)
              .group_by(col(Case.category)))

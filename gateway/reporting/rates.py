@@ -88,7 +88,6 @@ def _on_time(done: datetime | None, due: datetime | None) -> bool:
 def period_rates(session: Session, start: datetime, end: datetime, repeat_window: timedelta = timedelta(hours=72)
                  ) -> dict[int | None, Rates]:
     """The rates per department id, and overall under None, for the period [start, end)."""
-    start, end = as_utc(start), as_utc(end)  # SQLite compares stored UTC text: a city-time bound would be 8 h off
     rates: dict[int | None, Rates] = defaultdict(Rates)
     _clock_counts(session, rates, start, end)
     leads = _leads(session, start, end)

@@ -28,8 +28,6 @@ def rankings(session: Session, since: datetime, until: datetime, repeat_window: 
              ) -> list[Ranking]:
     """Every top-level department with assignments due or received in [since, until), its sub-units (街道, 处室)
     rolled up into it; best on-time completion first."""
-    since = as_utc(since)  # SQLite compares stored UTC text
-    until = as_utc(until)
     received = dict(session.exec(
         select(Assignment.department_id, func.count())
         .where(Assignment.status != "cancelled", col(Assignment.dispatched_at) >= since,
@@ -68,7 +66,6 @@ def cumulative_replies(session: Session) -> int:
 
 def hot_issues(session: Session, since: datetime, limit: int = 10) -> list[Case]:
     """The cases with the most reporters among those reported on since `since`."""
-    since = as_utc(since)  # SQLite compares stored UTC text
     return list(session.exec(
         select(Case).where(col(Case.merged_into_id).is_(None), Case.last_report_at >= since, Case.reporter_count > 1)
         .order_by(col(Case.reporter_count).desc(), col(Case.last_report_at).desc()).limit(limit)
@@ -90,13 +87,11 @@ def _daily(pairs: list[tuple[datetime, str | None]], axis: list[date], tz: ZoneI
 
 def volume_by_channel(session: Session, since: datetime, axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
     """Reports received per channel and local day."""
-    since = as_utc(since)  # SQLite compares stored UTC text
     pairs = session.exec(select(Report.received_at, Report.channel).where(Report.received_at >= since)).all()
     return _daily(list(pairs), axis, tz)
 
 
 def volume_by_category(session: Session, since: datetime, axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
     """New cases per category and local day."""
-    since = as_utc(since)  # SQLite compares stored UTC text
     pairs = session.exec(select(Case.created_at, Case.category).where(Case.created_at >= since, col(Case.merged_into_id).is_(None))).all()
     return _daily(list(pairs), axis, tz)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from gateway.casework import merging, workflow
 from gateway.casework.queues import is_open, overdue, overdue_case_ids
-from gateway.clock import as_utc, utcnow
+from gateway.clock import utcnow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake.ingest import find_by_number
 from gateway.models import (
@@ -75,13 +75,12 @@ def run_action(service: Callable[..., Any], *args: Any, done: str) -> bool:
 
 
 def _local_day(value: str, end: bool = False) -> datetime | None:
-    """A yyyy-mm-dd date from a filter as the UTC start (or end) of that local day; bad input is ignored."""
+    """A yyyy-mm-dd date from a filter as the start (or end) of that day in the city; bad input is ignored."""
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         return None
-    start = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=current().profile.tz)
-    return as_utc(start)  # SQLite compares the stored UTC text: a city-time bound would be 8 h off
+    return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=current().profile.tz)
 
 
 def case_filters(args: Any, now: datetime) -> list[Any]:
@@ -571,7 +570,7 @@ def audit_log() -> ResponseReturnValue:
         except ValueError:
             day, filters[key] = None, ""
         if day is not None:
-            where.append(compare(AuditEntry.at, as_utc(day)))  # SQLite compares the stored UTC text
+            where.append(compare(AuditEntry.at, day))
     with Session(current().engine) as db:
         total = db.exec(select(func.count()).select_from(AuditEntry).where(*where)).one()
         rows = db.exec(select(AuditEntry).where(*where).order_by(col(AuditEntry.id).desc())
