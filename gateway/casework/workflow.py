@@ -261,6 +261,14 @@ def _assignment(session: Session, assignment_id: int) -> tuple[Assignment, Case]
     return assignment, case
 
 
+def _active(session: Session, assignment_id: int) -> tuple[Assignment, Case]:
+    """The assignment and its case, locked, when the unit is still working on it (dispatched or signed)."""
+    assignment, case = _assignment(session, assignment_id)
+    if assignment.status not in ACTIVE:
+        raise WorkflowError(f"assignment {assignment_id} is {assignment.status}")
+    return assignment, case
+
+
 def _finish(session: Session, rt: Runtime, rows: list[Outbox | None]) -> None:
     outbox.commit_and_send(session, rt.broker, rows)
 
@@ -434,9 +442,7 @@ def pass_on(rt: Runtime, assignment_id: int, codes: list[str], actor: str, note:
     if not codes:
         raise WorkflowError("name at least one sub-unit to pass the assignment on to")
     with Session(rt.engine, expire_on_commit=False) as session:
-        parent, case = _assignment(session, assignment_id)
-        if parent.status not in ACTIVE:
-            raise WorkflowError(f"assignment {assignment_id} is {parent.status}")
+        parent, case = _active(session, assignment_id)
         allowed = {d.code: d for d in sub_units(session, parent.department_id)}
         unknown = [c for c in codes if c not in allowed]
         if unknown:
@@ -578,9 +584,7 @@ def record_contact(rt: Runtime, assignment_id: int, note: str, actor: str) -> As
     if not note:
         raise WorkflowError("a contact record needs a note (when and how the citizen was reached)")
     with Session(rt.engine, expire_on_commit=False) as session:
-        assignment, case = _assignment(session, assignment_id)
-        if assignment.status not in ACTIVE:
-            raise WorkflowError(f"assignment {assignment_id} is {assignment.status}")
+        assignment, case = _active(session, assignment_id)
         now = utcnow()
         first = assignment.acknowledged_at is None
         assignment.acknowledged_at = assignment.acknowledged_at or now
@@ -628,9 +632,7 @@ def request_extension(rt: Runtime, assignment_id: int, until: datetime, reason: 
         raise WorkflowError(f"a{'n extension' if kind == 'extension' else ' suspension'} request needs a reason")
     until = as_utc(until)
     with Session(rt.engine, expire_on_commit=False) as session:
-        assignment, case = _assignment(session, assignment_id)
-        if assignment.status not in ACTIVE:
-            raise WorkflowError(f"assignment {assignment_id} is {assignment.status}")
+        assignment, case = _active(session, assignment_id)
         now = utcnow()
         current_due = as_utc(assignment.due_at) if assignment.due_at else None
         if current_due is not None and now >= current_due:
