@@ -1,4 +1,9 @@
-"""`hotline eval dedupe`: replay a labelled JSONL file through the real intake path and score the merges."""
+"""`hotline eval dedupe`: replay a labelled JSONL file through the real intake path and score the merges.
+
+Lines: id, group (the matter; empty = its own), kind (optional: original, duplicate, follow_up, unrelated,
+hard_negative_*; docs/labelling/dedupe.md), time, channel, title/text, phone/email/user, address, district.
+Fields the reader does not use (person, near, ...) are kept in the file for people and ignored here.
+"""
 
 from __future__ import annotations
 
@@ -25,15 +30,19 @@ class EvalDataError(ValueError):
     """A line of the evaluation file is not usable; the message names the line and field."""
 
 
+HARD_NEGATIVE = "hard_negative"  # the prefix of the kinds that must never be joined to another matter
+
+
 @dataclass
 class Item:
     id: str
     group: str
     inbound: InboundReport
+    kind: str = ""
 
 
 def read_items(lines: Iterable[str]) -> list[Item]:
-    """Parse JSONL lines: id, group (empty = its own), time, and channel/title/text/phone/email/user/address."""
+    """Parse JSONL lines: id, group (empty = its own), kind, time, and channel/title/text/phone/email/user/address."""
     items = []
     seen = set()
     for number, line in enumerate(lines, 1):
@@ -64,7 +73,10 @@ def read_items(lines: Iterable[str]) -> list[Item]:
                                 board_user=row.get("user") or None, address=row.get("address") or None,
                                 district=row.get("district") or None)
         group = str(row.get("group") or "").strip()
-        items.append(Item(item_id, group or f"own:{item_id}", inbound))
+        kind = row.get("kind") or ""
+        if not isinstance(kind, str):
+            raise EvalDataError(f"line {number}: kind {kind!r} is not a word")
+        items.append(Item(item_id, group or f"own:{item_id}", inbound, kind.strip()))
     items.sort(key=lambda i: (i.inbound.received_at is None, i.inbound.received_at or 0, i.id))
     return items
 
@@ -97,20 +109,57 @@ def evaluate(items: list[Item], redis_url: str | None = None, overrides: dict[st
 
 def _score(rt: Any, items: list[Item], report_ids: dict[str, int | None]) -> dict[str, Any]:
     with Session(rt.engine) as session:
-        case_of = dict(session.exec(select(Report.id, Report.case_id)).all())
-        merged_into = {c.id: c.merged_into_id for c in session.exec(select(Case))}
+        reports = {r.id: r for r in session.exec(select(Report))}
+        cases = {c.id: c for c in session.exec(select(Case))}
         proposals = session.exec(select(MergeRecord).where(MergeRecord.status == "proposed")).all()
+    case_of = {i: r.case_id for i, r in reports.items()}
+    merged_into = {i: c.merged_into_id for i, c in cases.items()}
     gold = {item.id: item.group for item in items}
     predicted = {i: _final(case_of[r], merged_into) for i, r in report_ids.items()}
     proposed_case = {r.report_id: r.survivor_case_id for r in proposals}
     accepted = {i: _final(proposed_case.get(r, case_of[r]), merged_into) for i, r in report_ids.items()}
     pw, b3, pw_accepted = pairwise(gold, predicted), bcubed(gold, predicted), pairwise(gold, accepted)
+    groups_in_case: dict[int | None, set[str]] = {}
+    for item_id, case_id in predicted.items():
+        groups_in_case.setdefault(case_id, set()).add(gold[item_id])
+    members: dict[tuple[int | None, str], int] = {}
+    for item_id, case_id in predicted.items():
+        members[(case_id, gold[item_id])] = members.get((case_id, gold[item_id]), 0) + 1
+    assignments: list[dict[str, Any]] = []
+    kinds: dict[str, dict[str, int]] = {}
+    for item in items:
+        report = reports[report_ids[item.id]]
+        case_id = predicted[item.id]
+        decision = report.decision or {}
+        proposal = proposed_case.get(report.id)
+        joined_other = len(groups_in_case[case_id]) > 1  # its case holds another matter's report
+        joined_own = members[(case_id, item.group)] > 1
+        assignments.append({
+            "id": item.id, "group": item.group, "kind": item.kind, "case": cases[case_id].number if case_id else None,
+            "link": report.link, "rule": decision.get("rule") or report.link, "score": decision.get("score"),
+            "action": decision.get("action"),
+            "proposed": cases[_final(proposal, merged_into)].number if proposal else None,
+            "joined_other": joined_other,
+        })
+        figures = kinds.setdefault(item.kind or "(none)", {"reports": 0, "with_own_matter": 0, "joined_other": 0,
+                                                             "proposed": 0, "alone": 0})
+        figures["reports"] += 1
+        figures["with_own_matter"] += joined_own
+        figures["joined_other"] += joined_other
+        figures["proposed"] += proposal is not None
+        figures["alone"] += not joined_own and not joined_other
+    negatives = [a for a in assignments if str(a["kind"]).startswith(HARD_NEGATIVE)]
     return {
         "reports": len(items), "groups": len(set(gold.values())), "cases": len(set(predicted.values())),
         "proposals": len(proposals),
         "pairwise": {k: round(v, 4) for k, v in pw.as_dict().items()},
         "bcubed": {k: round(v, 4) for k, v in b3.as_dict().items()},
         "pairwise_if_proposals_accepted": {k: round(v, 4) for k, v in pw_accepted.as_dict().items()},
+        "hard_negatives": {"reports": len(negatives), "joined": sum(a["joined_other"] for a in negatives),
+                           "proposed": sum(a["proposed"] is not None for a in negatives),
+                           "joined_ids": [a["id"] for a in negatives if a["joined_other"]]},
+        "kinds": dict(sorted(kinds.items())),
+        "assignments": assignments,
     }
 
 

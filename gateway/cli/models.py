@@ -88,11 +88,13 @@ def eval_router(data: Path, folds: int, seed: int) -> None:
 
 @eval_group.command(name="dedupe")
 @click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL: id, group, time, channel, title, text, phone, email, user, address")
+              help="JSONL: id, group, kind, time, channel, title, text, phone, email, user, address")
 @click.option("--auto", type=float, default=None, help="override the profile's automatic-merge threshold")
 @click.option("--grey", type=float, default=None, help="override the profile's proposal threshold")
-def eval_dedupe(data: str, auto: float | None, grey: float | None) -> None:
-    """Replay labelled reports through the real intake path; print merge precision/recall and B-cubed."""
+@click.option("--assignments", "assignments", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="write one JSON line per input id: its final case number, the rule and the score that put it there")
+def eval_dedupe(data: str, auto: float | None, grey: float | None, assignments: str | None) -> None:
+    """Replay labelled reports through the real intake path; print merge precision/recall, B-cubed, hard negatives."""
     import os
 
     from gateway.cli.evaluation import EvalDataError, read_items
@@ -105,11 +107,20 @@ def eval_dedupe(data: str, auto: float | None, grey: float | None) -> None:
         raise click.ClickException(f"{data}: {exc}") from None
     overrides = {k: v for k, v in (("auto", auto), ("grey", grey)) if v is not None}
     result = run_eval(items, redis_url=os.environ.get("REDIS_URL") or None, overrides=overrides or None)
-    pw, b3 = result["pairwise"], result["bcubed"]
+    lines = result.pop("assignments")
+    if assignments:
+        with open(assignments, "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    pw, b3, neg = result["pairwise"], result["bcubed"], result["hard_negatives"]
     click.echo(f"{result['reports']} reports, {result['groups']} matters -> {result['cases']} cases; "
                f"{result['proposals']} proposals left for the office")
     click.echo(f"merged pairs  P {pw['precision']:.3f}  R {pw['recall']:.3f}  F1 {pw['f1']:.3f}")
     click.echo(f"B-cubed       P {b3['precision']:.3f}  R {b3['recall']:.3f}  F1 {b3['f1']:.3f}")
+    click.echo(f"hard negatives joined to another matter: {neg['joined']} of {neg['reports']} "
+               f"({neg['proposed']} proposed to the office)" + (f": {' '.join(neg['joined_ids'])}" if neg["joined"] else ""))
+    for kind, f in result["kinds"].items():
+        click.echo(f"  {kind:<22} {f['reports']:>4} reports: {f['with_own_matter']:>4} with their own matter, "
+                   f"{f['joined_other']:>3} with another, {f['proposed']:>3} proposed, {f['alone']:>3} alone")
     click.echo(json.dumps(result, ensure_ascii=False))
 
 
