@@ -253,6 +253,29 @@ class MergeRecord(SQLModel, table=True):
     decided_at: Optional[datetime] = _ts()
 
 
+class DedupeLabel(SQLModel, table=True):
+    """The office's word on two reports: the same matter or not. Written when a person accepts or rejects a
+    proposal, merges two cases, undoes a merge or splits a report out; read by `hotline dedupe calibrate`.
+
+    ``report_id`` is the report decided about (A); ``other_reports`` the reports of the case it was put with or
+    taken from at that moment (B is the first of them), so the pair can be scored again later as the matcher
+    would have seen it. ``score``/``rule`` are what the matcher said then, when it said anything.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    other_report_id: int = Field(foreign_key="report.id", index=True)
+    other_reports: list = _json(list)
+    other_case_id: Optional[int] = Field(default=None, foreign_key="case.id")
+    same: bool
+    source: str = Field(max_length=16, index=True)  # accepted | rejected | merged | undone | split
+    merge_record_id: Optional[int] = Field(default=None, foreign_key="mergerecord.id", index=True)
+    score: Optional[float] = None
+    rule: Optional[str] = Field(default=None, max_length=32)
+    actor: str = Field(max_length=100)
+    created_at: datetime = _now()
+
+
 class DedupeKey(SQLModel, table=True):
     """One row of the shared dedupe index: a block key (32-bit id of a dedupe.features key) -> a case.
 

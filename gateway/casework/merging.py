@@ -5,13 +5,15 @@
 - ``unmerge``: put everything back as the snapshot says (a report-level record: split the report out).
 - ``split_report``: a report leaves its case for a new case of its own (dispatched like any new case).
 - ``accept_proposal`` / ``reject_proposal``: the office's answer to a grey-zone proposal.
+Every one of these a person does is also kept as a labelled pair (``DedupeLabel``: this report and that
+case's reports, the same matter or not), which `hotline dedupe calibrate` scores the thresholds on.
 Each function opens its own session, commits, and delivers its outbox rows; an illegal step
 raises MergeError (a 409 in views).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from sqlmodel import Session, col, select
 
@@ -20,7 +22,7 @@ from gateway.clock import as_utc, utcnow
 from gateway.errors import ApiError
 from gateway.intake.ingest import open_case, resolve_case
 from gateway.intake.matching import dedupe_of, merge_index
-from gateway.models import Assignment, Case, Contact, Event, MergeRecord, Outbox, Report
+from gateway.models import Assignment, Case, Contact, DedupeLabel, Event, MergeRecord, Outbox, Report
 from gateway.runtime import Runtime
 
 
@@ -63,6 +65,32 @@ def reporters(session: Session, case_id: int) -> list[Contact]:
     ids = session.exec(select(Report.contact_id).where(Report.case_id == case_id)).all()
     wanted = sorted({i for i in ids if i is not None})
     return list(session.exec(select(Contact).where(col(Contact.id).in_(wanted)))) if wanted else []
+
+
+def _reports_of(session: Session, case_id: int | None, leave_out: Iterable[int | None] = ()) -> list[int]:
+    """The ids of a case's reports, oldest first, but those left out."""
+    if case_id is None:
+        return []
+    rows = session.exec(select(Report.id).where(Report.case_id == case_id)
+                        .order_by(col(Report.received_at), col(Report.id))).all()
+    skip = set(leave_out)
+    return [r for r in rows if r is not None and r not in skip]
+
+
+def _label(session: Session, report_id: int | None, other_case_id: int | None, same: bool, source: str, actor: str,
+           record: MergeRecord | None = None, leave_out: Iterable[int | None] = ()) -> None:
+    """Keep a person's decision as a labelled pair: the report, and the other case's reports as they are now."""
+    others = _reports_of(session, other_case_id, [*leave_out, report_id])
+    if report_id is None or not others:
+        return
+    session.add(DedupeLabel(report_id=report_id, other_report_id=others[0], other_reports=others,
+                            other_case_id=other_case_id, same=same, source=source, actor=actor,
+                            merge_record_id=record.id if record else None, score=record.score if record else None,
+                            rule=record.rule if record else None))
+
+
+def _first_report(session: Session, case_id: int | None) -> int | None:
+    return next(iter(_reports_of(session, case_id)), None)
 
 
 def _merge(session: Session, survivor: Case, absorbed: Case, actor: str) -> dict[str, Any]:
@@ -109,7 +137,12 @@ def _merge(session: Session, survivor: Case, absorbed: Case, actor: str) -> dict
 def merge_cases(rt: Runtime, survivor_id: int, absorbed_id: int, actor: str, reasons: list | None = None) -> MergeRecord:
     """Fold the absorbed case into the survivor; its number keeps resolving to the survivor."""
     with Session(rt.engine, expire_on_commit=False) as session:
+        survivor = session.get(Case, survivor_id)
+        label_to = resolve_case(session, survivor).id if survivor is not None else None
+        first = _first_report(session, absorbed_id)
         record = _apply_merge(session, survivor_id, absorbed_id, actor, reasons or [], origin="office")
+        _label(session, first, label_to, True, "merged", actor, record,
+               leave_out=set(record.snapshot.get("reports", [])))
         session.commit()
         return record
 
@@ -148,8 +181,13 @@ def unmerge(rt: Runtime, merge_record_id: int, actor: str) -> MergeRecord:
         if record.absorbed_case_id is None:
             if record.report_id is None:
                 raise MergeError("nothing to undo", field="id")
+            report = session.get(Report, record.report_id)
+            _label(session, record.report_id, report.case_id if report else None, False, "undone", actor, record)
             _, jobs = _split(session, rt, record.report_id, actor)
         else:
+            moved = set(record.snapshot.get("reports", []))
+            first = record.report_id if record.report_id in moved else next(iter(sorted(moved)), None)
+            _label(session, first, record.survivor_case_id, False, "undone", actor, record, leave_out=moved)
             _restore(session, rt, record, actor)
         record.status = "undone"
         record.decided_by, record.decided_at = actor, utcnow()
@@ -203,6 +241,10 @@ def _restore(session: Session, rt: Runtime, record: MergeRecord, actor: str) -> 
 def split_report(rt: Runtime, report_id: int, actor: str) -> Case:
     """Take a report out of its case into a new case of its own."""
     with Session(rt.engine, expire_on_commit=False) as session:
+        report = session.get(Report, report_id)
+        attached = session.exec(select(MergeRecord).where(MergeRecord.report_id == report_id,
+                                                          MergeRecord.status == "applied")).first()
+        _label(session, report_id, report.case_id if report else None, False, "split", actor, attached)
         case, jobs = _split(session, rt, report_id, actor)
         for record in session.exec(select(MergeRecord).where(MergeRecord.report_id == report_id,
                                                              MergeRecord.status == "applied")).all():
@@ -248,6 +290,11 @@ def accept_proposal(rt: Runtime, record_id: int, actor: str) -> MergeRecord:
         if absorbed_id is None:
             raise MergeError("the proposal names no case to merge", field="id")
         record.absorbed_case_id = absorbed_id
+        survivor = session.get(Case, record.survivor_case_id)
+        label_to = resolve_case(session, survivor).id if survivor is not None else None
+        moved = set(_reports_of(session, absorbed_id))
+        first = record.report_id if record.report_id is not None else _first_report(session, absorbed_id)
+        _label(session, first, label_to, True, "accepted", actor, record, leave_out=moved)
         _apply_merge(session, record.survivor_case_id, absorbed_id, actor, record.reasons, "auto", record)
         session.commit()
         return record
@@ -261,6 +308,12 @@ def reject_proposal(rt: Runtime, record_id: int, actor: str) -> MergeRecord:
             raise MergeError(f"merge record {record.id} is {record.status}, not proposed", field="id")
         record.status, record.decided_by, record.decided_at = "rejected", actor, utcnow()
         session.add(record)
+        survivor = session.get(Case, record.survivor_case_id)
+        label_to = resolve_case(session, survivor).id if survivor is not None else None
+        first = record.report_id if record.report_id is not None else _first_report(session, record.absorbed_case_id)
+        report = session.get(Report, first) if first is not None else None
+        _label(session, first, label_to, False, "rejected", actor, record,
+               leave_out=set(_reports_of(session, report.case_id if report else None)))
         if record.absorbed_case_id is not None:
             session.add(Event(case_id=record.absorbed_case_id, kind="merge_rejected", actor=actor,
                               data={"record": record.id, "survivor_case_id": record.survivor_case_id}))

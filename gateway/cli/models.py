@@ -61,6 +61,37 @@ def dedupe_reindex(full: bool) -> None:
     click.echo(f"reindexed {done} cases" + (" (features recomputed)" if full else ""))
 
 
+@dedupe_group.command("calibrate")
+@click.option("--show-pairs", is_flag=True, help="list every labelled pair with its score now")
+def dedupe_calibrate(show_pairs: bool) -> None:
+    """Score the office's decisions (accepted and rejected proposals, merges, undos, splits) with the current
+    matcher; show what the profile's auto and grey thresholds do with them and propose new ones (not applied)."""
+    from gateway.casework.calibration import calibrate
+
+    app = build_app()
+    with app.app_context():
+        result = calibrate(app.extensions["hotline"])
+    click.echo(f"{result['pairs']} labelled pairs from the office ({result['same']} the same matter, "
+               f"{result['different']} kept apart)" + "".join(f"; {k}: {v['same'] + v['different']}"
+                                                          for k, v in result["sources"].items()))
+    for name in ("current", "proposed"):
+        t = result[name]
+        same, different = t["same"], t["different"]
+        click.echo(f"{name:<9} auto {t['auto']:.2f} grey {t['grey']:.2f}: same pairs {same['attached']} attached, "
+                   f"{same['proposed']} proposed, {same['missed']} missed; pairs kept apart "
+                   f"{different['attached_wrongly']} attached wrongly, {different['proposed']} proposed, "
+                   f"{different['kept_apart']} kept apart")
+    for reason in result["proposed"]["why"]:
+        click.echo(f"  {reason}")
+    click.echo("nothing is changed: to use the proposal, set auto and grey in the profile's [dedupe] table")
+    for title, rows in (("attached wrongly now", result["attached_wrongly"]), ("missed now", result["missed"]),
+                        ("pairs", result["pair_scores"] if show_pairs else [])):
+        for row in rows:
+            click.echo(f"{title}: report {row['report']} / {row['other_report']} ({row['source']} by {row['by']}) "
+                       f"score {row['score']:.3f} {row['rule'] or '(no rule)'}")
+    click.echo(json.dumps({k: v for k, v in result.items() if k != "pair_scores" or show_pairs}, ensure_ascii=False))
+
+
 @click.group("eval")
 def eval_group() -> None:
     """Measure the gateway's models on labelled data."""
