@@ -140,6 +140,13 @@ def test_the_development_set_reads_and_keeps_its_promises():
     assert sum(1 for i in items if i.kind == "original") >= 100  # matters with more than one version
     assert {i.inbound.channel for i in items} >= {"board", "sms", "hotline", "email"}
     assert all(i.kind for i in items)
+    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()]
+    groups = {r["group"] for r in rows}
+    for row in rows:  # a hard negative is its own matter, close to a matter of the set
+        if row["kind"].startswith("hard_negative"):
+            assert row["near"] in groups and row["near"] != row["group"], row["id"]
+    matters = {r["group"] for r in rows if r["kind"] in ("original", "duplicate", "follow_up")}
+    assert not matters & {r["group"] for r in rows if r["kind"].startswith("hard_negative") or r["kind"] == "unrelated"}
 
 
 def test_the_development_set_is_what_its_hand_written_sources_build():
