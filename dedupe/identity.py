@@ -32,6 +32,30 @@ def normalize_phone(value: str | None, region: str = DEFAULT_REGION) -> str | No
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Number types that cannot receive a text message: a reply to one of these is read out by an operator instead.
+_NO_SMS = frozenset({phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.TOLL_FREE,
+                     phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST,
+                     phonenumbers.PhoneNumberType.UAN, phonenumbers.PhoneNumberType.VOICEMAIL})
+
+
+def takes_sms(value: str | None, region: str = DEFAULT_REGION) -> bool:
+    """Whether a text message can reach this number, as far as its type tells (phonenumbers' metadata).
+
+    False for a fixed line ("027-85551234"), a toll-free or premium-rate number and the like; True for a mobile,
+    a number that may be either (the US), and a number whose type is unknown (as every number was treated before).
+    """
+    if not value:
+        return False
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) not in _NO_SMS
+
+
 def normalize_email(value: str | None) -> str | None:
     """Return a lower-cased bare address, or None when it is not an address."""
     if not value:

@@ -522,3 +522,35 @@ class User(SQLModel, table=True):
         """How the audit trail names this user (Event.actor, MergeRecord.decided_by); a unit's API token is
         named token:NAME."""
         return self.username if self.username.startswith("token:") else f"user:{self.username}"
+
+
+class CallItem(SQLModel, table=True):
+    """One entry of the operators' phone work list (回访电话): an acknowledgement, a reply or a follow-up that a
+    person reads out on the phone, because the number cannot take an SMS (a fixed line) or opted out of SMS,
+    or a call-back to a voice message. Held by one operator at a time (a lease with an expiry)."""
+
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_callitem_dedupe_key"),
+                      Index("ix_callitem_status_next", "status", "next_attempt_at"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200)  # one item per message, like Notification.dedupe_key
+    kind: str = Field(max_length=16)  # ack | reply | followup | callback
+    case_id: int = Field(foreign_key="case.id", index=True)
+    report_id: Optional[int] = Field(default=None, foreign_key="report.id")
+    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
+    followup_id: Optional[int] = Field(default=None, foreign_key="followup.id", index=True)
+    phone: str = Field(max_length=32)
+    name: Optional[str] = Field(default=None, max_length=200)
+    why: str = Field(default="", max_length=32)  # fixed_line | opted_out | voice
+    script: str = ""  # what the operator reads out (masked where another reporter's data could show)
+    status: str = Field(default="open", max_length=16)  # open | done | unreachable | cancelled
+    attempts: int = 0
+    max_attempts: int = 3
+    next_attempt_at: datetime = _ts(nullable=False)  # not called before (inside the profile's calling hours)
+    due_at: Optional[datetime] = _ts()  # the attempts are spread until then
+    held_by: Optional[str] = Field(default=None, max_length=100)  # the operator who opened it (user:NAME)
+    held_until: Optional[datetime] = _ts()  # ... until then; after it another operator may take it
+    outcome: Optional[str] = Field(default=None, max_length=8)  # 满意 | 基本满意 | 不满意 | 未接通 | 拒访 | 已告知
+    done_by: Optional[str] = Field(default=None, max_length=100)
+    done_at: Optional[datetime] = _ts(index=True)
+    log: list = _json(list)  # every attempt: {at, by, outcome, note}
+    created_at: datetime = _now()

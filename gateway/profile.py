@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ class Profile:
     categories: list[Category]
     departments: list[dict[str, Any]]
     router: dict[str, Any] = field(default_factory=dict)
+    calls: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -89,6 +90,11 @@ class Profile:
     def repeat_window(self) -> timedelta:
         """`[schedule] repeat_window_hours`: a second report by the same person this soon is a repeat call."""
         return timedelta(hours=float(self.schedule.get("repeat_window_hours", 72)))
+
+    @property
+    def call_policy(self) -> CallPolicy:
+        """`[calls]`: when and how often operators call citizens back (the phone work list)."""
+        return call_policy(self.calls)
 
     def public_by_default(self, channel: str) -> bool:
         """Whether a report whose citizen was not asked is public: only on the channels `[city] public_channels`
@@ -167,7 +173,44 @@ def load_profile(path: str | Path) -> Profile:
         categories=categories,
         departments=departments,
         router=router,
+        calls=_checked_calls(path, data.get("calls", {})),
     )
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """The phone work list's rules: calls between `start` and `end` (city time) on working days, `attempts` tries
+    spread over `over_working_days`, an item held by its operator for `lease_minutes`."""
+
+    start: time = time(8, 0)
+    end: time = time(21, 0)
+    attempts: int = 3
+    over_working_days: float = 2.0
+    lease_minutes: int = 15
+
+
+def call_policy(calls: dict[str, Any]) -> CallPolicy:
+    default = CallPolicy()
+    start, end = default.start, default.end
+    if calls.get("hours"):
+        first, _, last = str(calls["hours"]).partition("-")
+        start, end = time.fromisoformat(first.strip().zfill(5)), time.fromisoformat(last.strip().zfill(5))
+    return CallPolicy(start=start, end=end, attempts=int(calls.get("attempts", default.attempts)),
+                      over_working_days=float(calls.get("over_working_days", default.over_working_days)),
+                      lease_minutes=int(calls.get("lease_minutes", default.lease_minutes)))
+
+
+def _checked_calls(path: str | Path, calls: Any) -> dict[str, Any]:
+    """`[calls]` as given, once it reads: hours "HH:MM-HH:MM" (start before end), positive numbers."""
+    try:
+        policy = call_policy(dict(calls))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: [calls] cannot be read ({exc}); "
+                          'expected hours = "08:00-21:00", attempts = 3, over_working_days = 2, lease_minutes = 15') from None
+    if policy.start >= policy.end or policy.attempts < 1 or policy.over_working_days <= 0 or policy.lease_minutes < 1:
+        raise ConfigError(f"HOTLINE_PROFILE={str(path)!r}: [calls] needs hours whose start is before their end, "
+                          "attempts >= 1, over_working_days > 0 and lease_minutes >= 1")
+    return dict(calls)
 
 
 def _check_parents(path: str | Path, departments: list[dict[str, Any]]) -> None:

@@ -19,13 +19,19 @@ from gateway import outbox
 from gateway.clock import utcnow
 from gateway.errors import WorkflowError
 from gateway.intake.ingest import reporter_of
+from gateway.messaging.calls import FIXED_LINE, by_phone, queue_call, script
 from gateway.messaging.notify import queue_notification
+from gateway.messaging.replies import ReplyTexts, round_reply
 from gateway.models import LEAD, Assignment, Case, Department, Event, FollowUp, Notification, Outbox, Report, id_of
 from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
 
 SATISFIED, FAIRLY, DISSATISFIED = "满意", "基本满意", "不满意"
+# A follow-up is done when answered, expired (nobody answered in time), or, by phone, when the citizen could not be
+# reached after the last attempt (counted apart in the rates) or refused the visit (拒访).
+UNREACHABLE, REFUSED = "unreachable", "refused"
+DONE = ("answered", "expired", UNREACHABLE, REFUSED)
 ANSWERS = {"1": SATISFIED, "2": FAIRLY, "3": DISSATISFIED}
 MAX_ANSWER_CHARS = 12  # a longer text is a new message, not an answer
 _PUNCT = re.compile(r"[\s\W_]+")
@@ -69,6 +75,19 @@ def sweep() -> dict:
                 followup.status = "expired"  # reopened or merged meanwhile: this round is moot
                 session.add(followup)
                 continue
+            if followup.channel == "phone":  # an operator asks, from the call list
+                texts = ReplyTexts(session, followup.case_id, round_reply(session, followup.case_id, followup.round).data["text"])
+                queue_call(session, dedupe_key=f"followup-{followup.id}", kind="followup", case_id=followup.case_id,
+                           report_id=followup.report_id, contact_id=followup.contact_id, followup_id=followup.id,
+                           phone=followup.address or "", name=_name(session, followup.report_id),
+                           why=by_phone(session, rt, followup.address, followup.contact_id) or FIXED_LINE,
+                           attempts=rt.profile.call_policy.attempts,
+                           script=script(rt, "call_followup", number=case.number,
+                                         reply=texts.for_reporter(followup.report_id, followup.contact_id)))
+                followup.status, followup.asked_at = "asked", now
+                session.add(followup)
+                asked += 1
+                continue
             subject = None
             if followup.channel == "email":
                 reply = session.exec(select(Notification.subject).where(
@@ -85,7 +104,8 @@ def sweep() -> dict:
             asked += 1
         outbox.commit_and_send(session, rt.broker, rows)
         hours = float(rt.profile.schedule.get("followup_answer_hours", 72))
-        stale = session.exec(select(FollowUp).where(FollowUp.status == "asked",
+        # A phone follow-up ends with its call item (answered, refused or unreachable), not by waiting.
+        stale = session.exec(select(FollowUp).where(FollowUp.status == "asked", FollowUp.channel != "phone",
                                                     col(FollowUp.asked_at) <= now - timedelta(hours=hours))).all()
         for followup in stale:
             followup.status = "expired"
@@ -95,6 +115,31 @@ def sweep() -> dict:
         for case_id in sorted({f.case_id for f in stale}):
             settle(rt, case_id)
     return {"asked": asked, "expired": expired}
+
+
+def _name(session: Session, report_id: int | None) -> str | None:
+    report = session.get(Report, report_id) if report_id is not None else None
+    return report.name if report is not None else None
+
+
+def close_unanswered(rt: Runtime, followup_id: int, status: str, actor: str) -> bool:
+    """A phone follow-up that ends without an answer: the citizen was unreachable after the last attempt, or
+    refused the visit (拒访). Once (a conditional UPDATE), then the case settles like any other."""
+    if status not in (UNREACHABLE, REFUSED):
+        raise ValueError(f"status must be {UNREACHABLE} or {REFUSED}")
+    with Session(rt.engine, expire_on_commit=False) as session:
+        done = session.exec(
+            update(FollowUp).where(col(FollowUp.id) == followup_id, col(FollowUp.status).in_(("pending", "asked")))
+            .values(status=status, answered_at=utcnow()))
+        if not done.rowcount:
+            return False
+        followup = session.get_one(FollowUp, followup_id)
+        session.add(Event(case_id=followup.case_id, kind="followup_" + status, actor=actor,
+                          data={"followup_id": followup_id, "channel": followup.channel}))
+        session.commit()
+        case_id = followup.case_id
+    settle(rt, case_id)
+    return True
 
 
 def record(rt: Runtime, followup_id: int, satisfaction: str, solved: bool, text: str, actor: str = "citizen") -> bool:
@@ -129,12 +174,13 @@ def settle(rt: Runtime, case_id: int) -> str:
         notes: list[Outbox] = []
         if unhappy:
             notes = _reopen(session, rt, case, unhappy)
-        elif rows and all(f.status in ("answered", "expired") for f in rows):
+        elif rows and all(f.status in DONE for f in rows):
             case.status, case.closed_at = "closed", utcnow()
             session.add(case)
             session.add(Event(case_id=id_of(case), kind="closed", data={
                 "why": "lead replied and follow-up done", "round": latest,
-                "answered": sum(f.status == "answered" for f in rows), "expired": sum(f.status == "expired" for f in rows)}))
+                "answered": sum(f.status == "answered" for f in rows), "expired": sum(f.status == "expired" for f in rows),
+                "unreachable": sum(f.status == UNREACHABLE for f in rows), "refused": sum(f.status == REFUSED for f in rows)}))
         outbox.commit_and_send(session, rt.broker, notes)
         return case.status
 
@@ -160,6 +206,8 @@ def _reopen(session: Session, rt: Runtime, case: Case, unhappy: list[FollowUp]) 
         "followups": [f.id for f in unhappy], "lead_assignment_id": lead.id if lead else None,
         "due_at": case.due_at.isoformat() if case.due_at else None}))
     for f in unhappy:
+        if f.channel == "phone":
+            continue  # told on the follow-up call itself, by the operator who recorded the answer
         row = queue_notification(session, dedupe_key=f"reopened-{f.id}", channel=f.channel, kind="reopened",
                                  body=rt.profile.message("followup_reopened", number=case.number), address=f.address,
                                  case_id=case.id, contact_id=f.contact_id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from gateway.messaging.calls import OPTED_OUT, VOICE, by_phone, queue_call, script
 from gateway.messaging.notify import queue_notification
-from gateway.models import Case, Outbox, Report
+from gateway.models import Case, Outbox, Report, id_of
 from gateway.runtime import Runtime
 
 ANSWERED_INLINE = "answered_inline"  # Report.extra key: the transport already answered (TwiML)
@@ -43,7 +44,18 @@ def mail_subject(case: Case, report: Report) -> str:
 
 
 def after_ingest(session: Session, rt: Runtime, case: Case, report: Report, link: str) -> list[Outbox]:
-    """Queue the acknowledgement of a newly stored SMS or e-mail report (replays never reach this hook)."""
+    """Queue the acknowledgement of a newly stored SMS or e-mail report (replays never reach this hook); a voice
+    message, and an SMS from a number that cannot be texted back, get an item on the operators' call list."""
+    if report.channel in ("sms", "voice") and report.phone and report.phone.startswith("+"):
+        why = VOICE if report.channel == "voice" else by_phone(session, rt, report.phone, report.contact_id)
+        # An opted-out sender's inline answer is withheld (sms_inbound): the call list acknowledges instead.
+        if why in (VOICE, OPTED_OUT) or (why and not report.extra.get(ANSWERED_INLINE)):
+            key = "call_callback" if why == VOICE else "call_ack"
+            queue_call(session, dedupe_key=f"ack-{report.id}", kind="callback" if why == VOICE else "ack",
+                       case_id=id_of(case), report_id=report.id, contact_id=report.contact_id, phone=report.phone,
+                       name=report.name, why=why, attempts=rt.profile.call_policy.attempts,
+                       script=script(rt, key, number=case.number, code=report.retrieval_code))
+            return []
     if report.extra.get(ANSWERED_INLINE):
         return []
     if report.channel == "sms" and report.phone and report.phone.startswith("+"):

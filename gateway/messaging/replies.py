@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from gateway import outbox
 from gateway.clock import utcnow
 from gateway.messaging.acknowledgement import mail_address, mail_subject
+from gateway.messaging.calls import by_phone, queue_call, script
 from gateway.messaging.notify import queue_notification
 from gateway.models import Case, Event, FollowUp, Outbox, Report
 from gateway.runtime import Runtime, current
@@ -21,18 +22,20 @@ from gateway.trust.privacy import mask_text, reporter_names
 log = logging.getLogger(__name__)
 
 BOARD_CHANNELS = ("board", "web", "open311")  # answered on the case's public page (unless private)
-PHONE_CHANNELS = ("sms", "hotline")  # answered by SMS to the number that wrote or called
+PHONE_CHANNELS = ("sms", "hotline", "voice")  # answered by SMS to the number that wrote or called, or by a call:
+# a fixed line or a number that opted out of SMS is answered by an operator from the call list (channel "phone")
 
 
 @dataclass
 class Recipient:
     """One reporter on one channel: where the reply and the follow-up go."""
 
-    channel: str  # sms | email | board
+    channel: str  # sms | phone | email | board
     address: str
     report: Report
     subject: str | None = None
     public: bool = True
+    why: str | None = None  # channel "phone": why a call instead of an SMS (messaging/calls.py)
 
     @property
     def key(self) -> str:
@@ -50,7 +53,8 @@ def recipients(session: Session, rt: Runtime, case: Case) -> list[Recipient]:
     for report in reports:
         recipient: Recipient | None = None
         if report.channel in PHONE_CHANNELS and report.phone and report.phone.startswith("+"):
-            recipient = Recipient("sms", report.phone, report)
+            why = by_phone(session, rt, report.phone, report.contact_id)
+            recipient = Recipient("phone" if why else "sms", report.phone, report, why=why)
         elif report.channel == "email":
             address = mail_address(rt, report)
             if address:
@@ -63,6 +67,31 @@ def recipients(session: Session, rt: Runtime, case: Case) -> list[Recipient]:
     return list(found.values())
 
 
+def round_reply(session: Session, case_id: int, round_no: int) -> Event:
+    """The `replied` event of one round: its text and kind."""
+    replied = [e for e in session.exec(select(Event).where(Event.case_id == case_id, Event.kind == "replied")).all()
+               if e.data.get("round") == round_no]
+    if not replied:
+        raise LookupError(f"case {case_id} has no reply of round {round_no}")
+    return replied[0]
+
+
+class ReplyTexts:
+    """The first reporter gets the reply as written; every other reporter of the matter gets it masked (a unit's
+    answer may name the first reporter, their phone or their address)."""
+
+    def __init__(self, session: Session, case_id: int, text: str) -> None:
+        self.text = text
+        self.masked = mask_text(text, reporter_names(session, [case_id])[case_id])
+        first: tuple[int | None, int | None] = session.exec(
+            select(Report.id, Report.contact_id).where(Report.case_id == case_id).order_by(col(Report.id)).limit(1)).one()
+        self.first_id, self.first_contact = first
+
+    def for_reporter(self, report_id: int | None, contact_id: int | None) -> str:
+        own = report_id == self.first_id or (self.first_contact is not None and contact_id == self.first_contact)
+        return self.text if own else self.masked
+
+
 def send_reply(case_id: int, round_no: int) -> dict:
     """Send the lead's reply of one round to every reporter and schedule each one's follow-up (回访)."""
     rt = current()
@@ -70,27 +99,26 @@ def send_reply(case_id: int, round_no: int) -> dict:
         case = session.get(Case, case_id)
         if case is None:
             raise LookupError(f"case {case_id} does not exist")
-        replied = [e for e in session.exec(select(Event).where(Event.case_id == case_id, Event.kind == "replied")).all()
-                   if e.data.get("round") == round_no]
-        if not replied:
-            raise LookupError(f"case {case_id} has no reply of round {round_no}")
-        text = replied[0].data["text"]
-        interim = replied[0].data.get("reply_kind") == "interim"  # 阶段性答复: told, not yet asked whether it was solved
-        # The first reporter gets the reply as written; every other reporter of the matter gets it masked
-        # (a unit's answer may name the first reporter, their phone or their address).
-        masked = mask_text(text, reporter_names(session, [case_id])[case_id])
+        replied = round_reply(session, case_id, round_no)
+        interim = replied.data.get("reply_kind") == "interim"  # 阶段性答复: told, not yet asked whether it was solved
+        texts = ReplyTexts(session, case_id, replied.data["text"])
         ask_at = utcnow() + timedelta(hours=float(rt.profile.schedule.get("followup_after_hours", 24)))
         rows: list[Outbox] = []
         people = recipients(session, rt, case)
-        first_id, first_contact = session.exec(select(Report.id, Report.contact_id).where(Report.case_id == case.id)
-                                               .order_by(col(Report.id)).limit(1)).one()
         for person in people:
-            own = person.report.id == first_id or (first_contact is not None and person.report.contact_id == first_contact)
-            body = rt.profile.message("reply", number=case.number, reply=text if own else masked)
-            row = queue_notification(session, dedupe_key=f"reply-{case.id}-{round_no}-{person.digest}",
-                                     channel=person.channel, kind="reply", body=body, address=person.address,
-                                     subject=person.subject, case_id=case.id, contact_id=person.report.contact_id)
-            rows.extend([row] if row else [])
+            answer = texts.for_reporter(person.report.id, person.report.contact_id)
+            key = f"reply-{case.id}-{round_no}-{person.digest}"
+            if person.channel == "phone":  # read out by an operator from the call list
+                queue_call(session, dedupe_key=key, kind="reply", case_id=case_id, report_id=person.report.id,
+                           contact_id=person.report.contact_id, phone=person.address, name=person.report.name,
+                           why=person.why or "", attempts=rt.profile.call_policy.attempts,
+                           script=script(rt, "call_reply", number=case.number, reply=answer))
+            else:
+                row = queue_notification(session, dedupe_key=key, channel=person.channel, kind="reply",
+                                         body=rt.profile.message("reply", number=case.number, reply=answer),
+                                         address=person.address, subject=person.subject, case_id=case.id,
+                                         contact_id=person.report.contact_id)
+                rows.extend([row] if row else [])
             if interim:
                 continue
             try:

@@ -45,6 +45,8 @@ class Rates:
     satisfied: int = 0
     cases: int = 0
     repeats: int = 0
+    unreachable: int = 0  # phone follow-ups that reached nobody after the last attempt: in no rate, counted apart
+    refused: int = 0  # phone follow-ups the citizen refused (拒访): no answer either
 
     def __add__(self, other: Rates) -> Rates:
         """The counts of two units together (a unit and its sub-units): every rate recomputed from them."""
@@ -128,6 +130,15 @@ def _followup_counts(session: Session, rates: dict[int | None, Rates], leads: di
                      end: datetime) -> None:
     answers = session.exec(select(FollowUp.case_id, FollowUp.satisfaction, FollowUp.solved).where(
         FollowUp.status == "answered", col(FollowUp.answered_at) >= start, col(FollowUp.answered_at) < end)).all()
+    ended = session.exec(select(FollowUp.case_id, FollowUp.status).where(
+        col(FollowUp.status).in_(("unreachable", "refused")), col(FollowUp.answered_at) >= start,
+        col(FollowUp.answered_at) < end)).all()
+    for case_id, status in ended:
+        for key in {leads.get(case_id), None}:
+            if status == "unreachable":
+                rates[key].unreachable += 1
+            else:
+                rates[key].refused += 1
     for case_id, satisfaction, solved in answers:
         for key in {leads.get(case_id), None}:
             r = rates[key]

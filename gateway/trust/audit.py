@@ -17,6 +17,7 @@ ACTIONS = {
     "merge_rejected": "驳回合并", "merge_undone": "撤销合并", "report_split": "拆分来件",
     "token_created": "新建接口令牌", "token_revoked": "吊销接口令牌", "retention": "个人信息到期脱敏",
     "unpublished": "从留言板撤下", "ledger_exported": "导出工单台账",
+    "call_claimed": "领取回访电话", "call_recorded": "记录电话结果",
 }
 
 

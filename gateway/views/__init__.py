@@ -58,10 +58,10 @@ def register_views(app: Flask) -> None:
     from gateway.views import common
     from gateway.views.machine import api, hotline, merges, webhooks, workflow
     from gateway.views.public import board, board_form, open311
-    from gateway.views.staff import account, console, operator, workbench
+    from gateway.views.staff import account, calls, console, operator, workbench
 
     for blueprint in (api.bp, account.bp, console.bp, workbench.bp, board.bp, board_form.bp, hotline.bp, operator.bp,
-                      open311.bp, webhooks.bp, workflow.bp, merges.bp):
+                      open311.bp, webhooks.bp, workflow.bp, merges.bp, calls.bp):
         app.register_blueprint(blueprint)
     common.init_templates(app)
 
