@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-CHANNELS = ("web", "board", "hotline", "sms", "email", "open311")
+CHANNELS = ("web", "board", "hotline", "sms", "email", "open311", "voice")
 
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬", "其他")
 

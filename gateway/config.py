@@ -265,6 +265,13 @@ class Settings:
     sms_thread_hours: int = setting(
         "HOTLINE_SMS_THREAD_HOURS", "24", whole(),
         "a text threads onto the sender's open case active within this window (0: off)")
+    # Voice (Twilio): POST /webhooks/twilio/voice records the caller's message at once (no menu)
+    voice_transcription: str = setting(
+        "HOTLINE_VOICE_TRANSCRIPTION", "none", choice("none", "twilio"),
+        "how a voice message gets its words: `none` (an operator listens, from the call list) or `twilio` "
+        "(Twilio's own transcription callback; short recordings only, and it may not serve Mandarin)")
+    voice_max_seconds: int = setting("HOTLINE_VOICE_MAX_SECONDS", "120", whole(5),
+                                     "longest voice message recorded, in seconds")
     # E-mail
     smtp_url: str | None = setting("HOTLINE_SMTP_URL", None, url("smtp", "smtps"),
                                    "relay for outbound mail: `smtp[s]://user:pass@host:port[?starttls=1]`")

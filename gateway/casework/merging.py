@@ -147,6 +147,15 @@ def merge_cases(rt: Runtime, survivor_id: int, absorbed_id: int, actor: str, rea
         return record
 
 
+def merge_found(session: Session, survivor_id: int, absorbed_id: int, reasons: list[Any], rule: str | None,
+                score: float) -> MergeRecord:
+    """Dedupe's own merge, in the caller's transaction (a voice message whose words came after its case was
+    opened): recorded as automatic with its reasons, undone like any other."""
+    record = MergeRecord(survivor_case_id=survivor_id, absorbed_case_id=absorbed_id, origin="auto", created_by="system",
+                         reasons=reasons, rule=rule, score=score)
+    return _apply_merge(session, survivor_id, absorbed_id, "system", reasons, origin="auto", record=record)
+
+
 def _apply_merge(session: Session, survivor_id: int, absorbed_id: int, actor: str, reasons: list[Any],
                  origin: str, record: MergeRecord | None = None) -> MergeRecord:
     survivor = resolve_case(session, _case(session, survivor_id, "into"))

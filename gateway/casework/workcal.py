@@ -188,6 +188,14 @@ class WorkCalendar:
             return False
         return day.year in self.years or day not in statutory_holidays(day.year)
 
+    def is_holiday(self, d: date) -> bool:
+        """Whether ``d`` (a date, or an aware datetime read in city time) is an official day off (a festival of a
+        notice, or a statutory holiday of a year no notice covers), as against an ordinary weekend."""
+        day = _local_date(d)
+        if day in self._on:
+            return False
+        return day in self._off or (day.year not in self.years and day in statutory_holidays(day.year))
+
     def next_working_day(self, d: date) -> date:
         """Return the first working day strictly after ``d``."""
         day = d + _DAY

@@ -310,7 +310,9 @@ def _find_case(session: Session, rt: Runtime, report: Report, contact: Contact |
             if case is not None and reported_by(session, resolve_case(session, case), contact):
                 return resolve_case(session, case), "thread", None
     matcher: Matcher | None = rt.matcher
-    if matcher is not None:
+    # A report without words (a voice message before its transcript) has nothing to compare yet: dedupe runs when
+    # its words come (gateway/channels/voice_inbound.add_transcript).
+    if matcher is not None and not (report.channel == "voice" and not report.text.strip()):
         match = matcher(session, rt, report, contact)
         if match is not None and match.action == "attach" and match.case_id is not None:
             case = session.get(Case, match.case_id)

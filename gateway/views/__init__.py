@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 MACHINE_PATHS = ("/api/", "/open311/", "/webhooks/")  # answered in JSON (Open311 by its own handlers)
 # endpoint -> the channel whose body limit applies (e-mail has its own: HOTLINE_MAIL_MAX_BYTES)
 BODY_CHANNELS = {"api.post_report": "api", "board_form.post_json": "board", "board_form.submit_form": "board",
-                 "webhooks.twilio_sms": "sms", "webhooks.twilio_status": "sms", "hotline.push_tickets": "hotline",
+                 "webhooks.twilio_sms": "sms", "webhooks.twilio_status": "sms", "voice.incoming_call": "sms",
+                 "voice.recorded": "sms", "voice.transcription": "sms", "hotline.push_tickets": "hotline",
                  "open311.create_request": "open311"}
 
 
@@ -56,12 +57,12 @@ def register_views(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     app.before_request(_refuse_unreadable_values)
     from gateway.views import common
-    from gateway.views.machine import api, hotline, merges, webhooks, workflow
+    from gateway.views.machine import api, hotline, merges, voice, webhooks, workflow
     from gateway.views.public import board, board_form, open311
     from gateway.views.staff import account, calls, console, operator, workbench
 
     for blueprint in (api.bp, account.bp, console.bp, workbench.bp, board.bp, board_form.bp, hotline.bp, operator.bp,
-                      open311.bp, webhooks.bp, workflow.bp, merges.bp, calls.bp):
+                      open311.bp, webhooks.bp, workflow.bp, merges.bp, calls.bp, voice.bp):
         app.register_blueprint(blueprint)
     common.init_templates(app)
 

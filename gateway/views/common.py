@@ -69,7 +69,7 @@ ASSIGNMENT_STATUS = {"dispatched": "待签收", "signed": "办理中", "replied"
                      "overdue": "已超期", "cancelled": "已撤销"}
 ROLE = {"lead": "主办", "assist": "协办", "sub": "下级承办"}
 CHANNEL = {"web": "网上留言", "board": "留言板", "hotline": "12345热线", "sms": "短信", "email": "电子邮件",
-           "open311": "Open311"}
+           "open311": "Open311", "voice": "语音留言"}
 MERGE_STATUS = {"proposed": "待确认", "applied": "已合并", "rejected": "已驳回", "undone": "已撤销"}
 SUPERVISION = {0: "正常", 1: "已提醒", 2: "已超期", 3: "已催办", 4: "已升级"}
 EVENT = {"created": "创建工单", "appeal_type_inferred": "推断诉求类型", "report_attached": "并入来件", "dispatched": "派单", "signed": "签收", "replied": "答复",
@@ -84,6 +84,7 @@ _ICON_PATHS = {
     "sms": '<path d="M4 5h16v11H9l-5 4z"/><path d="M8 10h8"/>',
     "email": '<rect x="3" y="5" width="18" height="14" rx="2"/><path d="m3 7 9 6 9-6"/>',
     "open311": '<path d="M8 6 3 12l5 6M16 6l5 6-5 6M14 4l-4 16"/>',
+    "voice": '<rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5 11a7 7 0 0 0 14 0M12 18v3"/>',
 }
 
 

@@ -49,7 +49,7 @@ def verify_twilio() -> None:
         raise ApiError(403, "bad or missing Twilio signature", field="X-Twilio-Signature")
 
 
-def _unparsed(channel: str, exc: AdapterError, body: bytes) -> tuple[Response, int]:
+def unparsed(channel: str, exc: AdapterError, body: bytes) -> tuple[Response, int]:
     """Keep an unusable but authentic delivery for a person; 202 so the provider does not resend it."""
     row_id = quarantine.keep(current(), channel, RawInbound(channel=channel, body=body, headers=dict(request.headers.items())), exc)
     return jsonify({"status": "unparsed", "unparsed_id": row_id, "error": exc.as_dict()}), 202
@@ -65,7 +65,7 @@ def twilio_sms() -> ResponseReturnValue:
     except Ignored:
         return twiml(None)
     except AdapterError as exc:
-        return _unparsed("sms", exc, raw.body)
+        return unparsed("sms", exc, raw.body)
 
 
 @bp.post("/webhooks/twilio/status")
@@ -102,7 +102,7 @@ def inbound_email() -> ResponseReturnValue:
         try:
             inbound = email_adapter.parse_form(form, files, max_bytes=rt.settings.mail_max_bytes)
         except AdapterError as exc:
-            return _unparsed("email", exc, body)
+            return unparsed("email", exc, body)
         inbound.received_at = inbound.received_at or utcnow()
         outcome = mail.process_report(rt, inbound, inbound.raw, {"transport": "webhook"})
     else:

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from sqlmodel import Session, col, select
 
 from gateway.casework import calllist
+from gateway.channels import voice_inbound
 from gateway.clock import utcnow
 from gateway.errors import ApiError
 from gateway.messaging.calls import KIND_LABELS, WHY_LABELS
@@ -20,6 +21,7 @@ from gateway.views.presenters import iso
 
 bp = Blueprint("calls", __name__)
 STAFF = ("operator", "office", "admin")
+MAX_WORDS = 20000
 
 
 def _actor() -> str:
@@ -82,8 +84,8 @@ def release_form(item_id: int) -> ResponseReturnValue:
 @auth.require_role(*STAFF)
 def outcome_form(item_id: int) -> ResponseReturnValue:
     outcome = request.form.get("outcome", "").strip()
-    note = request.form.get("note", "")
-    return _form_step(item_id, lambda: _record(item_id, outcome, note), f"已记录：{outcome}")
+    note, words = request.form.get("note", ""), request.form.get("words", "")
+    return _form_step(item_id, lambda: _record(item_id, outcome, note, words), f"已记录：{outcome}")
 
 
 def _claim(item_id: int) -> CallItem:
@@ -92,9 +94,17 @@ def _claim(item_id: int) -> CallItem:
     return item
 
 
-def _record(item_id: int, outcome: str, note: str) -> CallItem:
-    item = calllist.record_outcome(current(), item_id, outcome, _actor(), note)
+def _record(item_id: int, outcome: str, note: str, words: str = "") -> CallItem:
+    """Record the call; on a call-back, what the operator heard (the voice message's words) goes on its report."""
+    rt = current()
+    item = calllist.record_outcome(rt, item_id, outcome, _actor(), note)
     audit.record("call_recorded", f"call:{item_id}", case_id=item.case_id, outcome=outcome, attempt=item.attempts)
+    if words.strip() and item.kind == "callback" and item.report_id is not None:
+        with Session(rt.engine) as session:
+            report = session.get(Report, item.report_id)
+            call_sid = report.external_id if report is not None else None
+        if call_sid:
+            voice_inbound.add_transcript(rt, call_sid, words[:MAX_WORDS], "operator", actor=_actor())
     return item
 
 
@@ -162,7 +172,9 @@ def outcome_json(item_id: int) -> ResponseReturnValue:
     data = json_body()
     if not isinstance(data, dict) or not isinstance(data.get("outcome"), str):
         raise ApiError(422, "outcome must be a string", field="outcome")
-    note = data.get("note", "")
+    note, words = data.get("note", ""), data.get("words", "")
     if not isinstance(note, str) or len(note) > 500:
         raise ApiError(422, "note must be a string of at most 500 characters", field="note")
-    return _shown(_api(lambda: _record(item_id, data["outcome"], note)))
+    if not isinstance(words, str) or len(words) > MAX_WORDS:
+        raise ApiError(422, f"words must be a string of at most {MAX_WORDS} characters", field="words")
+    return _shown(_api(lambda: _record(item_id, data["outcome"], note, words)))
