@@ -61,7 +61,7 @@ def parse(raw: RawInbound) -> InboundReport:
     if not url.startswith("https://"):
         raise AdapterError("RecordingUrl", "not an https URL")
     duration_text = _value(form, "RecordingDuration") or "0"
-    if not duration_text.isdigit():
+    if not (duration_text.isascii() and duration_text.isdigit()):
         raise AdapterError("RecordingDuration", "not a whole number of seconds")
     duration = int(duration_text)
     if duration == 0:

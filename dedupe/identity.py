@@ -18,18 +18,23 @@ def normalize_phone(value: str | None, region: str = DEFAULT_REGION) -> str | No
     Accepts what citizens and call-centre systems write: "027-8xxxxxxx", "+86 138 0013 8000",
     "138 0013 8000", "0086-13800138000", full-width digits.
     """
+    number = _parsed(value, region)
+    if number is None or not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parsed(value: str | None, region: str) -> phonenumbers.PhoneNumber | None:
+    """A number as written (full-width digits, a 00 prefix), parsed; None when it is no number at all."""
     if not value:
         return None
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
-        number = phonenumbers.parse(text, region)
+        return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 # Number types that cannot receive a text message: a reply to one of these is read out by an operator instead.
@@ -44,16 +49,8 @@ def takes_sms(value: str | None, region: str = DEFAULT_REGION) -> bool:
     False for a fixed line ("027-85551234"), a toll-free or premium-rate number and the like; True for a mobile,
     a number that may be either (the US), and a number whose type is unknown (as every number was treated before).
     """
-    if not value:
-        return False
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(number) not in _NO_SMS
+    number = _parsed(value, region)
+    return number is not None and phonenumbers.number_type(number) not in _NO_SMS
 
 
 def normalize_email(value: str | None) -> str | None:

@@ -30,7 +30,7 @@ SATISFACTION = (followup.SATISFIED, followup.FAIRLY, followup.DISSATISFIED)
 NO_ANSWER, REFUSED, TOLD = "未接通", "拒访", "已告知"
 OUTCOMES = {"followup": (*SATISFACTION, NO_ANSWER, REFUSED), "ack": (TOLD, NO_ANSWER, REFUSED),
             "reply": (TOLD, NO_ANSWER, REFUSED), "callback": (TOLD, NO_ANSWER, REFUSED)}
-STATUS_LABELS = {"open": "待呼叫", "done": "已完成", "unreachable": "多次未接通", "cancelled": "已取消"}
+STATUS_LABELS = {"open": "待呼叫", "done": "已完成", "unreachable": "多次未接通", "cancelled": "已并入回访"}
 
 
 class CallError(WorkflowError):

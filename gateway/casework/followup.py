@@ -19,7 +19,7 @@ from gateway import outbox
 from gateway.clock import utcnow
 from gateway.errors import WorkflowError
 from gateway.intake.ingest import reporter_of
-from gateway.messaging.calls import FIXED_LINE, by_phone, queue_call, script
+from gateway.messaging.calls import FIXED_LINE, by_phone, fold_reply, queue_call, script
 from gateway.messaging.notify import queue_notification
 from gateway.messaging.replies import ReplyTexts, round_reply
 from gateway.models import LEAD, Assignment, Case, Department, Event, FollowUp, Notification, Outbox, Report, id_of
@@ -84,6 +84,7 @@ def sweep() -> dict:
                            attempts=rt.profile.call_policy.attempts,
                            script=script(rt, "call_followup", number=case.number,
                                          reply=texts.for_reporter(followup.report_id, followup.contact_id)))
+                fold_reply(session, followup.case_id, followup.address or "")
                 followup.status, followup.asked_at = "asked", now
                 session.add(followup)
                 asked += 1

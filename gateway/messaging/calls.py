@@ -9,7 +9,8 @@ notification's), so a retried job adds nothing.
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from dedupe.identity import takes_sms
 from gateway.clock import utcnow
@@ -59,3 +60,11 @@ def queue_call(session: Session, *, dedupe_key: str, kind: str, case_id: int, ph
                     contact_id=contact_id, followup_id=followup_id, phone=phone[:32], name=(name or None) and name[:200],
                     why=why, script=script, max_attempts=attempts, next_attempt_at=utcnow())
     return insert_new(session, CallItem, [column_values(item)], returning=CallItem.id)
+
+
+def fold_reply(session: Session, case_id: int, phone: str) -> None:
+    """The follow-up call reads the reply out too: an item telling the same number that reply, not yet done, is
+    cancelled (in the caller's transaction), so the citizen is not called twice about one answer."""
+    session.execute(update(CallItem).where(col(CallItem.case_id) == case_id, col(CallItem.phone) == phone,
+                                           col(CallItem.kind) == "reply", col(CallItem.status) == "open")
+                    .values(status="cancelled", held_by=None, held_until=None, done_at=utcnow()))
