@@ -17,14 +17,15 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from gateway.clock import utcnow
-from gateway.models import Case, Contact, Event, FollowUp, Identity, Notification, Report
+from gateway.models import CallItem, Case, Contact, Event, FollowUp, Identity, Notification, Report
 from gateway.runtime import Runtime
 from gateway.trust.privacy import mask_email, mask_name, mask_phone, mask_text, reporter_names
 
 log = logging.getLogger(__name__)
 
 DONE = "retention_masked"  # the Event kind that marks a case as done
-PERSONAL_EXTRA = ("reply_to", "to", "envelope", "in_reply_to", "unknown_fields", "source", "reply")
+PERSONAL_EXTRA = ("reply_to", "to", "envelope", "in_reply_to", "unknown_fields", "source", "reply",
+                  "recording_url", "recording_sid")  # a voice message's recording: the caller's own voice
 
 
 @dataclass
@@ -112,6 +113,11 @@ def _mask_case(session: Session, rt: Runtime, case: Case, outcome: Outcome, cont
         visit.contact_key = f"{visit.channel}:{visit.id}"
         visit.answer_text = mask(visit.answer_text)
         session.add(visit)
+    for item in session.exec(select(CallItem).where(CallItem.case_id == case.id)).all():  # the phone work list
+        item.phone, item.name = mask_phone(item.phone), None
+        item.script = mask(item.script) or ""
+        item.log = [{**entry, "note": mask(entry.get("note")) or ""} for entry in item.log or []]
+        session.add(item)
     session.add(Event(case_id=case.id, kind=DONE, actor="retention", data={"reports": len(reports), "attachments": files}))
     outcome.reports += len(reports)
     outcome.attachments += files

@@ -15,12 +15,14 @@ from sqlmodel import Session, select
 from adapters.base import InboundReport
 from gateway.casework import calllist
 from gateway.intake.ingest import ingest
-from gateway.models import CallItem, Contact, FollowUp
+from gateway.models import CallItem, Contact, FollowUp, Report
 from gateway.reporting.calls import followup_calls_completed, followup_calls_unreachable
 from gateway.reporting.rates import period_rates
+from gateway.trust import retention
 from tests.conftest import logged_in
 from tests.kits import citizen_kit as citizenkit
-from tests.kits.citizen_kit import lead_replies
+from tests.gateway.channels.test_sms_webhook import messages
+from tests.kits.citizen_kit import lead_replies, sms
 from tests.kits.dispatch_kit import CITY, case, events, followups, local, notifications, set_clock
 
 LANDLINE = "027-85551234"
@@ -265,3 +267,31 @@ def test_bad_outcomes_and_unknown_items_answer_clear_errors(app, client, rt, job
     assert logged_in(app, "department").get("/api/v1/calls").status_code == 403
     with Session(rt.engine) as session:
         assert session.get(FollowUp, item.followup_id).status == "asked"  # type: ignore[union-attr]
+
+
+def test_a_text_from_a_number_that_opted_out_is_acknowledged_by_a_call(app, client, rt, jobs, twilio):
+    set_clock(app, 2026, 4, 27, 9)
+    assert messages(sms(client, "SM-STOP", "退订")) == [rt.profile.message("stopped")]
+    resp = sms(client, "SM-1", "江岸区中山大道888号路灯三天不亮")
+    assert messages(resp) == []  # no inline answer to an opted-out number
+    jobs()
+    assert twilio.requests == []
+    [item] = items(rt, "ack")
+    assert (item.phone, item.why, item.kind) == (citizenkit.PHONE, "opted_out", "ack")
+    with Session(rt.engine) as session:
+        report = session.exec(select(Report).where(Report.external_id == "SM-1")).one()
+    assert report.retrieval_code in item.script
+
+
+def test_retention_masks_the_call_list_with_the_rest(app, client, rt, jobs, twilio):
+    number = replied_and_asked(app, client, rt, jobs)
+    [item] = items(rt, "followup")
+    operator = logged_in(app, "operator")
+    operator.post(f"/api/v1/calls/{item.id}/claim")
+    operator.post(f"/api/v1/calls/{item.id}/outcome", json={"outcome": "满意", "note": "李女士说灯已修好"})
+    assert case(rt, number).status == "closed"
+    set_clock(app, 2027, 6, 1, 10)
+    retention.run(rt, 30)
+    for kept in items(rt):
+        assert kept.phone != "+862785551234" and "5551234" not in kept.phone and kept.name is None
+        assert "李女士" not in str(kept.log)
