@@ -20,8 +20,8 @@ from gateway.reporting.calls import followup_calls_completed, followup_calls_unr
 from gateway.reporting.rates import period_rates
 from gateway.trust import retention
 from tests.conftest import logged_in
-from tests.kits import citizen_kit as citizenkit
 from tests.gateway.channels.test_sms_webhook import messages
+from tests.kits import citizen_kit as citizenkit
 from tests.kits.citizen_kit import lead_replies, sms
 from tests.kits.dispatch_kit import CITY, case, events, followups, local, notifications, set_clock
 
