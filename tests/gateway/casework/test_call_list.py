@@ -14,8 +14,10 @@ from sqlmodel import Session, select
 
 from adapters.base import InboundReport
 from gateway.casework import calllist
+from gateway.config import BUNDLED_PROFILE, ConfigError
 from gateway.intake.ingest import ingest
 from gateway.models import CallItem, Contact, FollowUp, Report
+from gateway.profile import load_profile
 from gateway.reporting.calls import followup_calls_completed, followup_calls_unreachable
 from gateway.reporting.rates import period_rates
 from gateway.trust import retention
@@ -295,3 +297,16 @@ def test_retention_masks_the_call_list_with_the_rest(app, client, rt, jobs, twil
     for kept in items(rt):
         assert kept.phone != "+862785551234" and "5551234" not in kept.phone and kept.name is None
         assert "李女士" not in str(kept.log)
+
+
+@pytest.mark.parametrize(("given", "calls", "message"), [
+    ('hours = "08:00-21:00"', 'hours = "21:00-08:00"', "start is before their end"),
+    ('hours = "08:00-21:00"', 'hours = "8点到9点"', "cannot be read"), ("attempts = 3", "attempts = 0", "attempts >= 1")])
+def test_a_profile_with_unreadable_calling_rules_stops_start_up(tmp_path, given, calls, message):
+    text = BUNDLED_PROFILE.read_text(encoding="utf-8")
+    assert given in text
+    text = text.replace(given, calls, 1)
+    path = tmp_path / "city.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_profile(path)
