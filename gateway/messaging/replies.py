@@ -76,6 +76,8 @@ def send_reply(case_id: int, round_no: int) -> dict:
             raise LookupError(f"case {case_id} has no reply of round {round_no}")
         text = replied[0].data["text"]
         interim = replied[0].data.get("reply_kind") == "interim"  # 阶段性答复: told, not yet asked whether it was solved
+        # 即时办: answered and closed with the caller on the line; no visit asks again (casework/oncall.py)
+        no_visit = interim or bool(replied[0].data.get("on_call"))
         # The first reporter gets the reply as written; every other reporter of the matter gets it masked
         # (a unit's answer may name the first reporter, their phone or their address).
         masked = mask_text(text, reporter_names(session, [case_id])[case_id])
@@ -91,7 +93,7 @@ def send_reply(case_id: int, round_no: int) -> dict:
                                      channel=person.channel, kind="reply", body=body, address=person.address,
                                      subject=person.subject, case_id=case.id, contact_id=person.report.contact_id)
             rows.extend([row] if row else [])
-            if interim:
+            if no_visit:
                 continue
             try:
                 with session.begin_nested():

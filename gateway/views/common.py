@@ -74,7 +74,8 @@ MERGE_STATUS = {"proposed": "待确认", "applied": "已合并", "rejected": "�
 SUPERVISION = {0: "正常", 1: "已提醒", 2: "已超期", 3: "已催办", 4: "已升级"}
 EVENT = {"created": "创建工单", "appeal_type_inferred": "推断诉求类型", "report_attached": "并入来件", "dispatched": "派单", "signed": "签收", "replied": "答复",
          "returned": "退回", "merged": "合并", "unmerged": "撤销合并", "redispatched": "重新派单",
-         "extension_requested": "申请延期", "extension_decided": "延期审批", "followup": "回访", "closed": "办结"}
+         "extension_requested": "申请延期", "extension_decided": "延期审批", "followup": "回访", "closed": "办结",
+         "closed_on_call": "即时办结"}
 
 # Small line icons (24x24, stroke) per channel; inline so the pages need nothing from outside.
 _ICON_PATHS = {
