@@ -681,6 +681,6 @@ def knowledge_update(entry_id: int) -> ResponseReturnValue:
         knowledge.put_entry(db, entry)
         db.commit()
     audit.record("knowledge_retired" if action == "retire" else "knowledge_changed", f"knowledge:{entry_id}",
-                 action=action)
+                 step=action)
     flash({"save": "已保存。", "retire": "已停用，话务员不再检索到该条目。"}.get(action, "已恢复启用。"), "ok")
     return redirect(url_for("console.knowledge_entry", entry_id=entry_id))

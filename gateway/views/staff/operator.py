@@ -45,8 +45,15 @@ def _choices() -> dict[str, Any]:
             "reply_kinds": {kind: REPLY_KINDS[kind] for kind in oncall.ON_CALL_KINDS}}
 
 
+class _Stamper(TimestampSigner):
+    """itsdangerous's timestamp signer on the gateway's clock (gateway.clock: the one the tests can set)."""
+
+    def get_timestamp(self) -> int:
+        return int(utcnow().timestamp())
+
+
 def _signer() -> TimestampSigner:
-    return TimestampSigner(current_app.config["SECRET_KEY"], salt="operator-form-opened")
+    return _Stamper(current_app.config["SECRET_KEY"], salt="operator-form-opened")
 
 
 def opened_stamp(ticket_no: str) -> str:
@@ -63,7 +70,7 @@ def form_seconds(stamp: str, ticket_no: str) -> tuple[str, float] | None:
         return None
     if value.decode() != ticket_no:
         return None
-    return iso(opened), round(max((utcnow() - opened).total_seconds(), 0.0), 1)
+    return iso(opened), float(max(_signer().get_timestamp() - int(opened.timestamp()), 0))
 
 
 def _page(values: dict[str, Any], error: AdapterError | None = None, hints: dict[str, Any] | None = None,
