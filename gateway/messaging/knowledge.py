@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -35,53 +36,31 @@ from gateway.trust.privacy import mask_text, reporter_names
 
 MAX_INDEX_CHARS = 400  # of an answer's text: the title and the opening say what it answers
 MAX_QUERY_CHARS = 300  # of what the operator typed
-MAX_QUERY_GRAMS = 80
-COMMON = 1000  # a gram in more answers than this counts as common; its newest COMMON answers vote
-RARE = 12  # grams whose postings vote
+MAX_QUERY_GRAMS = 48
+COMMON = 500  # a gram in more answers than this counts as common; its newest COMMON answers vote
+RARE = 10  # grams whose postings vote
 CANDIDATES = 40  # answers read and ranked
 MIN_SCORE = 0.12  # share of the query's weight an answer must cover to be shown
 LIMIT = 8
 REPLY_KINDS = ("final", "explanation")  # 办结答复, 解释说明: answers to a matter (not interim, not a refusal)
 
-_CJK = ("\u3400", "\u4dbf"), ("\u4e00", "\u9fff"), ("\uf900", "\ufaff")
-
-
-def _is_cjk(ch: str) -> bool:
-    return any(lo <= ch <= hi for lo, hi in _CJK)
+_RUNS = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z]+")  # after normalize(): lower case
 
 
 def terms(text: str | None, limit: int | None = None) -> list[str]:
     """The searchable units of a text, in order of first appearance: CJK bigrams (a lone CJK character itself)
     and Latin words or numbers of two or more characters."""
-    flat = normalize(text)[:limit] if limit else normalize(text)
+    flat = normalize(text)
     out: dict[str, None] = {}
-    run: list[str] = []
-    word: list[str] = []
-
-    def flush_run() -> None:
-        if len(run) == 1:
-            out.setdefault(run[0])
-        for i in range(len(run) - 1):
-            out.setdefault(run[i] + run[i + 1])
-        run.clear()
-
-    def flush_word() -> None:
-        if len(word) >= 2:
-            out.setdefault("".join(word))
-        word.clear()
-
-    for ch in flat:
-        if _is_cjk(ch):
-            flush_word()
-            run.append(ch)
-        elif ch.isalnum():
-            flush_run()
-            word.append(ch)
-        else:
-            flush_run()
-            flush_word()
-    flush_run()
-    flush_word()
+    for match in _RUNS.finditer(flat[:limit] if limit else flat):
+        run = match.group()
+        if run[0] >= "\u3400":
+            if len(run) == 1:
+                out[run] = None
+            for i in range(len(run) - 1):
+                out[run[i:i + 2]] = None
+        elif len(run) >= 2:
+            out[run] = None
     return list(out)
 
 
@@ -204,17 +183,18 @@ def _weights(session: Session, grams: list[int]) -> dict[int, float]:
     return {gram: math.log(1 + 4 * COMMON / n) for gram, n in rows if n}
 
 
-def _votes(session: Session, weights: dict[int, float]) -> dict[int, float]:
-    """Answer id -> the summed weight of the rarest grams it holds (the newest COMMON answers of each gram)."""
+def _votes(session: Session, weights: dict[int, float]) -> list[int]:
+    """The CANDIDATES answers holding the most weight of the RARE rarest grams (the newest COMMON answers of each),
+    summed by the database."""
     rare = sorted(weights, key=lambda g: -weights[g])[:RARE]
-    arm = ("SELECT gram, answer_id FROM (SELECT gram, answer_id FROM knowledgegram WHERE gram = :g{i} "
+    arm = ("SELECT answer_id, :w{i} AS w FROM (SELECT answer_id FROM knowledgegram WHERE gram = :g{i} "
            "ORDER BY answer_id DESC LIMIT :common) AS p{i}")
     params: dict[str, Any] = {f"g{i}": g for i, g in enumerate(rare)}
-    params["common"] = COMMON
-    votes: dict[int, float] = defaultdict(float)
-    for gram, answer_id in session.execute(sql(_arms(arm, len(rare))), params):
-        votes[answer_id] += weights[gram]
-    return votes
+    params.update({f"w{i}": weights[g] for i, g in enumerate(rare)})
+    params.update(common=COMMON, candidates=CANDIDATES)
+    query = (f"SELECT answer_id FROM ({_arms(arm, len(rare))}) AS v GROUP BY answer_id "
+             "ORDER BY SUM(w) DESC, answer_id DESC LIMIT :candidates")
+    return [answer_id for (answer_id,) in session.execute(sql(query), params)]
 
 
 def search(session: Session, query: str | None, limit: int = LIMIT, category: str | None = None) -> list[Hit]:
@@ -224,19 +204,19 @@ def search(session: Session, query: str | None, limit: int = LIMIT, category: st
     if not ids:
         return []
     weights = _weights(session, ids)
-    if not weights:
-        return []
-    votes = _votes(session, weights)
-    best = sorted(votes, key=lambda a: (-votes[a], -a))[:CANDIDATES]
+    best = _votes(session, weights) if weights else []
     if not best:
         return []
+    held: dict[int, set[int]] = defaultdict(set)  # answer -> the query's grams it holds, from the index
+    for gram, answer_id in session.exec(select(KnowledgeGram.gram, KnowledgeGram.answer_id).where(
+            col(KnowledgeGram.gram).in_(list(weights)), col(KnowledgeGram.answer_id).in_(best))):
+        held[answer_id].add(gram)
     total = sum(weights.values())
     hits = []
     for answer in session.exec(select(KnowledgeAnswer).where(col(KnowledgeAnswer.id).in_(best),
                                                              col(KnowledgeAnswer.active))).all():
-        body = grams_of("", answer.text)
         heading = {gram_id(t) for t in terms(answer.title)}
-        covered = sum(w for g, w in weights.items() if g in body or g in heading)
+        covered = sum(weights[g] for g in held[answer.id or 0])
         titled = sum(w for g, w in weights.items() if g in heading)
         score = (covered + 0.5 * titled) / total
         if score >= MIN_SCORE:

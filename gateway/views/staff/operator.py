@@ -61,7 +61,7 @@ def opened_stamp(ticket_no: str) -> str:
     return _signer().sign(ticket_no).decode()
 
 
-def form_seconds(stamp: str, ticket_no: str) -> tuple[str, float] | None:
+def form_seconds(stamp: str, ticket_no: str) -> tuple[str | None, float] | None:
     """When this ticket's form was opened and how many seconds ago, from its signed stamp; None for a stamp
     that is missing, forged, of another ticket or older than FORM_MAX_AGE."""
     try:
