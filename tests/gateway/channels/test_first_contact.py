@@ -225,3 +225,29 @@ def test_an_answer_given_on_the_call_is_searchable_once(client, rt):
     client.post("/operator/", data={**ASK, "ticket_no": "OP-00000000000000f2", "caller_number": "13900139002"})
     found = client.get("/api/v1/operator/knowledge", query_string={"q": "社保卡补办材料"}).get_json()["answers"]
     assert [a["text"] for a in found] == [ANSWER]  # the same words are kept once
+
+
+def test_hotline_knowledge_reindex_adds_the_replies_published_before_the_base(app, client, rt, jobs, config):
+    from click.testing import CliRunner
+    from sqlalchemy import delete
+
+    from gateway.cli import main
+    from gateway.models import KnowledgeAnswer, KnowledgeGram
+    from tests.conftest import subprocess_env
+
+    office = logged_in(app, "office")
+    number = office.post("/api/v1/reports", json={"title": "路灯不亮", "text": "江岸区中山大道888号路灯连续三天不亮。",
+                                                  "phone": "13800138001"}).get_json()["case"]["number"]
+    jobs()
+    lead = assignments(rt, number)["WH-LIGHT"].id
+    office.post(f"/api/v1/assignments/{lead}/reply", json={"text": "经现场核查，已更换灯具，路灯恢复照明。"})
+    with Session(rt.engine) as session:  # as a database upgraded from a release without the base
+        session.execute(delete(KnowledgeGram))
+        session.execute(delete(KnowledgeAnswer))
+        session.commit()
+    assert client.get("/api/v1/operator/knowledge", query_string={"q": "路灯更换灯具"}).get_json()["answers"] == []
+    result = CliRunner().invoke(main, ["knowledge", "reindex"], env=subprocess_env(config))
+    assert result.exit_code == 0 and "added 1 replies" in result.output
+    [hit] = client.get("/api/v1/operator/knowledge", query_string={"q": "路灯更换灯具"}).get_json()["answers"]
+    assert hit["case_number"] == number
+    assert "added 0 replies" in CliRunner().invoke(main, ["knowledge", "reindex"], env=subprocess_env(config)).output
