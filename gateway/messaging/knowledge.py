@@ -23,6 +23,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable
 
 from sqlalchemy import delete, insert
@@ -36,7 +37,7 @@ from gateway.trust.privacy import mask_text, reporter_names
 
 MAX_INDEX_CHARS = 400  # of an answer's text: the title and the opening say what it answers
 MAX_QUERY_CHARS = 300  # of what the operator typed
-MAX_QUERY_GRAMS = 48
+MAX_QUERY_GRAMS = 40
 COMMON = 500  # a gram in more answers than this counts as common; its newest COMMON answers vote
 RARE = 10  # grams whose postings vote
 CANDIDATES = 40  # answers read and ranked
@@ -47,10 +48,11 @@ REPLY_KINDS = ("final", "explanation")  # 办结答复, 解释说明: answers to
 _RUNS = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z]+")  # after normalize(): lower case
 
 
-def terms(text: str | None, limit: int | None = None) -> list[str]:
+def terms(text: str | None, limit: int | None = None, fold: bool = True) -> list[str]:
     """The searchable units of a text, in order of first appearance: CJK bigrams (a lone CJK character itself)
-    and Latin words or numbers of two or more characters."""
-    flat = normalize(text)
+    and Latin words or numbers of two or more characters. ``fold=False``: lower case only, without the full
+    normalization (a stored title has no greetings or full-width words worth its time, forty times a search)."""
+    flat = normalize(text) if fold else (text or "").lower()
     out: dict[str, None] = {}
     for match in _RUNS.finditer(flat[:limit] if limit else flat):
         run = match.group()
@@ -64,6 +66,7 @@ def terms(text: str | None, limit: int | None = None) -> list[str]:
     return list(out)
 
 
+@lru_cache(maxsize=1 << 16)  # the same bigrams come again and again
 def gram_id(term: str) -> int:
     """A term's 32-bit id (signed, to fit an INTEGER column on every database), the same in every process."""
     return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest(), "little", signed=True)
@@ -87,19 +90,24 @@ def put(session: Session, source: str, source_id: int, title: str, text: str, *,
                                                         KnowledgeAnswer.source_id == source_id)).first()
     if answer is None:
         answer = KnowledgeAnswer(source=source, source_id=source_id, digest="")
+    else:
+        _unindex(session, answer)
     answer.title, answer.text, answer.category, answer.case_number = title[:300], text, category, case_number
     answer.digest, answer.active, answer.updated_at = digest(text), True, utcnow()
     session.add(answer)
     session.flush()
-    _index(session, answer)
-    return answer
-
-
-def _index(session: Session, answer: KnowledgeAnswer) -> None:
-    session.execute(delete(KnowledgeGram).where(col(KnowledgeGram.answer_id) == answer.id))
     rows = [{"gram": g, "answer_id": answer.id} for g in grams_of(answer.title, answer.text)]
     if rows:
         session.execute(insert(KnowledgeGram), rows)
+    return answer
+
+
+def _unindex(session: Session, answer: KnowledgeAnswer) -> None:
+    """Remove an answer's index rows, found by their primary key (the grams of its stored words)."""
+    if answer.id is None or not answer.active:
+        return
+    session.execute(delete(KnowledgeGram).where(col(KnowledgeGram.gram).in_(grams_of(answer.title, answer.text)),
+                                                col(KnowledgeGram.answer_id) == answer.id))
 
 
 def retire(session: Session, source: str, source_id: int) -> None:
@@ -108,9 +116,9 @@ def retire(session: Session, source: str, source_id: int) -> None:
                                                         KnowledgeAnswer.source_id == source_id)).first()
     if answer is None:
         return
+    _unindex(session, answer)
     answer.active, answer.updated_at = False, utcnow()
     session.add(answer)
-    session.execute(delete(KnowledgeGram).where(col(KnowledgeGram.answer_id) == answer.id))
 
 
 def put_entry(session: Session, entry: KnowledgeEntry) -> None:
@@ -215,7 +223,7 @@ def search(session: Session, query: str | None, limit: int = LIMIT, category: st
     hits = []
     for answer in session.exec(select(KnowledgeAnswer).where(col(KnowledgeAnswer.id).in_(best),
                                                              col(KnowledgeAnswer.active))).all():
-        heading = {gram_id(t) for t in terms(answer.title)}
+        heading = {gram_id(t) for t in terms(answer.title, fold=False)}
         covered = sum(weights[g] for g in held[answer.id or 0])
         titled = sum(w for g, w in weights.items() if g in heading)
         score = (covered + 0.5 * titled) / total
