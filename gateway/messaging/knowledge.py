@@ -7,9 +7,10 @@ answer whose text is already in the base (the same words, normalized) is kept on
 
 The search is a character-bigram inverted index kept here (`KnowledgeGram`: a 32-bit id of each CJK bigram or
 Latin word of the title and the first MAX_INDEX_CHARS of the text -> the answer), the same tables and SQL on
-SQLite and PostgreSQL: neither FTS5's tokenizers nor pg_trgm cut Chinese text into words (pg_trgm drops
-non-ASCII characters under the C locale, and PostgreSQL has no Chinese text-search parser without an
-extension), and one implementation is measured once (docs/BENCHMARKS.md, "Knowledge base search").
+SQLite and PostgreSQL: FTS5 keeps a run of Chinese characters as one token (its trigram tokenizer finds no
+two-character word), pg_trgm depends on the database's locale and an extension, PostgreSQL has no Chinese
+text-search parser without one; and one implementation is measured once (docs/BENCHMARKS.md, "Knowledge base
+search").
 
 A query: its grams' posting lengths are counted up to COMMON (one statement); the RAREST grams' postings (the
 newest COMMON of each) vote for answers, weighted by rarity; the best CANDIDATES are read and ranked by how much
