@@ -6,7 +6,7 @@ import inspect
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Protocol
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -149,6 +149,8 @@ class Case(SQLModel, table=True):
     closed_at: Optional[datetime] = _ts()
     merged_into_id: Optional[int] = Field(default=None, foreign_key="case.id", index=True)
     routing: dict = _json()
+    # 即时办: the operator answered and closed the matter during the call (never dispatched); counted apart.
+    closed_on_call: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Report(SQLModel, table=True):
@@ -409,6 +411,46 @@ class Reply(SQLModel, table=True):
     reviewed_by: Optional[str] = Field(default=None, max_length=100)
     reviewed_at: Optional[datetime] = _ts()
     review_comment: Optional[str] = None
+
+
+class KnowledgeEntry(SQLModel, table=True):
+    """An answer the office keeps for the operators (知识库): written, edited and retired on the console."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)  # the question as callers ask it
+    text: str  # the answer the operator reads out
+    category: Optional[str] = Field(default=None, max_length=64)  # a profile category code
+    status: str = Field(default="active", max_length=16, index=True)  # active | retired
+    created_by: str = Field(max_length=100)
+    created_at: datetime = _now()
+    updated_by: Optional[str] = Field(default=None, max_length=100)
+    updated_at: datetime = _now()
+
+
+class KnowledgeAnswer(SQLModel, table=True):
+    """One searchable answer: an office entry, or a published reply of a unit or an operator (masked)."""
+
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_knowledgeanswer_source"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source: str = Field(max_length=8)  # entry | reply
+    source_id: int  # KnowledgeEntry.id or Reply.id
+    title: str = Field(default="", max_length=300)
+    text: str = ""  # as shown to the operator: a reply's text masked (gateway/trust/privacy.py)
+    category: Optional[str] = Field(default=None, max_length=64)
+    case_number: Optional[str] = Field(default=None, max_length=32)  # a reply's case
+    digest: str = Field(max_length=32, index=True)  # of the normalized text: the same answer is kept once
+    active: bool = True
+    updated_at: datetime = _now()
+
+
+class KnowledgeGram(SQLModel, table=True):
+    """The answer search's inverted index: a character bigram (or a Latin word), as a 32-bit id -> an answer.
+
+    Primary key only, WITHOUT ROWID on SQLite (as DedupeKey); newest answers first is ``answer_id DESC``."""
+
+    __table_args__ = {"sqlite_with_rowid": False}
+    gram: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    answer_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
 
 
 class FollowUp(SQLModel, table=True):

@@ -19,6 +19,7 @@ from gateway.casework.routing import office
 from gateway.casework.sla import DEFAULT_ACKNOWLEDGE, DEFAULT_RULES, acknowledge_rule, clocks, due, rule_for
 from gateway.clock import as_utc, utcnow
 from gateway.errors import WorkflowError
+from gateway.messaging import knowledge
 from gateway.messaging.notify import queue_notification
 from gateway.models import (
     ASSIST,
@@ -380,6 +381,7 @@ def _publish(session: Session, case: Case, assignment: Assignment, row: Reply, a
     round_no = len(replies) + 1
     row.round, row.status = round_no, "approved"
     session.add(row)
+    knowledge.add_reply(session, case, row)  # the operators' knowledge base (masked; answers to a matter only)
     case.status, case.updated_at = ("in_progress" if row.kind == "interim" else "replied"), now
     session.add(case)
     _event(session, case, "replied", actor, assignment_id=assignment.id, text=citizen_text(row), round=round_no,

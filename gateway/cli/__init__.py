@@ -13,6 +13,6 @@ def main() -> None:
 
 
 for _command in (run.run, run.worker, run.cron, run.web, demo.demo, admin.import_group, admin.user, admin.retention,
-                 admin.db_group, admin.calendar_group, mail.smtp, mail.imap, mail.parse, models.router_group,
+                 admin.db_group, admin.calendar_group, admin.knowledge_group, mail.smtp, mail.imap, mail.parse, models.router_group,
                  models.eval_group, models.dedupe_group, models.bench):
     main.add_command(_command)

@@ -265,3 +265,25 @@ def calendar_show(year: int) -> None:
                    f"{working} working days. Import it with `hotline calendar import FILE`.")
         for d in sorted(statutory_holidays(year)):
             click.echo(f"  {d} 放假")
+
+
+@click.group("knowledge")
+def knowledge_group() -> None:
+    """The operators' knowledge base."""
+
+
+@knowledge_group.command("reindex")
+def knowledge_reindex() -> None:
+    """Add every published reply the knowledge base does not hold yet (once, after upgrading to a release with it)."""
+    from sqlmodel import Session
+
+    from gateway.messaging import knowledge
+
+    app = build_app()
+    rt = app.extensions["hotline"]
+    try:
+        with app.app_context(), Session(rt.engine) as session:
+            added = knowledge.reindex_replies(session)
+    finally:
+        rt.close()
+    click.echo(f"added {added} replies to the knowledge base")

@@ -20,7 +20,7 @@ from gateway import outbox
 from gateway.clock import as_utc, utcnow
 from gateway.db import insert_new
 from gateway.intake import attachments
-from gateway.models import Case, Contact, Event, Identity, Notification, Report, id_of
+from gateway.models import Case, Contact, Event, Identity, Notification, Outbox, Report, id_of
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ class Match:
 
 # The dedupe seam: a function (session, runtime, report, contact) -> Match | None.
 Matcher = Callable[[Session, Runtime, Report, Optional[Contact]], Optional[Match]]
+# A matter settled as it is stored (the operator's 即时办): (session, the new case, its report) -> outbox rows,
+# written in the same transaction instead of the dispatch.
+Resolver = Callable[[Session, Case, Report], list[Outbox]]
 
 
 @dataclass
@@ -54,10 +57,13 @@ class IngestResult:
     contact: Optional[Contact] = None  # the reporter as resolved by this ingest (None for a replay)
 
 
-def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach_to: int | None = None) -> IngestResult:
+def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach_to: int | None = None,
+           resolve: Resolver | None = None) -> IngestResult:
     """Store a report, link its reporter, attach it to a case or open one, and enqueue the follow-up work.
 
     ``attach_to``: a case a member of staff chose (the operator's "attach"); never taken from a payload.
+    ``resolve``: the matter was settled on the call (即时办): the report opens a case of its own (no dedupe:
+    nobody else's matter is closed by it), which ``resolve`` answers and closes instead of dispatching it.
 
     One transaction, one commit: a replay is looked up first; the report row is written once, with
     its contact and case (a concurrent delivery of the same report fails on the unique key there and
@@ -72,7 +78,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
                 return _replayed(session, known)
         contact = resolve_contact(session, report)
         report.contact_id = contact.id if contact else None
-        case, link, match = _find_case(session, rt, report, contact, attach_to)
+        case, link, match = (None, "new", None) if resolve else _find_case(session, rt, report, contact, attach_to)
         if case is None:
             case = open_case(session, rt, report)
             link = "new"
@@ -94,7 +100,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
         kept = inbound.attachments[: len(report.attachments)]
         if report.attachments:  # the files' places name the report id
             report.attachments = attachments.plan(report.id, kept, rt.settings.max_attachment_bytes)
-        jobs = outbox.claim(_follow_up_jobs(session, rt, case, report, link))
+        jobs = outbox.claim(_follow_up_jobs(session, rt, case, report, link, resolve))
         if rt.dedupe_index is not None:  # keep the dedupe index current
             rt.dedupe_index(session, rt, case, report)
         try:
@@ -411,10 +417,13 @@ def _attach(session: Session, case: Case, report: Report, link: str, match: Matc
     session.add(Event(case_id=id_of(case), kind="report_attached", data=data))
 
 
-def _follow_up_jobs(session: Session, rt: Runtime, case: Case, report: Report, link: str) -> list:
-    """The work that must happen after commit: dispatch a new case, acknowledge the citizen."""
+def _follow_up_jobs(session: Session, rt: Runtime, case: Case, report: Report, link: str,
+                    resolve: Resolver | None = None) -> list:
+    """The work that must happen after commit: dispatch a new case (or settle it), acknowledge the citizen."""
     jobs = []
-    if link == "new":
+    if resolve is not None:
+        jobs.extend(resolve(session, case, report))
+    elif link == "new":
         jobs.append(outbox.add(session, "dispatch_case", [case.id], f"dispatch-{case.id}", "dispatch"))
     if rt.after_ingest is not None:
         jobs.extend(rt.after_ingest(session, rt, case, report, link))

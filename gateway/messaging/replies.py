@@ -101,6 +101,8 @@ def send_reply(case_id: int, round_no: int) -> dict:
             raise LookupError(f"case {case_id} does not exist")
         replied = round_reply(session, case_id, round_no)
         interim = replied.data.get("reply_kind") == "interim"  # 阶段性答复: told, not yet asked whether it was solved
+        # 即时办: answered and closed with the caller on the line; no visit asks again (casework/oncall.py)
+        no_visit = interim or bool(replied.data.get("on_call"))
         texts = ReplyTexts(session, case_id, replied.data["text"])
         ask_at = utcnow() + timedelta(hours=float(rt.profile.schedule.get("followup_after_hours", 24)))
         rows: list[Outbox] = []
@@ -119,7 +121,7 @@ def send_reply(case_id: int, round_no: int) -> dict:
                                          address=person.address, subject=person.subject, case_id=case.id,
                                          contact_id=person.report.contact_id)
                 rows.extend([row] if row else [])
-            if interim:
+            if no_visit:
                 continue
             try:
                 with session.begin_nested():

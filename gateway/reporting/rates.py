@@ -11,7 +11,12 @@ when there is nothing to divide by:
 - 解决率 (resolution) = follow-ups answered "solved" in the period ÷ follow-ups answered in the period;
 - 满意率 (satisfaction) = (满意 + 基本满意) ÷ valid answers (满意, 基本满意, 不满意) given in the period;
 - 重复来电率 (repeat) = cases opened in the period that the same person reported again within the profile's
-  ``[schedule] repeat_window_hours`` (default 72) ÷ cases opened in the period.
+  ``[schedule] repeat_window_hours`` (default 72) ÷ cases opened in the period;
+- 即时办结率 (first contact) = hotline tickets received in the period whose matter the operator answered and
+  closed on the call (the ticket opened a case marked ``closed_on_call``, gateway/casework/oncall.py) ÷ hotline
+  tickets received in the period (every call's ticket: the form's and the call-centre system's, new or attached).
+  Overall only: such a matter reaches no unit. Its answer counts in the first two rates as the 12345 centre's
+  own assignment, met at the call.
 
 Per unit: its own assignments for the first two; the cases it leads for the other three. Overall (the key
 None): every assignment, follow-up and case. Cancelled assignments and merged-away cases count nowhere.
@@ -47,6 +52,8 @@ class Rates:
     repeats: int = 0
     unreachable: int = 0  # phone follow-ups that reached nobody after the last attempt: in no rate, counted apart
     refused: int = 0  # phone follow-ups the citizen refused (拒访): no answer either
+    tickets: int = 0
+    on_call: int = 0
 
     def __add__(self, other: Rates) -> Rates:
         """The counts of two units together (a unit and its sub-units): every rate recomputed from them."""
@@ -76,11 +83,15 @@ class Rates:
     def repeat_rate(self) -> float | None:
         return self._of(self.repeats, self.cases)
 
+    @property
+    def first_contact_rate(self) -> float | None:
+        return self._of(self.on_call, self.tickets)
+
     def as_dict(self) -> dict[str, Any]:
-        """The counts and the five rates, as the report and the API carry them."""
+        """The counts and the six rates, as the report and the API carry them."""
         return {**asdict(self), "response_rate": self.response_rate, "on_time_rate": self.on_time_rate,
                 "resolution_rate": self.resolution_rate, "satisfaction_rate": self.satisfaction_rate,
-                "repeat_rate": self.repeat_rate}
+                "repeat_rate": self.repeat_rate, "first_contact_rate": self.first_contact_rate}
 
 
 def _on_time(done: datetime | None, due: datetime | None) -> bool:
@@ -95,7 +106,20 @@ def period_rates(session: Session, start: datetime, end: datetime, repeat_window
     leads = _leads(session, start, end)
     _followup_counts(session, rates, leads, start, end)
     _repeat_counts(session, rates, leads, start, end, repeat_window)
+    rates[None].tickets, rates[None].on_call = first_contact_counts(session, start, end)
     return dict(rates)
+
+
+def on_call(link: str, closed_on_call: bool) -> bool:
+    """Whether a ticket is the call whose matter the operator closed on the line (it opened that case)."""
+    return bool(closed_on_call) and link == "new"
+
+
+def first_contact_counts(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """即时办结率's two counts: (hotline tickets received in the period, of them closed on the call)."""
+    rows = session.exec(select(Report.link, Case.closed_on_call).join(Case, col(Case.id) == Report.case_id).where(
+        Report.channel == "hotline", col(Report.received_at) >= start, col(Report.received_at) < end)).all()
+    return len(rows), sum(on_call(link, closed) for link, closed in rows)
 
 
 def _clock_counts(session: Session, rates: dict[int | None, Rates], start: datetime, end: datetime) -> None:

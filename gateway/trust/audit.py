@@ -18,6 +18,8 @@ ACTIONS = {
     "token_created": "新建接口令牌", "token_revoked": "吊销接口令牌", "retention": "个人信息到期脱敏",
     "unpublished": "从留言板撤下", "ledger_exported": "导出工单台账",
     "call_claimed": "领取回访电话", "call_recorded": "记录电话结果",
+    "closed_on_call": "即时办结",
+    "knowledge_created": "新建知识库条目", "knowledge_changed": "修改知识库条目", "knowledge_retired": "停用知识库条目",
 }
 
 

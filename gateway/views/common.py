@@ -76,7 +76,8 @@ EVENT = {"created": "创建工单", "appeal_type_inferred": "推断诉求类型"
          "returned": "退回", "merged": "合并", "unmerged": "撤销合并", "redispatched": "重新派单",
          "extension_requested": "申请延期", "extension_decided": "延期审批", "followup": "回访", "closed": "办结",
          "call_made": "电话告知/回访", "followup_unreachable": "回访多次未接通", "followup_refused": "拒访",
-         "transcript_added": "补入语音留言内容", "transcript_failed": "语音转写失败"}
+         "transcript_added": "补入语音留言内容", "transcript_failed": "语音转写失败",
+         "closed_on_call": "即时办结"}
 
 # Small line icons (24x24, stroke) per channel; inline so the pages need nothing from outside.
 _ICON_PATHS = {

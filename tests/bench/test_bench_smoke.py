@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import dedupe_scale, dispatch, intake, ledger, operator_hint, supervision
+from bench import dedupe_scale, dispatch, intake, knowledge, ledger, operator_hint, supervision
 
 
 def common_args(redis_url: str, out: Path) -> list[str]:
@@ -121,6 +121,16 @@ def test_the_operator_hint_benchmark_times_both_engines_on_the_same_queries_and_
     assert found["old_caller_also_new"] <= found["old_caller"]
     # Every similar case the old engine listed and the new one does not is accounted for, with dedupe's reason.
     assert sum(run["old_similar_left_out"].values()) == found["old_similar"] - found["old_similar_also_new"]
+
+
+def test_the_knowledge_benchmark_builds_the_index_and_times_the_search_and_the_adds(redis_url, tmp_path):
+    out = tmp_path / "knowledge.json"
+    knowledge.main([*common_args(redis_url, out), "--answers", "400", "--queries", "30", "--adds", "3",
+                    "--path", str(tmp_path)])
+    [run] = json.loads(out.read_text())["runs"]
+    assert run["answers"] == 400 and run["index_rows"] > 400 and run["index_bytes_per_answer"] > 0
+    assert run["queries"] == 30 and run["search_ms"]["p95"] > 0 and run["search_cpu_ms"]["p50"] > 0
+    assert run["adds"] == 3 and run["put_ms"]["max"] > 0 and 0 < run["asked_answer_shown"] <= 1
 
 
 def test_hotline_bench_runs_the_named_benchmark_script_and_refuses_unknown_names():

@@ -18,6 +18,7 @@ from gateway.casework.queues import is_open, overdue, overdue_case_ids
 from gateway.clock import utcnow
 from gateway.errors import ApiError, WorkflowError
 from gateway.intake.ingest import find_by_number
+from gateway.messaging import knowledge
 from gateway.models import (
     LEAD,
     Assignment,
@@ -28,13 +29,16 @@ from gateway.models import (
     Event,
     Extension,
     Identity,
+    KnowledgeAnswer,
+    KnowledgeEntry,
     MergeRecord,
     Reply,
     Report,
     User,
     id_of,
 )
-from gateway.reporting import charts, ledger, stats
+from gateway.reporting import charts, ledger, operators, stats
+from gateway.reporting.rates import Rates, first_contact_counts
 from gateway.runtime import current
 from gateway.trust import audit, auth, privacy
 from gateway.trust.auth import require_role
@@ -104,6 +108,8 @@ def case_filters(args: Any, now: datetime) -> list[Any]:
         where.append(col(Case.id).in_(select(Assignment.case_id).where(col(Assignment.department_id).in_(units))))
     if args.get("overdue"):
         where.append(col(Case.id).in_(overdue_case_ids(now)))
+    if args.get("on_call"):  # 即时办: closed by the operator on the call
+        where.append(col(Case.closed_on_call))
     if args.get("date_from") and (start := _local_day(args["date_from"])):
         where.append(Case.created_at >= start)
     if args.get("date_to") and (end := _local_day(args["date_to"], end=True)):
@@ -538,10 +544,13 @@ def reports() -> ResponseReturnValue:
         by_channel = {CHANNEL.get(k, k): v for k, v in stats.volume_by_channel(db, since, axis, tz).items()}
         by_category = stats.volume_by_category(db, since, axis, tz)
         top_categories = dict(list(by_category.items())[:6])
+        tickets, closed = first_contact_counts(db, since, now)
         return render_template(
             "console/reports.html", span=span, since=since, ranking=ranking,
             repeat_hours=round(rt.profile.repeat_window.total_seconds() / 3600),
             total_replies=stats.cumulative_replies(db), hot=stats.hot_issues(db, since),
+            operators=operators.operator_measures(db, since, now),
+            overall=Rates(tickets=tickets, on_call=closed),
             channel_chart=charts.line_chart(labels, by_channel, title="各渠道来件量（按日）"),
             category_chart=charts.line_chart(labels, {category_name(k): v for k, v in top_categories.items()},
                                              title="主要类别工单量（按日）"),
@@ -584,3 +593,94 @@ def audit_log() -> ResponseReturnValue:
 def operator_home() -> ResponseReturnValue:
     """The operator's start page: the way to the hotline intake form."""
     return render_template("console/operator.html")
+
+
+KNOWLEDGE_TITLE_MAX, KNOWLEDGE_TEXT_MAX = 200, 4000
+
+
+def _knowledge_form() -> tuple[dict[str, str], str | None]:
+    """The entry form's values and what is wrong with them (None: nothing)."""
+    values = {key: request.form.get(key, "").strip() for key in ("title", "text", "category")}
+    if not values["title"] or not values["text"]:
+        return values, "问题和答复内容都须填写。"
+    if len(values["title"]) > KNOWLEDGE_TITLE_MAX or len(values["text"]) > KNOWLEDGE_TEXT_MAX:
+        return values, f"问题不超过 {KNOWLEDGE_TITLE_MAX} 字，答复不超过 {KNOWLEDGE_TEXT_MAX} 字。"
+    if "\x00" in "".join(values.values()):
+        return values, "内容含有无效字符。"
+    if values["category"] and current().profile.category(values["category"]) is None:
+        return values, "没有这个问题分类。"
+    return values, None
+
+
+@bp.get("/knowledge")
+@require_role(*OFFICE)
+def knowledge_entries() -> ResponseReturnValue:
+    """The office's knowledge base entries (active and retired) and the form for a new one."""
+    status = request.args.get("status", "active")
+    with Session(current().engine) as db:
+        rows = list(knowledge.entries(db, status if status in ("active", "retired") else None))
+        replies = db.exec(select(func.count()).select_from(KnowledgeAnswer).where(
+            KnowledgeAnswer.source == "reply", col(KnowledgeAnswer.active))).one()
+    return render_template("console/knowledge.html", rows=rows, status=status, replies=replies,
+                           categories=current().profile.categories, values={})
+
+
+@bp.post("/knowledge")
+@require_role(*OFFICE)
+def knowledge_create() -> ResponseReturnValue:
+    """A new entry, searchable at once by the operators."""
+    values, wrong = _knowledge_form()
+    if wrong:
+        flash(wrong, "error")
+        return redirect(url_for("console.knowledge_entries"))
+    category = current().profile.category(values["category"])
+    with Session(current().engine) as db:
+        entry = KnowledgeEntry(title=values["title"], text=values["text"], category=category.code if category else None,
+                               created_by=_user().actor)
+        db.add(entry)
+        db.flush()
+        knowledge.put_entry(db, entry)
+        db.commit()
+        entry_id = entry.id
+    audit.record("knowledge_created", f"knowledge:{entry_id}", title=values["title"])
+    flash("已加入知识库。", "ok")
+    return redirect(url_for("console.knowledge_entries"))
+
+
+@bp.get("/knowledge/<int:entry_id>")
+@require_role(*OFFICE)
+def knowledge_entry(entry_id: int) -> ResponseReturnValue:
+    """One entry, to edit, retire or bring back."""
+    with Session(current().engine) as db:
+        entry = db.get(KnowledgeEntry, entry_id)
+    if entry is None:
+        return render_template("console/not_found.html", number=f"知识库条目 {entry_id}"), 404
+    return render_template("console/knowledge_entry.html", entry=entry, categories=current().profile.categories)
+
+
+@bp.post("/knowledge/<int:entry_id>")
+@require_role(*OFFICE)
+def knowledge_update(entry_id: int) -> ResponseReturnValue:
+    """Save an edited entry (the search sees the new words at once), retire it, or bring it back."""
+    action = request.form.get("action", "save")
+    values, wrong = _knowledge_form() if action == "save" else ({}, None)
+    if wrong:
+        flash(wrong, "error")
+        return redirect(url_for("console.knowledge_entry", entry_id=entry_id))
+    with Session(current().engine) as db:
+        entry = db.get(KnowledgeEntry, entry_id)
+        if entry is None:
+            return render_template("console/not_found.html", number=f"知识库条目 {entry_id}"), 404
+        if action == "save":
+            category = current().profile.category(values["category"])
+            entry.title, entry.text, entry.category = values["title"], values["text"], category.code if category else None
+        else:
+            entry.status = "retired" if action == "retire" else "active"
+        entry.updated_by, entry.updated_at = _user().actor, utcnow()
+        db.add(entry)
+        knowledge.put_entry(db, entry)
+        db.commit()
+    audit.record("knowledge_retired" if action == "retire" else "knowledge_changed", f"knowledge:{entry_id}",
+                 step=action)
+    flash({"save": "已保存。", "retire": "已停用，话务员不再检索到该条目。"}.get(action, "已恢复启用。"), "ok")
+    return redirect(url_for("console.knowledge_entry", entry_id=entry_id))
