@@ -24,6 +24,7 @@ from typing import Any, Hashable, Mapping, Sequence
 
 from .features import Features, top_category
 from .place import SITE, compare_places
+from .problem import CONFLICT, SAME, Signature, relation
 from .text import similarity
 
 ATTACH, PROPOSE, NEW = "attach", "propose", "new"
@@ -37,6 +38,7 @@ WEIGHT_DISTRICT = 0.05
 WEIGHT_CATEGORY = 0.05
 WEIGHT_RECENT = 0.05
 WEIGHT_TOPIC = 0.1
+WEIGHT_PROBLEM = 0.1
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Thresholds:
     same_problem_hours: float = 72
     min_text: float = 0.04  # below this cosine the texts share nothing worth a merge, whatever else agrees
     radius_m: float = 300  # two reports with coordinates this close are about one spot
+    copy_text: float = 0.6  # at or above this cosine a text is a copy: it may attach with no named place in common
     idf: Mapping[str, float] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +109,8 @@ class Scored:
     # The same evidence summed without the 1.0 ceiling: among candidates that all reach the ceiling
     # (a template reported at many places), the one that also shares the place or the exact words has more.
     evidence: float = 0.0
+    # Whether the score may attach on its own; False: at most a proposal (see ``_why_not_auto``).
+    auto: bool = True
 
 
 def _category_relation(a: str | None, b: str | None) -> str:
@@ -156,6 +161,7 @@ def score_candidate(
     street_same = bool(new.place.street and new.place.street == reference.place.street)
     meters = _distance_m(new, candidate)
     topics = _shared_topics(new, candidate)
+    problem = relation(new.problem, _case_problem(candidate))
 
     reasons: list[dict[str, Any]] = [{"feature": "text_similarity", "value": round(text, 3)}]
     score = math.sqrt(text)
@@ -189,6 +195,10 @@ def score_candidate(
     if topics:
         score += WEIGHT_TOPIC
         reasons.append({"feature": "topic_match", "value": sorted(topics)})
+    if new.problem or problem != "unknown":
+        reasons.append({"feature": "problem", "value": problem, "signature": new.problem.to_list()})
+        if problem == SAME:
+            score += WEIGHT_PROBLEM
     if same_contact:
         score += WEIGHT_CONTACT
         reasons.append({"feature": "same_contact", "value": True})
@@ -202,13 +212,20 @@ def score_candidate(
     vetoed = places.veto
     rule: str | None = None
     same_site = matched_kind == SITE and not places.partial
+    named = places.relation == "match" and not places.partial
     if vetoed:
         reasons.append({"feature": "veto", "value": "different_place"})
+    elif problem == CONFLICT:
+        # Another problem at the same place (a garage's leak, the roof terrace built over), or the same
+        # person about another matter: another case, whatever the place and the person.
+        vetoed = True
+        reasons.append({"feature": "veto", "value": "different_problem"})
     elif text < thresholds.min_text and not (
-        category != "different" and places.relation == "match" and (same_contact or (same_site and topics))
+        category != "different" and places.relation == "match"
+        and (same_contact or (same_site and topics) or (named and problem == SAME))
     ):
         # The same person naming the same place about the same kind of problem is a chase even in
-        # other words ("还是没水"); so is anyone naming the same estate or school with the same kind of
+        # other words ("还是没水"); so is anyone naming the same estate, firm or road with the same
         # problem in other words (its shops' smoke, then their noise at night). About another kind of
         # problem there - water after a street light - it is not.
         reasons.append({"feature": "gate", "value": "text_below_minimum"})
@@ -221,7 +238,43 @@ def score_candidate(
             rule = SAME_PROBLEM
         else:
             reasons.append({"feature": "gate", "value": "outside_window" if category != "different" else "category"})
-    return Scored(candidate.case_id, score, rule, vetoed, reasons, evidence)
+    auto = True
+    if rule is not None:
+        close = meters is not None and meters <= thresholds.radius_m
+        why_not = _why_not_auto(rule, text, problem, named or close, places.detail, thresholds)
+        if why_not:
+            auto = False
+            reasons.append({"feature": "no_auto", "value": why_not})
+        elif rule == SAME_PERSON and problem == SAME and places.relation != "mismatch" and score < thresholds.auto:
+            # The same person, the same problem, no other place: a short follow-up ("520路今天还是不停").
+            reasons.append({"feature": "follow_up", "value": True})
+            score = thresholds.auto
+    return Scored(candidate.case_id, score, rule, vetoed, reasons, evidence, auto)
+
+
+def _why_not_auto(rule: str, text: float, problem: str, place: bool, detail: tuple[str, str] | None,
+                  thresholds: Thresholds) -> str | None:
+    """Why a candidate a rule takes may only be proposed, not attached; None: it may be attached.
+
+    Other people's reports attach only with a place in common (a named estate, firm, project, route
+    or road, or coordinates within ``radius_m``) or a copied text, never on a district and a topic
+    word; and with the same problem, or a text that says so in many of the same words. Different
+    buildings of one estate or house numbers on one road are for the office to judge."""
+    if detail is not None:
+        return "different_building_or_number"
+    if rule == SAME_PROBLEM and not place and text < thresholds.copy_text:
+        return "no_common_place"
+    if rule == SAME_PROBLEM and problem != SAME and text < thresholds.copy_text / 2:
+        return "problem_not_shown"
+    return None
+
+
+def _case_problem(candidate: Candidate) -> Signature:
+    """The problems a case's reports name, together."""
+    found = candidate.features.problem
+    for features in candidate.more_features:
+        found = found.union(features.problem)
+    return found
 
 
 def _distance_m(new: Features, candidate: Candidate) -> float | None:
@@ -263,14 +316,16 @@ def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features
 
 
 def _below_gate(new: Features, candidate: Candidate, text: float, thresholds: Thresholds) -> bool:
-    """Whether no rule can take the candidate whatever its place: too little shared text, no shared person or topic."""
-    return text < thresholds.min_text and not _shares_contact(new, candidate) and not _shared_topics(new, candidate)
+    """Whether no rule can take the candidate whatever its place: too little shared text, no shared person,
+    topic or problem."""
+    return (text < thresholds.min_text and not _shares_contact(new, candidate) and not _shared_topics(new, candidate)
+            and relation(new.problem, _case_problem(candidate)) != SAME)
 
 
 def _rank(scored: Scored, candidate: Candidate) -> tuple[Any, ...]:
-    """(score, open, latest report, case id): higher is better, whatever order the candidates came in."""
+    """(may attach, score, open, latest report, case id): higher is better, whatever order the candidates came in."""
     last = candidate.last_report_at.timestamp() if candidate.last_report_at else 0.0
-    return (scored.score, candidate.is_open, last, str(candidate.case_id))
+    return (scored.auto, scored.score, candidate.is_open, last, str(candidate.case_id))
 
 
 def decide(
@@ -312,7 +367,7 @@ def decide(
                 *reasons,
             ]
         return Decision(NEW, None, nearest.score if nearest else 0.0, None, reasons)
-    action = ATTACH if best.score >= thresholds.auto else PROPOSE
+    action = ATTACH if best.score >= thresholds.auto and best.auto else PROPOSE
     return Decision(action, best.case_id, best.score, best.rule, best.reasons)
 
 

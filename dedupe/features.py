@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from .identity import normalize_board_user, normalize_email, normalize_phone
-from .place import EMPTY_GAZETTEER, SITE, Gazetteer, Place
+from .place import COMPANY, EMPTY_GAZETTEER, PROJECT, SPECIFIC_KINDS, VETO_KINDS, Gazetteer, Place
+from .problem import EMPTY, Signature, signature
 from .text import MAX_SHINGLE_CHARS, band_keys, minhash, normalize, shingles, stable_hash
 
 FEATURES_VERSION = 1
@@ -47,6 +48,7 @@ class Features:
     point: tuple[float, float] | None = None  # (lat, lon) when the channel gave coordinates
     source: str = field(default="", repr=False, compare=False)  # the text the shingles were cut from
     topics: frozenset[str] = frozenset()  # kinds of problem named (the words of the profile's [dedupe.topics])
+    problem: Signature = EMPTY  # the objects and faults named (dedupe/problem.py); a case's: all its reports'
 
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
         """Return a JSON-able dict. ``compact`` stores no shingles (they are cut again when read): only
@@ -66,6 +68,7 @@ class Features:
             "channel": self.channel,
             "point": list(self.point) if self.point else None,
             **({"tp": sorted(self.topics)} if self.topics else {}),
+            **({"pb": self.problem.to_list()} if self.problem else {}),
         }
 
     @classmethod
@@ -92,6 +95,8 @@ class Features:
             channel=data.get("channel"),
             point=_point(data.get("point")),
             topics=frozenset(data.get("tp") or ()),
+            # stored before problem signatures existed: read from the stored text
+            problem=Signature.from_list(data["pb"]) if "pb" in data else signature(text),
         )
 
     def _compact(self) -> tuple[str, dict[str, Any]]:
@@ -191,6 +196,7 @@ def extract(report_like: Any, gazetteer: Gazetteer | None = None, topics: Mappin
         point=_point((lat, lon)) if (lat := _get(report_like, "lat")) is not None
         and (lon := _get(report_like, "lon")) is not None else None,
         topics=topics_in(text, topics),
+        problem=signature(text),
     )
 
 
@@ -268,10 +274,12 @@ def block_keys(
         cells = [(i + di, j + dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)] if query else [(i, j)]
         keys.extend(f"g:{a}:{b}" for a, b in cells)
     place_keys: list[str] = []
-    specific = sorted(features.place.specific, key=lambda t: t.kind != SITE)
+    # Named entities need no district: a company, a project, a bus route, then sites, then roads.
+    specific = sorted(features.place.specific, key=lambda t: SPECIFIC_KINDS.index(t.kind))
     for token in specific:
-        name = token.name.lower()
-        for candidate in (name, name[-4:] if len(name) > 4 and not name.isascii() else None):
+        name = token.core.lower() if token.kind in (COMPANY, PROJECT) else token.name.lower()
+        short = name[-4:] if token.kind in VETO_KINDS and len(name) > 4 and not name.isascii() else None
+        for candidate in (name, short):
             key = f"pl:{candidate}" if candidate else None
             if key and key not in place_keys and len(place_keys) < MAX_PLACE_KEYS:
                 place_keys.append(key)
@@ -327,6 +335,7 @@ def merge_features(case: Features, report: Features) -> Features:
         point=case.point or report.point,
         source=source,
         topics=case.topics | report.topics,
+        problem=case.problem.union(report.problem),
     )
 
 
