@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Hashable, Mapping, Sequence
 
 from .features import Features, top_category
-from .place import SITE, compare_places
+from .place import ENTITY_KINDS, HOUSE, SITE, compare_places
 from .problem import CONFLICT, SAME, Signature, relation
 from .text import similarity
 
@@ -168,7 +168,9 @@ def score_candidate(
     matched_kind = None
     if places.relation == "match":
         matched_kind = _kind_of(places.matched, new, reference)
-        weight = WEIGHT_SITE if matched_kind == SITE else WEIGHT_ROAD if matched_kind else WEIGHT_STREET
+        weight = WEIGHT_SITE if matched_kind in (SITE, *ENTITY_KINDS) else WEIGHT_ROAD if matched_kind else WEIGHT_STREET
+        if not places.detail and _same_house(new, reference):
+            weight = WEIGHT_SITE  # "解放大道1388号" on both: one spot of the road
         if places.partial:  # a short form of the name: weak, unless both are about the same kind of problem
             weight = WEIGHT_ROAD if topics else WEIGHT_STREET
         score += weight
@@ -245,8 +247,9 @@ def score_candidate(
         if why_not:
             auto = False
             reasons.append({"feature": "no_auto", "value": why_not})
-        elif rule == SAME_PERSON and problem == SAME and places.relation != "mismatch" and score < thresholds.auto:
-            # The same person, the same problem, no other place: a short follow-up ("520路今天还是不停").
+        elif rule == SAME_PERSON and (problem == SAME or named) and score < thresholds.auto:
+            # The same person about the same problem or the same named place, neither contradicted: a
+            # short follow-up ("520路今天还是不停", "恒通达那边还是没人给说法").
             reasons.append({"feature": "follow_up", "value": True})
             score = thresholds.auto
     return Scored(candidate.case_id, score, rule, vetoed, reasons, evidence, auto)
@@ -267,6 +270,11 @@ def _why_not_auto(rule: str, text: float, problem: str, place: bool, detail: tup
     if rule == SAME_PROBLEM and problem != SAME and text < thresholds.copy_text / 2:
         return "problem_not_shown"
     return None
+
+
+def _same_house(new: Features, reference: Features) -> bool:
+    mine = {t.name for t in new.place.tokens if t.kind == HOUSE}
+    return bool(mine) and any(t.kind == HOUSE and t.name in mine for t in reference.place.tokens)
 
 
 def _case_problem(candidate: Candidate) -> Signature:
@@ -369,6 +377,14 @@ def decide(
         return Decision(NEW, None, nearest.score if nearest else 0.0, None, reasons)
     action = ATTACH if best.score >= thresholds.auto and best.auto else PROPOSE
     return Decision(action, best.case_id, best.score, best.rule, best.reasons)
+
+
+def another_matter(new: Features, case: Features) -> bool:
+    """Whether a text clearly names another problem or another named place than a case's reports: what
+    stops threading a sender's text onto their open case by time alone ("还有个事, 门口那个大坑")."""
+    if relation(new.problem, case.problem) == CONFLICT:
+        return True
+    return compare_places(new.place, case.place, new.text, case.text).relation == "mismatch"
 
 
 def matches(

@@ -56,7 +56,7 @@ _ADMIN_STREET_SUFFIXES = ("街道", "镇", "乡")
 
 # Words that end a place name when scanning backwards from a suffix ("我住在X小区").
 _BREAK_CHARS = "的在是我你他她了把被给对从到去来说为与及或但而就也又还要会能请让使并且有住将该本此这那其入回"
-_BREAK_WORDS = ("导致", "甚至", "整个", "附近", "门口", "对面", "旁边", "里面", "楼下", "周边", "位于", "关于", "反映", "投诉",
+_BREAK_WORDS = ("来电人系", "来电人", "名为", "叫做", "叫", "举报", "咨询", "表扬", "一家", "一所", "一栋", "那栋", "这栋", "那家", "这家", "导致", "甚至", "整个", "附近", "门口", "对面", "旁边", "里面", "楼下", "周边", "位于", "关于", "反映", "投诉",
     "影响", "占据", "占用", "污染", "进入", "进出", "离开", "经过", "路过", "属于", "以及", "还有")
 # A name made only of these is not specific ("本小区", "我们小区", "附近的学校").
 _GENERIC_CORES = {
@@ -64,7 +64,13 @@ _GENERIC_CORES = {
     "各个", "各", "居民", "老旧", "老", "新", "同一", "其他", "一些", "多个", "几个", "我家", "其中",
     "所在", "城市", "农村", "乡村", "全", "全市", "全区", "全县", "这所", "那所", "一所", "该所", "马",
     "道", "公", "小", "大", "高", "人行", "街", "主", "支", "干", "出", "进", "本",
+    "普惠", "公办", "民办", "私立", "公立", "批发", "施工", "在建", "昨晚", "今晚", "今天", "昨天", "晚上", "半夜", "那个",
+    "这个", "那边", "这边", "旁边", "楼下", "对面", "每天", "现在", "还是", "又在",
 }  # fmt: skip
+# Words ending in 街 or 路 that are not roads ("炸街", "跑路"), and sites' suffixes that start another word.
+_NOT_ROADS = ("炸街", "逛街", "上街", "扫街", "沿街", "临街", "过街", "上路", "走路", "修路", "带路", "让路", "堵路", "绕路",
+              "问路", "跑路", "出路", "退路", "思路", "一路", "半路")
+_SITE_NOT_FOLLOWED_BY = {"市场": ("监管", "价格", "经济", "主体", "化"), "中心": ("城区",)}
 # Characters after 路/街/道 that make it a common noun, not a road name ("路灯", "路面", "街头").
 _ROAD_NOT_FOLLOWED_BY = "灯面费况线牌政由人口头边上下旁段"
 # 城 ends names ("金地太阳城") but also starts common words ("城管", "城市", "城区").
@@ -330,6 +336,10 @@ def _name_before(segment: str, start: int, end: int, suffix_len: int) -> str | N
             head = head[cut_at + len(word) :]
     head = head[-_MAX_NAME:]
     suffix = segment[end - suffix_len : end]
+    if "某" in head:
+        return None  # "武汉某职业技术学院": a place the writer did not name
+    if (head + suffix).endswith(_NOT_ROADS):
+        return None
     if suffix == "路" and (head.endswith("马") or head[-1:].isdigit()):
         return None  # "过马路", "大马路": the common noun for a road; "520路", "电车1路": a bus route
     if len(head) < _MIN_HEAD.get(suffix, 0):
@@ -351,7 +361,7 @@ def firm_core(name: str, kind: str = COMPANY) -> str:
     ("武汉恒通达物流有限公司" -> "恒通达"); "" when nothing of its own is left ("一家服装厂", "物业公司")."""
     words = _TRADE_WORDS if kind == COMPANY else _PROJECT_WORDS + _TRADE_WORDS
     core = name
-    for article in ("一家", "那家", "这家", "某"):  # "街道口一家美术培训机构": the firm starts after the article
+    for article in ("一家", "那家", "这家", "某", "的"):  # "街道口一家美术培训机构": the firm starts after the article
         if article in core:
             core = core[core.rindex(article) + len(article):]
     changed = True
@@ -403,6 +413,8 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
 
                     elif suffix == "城" and end < len(seg) and seg[end] in _CITY_NOT_FOLLOWED_BY:
                         continue
+                    elif suffix in _SITE_NOT_FOLLOWED_BY and seg.startswith(_SITE_NOT_FOLLOWED_BY[suffix], end):
+                        continue  # "市场监管部门"
                     elif kind in (COMPANY, PROJECT) and any(seg.startswith(s, end) for s in _FIRM_SUFFIXES + _SITE_SUFFIXES):
                         continue  # "恒通达物流有限公司", "冷链物流园": the longer name
                     # "魅力之城小区": let the longer name win over "魅力之城" + "小区".
@@ -496,6 +508,9 @@ def _contained(a: PlaceToken, b: PlaceToken) -> bool:
 
 def _mentioned(token: PlaceToken, text: str) -> bool:
     core = token.core.lower()
+    if token.kind in (COMPANY, PROJECT) and len(core) == 2:
+        # "优学英语培训学校" is "优学" to its firm core; "优学英语的事" names it, "优学" alone might not
+        return any(core + word in text for word in _TRADE_WORDS)
     return (len(core) >= 3 and core in text) or token.name.lower() in text
 
 
@@ -543,6 +558,9 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
                     return PlaceComparison("match", district, matched=(x.name, x_there.name))
                 if y_here is not None:
                     return PlaceComparison("match", district, matched=(y_here.name, y.name))
+                road = _same_road(a, b) if kind == SITE else None
+                if road is not None:  # "多福路那栋服装批发市场" / "多福路的批发市场": the road says which
+                    return _with_detail(PlaceComparison("match", district, matched=road), a, b)
                 return PlaceComparison("match", district, matched=(x.name, y.name), partial=True)
             return PlaceComparison("mismatch", district, conflict=(x.name, y.name))
         if left and b_text and _mentioned(left[0], b_text):
@@ -562,3 +580,13 @@ def _with_detail(found: PlaceComparison, a: Place, b: Place) -> PlaceComparison:
         if left and right and not left & right:
             return replace(found, detail=(min(left), min(right)))
     return found
+
+
+def _same_road(a: Place, b: Place) -> tuple[str, str] | None:
+    """The first road both name, if any."""
+    right = [t for t in b.tokens if t.kind == ROAD]
+    for x in (t for t in a.tokens if t.kind == ROAD):
+        y = next((t for t in right if _names_match(x, t)), None)
+        if y is not None:
+            return x.name, y.name
+    return None

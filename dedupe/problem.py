@@ -11,7 +11,8 @@ A signature is two small sets of kinds, ``objects`` (路灯, 车库, 电梯, 工
 - ``unknown``: one of them names nothing the lexicon knows (a short "还是没人管").
 
 A word followed by a place postposition (公交站旁边, 总站对面, 小区门口) says where, not what, and
-does not count. A city adds words through its profile (``[dedupe.topics]``), each a fault of its own kind.
+does not count. The lexicon is the city's language, not its places: a profile's ``[dedupe.topics]`` stay a
+separate, coarser evidence (``features.topics``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable
 
 # kind -> words. Objects: the thing the report is about.
 OBJECTS: dict[str, tuple[str, ...]] = {
@@ -38,7 +39,7 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "water": ("自来水", "供水", "停水", "水压", "没水", "断水", "二次供水", "水质", "来水"),
     "power": ("停电", "断电", "供电", "电压", "跳闸"),
     "lift": ("电梯", "扶梯"),
-    "garbage": ("垃圾", "清运", "垃圾站", "垃圾桶", "废品"),
+    "garbage": ("垃圾", "清运", "垃圾站", "垃圾桶", "废品", "医疗垃圾", "医疗废物", "垃圾袋"),
     "wages": ("工资", "欠薪", "薪水", "工钱", "讨薪", "劳务费", "薪资"),
     "insurance": ("社保", "公积金", "医保", "养老保险"),
     "pyramid": ("传销",),
@@ -57,7 +58,7 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "charging": ("充电", "飞线"),
     "pigeon": ("鸽子",),
     "fish": ("死鱼", "钓鱼"),
-    "refund": ("退费", "退卡", "跑路", "不退", "退款"),
+    "refund": ("退费", "退卡", "跑路", "不退", "退款", "退钱", "闭店", "关门了", "停业", "人去楼空"),
     "express": ("快递", "包裹", "快件"),
     "taxi": ("出租车", "黑车", "拒载", "网约车"),
     "bike": ("共享单车", "单车", "电动车乱停", "电动车停满"),
@@ -76,7 +77,6 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "quarry": ("采石", "开采", "采砂"),
     "bridge": ("天桥", "桥面", "大桥"),
     "truck": ("渣土车", "货车", "大货车"),
-    "medical_waste": ("医疗垃圾", "医疗废物"),
 }  # fmt: skip
 
 # kind -> words. Faults: what is wrong.
@@ -86,22 +86,23 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "flood": ("积水", "渍水", "内涝", "被淹", "淹了", "就淹", "倒灌"),
     "broken": ("破损", "损坏", "坏了", "故障", "塌", "松动", "缺失", "不见了", "撞坏", "停运", "困人", "倒伏", "停用",
                "坏掉", "丢了", "没了"),
-    "noise": ("噪音", "噪声", "吵", "轰隆", "音响", "喇叭", "提示音", "叫了一晚", "狗叫", "轰到"),
+    "noise": ("噪音", "噪声", "吵", "轰隆", "音响", "喇叭", "提示音", "叫了一晚", "狗叫", "轰到", "叫声", "嗡嗡", "声音好大",
+              "声音很大", "睡不着"),
     "fumes": ("油烟", "排烟", "烟味", "冒烟", "熏"),
-    "smell": ("臭", "异味", "气味", "刺鼻", "难闻"),
+    "smell": ("臭", "异味", "气味", "刺鼻", "难闻", "化工味", "呛", "一股味", "味道", "废气"),
     "dust": ("扬尘", "粉尘", "灰尘", "尘土", "带泥", "撒漏"),
     "arrears": ("拖欠", "欠薪", "欠我们", "不发", "未发", "讨薪", "没发", "未缴", "欠了"),
-    "charging": ("乱收费", "收费", "多收", "重复收费", "物业费", "费用", "涨价", "太贵"),
+    "charging": ("乱收费", "收费", "多收", "重复收费", "物业费", "费用", "涨价", "太贵", "收取", "额外收", "收了", "另收"),
     "occupation": ("占道", "占道经营", "占用", "堵死", "被占", "堆满", "堆放", "乱堆", "乱放", "乱扔"),
     "illegal_building": ("违建", "违章搭建", "私搭乱建", "加建", "搭彩钢棚", "圈成"),
     "night_work": ("夜间施工", "半夜施工", "深夜施工", "凌晨施工", "早间施工", "夜里施工", "半夜还在", "晚上施工"),
     "burning": ("焚烧", "烧垃圾", "焚烧垃圾", "烧东西"),
     "outage": ("停水", "没水", "断水", "停电", "断电", "停气", "没气", "不来水"),
     "quality": ("发黄", "浑浊", "异物", "变质", "变差", "不干净"),
-    "unlicensed": ("无证", "非法", "违规开采", "无资质", "黑车"),
+    "unlicensed": ("无证", "非法", "违规开采", "无资质", "没有资质", "没资质", "黑车", "执业证"),
     "forced": ("强制", "强迫", "变相强制", "被迫", "不订", "必须"),
     "skip": ("甩站", "不进站", "不停", "开过去", "等了", "没来", "间隔太长", "太挤", "挤得", "满了", "延长运营"),
-    "congestion": ("拥堵", "堵车", "堵得", "堵成", "排长队", "排队"),
+    "congestion": ("拥堵", "堵车", "堵得", "堵成", "排长队", "排队", "被堵", "堵了"),
     "loose_dog": ("不拴绳", "伤人", "咬伤", "咬人"),
     "fraud": ("传销", "诈骗", "跑路", "拉人"),
     "pollution": ("排放", "污染", "排污", "死鱼", "污水横流", "外溢"),
@@ -109,6 +110,9 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "speeding": ("超速", "闯红灯", "飙车"),
 }  # fmt: skip
 
+# Objects that are the problem themselves: a flat divided for rent is the matter, whatever else is said of it.
+PROBLEM_OBJECTS = frozenset({"rental", "pyramid", "building", "wages", "throwing", "charging", "pigeon", "quarry", "refund",
+                             "internship", "flyer", "animal_farm", "motor", "insurance"})
 # Faults that one source gives off together: a shop's fumes and its noise at night are one matter.
 NUISANCES = frozenset({"noise", "fumes", "smell", "dust", "pollution"})
 # Place postpositions: "公交站旁边的井盖", "总站对面", "小区门口": the word before says where, not what.
@@ -144,27 +148,24 @@ class Signature:
 EMPTY = Signature()
 
 
-@functools.lru_cache(maxsize=16)
-def _lexicon(extra: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, list[tuple[str, str]]]]:
+@functools.lru_cache(maxsize=1)
+def _lexicon() -> tuple[re.Pattern[str], dict[str, list[tuple[str, str]]]]:
     """One alternation of every word (longest first) and word -> [("o"|"f", kind)]."""
     meaning: dict[str, list[tuple[str, str]]] = {}
     for side, table in (("o", OBJECTS), ("f", FAULTS)):
         for kind, words in table.items():
             for word in words:
                 meaning.setdefault(word, []).append((side, kind))
-    for word, kind in extra:
-        if word:
-            meaning.setdefault(word, []).append(("f", kind))
-    words = sorted(meaning, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(w) for w in words) + "|(?:" + "|".join(_WHERE) + ")")
+    ordered = sorted(meaning, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(w) for w in ordered) + "|(?:" + "|".join(_WHERE) + ")")
     return pattern, meaning
 
 
-def signature(text: str, extra: Mapping[str, str] | None = None) -> Signature:
-    """The problem signature of a normalized text; ``extra`` maps a city's own words to a kind of fault."""
+def signature(text: str) -> Signature:
+    """The problem signature of a normalized text."""
     if not text:
         return EMPTY
-    pattern, meaning = _lexicon(tuple(sorted((extra or {}).items())))
+    pattern, meaning = _lexicon()
     objects: set[str] = set()
     faults: set[str] = set()
     found = list(pattern.finditer(text))
@@ -197,6 +198,8 @@ def relation(a: Signature, b: Signature) -> str:
     """``same``, ``conflict`` or ``unknown`` (see the module's doc)."""
     if not a or not b:
         return UNKNOWN
+    if a.objects & b.objects & PROBLEM_OBJECTS:
+        return SAME
     objects = None if not (a.objects and b.objects) else bool(a.objects & b.objects)
     faults = None if not (a.faults and b.faults) else _faults_agree(a, b)
     if objects is False or faults is False:

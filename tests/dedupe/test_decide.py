@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dedupe.decide import ATTACH, NEW, PROPOSE, Candidate, Thresholds, decide, matches
-from dedupe.features import Features, block_keys, case_keys, extract
+from dedupe.features import MENTION_CHARS, Features, block_keys, case_keys, extract
 from dedupe.place import Gazetteer
 from dedupe.text import normalize
 
@@ -135,8 +135,9 @@ def test_the_compact_form_keeps_the_shingles_and_older_stored_features_still_rea
 
 def test_block_keys_are_few_short_and_shared_within_the_window():
     old = features(SMOKE, 0, phone="13800138000", address="大智街道")
-    keys = block_keys(old)
-    assert len(keys) <= 20 and sum(len(k.encode()) for k in keys) < 1024
+    keys = block_keys(old, query=False)
+    assert len(keys) <= 24 and sum(len(k.encode()) for k in keys) < 1024
+    assert len(block_keys(old)) <= 24 + MENTION_CHARS  # a look-up adds the three-character mentions of its head
     assert any(k.startswith("p:tel:") for k in keys) and any(k.startswith("pl:") for k in keys)
     for hours in (1, 30, 47, 71.9):
         later = replace(features(POTHOLE, hours), place=old.place)
