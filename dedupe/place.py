@@ -37,6 +37,7 @@ _COMPANY_SUFFIXES = (
     # a firm named by its trade alone ("恒通达物流", "顺邦快递"): the trades whose names people shorten so
     "物流", "快递", "劳务", "置业", "地产", "培训机构", "培训学校", "培训班",
 )  # fmt: skip
+_TRADE_NOT_FOLLOWED_BY = ("专业", "行业", "企业", "园区", "员", "小哥", "车", "费", "单", "柜", "点", "站")
 _PROJECT_SUFFIXES = ("项目工地", "项目部", "项目", "工地")
 # Trade and legal words around a firm's own name: "武汉恒通达物流有限公司" is "恒通达".
 _TRADE_WORDS = (
@@ -48,6 +49,8 @@ _TRADE_WORDS = (
     "能源", "安装", "加工", "印刷", "包装", "纺织", "材料", "设备", "英语", "美术", "音乐", "舞蹈", "书法", "钢材",
     "公交", "自来水", "水务", "供电", "燃气", "电力", "地铁", "城投", "城建",
 )  # fmt: skip
+# A firm's "name" holding these is a phrase about firms, not one firm ("不同公司", "企业物流专业").
+_NOT_A_FIRM = ("企业", "不同", "专业", "届", "多家", "几家", "这些", "那些", "各个", "所在", "我们", "他们", "你们", "所有")
 _FIRM_PREFIXES = ("武汉市", "武汉", "湖北省", "湖北", "中国", "一家", "一个", "某某", "某", "这家", "那家", "该", "本")
 _PROJECT_WORDS = ("项目工地", "项目部", "项目", "工地", "一期", "二期", "三期", "四期", "五期")
 _ROUTE = re.compile(r"(?<![0-9A-Za-z])(?:(地铁|轨道交通)?(\d{1,3})号线|(电车)?(\d{1,4})路(?![口段]))")
@@ -373,7 +376,9 @@ def firm_core(name: str, kind: str = COMPANY) -> str:
         for word in words:
             if core.endswith(word):
                 core, changed = core[: -len(word)], True
-    return "" if len(core) < 2 or core in _GENERIC_CORES else core
+    if len(core) < 2 or core in _GENERIC_CORES or any(word in core for word in _NOT_A_FIRM):
+        return ""
+    return core
 
 
 def _firms_match(a: str, b: str) -> bool:
@@ -417,6 +422,8 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                         continue  # "市场监管部门"
                     elif kind in (COMPANY, PROJECT) and any(seg.startswith(s, end) for s in _FIRM_SUFFIXES + _SITE_SUFFIXES):
                         continue  # "恒通达物流有限公司", "冷链物流园": the longer name
+                    elif kind == COMPANY and seg.startswith(_TRADE_NOT_FOLLOWED_BY, end):
+                        continue  # "物流专业", "快递员": the trade, not a firm
                     # "魅力之城小区": let the longer name win over "魅力之城" + "小区".
                     if kind == SITE and any(seg.startswith(s, end) for s in _SITE_SUFFIXES):
                         continue
