@@ -2,17 +2,22 @@
 
 Rules (docs/ARCHITECTURE.md, "Dedupe, in three rules"; rule 1, provider retries, is a unique key upstream):
 
-- rule 2 ``same_person``: the same contact, a similar text or the same place, while the case
-  is open or within ``same_person_days`` of its last report;
+- rule 2 ``same_person``: the same contact, a similar text, the same named place or the same problem,
+  while the case is open or within ``same_person_days`` of its last report;
 - rule 3 ``same_problem``: different people, the same territory, a compatible category and a
-  similar text, within ``same_problem_hours`` of the case's last report or while it is open.
+  similar text or the same problem, within ``same_problem_hours`` of the case's last report or while
+  it is open.
 
-Both rules are vetoed when the two reports name different specific places (estates, schools,
-roads) or different districts: the same complaint template about another place is another case.
+Both rules are vetoed when the two reports name different named places of one kind (estates, schools,
+roads, companies, projects, bus routes) or different districts: the same complaint template about
+another place is another case; and when their problem signatures share nothing (``dedupe.problem``):
+another problem at the same place, or the same person about another matter, is another case. Rule 3
+attaches automatically only with a place in common (a named place or close coordinates, not a district)
+or a copied text, and with the same problem; otherwise it proposes (``Scored.auto``).
 
 The score adds up evidence: ``sqrt(text cosine)`` (so that a paraphrase's low cosine still
-counts) plus fixed weights for a shared place, contact, district, street, category and a short
-time gap. Weights and thresholds were calibrated with ``tools/calibrate_dedupe.py``.
+counts) plus fixed weights for a shared place, contact, district, street, category, problem and a
+short time gap; the same person about the same problem or named place is a follow-up and reaches ``auto``. Weights and thresholds were calibrated with ``tools/calibrate_dedupe.py``.
 """
 
 from __future__ import annotations

@@ -86,14 +86,14 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "flood": ("积水", "渍水", "内涝", "被淹", "淹了", "就淹", "倒灌"),
     "broken": ("破损", "损坏", "坏了", "故障", "塌", "松动", "缺失", "不见了", "撞坏", "停运", "困人", "倒伏", "停用",
                "坏掉", "丢了", "没了"),
-    "noise": ("噪音", "噪声", "吵", "轰隆", "音响", "喇叭", "提示音", "叫了一晚", "狗叫", "轰到", "叫声", "嗡嗡", "声音好大",
+    "noise": ("噪音", "噪声", "吵", "轰隆", "音响", "喇叭", "提示音", "叫了一晚", "狗叫", "轰到", "叫声", "嗡嗡", "声音好大", "喧哗", "大声",
               "声音很大", "睡不着"),
     "fumes": ("油烟", "排烟", "烟味", "冒烟", "熏"),
     "smell": ("臭", "异味", "气味", "刺鼻", "难闻", "化工味", "呛", "一股味", "味道", "废气"),
     "dust": ("扬尘", "粉尘", "灰尘", "尘土", "带泥", "撒漏"),
     "arrears": ("拖欠", "欠薪", "欠我们", "不发", "未发", "讨薪", "没发", "未缴", "欠了"),
     "charging": ("乱收费", "收费", "多收", "重复收费", "物业费", "费用", "涨价", "太贵", "收取", "额外收", "收了", "另收"),
-    "occupation": ("占道", "占道经营", "占用", "堵死", "被占", "堆满", "堆放", "乱堆", "乱放", "乱扔"),
+    "occupation": ("占道", "占道经营", "占用", "摆满", "摆到", "堵死", "被占", "堆满", "堆放", "乱堆", "乱放", "乱扔"),
     "illegal_building": ("违建", "违章搭建", "私搭乱建", "加建", "搭彩钢棚", "圈成"),
     "night_work": ("夜间施工", "半夜施工", "深夜施工", "凌晨施工", "早间施工", "夜里施工", "半夜还在", "晚上施工"),
     "burning": ("焚烧", "烧垃圾", "焚烧垃圾", "烧东西"),
@@ -101,7 +101,7 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "quality": ("发黄", "浑浊", "异物", "变质", "变差", "不干净"),
     "unlicensed": ("无证", "非法", "违规开采", "无资质", "没有资质", "没资质", "黑车", "执业证"),
     "forced": ("强制", "强迫", "变相强制", "被迫", "不订", "必须"),
-    "skip": ("甩站", "不进站", "不停", "开过去", "等了", "没来", "间隔太长", "太挤", "挤得", "满了", "延长运营"),
+    "skip": ("甩站", "不进站", "不停", "开过去", "等了", "没来", "间隔太长", "太挤", "挤得", "延长运营"),
     "congestion": ("拥堵", "堵车", "堵得", "堵成", "排长队", "排队", "被堵", "堵了"),
     "loose_dog": ("不拴绳", "伤人", "咬伤", "咬人"),
     "fraud": ("传销", "诈骗", "跑路", "拉人"),
@@ -202,12 +202,14 @@ def relation(a: Signature, b: Signature) -> str:
         return SAME
     objects = None if not (a.objects and b.objects) else bool(a.objects & b.objects)
     faults = None if not (a.faults and b.faults) else _faults_agree(a, b)
-    if objects is False or faults is False:
-        # One shared side outweighs a missing word on the other only when that side is an object with
-        # a fault of its own on both: "路灯不亮" / "路灯坏了, 晚上很黑" share the light, their faults differ
-        # in words. Two different objects, or two different faults of different objects, conflict.
-        if objects and faults is False and not (a.faults & NUISANCES or b.faults & NUISANCES):
-            return SAME if _soft_faults(a.faults, b.faults) else CONFLICT
+    if objects is False:
+        return CONFLICT
+    if faults is False:
+        # The same object with other faults: "路灯不亮" / "路灯坏了" are one breakdown in other words; a bar's
+        # noise and its litter may be one matter or two (unknown: no veto, but no automatic attachment
+        # for other people either); with no object in common, two faults are two problems.
+        if objects:
+            return SAME if _soft_faults(a.faults, b.faults) else UNKNOWN
         return CONFLICT
     if objects or faults:
         return SAME
