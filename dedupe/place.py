@@ -376,7 +376,7 @@ def firm_core(name: str, kind: str = COMPANY) -> str:
         for word in words:
             if core.endswith(word):
                 core, changed = core[: -len(word)], True
-    if len(core) < 2 or core in _GENERIC_CORES or any(word in core for word in _NOT_A_FIRM):
+    if len(core) < 2 or core in _GENERIC_CORES or core in _SITE_SUFFIXES or any(word in core for word in _NOT_A_FIRM):
         return ""
     return core
 
@@ -424,8 +424,8 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                         continue  # "恒通达物流有限公司", "冷链物流园": the longer name
                     elif kind == COMPANY and seg.startswith(_TRADE_NOT_FOLLOWED_BY, end):
                         continue  # "物流专业", "快递员": the trade, not a firm
-                    # "魅力之城小区": let the longer name win over "魅力之城" + "小区".
-                    if kind == SITE and any(seg.startswith(s, end) for s in _SITE_SUFFIXES):
+                    # "魅力之城小区": let the longer name win over "魅力之城" + "小区"; "格林东郡项目工地" is a project.
+                    if kind == SITE and any(seg.startswith(s, end) for s in _SITE_SUFFIXES + _PROJECT_SUFFIXES):
                         continue
                     hit = (suffix, kind, end)
                     break
