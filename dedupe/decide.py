@@ -248,7 +248,9 @@ def score_candidate(
     auto = True
     if rule is not None:
         close = meters is not None and meters <= thresholds.radius_m
-        why_not = _why_not_auto(rule, text, problem, named or close, places.detail, thresholds)
+        # a short form of the name ("经济学院" in "涉外经济学院") counts as the place only for the same problem
+        short_form = places.relation == "match" and places.partial and problem == SAME
+        why_not = _why_not_auto(rule, text, problem, named or close or short_form, places.detail, thresholds)
         if why_not:
             auto = False
             reasons.append({"feature": "no_auto", "value": why_not})
