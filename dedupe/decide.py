@@ -334,7 +334,18 @@ def _below_gate(new: Features, candidate: Candidate, text: float, thresholds: Th
     """Whether no rule can take the candidate whatever its place: too little shared text, no shared person,
     topic or problem."""
     return (text < thresholds.min_text and not _shares_contact(new, candidate) and not _shared_topics(new, candidate)
-            and relation(new.problem, _case_problem(candidate)) != SAME)
+            and not (_may_share_place(new, candidate) and relation(new.problem, _case_problem(candidate)) == SAME))
+
+
+def _may_share_place(new: Features, candidate: Candidate) -> bool:
+    """A cheap first look (substrings, no comparison of places): whether a named place of one side appears in
+    the other's text. Below the text gate only a shared place with the same problem can take a candidate."""
+    for features in (candidate.features, *candidate.more_features):
+        if any(len(core := t.core.lower()) >= 2 and core in new.text for t in features.place.specific):
+            return True
+        if any(len(core := t.core.lower()) >= 2 and core in features.text for t in new.place.specific):
+            return True
+    return False
 
 
 def _rank(scored: Scored, candidate: Candidate) -> tuple[Any, ...]:

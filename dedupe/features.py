@@ -69,7 +69,7 @@ class Features:
             "channel": self.channel,
             "point": list(self.point) if self.point else None,
             **({"tp": sorted(self.topics)} if self.topics else {}),
-            **({"pb": self.problem.to_list()} if self.problem else {}),
+            "pb": self.problem.to_list(),  # even when empty: a case read back need not look again
         }
 
     @classmethod
