@@ -534,7 +534,8 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
     else:
         district = "unknown"
     # A company, a project or a bus route: any shared one matches, two different ones veto.
-    for kind in ENTITY_KINDS:
+    kinds = {t.kind for t in a.tokens} | {t.kind for t in b.tokens}
+    for kind in ENTITY_KINDS if not kinds.isdisjoint(ENTITY_KINDS) else ():
         left = [t for t in a.tokens if t.kind == kind]
         right = [t for t in b.tokens if t.kind == kind]
         if left and right:
@@ -581,6 +582,8 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
 
 def _with_detail(found: PlaceComparison, a: Place, b: Place) -> PlaceComparison:
     """Mark a match whose two sides name different buildings (of the estate) or house numbers (on the road)."""
+    if all(t.kind in SPECIFIC_KINDS for t in a.tokens) or all(t.kind in SPECIFIC_KINDS for t in b.tokens):
+        return found  # one side names no building or house number
     for kind in (BUILDING, HOUSE):
         left = {t.name for t in a.tokens if t.kind == kind}
         right = {t.name for t in b.tokens if t.kind == kind}
