@@ -2,17 +2,22 @@
 
 Rules (docs/ARCHITECTURE.md, "Dedupe, in three rules"; rule 1, provider retries, is a unique key upstream):
 
-- rule 2 ``same_person``: the same contact, a similar text or the same place, while the case
-  is open or within ``same_person_days`` of its last report;
+- rule 2 ``same_person``: the same contact, a similar text, the same named place or the same problem,
+  while the case is open or within ``same_person_days`` of its last report;
 - rule 3 ``same_problem``: different people, the same territory, a compatible category and a
-  similar text, within ``same_problem_hours`` of the case's last report or while it is open.
+  similar text or the same problem, within ``same_problem_hours`` of the case's last report or while
+  it is open.
 
-Both rules are vetoed when the two reports name different specific places (estates, schools,
-roads) or different districts: the same complaint template about another place is another case.
+Both rules are vetoed when the two reports name different named places of one kind (estates, schools,
+roads, companies, projects, bus routes) or different districts: the same complaint template about
+another place is another case; and when their problem signatures share nothing (``dedupe.problem``):
+another problem at the same place, or the same person about another matter, is another case. Rule 3
+attaches automatically only with a place in common (a named place or close coordinates, not a district)
+or a copied text, and with the same problem; otherwise it proposes (``Scored.auto``).
 
 The score adds up evidence: ``sqrt(text cosine)`` (so that a paraphrase's low cosine still
-counts) plus fixed weights for a shared place, contact, district, street, category and a short
-time gap. Weights and thresholds were calibrated with ``tools/calibrate_dedupe.py``.
+counts) plus fixed weights for a shared place, contact, district, street, category, problem and a
+short time gap; the same person about the same problem or named place is a follow-up and reaches ``auto``. Weights and thresholds were calibrated with ``tools/calibrate_dedupe.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from datetime import datetime
 from typing import Any, Hashable, Mapping, Sequence
 
 from .features import Features, top_category
-from .place import SITE, compare_places
+from .place import ENTITY_KINDS, HOUSE, SITE, compare_places
+from .problem import CONFLICT, SAME, Signature, relation
 from .text import similarity
 
 ATTACH, PROPOSE, NEW = "attach", "propose", "new"
@@ -37,6 +43,7 @@ WEIGHT_DISTRICT = 0.05
 WEIGHT_CATEGORY = 0.05
 WEIGHT_RECENT = 0.05
 WEIGHT_TOPIC = 0.1
+WEIGHT_PROBLEM = 0.1
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Thresholds:
     same_problem_hours: float = 72
     min_text: float = 0.04  # below this cosine the texts share nothing worth a merge, whatever else agrees
     radius_m: float = 300  # two reports with coordinates this close are about one spot
+    copy_text: float = 0.6  # at or above this cosine a text is a copy: it may attach with no named place in common
     idf: Mapping[str, float] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +114,8 @@ class Scored:
     # The same evidence summed without the 1.0 ceiling: among candidates that all reach the ceiling
     # (a template reported at many places), the one that also shares the place or the exact words has more.
     evidence: float = 0.0
+    # Whether the score may attach on its own; False: at most a proposal (see ``_why_not_auto``).
+    auto: bool = True
 
 
 def _category_relation(a: str | None, b: str | None) -> str:
@@ -156,13 +166,16 @@ def score_candidate(
     street_same = bool(new.place.street and new.place.street == reference.place.street)
     meters = _distance_m(new, candidate)
     topics = _shared_topics(new, candidate)
+    problem = relation(new.problem, _case_problem(candidate))
 
     reasons: list[dict[str, Any]] = [{"feature": "text_similarity", "value": round(text, 3)}]
     score = math.sqrt(text)
     matched_kind = None
     if places.relation == "match":
         matched_kind = _kind_of(places.matched, new, reference)
-        weight = WEIGHT_SITE if matched_kind == SITE else WEIGHT_ROAD if matched_kind else WEIGHT_STREET
+        weight = WEIGHT_SITE if matched_kind in (SITE, *ENTITY_KINDS) else WEIGHT_ROAD if matched_kind else WEIGHT_STREET
+        if not places.detail and _same_house(new, reference):
+            weight = WEIGHT_SITE  # "解放大道1388号" on both: one spot of the road
         if places.partial:  # a short form of the name: weak, unless both are about the same kind of problem
             weight = WEIGHT_ROAD if topics else WEIGHT_STREET
         score += weight
@@ -189,6 +202,10 @@ def score_candidate(
     if topics:
         score += WEIGHT_TOPIC
         reasons.append({"feature": "topic_match", "value": sorted(topics)})
+    if new.problem or problem != "unknown":
+        reasons.append({"feature": "problem", "value": problem, "signature": new.problem.to_list()})
+        if problem == SAME:
+            score += WEIGHT_PROBLEM
     if same_contact:
         score += WEIGHT_CONTACT
         reasons.append({"feature": "same_contact", "value": True})
@@ -202,13 +219,20 @@ def score_candidate(
     vetoed = places.veto
     rule: str | None = None
     same_site = matched_kind == SITE and not places.partial
+    named = places.relation == "match" and not places.partial
     if vetoed:
         reasons.append({"feature": "veto", "value": "different_place"})
+    elif problem == CONFLICT:
+        # Another problem at the same place (a garage's leak, the roof terrace built over), or the same
+        # person about another matter: another case, whatever the place and the person.
+        vetoed = True
+        reasons.append({"feature": "veto", "value": "different_problem"})
     elif text < thresholds.min_text and not (
-        category != "different" and places.relation == "match" and (same_contact or (same_site and topics))
+        category != "different" and places.relation == "match"
+        and (same_contact or (same_site and topics) or (named and problem == SAME))
     ):
         # The same person naming the same place about the same kind of problem is a chase even in
-        # other words ("还是没水"); so is anyone naming the same estate or school with the same kind of
+        # other words ("还是没水"); so is anyone naming the same estate, firm or road with the same
         # problem in other words (its shops' smoke, then their noise at night). About another kind of
         # problem there - water after a street light - it is not.
         reasons.append({"feature": "gate", "value": "text_below_minimum"})
@@ -221,7 +245,51 @@ def score_candidate(
             rule = SAME_PROBLEM
         else:
             reasons.append({"feature": "gate", "value": "outside_window" if category != "different" else "category"})
-    return Scored(candidate.case_id, score, rule, vetoed, reasons, evidence)
+    auto = True
+    if rule is not None:
+        close = meters is not None and meters <= thresholds.radius_m
+        # a short form of the name ("经济学院" in "涉外经济学院") counts as the place only for the same problem
+        short_form = places.relation == "match" and places.partial and problem == SAME
+        why_not = _why_not_auto(rule, text, problem, named or close or short_form, places.detail, thresholds)
+        if why_not:
+            auto = False
+            reasons.append({"feature": "no_auto", "value": why_not})
+        elif rule == SAME_PERSON and (problem == SAME or named) and score < thresholds.auto:
+            # The same person about the same problem or the same named place, neither contradicted: a
+            # short follow-up ("520路今天还是不停", "恒通达那边还是没人给说法").
+            reasons.append({"feature": "follow_up", "value": True})
+            score = thresholds.auto
+    return Scored(candidate.case_id, score, rule, vetoed, reasons, evidence, auto)
+
+
+def _why_not_auto(rule: str, text: float, problem: str, place: bool, detail: tuple[str, str] | None,
+                  thresholds: Thresholds) -> str | None:
+    """Why a candidate a rule takes may only be proposed, not attached; None: it may be attached.
+
+    Other people's reports attach only with a place in common (a named estate, firm, project, route
+    or road, or coordinates within ``radius_m``) or a copied text, never on a district and a topic
+    word; and with the same problem, or a text that says so in many of the same words. Different
+    buildings of one estate or house numbers on one road are for the office to judge."""
+    if detail is not None:
+        return "different_building_or_number"
+    if rule == SAME_PROBLEM and not place and text < thresholds.copy_text:
+        return "no_common_place"
+    if rule == SAME_PROBLEM and problem != SAME and text < thresholds.copy_text / 2:
+        return "problem_not_shown"
+    return None
+
+
+def _same_house(new: Features, reference: Features) -> bool:
+    mine = {t.name for t in new.place.tokens if t.kind == HOUSE}
+    return bool(mine) and any(t.kind == HOUSE and t.name in mine for t in reference.place.tokens)
+
+
+def _case_problem(candidate: Candidate) -> Signature:
+    """The problems a case's reports name, together."""
+    found = candidate.features.problem
+    for features in candidate.more_features:
+        found = found.union(features.problem)
+    return found
 
 
 def _distance_m(new: Features, candidate: Candidate) -> float | None:
@@ -263,14 +331,27 @@ def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features
 
 
 def _below_gate(new: Features, candidate: Candidate, text: float, thresholds: Thresholds) -> bool:
-    """Whether no rule can take the candidate whatever its place: too little shared text, no shared person or topic."""
-    return text < thresholds.min_text and not _shares_contact(new, candidate) and not _shared_topics(new, candidate)
+    """Whether no rule can take the candidate whatever its place: too little shared text, no shared person,
+    topic or problem."""
+    return (text < thresholds.min_text and not _shares_contact(new, candidate) and not _shared_topics(new, candidate)
+            and not (_may_share_place(new, candidate) and relation(new.problem, _case_problem(candidate)) == SAME))
+
+
+def _may_share_place(new: Features, candidate: Candidate) -> bool:
+    """A cheap first look (substrings, no comparison of places): whether a named place of one side appears in
+    the other's text. Below the text gate only a shared place with the same problem can take a candidate."""
+    for features in (candidate.features, *candidate.more_features):
+        if any(len(core := t.core.lower()) >= 2 and core in new.text for t in features.place.specific):
+            return True
+        if any(len(core := t.core.lower()) >= 2 and core in features.text for t in new.place.specific):
+            return True
+    return False
 
 
 def _rank(scored: Scored, candidate: Candidate) -> tuple[Any, ...]:
-    """(score, open, latest report, case id): higher is better, whatever order the candidates came in."""
+    """(may attach, score, open, latest report, case id): higher is better, whatever order the candidates came in."""
     last = candidate.last_report_at.timestamp() if candidate.last_report_at else 0.0
-    return (scored.score, candidate.is_open, last, str(candidate.case_id))
+    return (scored.auto, scored.score, candidate.is_open, last, str(candidate.case_id))
 
 
 def decide(
@@ -312,8 +393,16 @@ def decide(
                 *reasons,
             ]
         return Decision(NEW, None, nearest.score if nearest else 0.0, None, reasons)
-    action = ATTACH if best.score >= thresholds.auto else PROPOSE
+    action = ATTACH if best.score >= thresholds.auto and best.auto else PROPOSE
     return Decision(action, best.case_id, best.score, best.rule, best.reasons)
+
+
+def another_matter(new: Features, case: Features) -> bool:
+    """Whether a text clearly names another problem or another named place than a case's reports: what
+    stops threading a sender's text onto their open case by time alone ("还有个事, 门口那个大坑")."""
+    if relation(new.problem, case.problem) == CONFLICT:
+        return True
+    return compare_places(new.place, case.place, new.text, case.text).relation == "mismatch"
 
 
 def matches(

@@ -9,12 +9,14 @@ case within the time window always shares at least one territory key with the ne
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from .identity import normalize_board_user, normalize_email, normalize_phone
-from .place import EMPTY_GAZETTEER, SITE, Gazetteer, Place
+from .place import COMPANY, EMPTY_GAZETTEER, PROJECT, ROAD, SPECIFIC_KINDS, VETO_KINDS, Gazetteer, Place
+from .problem import EMPTY, Signature, signature
 from .text import MAX_SHINGLE_CHARS, band_keys, minhash, normalize, shingles, stable_hash
 
 FEATURES_VERSION = 1
@@ -25,7 +27,7 @@ _SEP = "|"
 _OLD_SEP = "\x1f"
 COMPACT_TEXT = 300  # the compact form keeps this much text (enough to find a place name mentioned)
 
-# Key budget per report: persons 3 + territory-time 4 + places 4 + LSH bands 8 = 19 keys,
+# Key budget per report: persons 3 + territory-time 4 + places 4 + mentions 4 + LSH bands 8 = 23 keys,
 # each under ~40 bytes, so an index row set stays well under 1 KB per case.
 MAX_PERSON_KEYS = 3
 MAX_PLACE_KEYS = 4
@@ -47,6 +49,7 @@ class Features:
     point: tuple[float, float] | None = None  # (lat, lon) when the channel gave coordinates
     source: str = field(default="", repr=False, compare=False)  # the text the shingles were cut from
     topics: frozenset[str] = frozenset()  # kinds of problem named (the words of the profile's [dedupe.topics])
+    problem: Signature = EMPTY  # the objects and faults named (dedupe/problem.py); a case's: all its reports'
 
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
         """Return a JSON-able dict. ``compact`` stores no shingles (they are cut again when read): only
@@ -66,6 +69,7 @@ class Features:
             "channel": self.channel,
             "point": list(self.point) if self.point else None,
             **({"tp": sorted(self.topics)} if self.topics else {}),
+            "pb": self.problem.to_list(),  # even when empty: a case read back need not look again
         }
 
     @classmethod
@@ -92,6 +96,8 @@ class Features:
             channel=data.get("channel"),
             point=_point(data.get("point")),
             topics=frozenset(data.get("tp") or ()),
+            # stored before problem signatures existed: read from the stored text
+            problem=Signature.from_list(data["pb"]) if "pb" in data else signature(text),
         )
 
     def _compact(self) -> tuple[str, dict[str, Any]]:
@@ -191,6 +197,7 @@ def extract(report_like: Any, gazetteer: Gazetteer | None = None, topics: Mappin
         point=_point((lat, lon)) if (lat := _get(report_like, "lat")) is not None
         and (lon := _get(report_like, "lon")) is not None else None,
         topics=topics_in(text, topics),
+        problem=signature(text),
     )
 
 
@@ -268,16 +275,45 @@ def block_keys(
         cells = [(i + di, j + dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)] if query else [(i, j)]
         keys.extend(f"g:{a}:{b}" for a, b in cells)
     place_keys: list[str] = []
-    specific = sorted(features.place.specific, key=lambda t: t.kind != SITE)
+    # Named entities need no district: a company, a project, a bus route, then sites, then roads.
+    specific = sorted(features.place.specific, key=lambda t: SPECIFIC_KINDS.index(t.kind))
     for token in specific:
-        name = token.name.lower()
-        for candidate in (name, name[-4:] if len(name) > 4 and not name.isascii() else None):
+        name = token.core.lower() if token.kind in (COMPANY, PROJECT) else token.name.lower()
+        short = name[-4:] if token.kind in VETO_KINDS and len(name) > 4 and not name.isascii() else None
+        for candidate in (name, short):
             key = f"pl:{candidate}" if candidate else None
             if key and key not in place_keys and len(place_keys) < MAX_PLACE_KEYS:
                 place_keys.append(key)
     keys.extend(place_keys)
+    keys.extend(mention_keys(features, query=query))
     if features.shingles and lsh_bands:
         keys.extend(band_keys(minhash(features.shingles, LSH_PERM), bands=lsh_bands))
+    return keys
+
+
+MAX_MENTION_KEYS = 4  # per case: the first and last three characters of its first named places
+MENTION_CHARS = 40  # a new report looks up every three characters of this much of its text
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{3,}")
+
+
+def mention_keys(features: Features, *, query: bool = True) -> list[str]:
+    """``m:<three characters>``: a named place written short, without its kind ("南湖名都没气了",
+    "华侨城南门那几家烧烤") still meets the case that named it in full ("南湖名都小区", "华侨城小区").
+
+    A case is indexed under the first and the last three characters of its named places' cores; a
+    new report looks under every three consecutive Chinese characters of the head of its text."""
+    if query:
+        grams = dict.fromkeys(run[i:i + 3] for run in _CJK_RUN.findall(features.text[:MENTION_CHARS])
+                              for i in range(len(run) - 2))
+        return [f"m:{g}" for g in grams]
+    keys: list[str] = []
+    for token in features.place.specific:
+        core = token.core.lower()
+        if token.kind == ROAD or len(core) < 3 or not _CJK_RUN.fullmatch(core):
+            continue
+        for gram in (core[:3], core[-3:]):
+            if f"m:{gram}" not in keys and len(keys) < MAX_MENTION_KEYS:
+                keys.append(f"m:{gram}")
     return keys
 
 
@@ -327,6 +363,7 @@ def merge_features(case: Features, report: Features) -> Features:
         point=case.point or report.point,
         source=source,
         topics=case.topics | report.topics,
+        problem=case.problem.union(report.problem),
     )
 
 
@@ -347,5 +384,8 @@ def case_keys(current: list[str], report_keys: list[str], max_place_keys: int = 
     time_keys += [k for k in report_keys if k.startswith("g:")] or [k for k in current if k.startswith("g:")]
     places = [k for k in current if k.startswith("pl:")]
     places += [k for k in report_keys if k.startswith("pl:") and k not in places]
+    mentions = [k for k in current if k.startswith("m:")]
+    mentions += [k for k in report_keys if k.startswith("m:") and k not in mentions]
     bands = [k for k in current if k.startswith("b")]
-    return person[: 2 * MAX_PERSON_KEYS] + time_keys + places[:max_place_keys] + bands
+    return (person[: 2 * MAX_PERSON_KEYS] + time_keys + places[:max_place_keys]
+            + mentions[: MAX_MENTION_KEYS * max_place_keys // MAX_PLACE_KEYS] + bands)

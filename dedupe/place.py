@@ -10,29 +10,56 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from .text import PUNCT_MAP
 
-# Kinds of fine place tokens. "site" and "road" can veto a merge; "house" and "building" cannot
-# (two neighbours in one estate live at different numbers).
+# Kinds of fine place tokens. A site (estate, school, hospital, market ...), a road, a company, a project
+# or construction site and a bus route are named entities: two different ones of a kind veto a merge.
+# A building of an estate and a house number on a road only stop an automatic one (two neighbours in
+# one estate may report one matter from different buildings; the office decides).
 SITE, ROAD, HOUSE, BUILDING = "site", "road", "house", "building"
+COMPANY, PROJECT, ROUTE = "company", "project", "route"
 VETO_KINDS = (SITE, ROAD)
+ENTITY_KINDS = (COMPANY, PROJECT, ROUTE)  # compared before sites and roads: another employer is another matter
+SPECIFIC_KINDS = (*ENTITY_KINDS, *VETO_KINDS)
 
 _SITE_SUFFIXES = (
     "小区", "花园", "家园", "公寓", "大厦", "广场", "社区", "新村", "山庄", "公馆", "华府", "名苑",
     "苑", "大楼", "商城", "中心", "宿舍", "村", "城",
     "职业技术学院", "职业技术学校", "学院", "学校", "大学", "中学", "小学", "幼儿园",
     "医院", "卫生院", "诊所", "市场", "公园", "商场", "超市", "车站", "地铁站", "酒店", "宾馆",
-    "工厂", "派出所", "银行", "体育馆", "图书馆", "菜场",
+    "工厂", "派出所", "银行", "体育馆", "图书馆", "菜场", "园", "郡",
 )  # fmt: skip
+_COMPANY_SUFFIXES = (
+    "有限责任公司", "股份有限公司", "有限公司", "分公司", "公司", "集团", "厂",
+    # a firm named by its trade alone ("恒通达物流", "顺邦快递"): the trades whose names people shorten so
+    "物流", "快递", "劳务", "置业", "地产", "培训机构", "培训学校", "培训班",
+)  # fmt: skip
+_TRADE_NOT_FOLLOWED_BY = ("专业", "行业", "企业", "园区", "员", "小哥", "车", "费", "单", "柜", "点", "站")
+_PROJECT_SUFFIXES = ("项目工地", "项目部", "项目", "工地")
+# Trade and legal words around a firm's own name: "武汉恒通达物流有限公司" is "恒通达".
+_TRADE_WORDS = (
+    "有限责任公司", "股份有限公司", "集团有限公司", "有限公司", "分公司", "公司", "集团", "厂", "培训机构", "培训学校",
+    "培训班", "物流", "快递", "劳务", "置业", "地产", "房地产开发", "房地产", "开发", "建筑", "工程", "科技", "实业", "贸易",
+    "商贸", "物业服务", "物业管理", "物业", "服务", "管理", "汽车零部件", "零部件", "汽车", "服装", "电子", "化工",
+    "塑料", "食品", "餐饮", "网络", "信息", "技术", "投资", "发展", "文化", "传媒", "教育", "培训", "咨询", "装饰",
+    "环保", "建材", "机械", "制造", "医药", "冷链", "运输", "家政", "保安", "清洁", "环境", "园林", "市政", "电器",
+    "能源", "安装", "加工", "印刷", "包装", "纺织", "材料", "设备", "英语", "美术", "音乐", "舞蹈", "书法", "钢材",
+    "公交", "自来水", "水务", "供电", "燃气", "电力", "地铁", "城投", "城建",
+)  # fmt: skip
+# A firm's "name" holding these is a phrase about firms, not one firm ("不同公司", "企业物流专业").
+_NOT_A_FIRM = ("企业", "不同", "专业", "届", "多家", "几家", "这些", "那些", "各个", "所在", "我们", "他们", "你们", "所有")
+_FIRM_PREFIXES = ("武汉市", "武汉", "湖北省", "湖北", "中国", "一家", "一个", "某某", "某", "这家", "那家", "该", "本")
+_PROJECT_WORDS = ("项目工地", "项目部", "项目", "工地", "一期", "二期", "三期", "四期", "五期")
+_ROUTE = re.compile(r"(?<![0-9A-Za-z])(?:(地铁|轨道交通)?(\d{1,3})号线|(电车)?(\d{1,4})路(?![口段]))")
 _ROAD_SUFFIXES = ("大道", "大街", "路", "街", "巷")
 _ADMIN_STREET_SUFFIXES = ("街道", "镇", "乡")
 
 # Words that end a place name when scanning backwards from a suffix ("我住在X小区").
 _BREAK_CHARS = "的在是我你他她了把被给对从到去来说为与及或但而就也又还要会能请让使并且有住将该本此这那其入回"
-_BREAK_WORDS = ("导致", "甚至", "整个", "附近", "门口", "对面", "旁边", "里面", "楼下", "周边", "位于", "关于", "反映", "投诉",
+_BREAK_WORDS = ("来电人系", "来电人", "名为", "叫做", "叫", "举报", "咨询", "表扬", "一家", "一所", "一栋", "那栋", "这栋", "那家", "这家", "导致", "甚至", "整个", "附近", "门口", "对面", "旁边", "里面", "楼下", "周边", "位于", "关于", "反映", "投诉",
     "影响", "占据", "占用", "污染", "进入", "进出", "离开", "经过", "路过", "属于", "以及", "还有")
 # A name made only of these is not specific ("本小区", "我们小区", "附近的学校").
 _GENERIC_CORES = {
@@ -40,12 +67,18 @@ _GENERIC_CORES = {
     "各个", "各", "居民", "老旧", "老", "新", "同一", "其他", "一些", "多个", "几个", "我家", "其中",
     "所在", "城市", "农村", "乡村", "全", "全市", "全区", "全县", "这所", "那所", "一所", "该所", "马",
     "道", "公", "小", "大", "高", "人行", "街", "主", "支", "干", "出", "进", "本",
+    "普惠", "公办", "民办", "私立", "公立", "批发", "施工", "在建", "昨晚", "今晚", "今天", "昨天", "晚上", "半夜", "那个",
+    "这个", "那边", "这边", "旁边", "楼下", "对面", "每天", "现在", "还是", "又在",
 }  # fmt: skip
+# Words ending in 街 or 路 that are not roads ("炸街", "跑路"), and sites' suffixes that start another word.
+_NOT_ROADS = ("炸街", "逛街", "上街", "扫街", "沿街", "临街", "过街", "上路", "走路", "修路", "带路", "让路", "堵路", "绕路",
+              "问路", "跑路", "出路", "退路", "思路", "一路", "半路")
+_SITE_NOT_FOLLOWED_BY = {"市场": ("监管", "价格", "经济", "主体", "化"), "中心": ("城区",)}
 # Characters after 路/街/道 that make it a common noun, not a road name ("路灯", "路面", "街头").
 _ROAD_NOT_FOLLOWED_BY = "灯面费况线牌政由人口头边上下旁段"
 # 城 ends names ("金地太阳城") but also starts common words ("城管", "城市", "城区").
 _CITY_NOT_FOLLOWED_BY = "管市区乡镇建中里际墙乡"
-_MIN_HEAD = {"城": 3, "村": 2}
+_MIN_HEAD = {"城": 3, "村": 2, "园": 2, "郡": 2}
 
 _MAX_NAME = 10
 _SEGMENT = re.compile(r"[A-Za-z0-9\u3400-\u4dbf\u4e00-\u9fff]+")
@@ -88,7 +121,9 @@ class PlaceToken:
 
     @property
     def core(self) -> str:
-        """The name without its generic suffix ("魅力之城小区" -> "魅力之城")."""
+        """The name without its generic suffix ("魅力之城小区" -> "魅力之城", "恒通达物流有限公司" -> "恒通达")."""
+        if self.kind in (COMPANY, PROJECT):
+            return firm_core(self.name, self.kind)
         return _strip_suffix(self.name, self.kind)
 
     def to_dict(self) -> dict[str, str]:
@@ -119,7 +154,8 @@ class Place:
 
     @property
     def specific(self) -> tuple[PlaceToken, ...]:
-        return tuple(t for t in self.tokens if t.kind in VETO_KINDS)
+        """The named entities (sites, roads, companies, projects, routes): those that can veto and be keys."""
+        return tuple(t for t in self.tokens if t.kind in SPECIFIC_KINDS)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +184,7 @@ class PlaceComparison:
     matched: tuple[str, str] | None = None
     conflict: tuple[str, str] | None = None
     partial: bool = False  # one name is a short form inside the other ("经济学院" / "涉外经济学院")
+    detail: tuple[str, str] | None = None  # the place matches, but its buildings or house numbers differ
 
     @property
     def veto(self) -> bool:
@@ -302,8 +339,12 @@ def _name_before(segment: str, start: int, end: int, suffix_len: int) -> str | N
             head = head[cut_at + len(word) :]
     head = head[-_MAX_NAME:]
     suffix = segment[end - suffix_len : end]
-    if suffix == "路" and head.endswith("马"):
-        return None  # "过马路", "大马路": the common noun for a road
+    if "某" in head:
+        return None  # "武汉某职业技术学院": a place the writer did not name
+    if (head + suffix).endswith(_NOT_ROADS):
+        return None
+    if suffix == "路" and (head.endswith("马") or head[-1:].isdigit()):
+        return None  # "过马路", "大马路": the common noun for a road; "520路", "电车1路": a bus route
     if len(head) < _MIN_HEAD.get(suffix, 0):
         return None
     if head in _GENERIC_CORES or (len(head) < 2 and not head.isascii()) or head.isdigit():
@@ -311,7 +352,39 @@ def _name_before(segment: str, start: int, end: int, suffix_len: int) -> str | N
     return _trim_name(head + segment[end - suffix_len : end])
 
 
-_SUFFIXES = sorted([(s, SITE) for s in _SITE_SUFFIXES] + [(s, ROAD) for s in _ROAD_SUFFIXES], key=lambda x: -len(x[0]))
+_SUFFIXES = sorted([(s, SITE) for s in _SITE_SUFFIXES] + [(s, ROAD) for s in _ROAD_SUFFIXES]
+                   + [(s, COMPANY) for s in _COMPANY_SUFFIXES] + [(s, PROJECT) for s in _PROJECT_SUFFIXES],
+                   key=lambda x: -len(x[0]))
+_FIRM_SUFFIXES = _COMPANY_SUFFIXES + _PROJECT_SUFFIXES
+
+
+@functools.lru_cache(maxsize=65536)
+def firm_core(name: str, kind: str = COMPANY) -> str:
+    """A company's or a project's own name without trade, legal and phase words and a leading city
+    ("武汉恒通达物流有限公司" -> "恒通达"); "" when nothing of its own is left ("一家服装厂", "物业公司")."""
+    words = _TRADE_WORDS if kind == COMPANY else _PROJECT_WORDS + _TRADE_WORDS
+    core = name
+    for article in ("一家", "那家", "这家", "某", "的"):  # "街道口一家美术培训机构": the firm starts after the article
+        if article in core:
+            core = core[core.rindex(article) + len(article):]
+    changed = True
+    while changed and core:
+        changed = False
+        for word in _FIRM_PREFIXES:
+            if core.startswith(word):
+                core, changed = core[len(word):], True
+        for word in words:
+            if core.endswith(word):
+                core, changed = core[: -len(word)], True
+    if len(core) < 2 or core in _GENERIC_CORES or core in _SITE_SUFFIXES or any(word in core for word in _NOT_A_FIRM):
+        return ""
+    return core
+
+
+def _firms_match(a: str, b: str) -> bool:
+    """Two firm cores name one firm: equal, or the shorter (3+ characters) inside the longer."""
+    short, long = sorted((a, b), key=len)
+    return short == long or (len(short) >= 3 and short in long)
 _ANY_SUFFIX = re.compile("(?=(?:" + "|".join(re.escape(s) for s, _ in _SUFFIXES) + "))")
 
 
@@ -345,8 +418,14 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
 
                     elif suffix == "城" and end < len(seg) and seg[end] in _CITY_NOT_FOLLOWED_BY:
                         continue
-                    # "魅力之城小区": let the longer name win over "魅力之城" + "小区".
-                    if kind == SITE and any(seg.startswith(s, end) for s in _SITE_SUFFIXES):
+                    elif suffix in _SITE_NOT_FOLLOWED_BY and seg.startswith(_SITE_NOT_FOLLOWED_BY[suffix], end):
+                        continue  # "市场监管部门"
+                    elif kind in (COMPANY, PROJECT) and any(seg.startswith(s, end) for s in _FIRM_SUFFIXES + _SITE_SUFFIXES):
+                        continue  # "恒通达物流有限公司", "冷链物流园": the longer name
+                    elif kind == COMPANY and seg.startswith(_TRADE_NOT_FOLLOWED_BY, end):
+                        continue  # "物流专业", "快递员": the trade, not a firm
+                    # "魅力之城小区": let the longer name win over "魅力之城" + "小区"; "格林东郡项目工地" is a project.
+                    if kind == SITE and any(seg.startswith(s, end) for s in _SITE_SUFFIXES + _PROJECT_SUFFIXES):
                         continue
                     hit = (suffix, kind, end)
                     break
@@ -354,6 +433,8 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                 continue
             suffix, kind, end = hit
             name = _name_before(seg, start, end, len(suffix))
+            if name is not None and kind in (COMPANY, PROJECT) and not firm_core(name, kind):
+                name = None  # "一家服装厂", "物业公司": no name of its own
             if name is None:
                 start = end  # "本小区临街": a generic name still ends the stretch
             else:
@@ -366,6 +447,8 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
             i = end
         for m in _BUILDING.finditer(seg):
             tokens.append(PlaceToken(m.group(), BUILDING))
+        for m in _ROUTE.finditer(seg):
+            tokens.append(PlaceToken(f"地铁{m.group(2)}号线" if m.group(2) else f"{m.group(4)}路", ROUTE))
     lowered = body.lower()
     for m in _EN_PLACE.finditer(lowered):
         words = [w for w in m.group(1).split() if w]
@@ -414,6 +497,8 @@ def _names_match_cached(a_name: str, a_kind: str, b_name: str, b_kind: str) -> b
     x, y = a_name.lower(), b_name.lower()
     if x == y:
         return True
+    if a_kind in (COMPANY, PROJECT) or b_kind in (COMPANY, PROJECT):
+        return _firms_match(a.core.lower(), b.core.lower())
     ca, cb = a.core.lower(), b.core.lower()
     # "魅力之城小区" ~ "万科魅力之城小区"; but "经济学院" (core "经济", a common word) is not
     # "财政经济学院": the shorter name must have a distinctive core of three or more characters.
@@ -430,6 +515,9 @@ def _contained(a: PlaceToken, b: PlaceToken) -> bool:
 
 def _mentioned(token: PlaceToken, text: str) -> bool:
     core = token.core.lower()
+    if token.kind in (COMPANY, PROJECT) and len(core) == 2:
+        # "优学英语培训学校" is "优学" to its firm core; "优学英语的事" names it, "优学" alone might not
+        return any(core + word in text for word in _TRADE_WORDS)
     return (len(core) >= 3 and core in text) or token.name.lower() in text
 
 
@@ -445,6 +533,19 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
         district = "same" if a.district.lower() == b.district.lower() else "different"
     else:
         district = "unknown"
+    # A company, a project or a bus route: any shared one matches, two different ones veto.
+    kinds = {t.kind for t in a.tokens} | {t.kind for t in b.tokens}
+    for kind in ENTITY_KINDS if not kinds.isdisjoint(ENTITY_KINDS) else ():
+        left = [t for t in a.tokens if t.kind == kind]
+        right = [t for t in b.tokens if t.kind == kind]
+        if left and right:
+            pair = next(((x, y) for x in left for y in right if _names_match(x, y)), None)
+            if pair is None:
+                return PlaceComparison("mismatch", district, conflict=(left[0].name, right[0].name))
+            return _with_detail(PlaceComparison("match", district, matched=(pair[0].name, pair[1].name)), a, b)
+        for mine, other_text in ((left, b_text), (right, a_text)):
+            if mine and other_text and _mentioned(mine[0], other_text):
+                return _with_detail(PlaceComparison("match", district, matched=(mine[0].name, mine[0].name)), a, b)
     # Sites decide before roads: two estates on one road are two places.
     for kind in VETO_KINDS:
         left = [t for t in a.tokens if t.kind == kind]
@@ -452,11 +553,11 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
         if left and right:
             x, y = left[0], right[0]
             if _names_match(x, y):
-                return PlaceComparison("match", district, matched=(x.name, y.name))
+                return _with_detail(PlaceComparison("match", district, matched=(x.name, y.name)), a, b)
             x_there = next((t for t in right if _names_match(x, t)), None)
             y_here = next((t for t in left if _names_match(t, y)), None)
             if x_there is not None and y_here is not None:
-                return PlaceComparison("match", district, matched=(x.name, x_there.name))
+                return _with_detail(PlaceComparison("match", district, matched=(x.name, x_there.name)), a, b)
             if _contained(x, y):
                 # "经济学院" inside "涉外经济学院" and inside "财政经济学院": a short form, but of which one?
                 # When the side with the short form also names the long one, that one; otherwise weak
@@ -465,12 +566,37 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
                     return PlaceComparison("match", district, matched=(x.name, x_there.name))
                 if y_here is not None:
                     return PlaceComparison("match", district, matched=(y_here.name, y.name))
+                road = _same_road(a, b) if kind == SITE else None
+                if road is not None:  # "多福路那栋服装批发市场" / "多福路的批发市场": the road says which
+                    return _with_detail(PlaceComparison("match", district, matched=road), a, b)
                 return PlaceComparison("match", district, matched=(x.name, y.name), partial=True)
             return PlaceComparison("mismatch", district, conflict=(x.name, y.name))
         if left and b_text and _mentioned(left[0], b_text):
-            return PlaceComparison("match", district, matched=(left[0].name, left[0].name))
+            return _with_detail(PlaceComparison("match", district, matched=(left[0].name, left[0].name)), a, b)
         if right and a_text and _mentioned(right[0], a_text):
-            return PlaceComparison("match", district, matched=(right[0].name, right[0].name))
+            return _with_detail(PlaceComparison("match", district, matched=(right[0].name, right[0].name)), a, b)
     if a.street and b.street and a.street == b.street:
         return PlaceComparison("match", district, matched=(a.street, b.street))
     return PlaceComparison("unknown", district)
+
+
+def _with_detail(found: PlaceComparison, a: Place, b: Place) -> PlaceComparison:
+    """Mark a match whose two sides name different buildings (of the estate) or house numbers (on the road)."""
+    if all(t.kind in SPECIFIC_KINDS for t in a.tokens) or all(t.kind in SPECIFIC_KINDS for t in b.tokens):
+        return found  # one side names no building or house number
+    for kind in (BUILDING, HOUSE):
+        left = {t.name for t in a.tokens if t.kind == kind}
+        right = {t.name for t in b.tokens if t.kind == kind}
+        if left and right and not left & right:
+            return replace(found, detail=(min(left), min(right)))
+    return found
+
+
+def _same_road(a: Place, b: Place) -> tuple[str, str] | None:
+    """The first road both name, if any."""
+    right = [t for t in b.tokens if t.kind == ROAD]
+    for x in (t for t in a.tokens if t.kind == ROAD):
+        y = next((t for t in right if _names_match(x, t)), None)
+        if y is not None:
+            return x.name, y.name
+    return None

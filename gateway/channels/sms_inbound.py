@@ -16,6 +16,7 @@ from dedupe.identity import normalize_phone
 from gateway.casework.followup import answer_sms
 from gateway.clock import as_utc, utcnow
 from gateway.intake.ingest import IngestResult, ingest, resolve_case
+from gateway.intake.matching import dedupe_of
 from gateway.messaging.acknowledgement import ANSWERED_INLINE, ack_text
 from gateway.models import OPEN_STATUSES, Case, Contact, Identity, Report, SmsMessage, id_of
 from gateway.runtime import Runtime
@@ -156,7 +157,11 @@ def _route(rt: Runtime, raw: RawInbound, inbound: InboundReport, phone: str) -> 
                 case = resolve_case(session, session.get_one(Case, previous.case_id))
                 inbound.case_ref, inbound.extra["sms_link"] = case.number, "segment"
             else:
-                cases = _open_cases(session, rt, phone, now)
+                # A text that clearly names another problem or place than an open case is not about it:
+                # it goes to dedupe like any report (the same person about another matter: a new case).
+                matcher = dedupe_of(rt)
+                cases = [c for c in _open_cases(session, rt, phone, now)
+                         if not matcher.names_another_matter(session, id_of(c), inbound)]
                 if len(cases) == 1:
                     inbound.case_ref, inbound.extra["sms_link"] = cases[0].number, "open_case"
     if len(cases) > 1:

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Optional, cast
 from sqlalchemy import Table, delete, insert, text
 from sqlmodel import Session, col, select
 
-from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, decide
+from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, another_matter, decide
 from dedupe.features import MAX_PLACE_KEYS, Features, block_keys, case_keys, extract, key_id, merge_features
 from dedupe.place import Gazetteer
 from dedupe.text import normalize
@@ -131,6 +131,12 @@ class Dedupe:
         decision = self.decide(session, report)
         return as_match(decision)
 
+    def names_another_matter(self, session: Session, case_id: int, report: Any) -> bool:
+        """Whether a report (or an InboundReport) clearly names another problem or place than the case's
+        reports (``dedupe.decide.another_matter``); a case with no stored features says nothing against it."""
+        row = session.get(CaseFeatures, case_id)
+        return row is not None and another_matter(self.extract(report), Features.from_dict(row.features))
+
     # -- the index ------------------------------------------------------------------------
     def record(self, session: Session, rt: Runtime, case: Case, report: Report) -> None:
         """After a report joined a case: update the case's features and index; record a merge or a proposal."""
@@ -173,7 +179,7 @@ class Dedupe:
         store_case_features(session, case_id, merged, keys, old, row=row)
 
 
-KEY_WEIGHTS = {"p": 8, "t": 4, "g": 4, "pl": 2}  # any other (the LSH bands "b<i>"): 1
+KEY_WEIGHTS = {"p": 8, "t": 4, "g": 4, "pl": 2, "m": 2}  # any other (the LSH bands "b<i>"): 1
 
 
 def key_weight(key: str) -> int:

@@ -210,7 +210,7 @@ def test_choosing_the_last_option_opens_a_new_case(app, rt):
     post(client, form("SM2", "油烟扰民"))
     _age(rt, 60)
     rt.settings = replace(rt.settings, sms_thread_hours=24)
-    post(client, form("SM3", "小区电梯坏了"))
+    post(client, form("SM3", "还有件事想反映一下"))
     answer = messages(post(client, form("SM4", "3")))
     assert len(cases(rt)) == 3
     assert cases(rt)[-1].number in answer[0] and "已受理" in answer[0]
@@ -226,3 +226,18 @@ def test_the_signature_is_checked_against_the_forwarded_url_only_when_the_proxy_
     assert trusted.post("/webhooks/twilio/sms", data=params, headers=headers).status_code == 200
     untrusted = create_app({**base, "TRUST_PROXY": False}).test_client()
     assert untrusted.post("/webhooks/twilio/sms", data=params, headers=headers).status_code == 403
+
+
+def test_a_text_naming_another_problem_or_place_is_not_threaded_by_the_time_window(client, rt):
+    post(client, form("SM1", "雄楚大道关山口那段路灯不亮"))
+    _age(rt, 3600)
+    other_problem = messages(post(client, form("SM2", "还有个事 雄楚大道关山口公交站旁边井盖没了 晚上很危险")))
+    _age(rt, 3600)
+    other_place = messages(post(client, form("SM3", "珞喻路那段路灯也不亮")))
+    _age(rt, 3600)
+    chase = messages(post(client, form("SM4", "关山口的路灯今晚还是不亮")))
+    light, manhole, road = cases(rt)
+    assert rt.profile.message("ack_threaded", number=light.number) not in other_problem + other_place
+    assert manhole.number in other_problem[0] and road.number in other_place[0]
+    # A chase about the lights, naming no road: asked which of the two light cases, never the manhole's
+    assert light.number in chase[0] and road.number in chase[0] and manhole.number not in chase[0]
