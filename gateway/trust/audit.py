@@ -16,7 +16,7 @@ ACTIONS = {
     "user_changed": "修改用户", "case_viewed": "查看工单个人信息", "merged": "合并工单", "merge_accepted": "确认合并",
     "merge_rejected": "驳回合并", "merge_undone": "撤销合并", "report_split": "拆分来件",
     "token_created": "新建接口令牌", "token_revoked": "吊销接口令牌", "retention": "个人信息到期脱敏",
-    "unpublished": "从留言板撤下", "ledger_exported": "导出工单台账",
+    "unpublished": "从留言板撤下", "ledger_exported": "导出工单台账", "photo_reviewed": "审核照片",
 }
 
 
