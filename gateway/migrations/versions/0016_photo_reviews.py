@@ -1,7 +1,7 @@
 """photo reviews: the office approves or rejects each photo of a report before the public board shows it
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0016'
-down_revision: Union[str, Sequence[str], None] = '0011'
+down_revision: Union[str, Sequence[str], None] = '0012'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
