@@ -13,10 +13,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 from rq.cron import CronScheduler
 from rq.job import Job
+from rq.job_lifecycle import call_exception_handlers
 from rq.worker_pool import WorkerPool
 
 from gateway import create_app, heartbeat, jobs, logs
 from gateway.broker import RegisteredJob
+from gateway.messaging.senders import DeliveryError
 from gateway.reporting.daily_report import cron_entries
 
 log = logging.getLogger("hotline.worker")
@@ -74,6 +76,15 @@ class GatewayWorker(SimpleWorker):
         result = super().heartbeat(*args, **kwargs)
         heartbeat.beat(self._ctx.app.extensions["hotline"], "workers")
         return result
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """A refused delivery (an unreachable department system, a relay that says no) is an outcome, not a bug:
+        its one line is the failure callback's (`job ... failed (DeliveryError: webhook unreachable ...); N retries
+        left`), without RQ's traceback. Any other exception keeps RQ's log with the traceback."""
+        if isinstance(exc_info[1], DeliveryError):
+            call_exception_handlers(self._exc_handlers, job, *exc_info)
+            return
+        super().handle_exception(job, *exc_info)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         """How long a started job may go unheard of: its timeout plus a grace (RQ: plus 60 s)."""

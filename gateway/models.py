@@ -190,6 +190,20 @@ class Report(SQLModel, table=True):
     raw: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
 
 
+class PhotoReview(SQLModel, table=True):
+    """The office's decision on one photo of a report (its attachment's 1-based position): shown on the public
+    board and in Open311 only when approved. No row: not decided yet. Masking cannot cover a face or a plate
+    in a picture, so a person looks at each one."""
+
+    __table_args__ = (UniqueConstraint("report_id", "position", name="uq_photoreview_report_position"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    position: int
+    status: str = Field(max_length=16)  # approved | rejected
+    decided_by: str = Field(max_length=100)
+    decided_at: datetime = _now()
+
+
 class Assignment(SQLModel, table=True):
     """A case handed to one department, as lead (主办) or assisting unit (协办)."""
 

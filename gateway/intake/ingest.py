@@ -69,6 +69,8 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
     its contact and case (a concurrent delivery of the same report fails on the unique key there and
     answers as a replay); the outbox rows are claimed in the same commit and sent to Redis after it.
     """
+    # Photos are thumbnailed before the transaction: no database lock waits on an image decoder.
+    thumbs = attachments.thumbnails(inbound.attachments[: rt.settings.max_attachments], rt.settings.max_attachment_bytes)
     with Session(rt.engine, expire_on_commit=False) as session:
         report = _report_row(rt, inbound)
         if report.external_id is not None:
@@ -99,7 +101,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
         assert report.id is not None
         kept = inbound.attachments[: len(report.attachments)]
         if report.attachments:  # the files' places name the report id
-            report.attachments = attachments.plan(report.id, kept, rt.settings.max_attachment_bytes)
+            report.attachments = attachments.plan(report.id, kept, rt.settings.max_attachment_bytes, thumbs)
         jobs = outbox.claim(_follow_up_jobs(session, rt, case, report, link, resolve))
         if rt.dedupe_index is not None:  # keep the dedupe index current
             rt.dedupe_index(session, rt, case, report)
@@ -108,7 +110,7 @@ def ingest(rt: Runtime, inbound: InboundReport, *, actor: str = "system", attach
         except IntegrityError:
             session.rollback()
             return _replay(session, inbound)
-        attachments.write(rt.settings.data_dir, report.attachments, kept)
+        attachments.write(rt.settings.data_dir, report.attachments, kept, thumbs)
         outbox.send_claimed(rt.engine, rt.broker, jobs)
         return IngestResult(case=case, report=report, created=True, link=link, contact=contact)
 

@@ -20,6 +20,7 @@ ACTIONS = {
     "call_claimed": "领取回访电话", "call_recorded": "记录电话结果",
     "closed_on_call": "即时办结",
     "knowledge_created": "新建知识库条目", "knowledge_changed": "修改知识库条目", "knowledge_retired": "停用知识库条目",
+    "photo_reviewed": "审核照片",
 }
 
 

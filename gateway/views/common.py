@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, abort, g, jsonify, request, send_file
 from markupsafe import Markup
 from sqlmodel import Session
 
@@ -19,6 +19,7 @@ from gateway.casework import calendars
 from gateway.clock import as_utc, utcnow
 from gateway.errors import ApiError
 from gateway.intake import quarantine
+from gateway.intake.attachments import stored_file
 from gateway.runtime import current
 from gateway.views import presenters
 
@@ -241,3 +242,19 @@ def init_templates(app: Flask) -> None:
                                  channel_icon=channel_icon)
     app.jinja_env.globals.update(CASE_STATUS=CASE_STATUS, ASSIGNMENT_STATUS=ASSIGNMENT_STATUS, ROLE=ROLE,
                                  CHANNEL=CHANNEL, MERGE_STATUS=MERGE_STATUS, SUPERVISION=SUPERVISION, EVENT=EVENT)
+
+
+def send_stored(row: dict[str, Any], key: str, *, download: bool = False) -> Any:
+    """A stored attachment file (`path`) or its thumbnail (`thumb`); 404 when it is not there. A thumbnail is a
+    JPEG we made; anything else goes as a download the browser never renders (octet-stream, nosniff)."""
+    found = stored_file(current().settings.data_dir, row, key)
+    if found is None:
+        abort(404)
+    if key == "thumb" and not download:
+        resp = send_file(found, mimetype="image/jpeg", max_age=0)
+    else:
+        resp = send_file(found, mimetype="application/octet-stream", as_attachment=True,
+                         download_name=str(row.get("filename") or found.name)[:200], max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp

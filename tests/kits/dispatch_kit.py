@@ -73,3 +73,16 @@ def local(moment: datetime | None) -> datetime:
 
         moment = as_utc(moment)
     return moment.astimezone(CITY)
+
+
+UNREACHABLE = "http://127.0.0.1:9/light-dispatch"  # the discard port: nothing listens, a connection is refused
+
+
+def deliver_by_webhook(rt: Any, code: str, url: str = UNREACHABLE) -> None:
+    """Make a unit deliver by webhook to ``url`` (the bundled profile delivers in-app): for the tests that want a
+    department system, reachable or not."""
+    with Session(rt.engine) as session:
+        dept = session.exec(select(Department).where(Department.code == code)).one()
+        dept.delivery, dept.webhook = "webhook", url
+        session.add(dept)
+        session.commit()

@@ -5,20 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from gateway.casework import followup
+from gateway.casework import followup, photos
 from gateway.casework.workflow import citizen_text
 from gateway.errors import WorkflowError
 from gateway.intake.ingest import find_by_number, reporter_of
-from gateway.models import Case, Department, Reply, id_of
+from gateway.models import Case, Department, Reply, Report, id_of
 from gateway.runtime import current
 from gateway.trust import auth
 from gateway.trust.privacy import mask_text, reporter_names
-from gateway.views.common import Page, page_args
+from gateway.views.common import Page, page_args, send_stored
 
 bp = auth.protect(Blueprint("board", __name__, url_prefix="/board"))
 
@@ -38,6 +39,7 @@ class PublicCase:
     reporter_count: int
     replies: list[dict[str, Any]] = field(default_factory=list)
     satisfaction: str | None = None
+    photos: list[str] = field(default_factory=list)  # URLs of the photos the office approved
 
 
 def public_cases(db: Session, cases: list[Case]) -> list[PublicCase]:
@@ -53,11 +55,28 @@ def public_cases(db: Session, cases: list[Case]) -> list[PublicCase]:
                                    "text": mask_text(citizen_text(r), names[r.case_id])})
     rated = current().case_satisfaction  # casework's follow-up answers
     ratings = rated(db, ids) if rated else {}
+    shown = photos.public_photos(db, ids)
     return [PublicCase(number=c.number or "", title=mask_text(c.title, names[id_of(c)]),
                        summary=mask_text(c.summary, names[id_of(c)]), category=c.category,
                        district=c.district, status=c.status, channel=c.channel, created_at=c.created_at,
-                       reporter_count=c.reporter_count, replies=replies[id_of(c)], satisfaction=ratings.get(id_of(c)))
+                       reporter_count=c.reporter_count, replies=replies[id_of(c)], satisfaction=ratings.get(id_of(c)),
+                       photos=[url_for("board.photo", report_id=r, position=p) for r, p in shown[id_of(c)]])
             for c in cases]
+
+
+OWN_PHOTO_SECONDS = 3600  # a look-up page's links to the reporter's own photos work this long
+
+
+def _own_photos() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="board-own-photo")
+
+
+def own_photos(db: Session, report: Report) -> list[dict[str, Any]]:
+    """The reporter's own photos, each with its status and a signed link that only their look-up page holds."""
+    signer = _own_photos()
+    return [{"url": url_for("board.own_photo", token=signer.dumps([p.report_id, p.position])),
+             "status": p.status_label, "filename": p.filename}
+            for p in photos.photos_of(db, [report]).get(id_of(report), [])]
 
 
 def _visible() -> list[Any]:
@@ -113,6 +132,7 @@ def lookup() -> ResponseReturnValue:
                         summary=mask_text(report.text, names))
         asking = followup.waiting_board_followup(db, case, report) is not None
         return render_template("public/case.html", case=shown, own=True, asking=asking, number=number,
+                               mine=own_photos(db, report),
                                code=request.form.get("code", "").strip().upper(),
                                merged_from=number.upper() if case.number != number.upper() else None)
 
@@ -131,3 +151,37 @@ def rate() -> ResponseReturnValue:
         return render_template("public/lookup.html", number=number, error="请选择满意、基本满意或不满意。"), 422
     flash("感谢您的评价！", "ok")
     return redirect(url_for("board.lookup_form", number=number))
+
+
+def _photo_row(db: Session, report_id: int, position: int) -> dict[str, Any]:
+    report = db.get(Report, report_id)
+    row = dict(photos.photo_rows(report)).get(position) if report is not None else None
+    if row is None:
+        abort(404)
+    return dict(row)
+
+
+@bp.get("/photos/<int:report_id>/<int:position>.jpg")
+def photo(report_id: int, position: int) -> ResponseReturnValue:
+    """A photo the office approved, of a public report on a public case: its thumbnail (no EXIF); else 404."""
+    with Session(current().engine) as db:
+        if not photos.is_public(db, report_id, position):
+            abort(404)
+        row = _photo_row(db, report_id, position)
+    resp = send_stored(row, "thumb")
+    resp.headers["Cache-Control"] = "public, max-age=300"  # a withdrawn approval is honoured within minutes
+    return resp
+
+
+@bp.get("/my-photos/<token>")
+def own_photo(token: str) -> ResponseReturnValue:
+    """A reporter's own photo, from the signed link of their look-up page (approved or not)."""
+    try:
+        report_id, position = _own_photos().loads(token, max_age=OWN_PHOTO_SECONDS)
+    except (BadSignature, ValueError, TypeError):
+        abort(404)
+    if not isinstance(report_id, int) or not isinstance(position, int):
+        abort(404)
+    with Session(current().engine) as db:
+        row = _photo_row(db, report_id, position)
+    return send_stored(row, "thumb")

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, Iterable, Literal
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, url_for
 from sqlmodel import Session, col, select
 
 from adapters.base import AdapterError, RawInbound
 from adapters.open311 import AttributeDef, ServiceDef, parse_request, render_error, to_json, to_xml, to_xml_document
 from adapters.values import datetime_value
+from gateway.casework.photos import public_photos
 from gateway.clock import as_utc, utcnow
 from gateway.intake import quarantine
 from gateway.intake.ingest import ingest, resolve_case
@@ -184,8 +185,11 @@ def _rows(session: Session, profile: Profile, cases: Iterable[Case]) -> list[dic
             leads[assignment.case_id] = (assignment, dept)
     names = {c.code: c.name for c in profile.categories}
     reporters = reporter_names(session, [i for i in ids if i is not None])
+    photos = public_photos(session, [i for i in ids if i is not None])
+    base = (current().settings.public_base_url or request.host_url).rstrip("/")
     rows = []
     for case in cases:
+        shown = photos.get(case.id or 0) if case.public and case.merged_into_id is None else None
         lead = leads.get(case.id or 0)
         closed = case.status in CLOSED_STATUSES or case.merged_into_id is not None
         notes = None
@@ -211,7 +215,8 @@ def _rows(session: Session, profile: Profile, cases: Iterable[Case]) -> list[dic
             "zipcode": None,
             "lat": case.lat if case.public else None,
             "long": case.lon if case.public else None,
-            "media_url": None,
+            # the first photo the office approved for the public (the board serves it), else none
+            "media_url": base + url_for("board.photo", report_id=shown[0][0], position=shown[0][1]) if shown else None,
         })
     return rows
 

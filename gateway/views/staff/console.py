@@ -8,16 +8,16 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from gateway.casework import merging, workflow
+from gateway.casework import merging, photos, workflow
 from gateway.casework.queues import is_open, overdue, overdue_case_ids
 from gateway.clock import utcnow
 from gateway.errors import ApiError, WorkflowError
-from gateway.intake.ingest import find_by_number
+from gateway.intake.ingest import find_by_number, resolve_case
 from gateway.messaging import knowledge
 from gateway.models import (
     LEAD,
@@ -42,7 +42,7 @@ from gateway.reporting.rates import Rates, first_contact_counts
 from gateway.runtime import current
 from gateway.trust import audit, auth, privacy
 from gateway.trust.auth import require_role
-from gateway.views.common import CASE_STATUS, CHANNEL, EVENT, Page, category_name, page_args
+from gateway.views.common import CASE_STATUS, CHANNEL, EVENT, Page, category_name, page_args, send_stored
 
 bp = auth.protect(Blueprint("console", __name__, url_prefix="/console"))
 
@@ -58,7 +58,7 @@ EVENT_LABELS = {**EVENT, "case_merged": "合并", "merged_into": "并入其他�
                 "rule_changed": "时限规则变更", "complexity": "复杂程度", "urgency": "紧急程度", "ack_overdue": "回告超时",
                 "contacted": "已联系市民（回告）", "suspension_requested": "申请挂起", "suspension_decided": "挂起审批",
                 "resumed": "恢复办理", "extension_requested": "申请延期", "extension_decided": "延期审批",
-                "reply_submitted": "答复待审核", "reply_returned": "答复被退回"}
+                "reply_submitted": "答复待审核", "reply_returned": "答复被退回", "photo_reviewed": "照片审核"}
 
 
 def _user() -> User:
@@ -275,7 +275,7 @@ def case_page(number: str) -> ResponseReturnValue:
                           .where(Reply.case_id == case.id).order_by(col(Reply.written_at), col(Reply.id))).all()
         page = render_template("console/case.html", case=case, reports=reports, reporters=_reporters(db, reports),
                                assignments=assignments, merges=merges, related=related, events=events, requests=requests,
-                               history=history, kinds=workflow.REPLY_KINDS,
+                               history=history, kinds=workflow.REPLY_KINDS, photos=photos.photos_of(db, reports),
                                departments=departments, resolved_from=request.args.get("from"), now=utcnow(),
                                event_labels=EVENT_LABELS)
         shown = case.number
@@ -407,6 +407,47 @@ def unpublish(number: str) -> ResponseReturnValue:
         audit.record("unpublished", f"case:{shown}")
     flash("已从留言板撤下。", "ok")
     return redirect(url_for("console.case_page", number=shown))
+
+
+def _attachment_row(report_id: int, position: int) -> dict[str, Any]:
+    with Session(current().engine) as db:
+        report = db.get(Report, report_id)
+        rows = report.attachments if report is not None else []
+    if not 1 <= position <= len(rows) or not isinstance(rows[position - 1], dict):
+        abort(404)
+    return dict(rows[position - 1])
+
+
+@bp.get("/photos/<int:report_id>/<int:position>")
+@require_role(*OFFICE)
+def photo(report_id: int, position: int) -> ResponseReturnValue:
+    """A photo's thumbnail (EXIF-free, upright, bounded), whatever the office decided about the public."""
+    return send_stored(_attachment_row(report_id, position), "thumb")
+
+
+@bp.get("/attachments/<int:report_id>/<int:position>")
+@require_role(*OFFICE)
+def attachment(report_id: int, position: int) -> ResponseReturnValue:
+    """The file as received, as a download: never rendered by the browser (octet-stream, nosniff)."""
+    return send_stored(_attachment_row(report_id, position), "path", download=True)
+
+
+@bp.post("/photos/<int:report_id>/<int:position>/review")
+@require_role(*OFFICE)
+def review_photo(report_id: int, position: int) -> ResponseReturnValue:
+    """Approve a photo for the public board and Open311, or keep it off them; audited."""
+    approve = request.form.get("approve") == "1"
+    with Session(current().engine) as db:
+        try:
+            report, status = photos.review(db, report_id, position, approve, _user().actor)
+        except LookupError:
+            abort(404)
+        case = db.get(Case, report.case_id) if report.case_id is not None else None
+        number = resolve_case(db, case).number if case is not None else None
+        db.commit()
+    audit.record("photo_reviewed", f"report:{report_id}", position=position, status=status, case=number)
+    flash("照片已公开到留言板。" if approve else "照片不在留言板公开。", "ok")
+    return redirect(url_for("console.case_page", number=number) if number else url_for("console.cases"))
 
 
 @bp.get("/merges")

@@ -10,7 +10,17 @@ from sqlmodel import Session, select
 
 from gateway.models import Assignment, Extension
 from tests.conftest import logged_in
-from tests.kits.dispatch_kit import CITY, assignments, case, events, local, notifications, report, set_clock
+from tests.kits.dispatch_kit import (
+    CITY,
+    assignments,
+    case,
+    deliver_by_webhook,
+    events,
+    local,
+    notifications,
+    report,
+    set_clock,
+)
 
 
 @pytest.fixture
@@ -45,6 +55,7 @@ def test_a_new_case_is_routed_by_a_job_and_the_decision_is_stored_with_its_reaso
 
 def test_joint_dispatch_to_three_units_gives_one_lead_two_assists_and_three_working_days(app, client, rt, jobs):
     set_clock(app, 2026, 4, 29, 10)  # Wednesday before the Labour Day holiday (May 1-5)
+    deliver_by_webhook(rt, "WH-LIGHT")  # the lighting office's system, down
     number = dispatched(app, client, jobs)
     resp = client.post(f"/api/v1/cases/{number}/dispatch", json=JOINT)
     assert resp.status_code == 200, resp.get_json()
