@@ -53,6 +53,14 @@ PAGES: dict[str, str] = {
     "41-console-photo-approved": "console.case_page",
     "42-board-case-photo": "board.case",
     "43-board-lookup-own-photo": "board.lookup_form",
+    "44-console-knowledge": "console.knowledge_entries",
+    "45-console-knowledge-entry": "console.knowledge_entry",
+    "50-operator-knowledge-answer": "operator.entry_form",
+    "51-operator-closed-on-the-call": "operator.entry_form",  # the answer to the form's POST
+    "52-operator-suggestion-beside-the-form": "operator.entry_form",
+    "53-operator-calls": "calls.page",
+    "54-operator-call-taken": "calls.page",
+    "55-operator-call-done": "calls.page",
 }
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.test_flows import browser, log_in, shots  # noqa: F401  (fixtures)
+from tests.browser.conftest import log_in
 from tests.conftest import logged_in, make_user
 from tests.gateway.casework.test_call_list import replied_and_asked
 from tests.kits.dispatch_kit import case, events
 
 
 def test_an_operator_takes_a_landline_follow_up_records_dissatisfied_and_the_case_reopens(
-        app, rt, jobs, live_server, browser, shots):  # noqa: F811
+        app, rt, jobs, live_server, browser, shots):
     number = replied_and_asked(app, logged_in(app, "office"), rt, jobs)  # Tuesday 28 April 2026, 16:00
     make_user(app, "operator", username="huawu1", password="operator-password")
     page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
@@ -26,20 +26,20 @@ def test_an_operator_takes_a_landline_follow_up_records_dissatisfied_and_the_cas
     expect(row).to_contain_text("+862785551234")
     expect(row).to_contain_text("固定电话")
     expect(row).to_contain_text("已更换灯具")  # the reply, to read out
-    shots(page, "calls-01-list")
+    shots(page, "53-operator-calls")
 
     row.get_by_role("button", name="领取并呼叫").click()
     expect(page.locator(".flash-ok")).to_contain_text("已领取")
     row = page.locator("#calls-due tr.call-row.is-mine")
     expect(row).to_contain_text("满意度回访")
     expect(row.get_by_role("button", name="不满意")).to_be_visible()
-    shots(page, "calls-02-taken")
+    shots(page, "54-operator-call-taken")
     row.get_by_placeholder("备注（可选）").fill("路灯仍不亮")
     row.get_by_role("button", name="不满意").click()
     expect(page.locator(".flash-ok")).to_contain_text("已记录：不满意")
     expect(page.locator("#calls-due tr.call-row")).to_have_count(0)
     expect(page.locator("#calls-done")).to_contain_text("不满意")
-    shots(page, "calls-03-done")
+    shots(page, "55-operator-call-done")
 
     assert case(rt, number).status == "reopened"
     [reopened] = events(rt, number, "reopened")

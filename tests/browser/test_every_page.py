@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
-from gateway.models import MergeRecord, Reply, Report
+from gateway.models import KnowledgeEntry, MergeRecord, Reply, Report
 from tests.browser.conftest import PAGES, log_in
 from tests.conftest import make_user
 from tests.kits.case_kit import add_assignment, add_case, merged_case
@@ -105,6 +105,15 @@ def test_the_staff_pages_no_flow_visits_have_their_screenshots(app, rt, live_ser
     shots(page, "35-console-supervision")
     visit("/console/operator", "打开受理表单")
     shots(page, "36-console-operator-home")
+    with Session(rt.engine, expire_on_commit=False) as db:
+        entry = KnowledgeEntry(title="社保卡丢了怎么补办", text="携带身份证到社保经办机构办理挂失和补卡。", category="labour",
+                               created_by="user:guanli")
+        db.add(entry)
+        db.commit()
+    visit("/console/knowledge", "社保卡丢了怎么补办")
+    shots(page, "44-console-knowledge")
+    visit(f"/console/knowledge/{entry.id}", "携带身份证到社保经办机构办理挂失和补卡")
+    shots(page, "45-console-knowledge-entry")
     page.close()
 
     page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")

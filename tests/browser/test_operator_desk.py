@@ -13,7 +13,7 @@ from adapters.base import InboundReport
 from gateway.intake.ingest import ingest
 from gateway.messaging import knowledge
 from gateway.models import Case, Event, KnowledgeEntry, Reply, Report
-from tests.browser.test_flows import browser, log_in, shots  # noqa: F401  (fixtures shared with the main flows)
+from tests.browser.conftest import log_in
 from tests.conftest import make_user
 
 SCREEN = {"width": 1366, "height": 768}
@@ -33,8 +33,8 @@ def focused(page: Page) -> dict[str, Any]:
                          " value: document.activeElement.value, cls: document.activeElement.className})")
 
 
-def test_an_operator_closes_a_consultation_on_the_call_with_a_knowledge_base_answer(app, rt, live_server, browser,  # noqa: F811
-                                                                                    shots):  # noqa: F811
+def test_an_operator_closes_a_consultation_on_the_call_with_a_knowledge_base_answer(app, rt, live_server, browser,
+                                                                                    shots):
     with Session(rt.engine) as session:
         entry = KnowledgeEntry(title="社保卡丢了怎么补办", text=ANSWER, category="labour", created_by="user:office")
         session.add(entry)
@@ -63,10 +63,10 @@ def test_an_operator_closes_a_consultation_on_the_call_with_a_knowledge_base_ans
     assert page.eval_on_selector("#category", "e => e.options[e.selectedIndex].text") == "劳动社保"
     primary = page.eval_on_selector("#save", "e => getComputedStyle(e).backgroundColor")
     assert primary == "rgb(29, 78, 216)"  # the console's primary button, not the browser's default
-    shots(page, "30-operator-knowledge-answer")
+    shots(page, "50-operator-knowledge-answer")
     page.keyboard.press("Alt+Enter")  # 即时办结
     expect(page.locator(".notice")).to_contain_text("已即时办结")
-    shots(page, "31-operator-closed-on-the-call")
+    shots(page, "51-operator-closed-on-the-call")
     with Session(rt.engine) as session:
         case = session.exec(select(Case)).one()
         reply = session.exec(select(Reply)).one()
@@ -77,8 +77,8 @@ def test_an_operator_closes_a_consultation_on_the_call_with_a_knowledge_base_ans
     page.close()
 
 
-def test_an_operator_attaches_a_call_to_the_callers_open_case_with_the_keyboard(app, rt, live_server, browser,  # noqa: F811
-                                                                               shots):  # noqa: F811
+def test_an_operator_attaches_a_call_to_the_callers_open_case_with_the_keyboard(app, rt, live_server, browser,
+                                                                               shots):
     first = ingest(rt, InboundReport(channel="hotline", external_id="OP-first", phone="13800138001",
                                      text="江岸区中山大道888号附近路灯连续三晚不亮", address="江岸区中山大道888号"))
     number = first.case.number
@@ -94,7 +94,7 @@ def test_an_operator_attaches_a_call_to_the_callers_open_case_with_the_keyboard(
     with page.expect_response(lambda r: "/operator/suggest" in r.url and "text=%E4" in r.url):
         page.keyboard.type("中山大道888号的路灯还是不亮，催一下")
     expect(page.locator(f"#suggestion-list button.pick[value='{number}']")).to_be_visible()
-    shots(page, "32-operator-suggestion-beside-the-form")
+    shots(page, "52-operator-suggestion-beside-the-form")
     page.keyboard.press("F2")  # to the suggested case
     assert focused(page)["text"] == f"关联到工单 {number}"
     page.keyboard.press("Enter")  # attach
