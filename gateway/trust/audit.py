@@ -1,5 +1,5 @@
-"""The audit log: who signed in (or failed to), changed users, opened a case's personal data, merged, undid
-or split, exported the case ledger, and from where. Append-only; the admin reads it at /console/audit."""
+"""The audit log: who signed in (or failed to), changed users, opened a case's personal data or a caller's history,
+merged, undid or split, exported the case ledger, and from where. Append-only; the admin reads it at /console/audit."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ ACTIONS = {
     "unpublished": "从留言板撤下", "ledger_exported": "导出工单台账",
     "call_claimed": "领取回访电话", "call_recorded": "记录电话结果",
     "closed_on_call": "即时办结",
-    "knowledge_created": "新建知识库条目", "knowledge_changed": "修改知识库条目", "knowledge_retired": "停用知识库条目",
+    "knowledge_created": "新建知识库条目", "knowledge_changed": "修改知识库条目", "knowledge_retired": "停用知识库条目", "caller_viewed": "查询来电人历史",
 }
 
 
