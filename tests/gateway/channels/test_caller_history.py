@@ -167,3 +167,15 @@ def test_look_ups_are_throttled_per_system_and_per_account_across_the_api_and_th
     assert operator.get(URL, query_string=query).status_code == 200
     assert operator.get("/operator/", query_string=query).status_code == 429  # one budget for the form and the API
     assert operator.get("/operator/").status_code == 200  # the form without a caller is not a look-up
+
+
+def test_the_operator_form_opened_with_the_callers_number_shows_their_history_to_attach_to(app, client, rt):
+    number = push(client, "WH-3", "027-85551234", "汉阳区钟家村某餐馆油烟直排，影响楼上住户。")
+    page = logged_in(app, "operator").get("/operator/", query_string={"phone": "(027) 8555-1234"}).get_data(as_text=True)
+    history = page[page.index('id="caller-history"'):]
+    assert "来电人历史（+862785551234）" in history and number in history
+    assert f'name="attach_to" value="{number}"' in history
+    assert 'name="caller_number" value="+862785551234"' in page
+    unknown = logged_in(app, "operator").get("/operator/", query_string={"phone": "not a number"})
+    assert unknown.status_code == 200 and "来电号码无法识别" in unknown.get_data(as_text=True)
+    assert len(audit_rows(rt)) == 1  # the unreadable number showed nothing: nothing to record
