@@ -80,6 +80,9 @@ class InboundReport:
     urgency: str | None = None  # normal | urgent (紧急)
     complexity: str | None = None  # normal | complex (特别复杂): the especially-complex deadline rule
     public: bool | None = None  # what the citizen chose; None: not asked (the city profile decides, default private)
+    # the call (hotline): the call-centre system's id of the call and where its recording can be played
+    call_id: str | None = None
+    recording_url: str | None = None
     # threading
     case_ref: str | None = None  # a case number the citizen quoted
     in_reply_to: list[str] = field(default_factory=list)  # message ids (mail)

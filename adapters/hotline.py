@@ -7,7 +7,8 @@ import io
 import json
 import re
 import unicodedata
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
+from urllib.parse import urlsplit
 
 from adapters.base import APPEAL_TYPES, AdapterError, InboundReport
 from adapters.values import MAX_TEXT, bool_value, datetime_value, decode_text, load_json, text_value, type_name
@@ -26,7 +27,7 @@ COMPLEXITY_ALIASES: dict[str, str] = {
 }
 FIELDS = (
     "ticket_no", "caller_number", "caller_name", "call_time", "appeal_type", "content", "title",
-    "address", "district", "operator_id", "urgency", "complexity", "category", "public",
+    "address", "district", "operator_id", "urgency", "complexity", "category", "public", "call_id", "recording_url",
 )
 # Column headers as 12345 call-centre systems export them to Excel, mapped to field names.
 CSV_HEADERS: dict[str, str] = {
@@ -35,7 +36,9 @@ CSV_HEADERS: dict[str, str] = {
     "诉求类型": "appeal_type", "诉求内容": "content", "地址": "address", "事发地址": "address",
     "所属区": "district", "所属区县": "district", "话务员": "operator_id", "话务员工号": "operator_id",
     "紧急程度": "urgency", "复杂程度": "complexity", "问题分类": "category", "标题": "title", "是否公开": "public",
+    "通话编号": "call_id", "通话ID": "call_id", "呼叫编号": "call_id", "录音地址": "recording_url", "录音链接": "recording_url",
 }
+MAX_URL = 2000
 MAX_BATCH = 1000
 MAX_CSV_ROWS = 100_000
 
@@ -72,8 +75,32 @@ def _level(value: Any, field: str, aliases: Mapping[str, str], expected: str) ->
     return level
 
 
-def parse_ticket(data: Mapping[str, Any], raw: bytes = b"", aliases: Mapping[str, str] | None = None) -> InboundReport:
-    """Translate one hotline work order into a report; wrong or missing fields raise AdapterError."""
+def recording_url(value: Any, hosts: Collection[str]) -> str | None:
+    """A call recording's http(s) address, on one of the allowed hosts (none allowed: every recording is refused)."""
+    text = text_value(value, "recording_url", max_len=MAX_URL)
+    if text is None:
+        return None
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise AdapterError("recording_url", "not a URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not host or " " in text:
+        raise AdapterError("recording_url", "expected an http:// or https:// address")
+    if parts.username is not None or parts.password is not None:
+        raise AdapterError("recording_url", "credentials in the address are not accepted")
+    if host not in {h.lower() for h in hosts}:
+        allowed = ", ".join(sorted(hosts)) or "none (HOTLINE_RECORDING_HOSTS is empty)"
+        raise AdapterError("recording_url", f"recordings from {host} are not accepted; allowed hosts: {allowed}")
+    return text
+
+
+def parse_ticket(data: Mapping[str, Any], raw: bytes = b"", aliases: Mapping[str, str] | None = None,
+                 recording_hosts: Collection[str] = ()) -> InboundReport:
+    """Translate one hotline work order into a report; wrong or missing fields raise AdapterError.
+
+    ``recording_hosts``: the hosts a ticket's ``recording_url`` may point at (the gateway's setting).
+    """
     if not isinstance(data, Mapping):
         raise AdapterError("ticket", f"expected an object, got {type_name(data)}")
     ticket_no = text_value(data.get("ticket_no"), "ticket_no", max_len=64, numbers=True)
@@ -104,6 +131,8 @@ def parse_ticket(data: Mapping[str, Any], raw: bytes = b"", aliases: Mapping[str
         urgency=_urgency(data.get("urgency")),
         complexity=_complexity(data.get("complexity")),
         public=None if data.get("public") in (None, "") else bool_value(data.get("public"), "public", False),
+        call_id=text_value(data.get("call_id"), "call_id", max_len=128, numbers=True),
+        recording_url=recording_url(data.get("recording_url"), recording_hosts),
         extra=extra,
         raw=raw,
     )
@@ -116,7 +145,8 @@ def _dump(item: Any) -> bytes:
         return b""
 
 
-def parse_batch(body: bytes, aliases: Mapping[str, str] | None = None) -> list[InboundReport | AdapterError]:
+def parse_batch(body: bytes, aliases: Mapping[str, str] | None = None,
+                recording_hosts: Collection[str] = ()) -> list[InboundReport | AdapterError]:
     """Parse a JSON body holding one ticket, a list, or {"tickets": [...]}; one result per ticket.
 
     A body that is not JSON, or not one of those shapes, raises AdapterError; a bad ticket
@@ -131,19 +161,20 @@ def parse_batch(body: bytes, aliases: Mapping[str, str] | None = None) -> list[I
         if not isinstance(items, list):
             raise AdapterError("tickets", f"expected an array, got {type_name(items)}")
     elif isinstance(data, dict):
-        return [_parse_or_error(data, body, aliases)]
+        return [_parse_or_error(data, body, aliases, recording_hosts)]
     elif isinstance(data, list):
         items = data
     else:
         raise AdapterError("body", f"expected an object or an array, got {type_name(data)}")
     if len(items) > MAX_BATCH:
         raise AdapterError("tickets", f"more than {MAX_BATCH} tickets in one batch")
-    return [_parse_or_error(item, _dump(item), aliases) for item in items]
+    return [_parse_or_error(item, _dump(item), aliases, recording_hosts) for item in items]
 
 
-def _parse_or_error(item: Any, raw: bytes, aliases: Mapping[str, str] | None) -> InboundReport | AdapterError:
+def _parse_or_error(item: Any, raw: bytes, aliases: Mapping[str, str] | None,
+                    recording_hosts: Collection[str]) -> InboundReport | AdapterError:
     try:
-        return parse_ticket(item, raw, aliases)
+        return parse_ticket(item, raw, aliases, recording_hosts)
     except AdapterError as error:
         return error
 
@@ -164,7 +195,8 @@ def _cell(value: str) -> str:
     return value
 
 
-def read_csv(data: bytes, aliases: Mapping[str, str] | None = None) -> tuple[list[tuple[int, InboundReport]], list[tuple[int, str]]]:
+def read_csv(data: bytes, aliases: Mapping[str, str] | None = None, recording_hosts: Collection[str] = ()
+             ) -> tuple[list[tuple[int, InboundReport]], list[tuple[int, str]]]:
     """Import a hotline CSV export; return good rows and bad rows, each with its line number.
 
     Encoding is UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (GBK/GB2312).
@@ -202,7 +234,7 @@ def read_csv(data: bytes, aliases: Mapping[str, str] | None = None) -> tuple[lis
             }
             raw = _csv_line(row, delimiter)
             try:
-                good.append((start, parse_ticket(record, raw, aliases)))
+                good.append((start, parse_ticket(record, raw, aliases, recording_hosts)))
             except AdapterError as error:
                 bad.append((start, str(error)))
     except csv.Error as exc:

@@ -11,7 +11,7 @@ alternating order, each in its own session as the view does, and timed per call.
 which cases the old engine listed (the caller's, the similar ones) and how many of them the new
 one lists too; for each old-only similar case, why dedupe leaves it out (another place, too little
 text in common, ranked below the top 5, not compared); and how often each lists the case the
-query re-reports (when it is open).
+query re-reports (when it is open), naming every query where only the old engine listed it.
 
 The old engine is kept here only as the baseline: ``gateway/suggest.py`` as of commit c2c2ecd.
 """
@@ -181,7 +181,8 @@ def why_left_out(session: Session, rt: Any, q: dict[str, Any], case_id: int) -> 
 
 
 def compare(session: Session, rt: Any, q: dict[str, Any], old: dict[str, Any], new: dict[str, Any],
-            tally: Counter[str], left_out: Counter[str], open_ids: set[int]) -> None:
+            tally: Counter[str], left_out: Counter[str], open_ids: set[int],
+            missed: list[dict[str, Any]] | None = None) -> None:
     """Count what both list, and why dedupe leaves out what only the old engine listed."""
     (old_own, old_near), (new_own, new_near) = _listed(old), _listed(new)
     tally["old_caller"] += len(old_own)
@@ -198,6 +199,10 @@ def compare(session: Session, rt: Any, q: dict[str, Any], old: dict[str, Any], n
         tally["reported_case_old"] += by_old
         tally["reported_case_new"] += by_new
         tally["reported_case_old_only"] += by_old and not by_new
+        tally["reported_case_new_only"] += by_new and not by_old
+        if by_old and not by_new and missed is not None:  # what the widening is for: say why, query by query
+            missed.append({"kind": q["kind"], "case_id": q["case_id"], "text": q["text"], "address": q["address"],
+                           "why": why_left_out(session, rt, q, q["case_id"])})
 
 
 def run_one(kind: str, args: Any) -> dict[str, Any]:
@@ -221,6 +226,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
         times: dict[str, list[float]] = {"old": [], "new": []}
         tally: Counter[str] = Counter()
         left_out: Counter[str] = Counter()
+        missed: list[dict[str, Any]] = []
         with Session(rt.engine) as session:
             open_ids = set(session.exec(select(Case.id).where(Case.status.in_(OPEN_STATUSES))).all())  # type: ignore[attr-defined]
         result["load_before"] = common.load()
@@ -234,13 +240,14 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                         times[name].append(seconds)
                 if i >= args.warmup:
                     with Session(rt.engine) as session:
-                        compare(session, rt, q, answers["old"], answers["new"], tally, left_out, open_ids)
+                        compare(session, rt, q, answers["old"], answers["new"], tally, left_out, open_ids, missed)
         result["load_after"] = common.load()
         for name, values in times.items():
             result[name] = {"median_ms": round(statistics.median(values) * 1000, 2),
                             "p95_ms": round(common.percentile(values, 95) * 1000, 2), "calls": len(values)}
         result["findings"] = dict(tally)
         result["old_similar_left_out"] = dict(left_out)
+        result["reported_case_old_only"] = missed
         result["kinds"] = dict(Counter(q["kind"] for q in asked[args.warmup:]))
         rt.engine.dispose()
     return result
@@ -273,10 +280,13 @@ def report(result: dict[str, Any]) -> str:
                      _share(f.get("old_caller_also_new", 0), f.get("old_caller", 0)),
                      _share(f.get("old_similar_also_new", 0), f.get("old_similar", 0)),
                      f"{f.get('reported_case_old', 0)} / {f.get('reported_case_new', 0)} of {f.get('reported_case_open', 0)}"
-                     f" (old only: {f.get('reported_case_old_only', 0)})",
+                     f" (old only: {f.get('reported_case_old_only', 0)}, new only: {f.get('reported_case_new_only', 0)})",
                      "/".join(f"{x:g}" for x in r["load_after"])])
         left = ", ".join(f"{why}: {n}" for why, n in sorted(r["old_similar_left_out"].items(), key=lambda kv: -kv[1]))
         notes.append(f"{r['database']}: old engine's similar cases the new one leaves out: {left or 'none'}")
+        for miss in r.get("reported_case_old_only", []):
+            notes.append(f"{r['database']}: re-reported case {miss['case_id']} listed by the old engine only "
+                         f"({miss['kind']}, {miss['address']}): {miss['why']}")
     text_ = common.table(["db", "cases", "queries", "old median ms", "new median ms", "old p95 ms", "new p95 ms",
                           "old's caller cases also listed", "old's similar cases also listed",
                           "re-reported case listed old / new", "load after 1/5/15"], rows)

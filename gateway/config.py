@@ -165,7 +165,7 @@ def _secure_cookies(variable: str, value: str | None) -> bool | None:
 
 
 def _domains(variable: str, value: str | None) -> tuple[str, ...]:
-    return tuple(d.strip().lower() for d in str(value).split(",") if d.strip())
+    return tuple(d.strip().lower() for d in (value or "").split(",") if d.strip())
 
 
 def _keys(variable: str, value: str | None) -> tuple[str, ...]:
@@ -246,6 +246,10 @@ class Settings:
     system_tokens: Mapping[str, str] = setting(
         "HOTLINE_SYSTEM_TOKENS", None, pairs("name:token"),
         "call-centre systems allowed to push tickets: `name:token,name2:token2`")
+    recording_hosts: tuple[str, ...] = setting(
+        "HOTLINE_RECORDING_HOSTS", None, _domains,
+        "hosts a ticket's `recording_url` may point at, comma-separated (the console plays it); empty: a ticket "
+        "with a recording is refused, 422 naming the host")
     open311_api_keys: tuple[str, ...] = setting("HOTLINE_OPEN311_KEYS", None, _keys,
                                                 "Open311 API keys, comma-separated")
     webhook_secrets: Mapping[str, str] = setting(
@@ -328,6 +332,10 @@ class Settings:
                                      "case look-ups and satisfaction answers per address")
     rate_limit_lookup_case: str = setting("HOTLINE_RATE_LIMIT_LOOKUP_CASE", "20/hour", _rate,
                                           "case look-ups and satisfaction answers per case number (whoever guesses)")
+    rate_limit_caller: str = setting(
+        "HOTLINE_RATE_LIMIT_CALLER", "120/minute;10000/day", _rate,
+        "caller history look-ups (`/api/v1/operator/caller`, `/operator/?phone=`) per call-centre system or staff "
+        "account (unauthenticated: per address)")
     # Sizes: a body per channel (bytes, 413 beyond), a report's text (characters), attachments kept per report
     max_body_api: int = size("HOTLINE_MAX_BODY_API", 256 * KiB, KiB, "largest body of a JSON API report (413 beyond)")
     max_body_board: int = size("HOTLINE_MAX_BODY_BOARD", 256 * KiB, KiB, "largest body of a board post")

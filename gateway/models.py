@@ -182,6 +182,10 @@ class Report(SQLModel, table=True):
     # The reporter's own code for looking the case up, answered only to the request that made this report.
     retrieval_code: Optional[str] = Field(default=None, max_length=16, index=True)
     message_id: Optional[str] = Field(default=None, max_length=500, index=True)
+    # A hotline ticket's call: the call-centre system's call id and its recording (a host HOTLINE_RECORDING_HOSTS
+    # allows); staff of the office and the units play it, retention removes both.
+    call_id: Optional[str] = Field(default=None, max_length=128, index=True)
+    recording_url: Optional[str] = Field(default=None, max_length=2000)
     link: str = Field(default="new", max_length=16)  # new | replay | thread | same_person | same_problem | proposal
     decision: dict = _json()
     attachments: list = _json(list)

@@ -94,7 +94,7 @@ def import_hotline_csv(rt: Runtime, data: bytes, source: str = "") -> ImportSumm
     """Ingest the good rows of a hotline CSV export; report and keep each bad row with its line number."""
     summary = ImportSummary()
     try:
-        good, bad = hotline_adapter.read_csv(data, rt.profile.appeal_aliases)
+        good, bad = hotline_adapter.read_csv(data, rt.profile.appeal_aliases, rt.settings.recording_hosts)
     except AdapterError as error:
         quarantine.keep(rt, "hotline", RawInbound(channel="hotline", body=data, headers={"x-source": source}), error,
                         source=source)

@@ -161,6 +161,8 @@ def _report_row(rt: Runtime, inbound: InboundReport) -> Report:
         addressed_unit=inbound.addressed_unit,
         public=inbound.public if inbound.public is not None else rt.profile.public_by_default(inbound.channel),
         message_id=inbound.message_id,
+        call_id=inbound.call_id,
+        recording_url=inbound.recording_url,
         attachments=[
             {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
             for a in files

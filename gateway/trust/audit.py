@@ -1,5 +1,5 @@
-"""The audit log: who signed in (or failed to), changed users, opened a case's personal data, merged, undid
-or split, exported the case ledger, and from where. Append-only; the admin reads it at /console/audit."""
+"""The audit log: who signed in (or failed to), changed users, opened a case's personal data or a caller's history,
+merged, undid or split, exported the case ledger, and from where. Append-only; the admin reads it at /console/audit."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ ACTIONS = {
     "closed_on_call": "即时办结",
     "knowledge_created": "新建知识库条目", "knowledge_changed": "修改知识库条目", "knowledge_retired": "停用知识库条目",
     "photo_reviewed": "审核照片",
+    "caller_viewed": "查询来电人历史",
 }
 
 

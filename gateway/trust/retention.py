@@ -1,6 +1,6 @@
 """Retention: the one exception to "a Report is immutable". Cases closed longer ago than the city keeps
 personal data have their reporters' names, phones, e-mails and addresses masked (in the reports, their raw
-payloads, the case, its notifications and follow-ups), their attachments deleted, and the reporters'
+payloads, the case, its notifications and follow-ups), their attachments and call recordings' links deleted, and the reporters'
 identities forgotten once none of their cases is still kept. Categories, districts, times, counts, units
 and replies stay: the statistics do not change. Each case gets an Event; the run an audit entry.
 """
@@ -92,6 +92,7 @@ def _mask_case(session: Session, rt: Runtime, case: Case, outcome: Outcome, cont
         r.board_user = mask_name(r.board_user) if r.board_user else None
         r.address = r.district
         r.raw = b""
+        r.call_id = r.recording_url = None  # the call and its recording lead back to the caller's voice
         r.extra = {k: v for k, v in (r.extra or {}).items() if k not in PERSONAL_EXTRA}
         files += _delete_attachments(rt, r)
         r.attachments = [{"content_type": a.get("content_type"), "size": a.get("size"), "deleted": "retention"}

@@ -57,12 +57,12 @@ def register_views(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     app.before_request(_refuse_unreadable_values)
     from gateway.views import common
-    from gateway.views.machine import api, hotline, merges, voice, webhooks, workflow
+    from gateway.views.machine import api, caller, hotline, merges, voice, webhooks, workflow
     from gateway.views.public import board, board_form, open311
     from gateway.views.staff import account, calls, console, operator, workbench
 
     for blueprint in (api.bp, account.bp, console.bp, workbench.bp, board.bp, board_form.bp, hotline.bp, operator.bp,
-                      open311.bp, webhooks.bp, workflow.bp, merges.bp, calls.bp, voice.bp):
+                      open311.bp, webhooks.bp, workflow.bp, merges.bp, calls.bp, voice.bp, caller.bp):
         app.register_blueprint(blueprint)
     common.init_templates(app)
 

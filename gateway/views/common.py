@@ -14,6 +14,7 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from adapters.base import AdapterError, InboundReport, RawInbound
+from adapters.hotline import recording_url
 from adapters.values import load_json
 from gateway.casework import calendars
 from gateway.clock import as_utc, utcnow
@@ -217,6 +218,15 @@ def reason_text(reason: Any) -> str:
         return str(reason.get("feature") or "")
 
 
+def playable(url: str | None) -> bool:
+    """Whether a stored recording's address is on a host HOTLINE_RECORDING_HOSTS still allows (a host taken off
+    the list stops being embedded in staff pages at once)."""
+    try:
+        return recording_url(url, current().settings.recording_hosts) is not None
+    except AdapterError:
+        return False
+
+
 STAFF_BLUEPRINTS = ("console", "workbench", "operator", "account")
 
 
@@ -239,7 +249,7 @@ def init_templates(app: Flask) -> None:
     app.jinja_env.globals.update(calendar_missing=calendar_missing)
     app.jinja_env.globals.update(is_late=is_late, is_ack_late=is_ack_late)
     app.jinja_env.filters.update(localtime=localtime, percent=percent, category_name=category_name, reason=reason_text,
-                                 channel_icon=channel_icon)
+                                 channel_icon=channel_icon, playable=playable)
     app.jinja_env.globals.update(CASE_STATUS=CASE_STATUS, ASSIGNMENT_STATUS=ASSIGNMENT_STATUS, ROLE=ROLE,
                                  CHANNEL=CHANNEL, MERGE_STATUS=MERGE_STATUS, SUPERVISION=SUPERVISION, EVENT=EVENT)
 

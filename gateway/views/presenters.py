@@ -53,6 +53,8 @@ def report(r: Report) -> dict[str, Any]:
         "title": r.title,
         "text": r.text,
         "received_at": iso(r.received_at),
+        "call_id": r.call_id,
+        "recording_url": r.recording_url,
         "link": r.link,
         "decision": r.decision or None,
         "attachments": r.attachments,

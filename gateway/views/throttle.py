@@ -74,6 +74,32 @@ GUESSABLE: dict[str, tuple[tuple[str, Callable[[], str]], ...]] = {
     "board.rate": (("rate_limit_lookup", by_address), ("rate_limit_lookup_case", by_case_number)),
 }
 
+# The caller's history (a screen-pop per call, and the operator form opened with ?phone=): one budget per
+# call-centre system or staff account across both, so a stolen token or account cannot walk the city's numbers.
+CALLER_LOOKUPS = ("caller.lookup", "operator.entry_form")
+
+
+def by_caller_principal() -> str:
+    """The staff account or the call-centre system asking; credentials that do not check out: the address."""
+    from gateway.errors import ApiError
+    from gateway.trust.auth import current_user
+    from gateway.views.machine.caller import system
+
+    user = current_user()
+    if user is not None:
+        return f"user:{user.id}"
+    try:
+        name = system()
+    except ApiError:
+        name = None
+    return f"system:{name}" if name else by_address()
+
+
+def _no_phone() -> bool:
+    """The operator form without ?phone= shows no history: not counted."""
+    return request.endpoint == "operator.entry_form" and not request.args.get("phone")
+
+
 LOGIN_FREE_FAILURES = 5  # wrong passwords for one account before it waits
 LOGIN_FIRST_WAIT = 30  # seconds; doubled by every further failure
 LOGIN_MAX_WAIT = 3600
@@ -162,4 +188,9 @@ def init_app(app: Flask) -> Limiter:
             # The scope keeps the setting's old UPPER_CASE name: it is part of the counters' keys in Redis.
             view = limiter.limit(_rate(setting), key_func=key, scope=f"{endpoint}:{setting.upper()}")(view)
         app.view_functions[endpoint] = view
+    caller = limiter.shared_limit(_rate("rate_limit_caller"), scope="caller", key_func=by_caller_principal,
+                                  exempt_when=_no_phone)
+    for endpoint in CALLER_LOOKUPS:
+        lookup: Callable[..., Any] = app.view_functions[endpoint]
+        app.view_functions[endpoint] = caller(lookup)
     return limiter

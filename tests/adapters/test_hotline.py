@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.base import AdapterError, InboundReport
-from adapters.hotline import parse_batch, parse_ticket, read_csv
+from adapters.hotline import parse_batch, parse_ticket, read_csv, recording_url
 from tests.adapters.fixturefiles import FIXTURES, as_comparable
 
 HOTLINE = FIXTURES / "hotline"
@@ -170,16 +170,64 @@ _JSON = st.recursive(
     max_leaves=6,
 )
 _KEYS = st.sampled_from(["ticket_no", "caller_number", "caller_name", "call_time", "appeal_type",
-                         "content", "title", "urgency", "category", "public"]) | st.text(max_size=6)
+                         "content", "title", "urgency", "category", "public", "call_id",
+                         "recording_url"]) | st.text(max_size=6)
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.dictionaries(_KEYS, _JSON, max_size=8))
 def test_arbitrary_ticket_dicts_only_ever_raise_adapter_error(data: dict[str, Any]) -> None:
     try:
-        parse_ticket(data)
+        parse_ticket(data, recording_hosts=("rec.example",))
     except AdapterError:
         pass
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=80))
+def test_arbitrary_recording_addresses_only_ever_raise_adapter_error(url: str) -> None:
+    for text in (url, f"https://rec.example/{url}", f"https://{url}/x.mp3", f"http://[{url}]/"):
+        try:
+            recording_url(text, ("rec.example",))
+        except AdapterError:
+            pass
+
+
+BASE = {"ticket_no": "T-1", "content": "路灯不亮"}
+
+
+@pytest.mark.parametrize("url, hosts, expected", [
+    ("https://rec.example/a.mp3", ("rec.example",), "https://rec.example/a.mp3"),
+    ("http://REC.example:8080/a.wav?id=7", ("rec.example",), "http://REC.example:8080/a.wav?id=7"),
+    (None, (), None),
+    ("", (), None),
+])
+def test_a_recording_on_an_allowed_host_is_kept_as_given(url: Any, hosts: tuple[str, ...], expected: Any) -> None:
+    report = parse_ticket({**BASE, "recording_url": url, "call_id": 8841}, recording_hosts=hosts)
+    assert report.recording_url == expected and report.call_id == "8841"
+
+
+@pytest.mark.parametrize("url, hosts, says", [
+    ("https://rec.example/a.mp3", (), "recordings from rec.example are not accepted; allowed hosts: none"),
+    ("https://other.example/a.mp3", ("rec.example",), "allowed hosts: rec.example"),
+    ("https://rec.example.evil.test/a.mp3", ("rec.example",), "recordings from rec.example.evil.test"),
+    ("javascript:alert(1)", ("rec.example",), "expected an http:// or https:// address"),
+    ("https://rec.example/a b.mp3", ("rec.example",), "expected an http:// or https:// address"),
+    ("https://u:p@rec.example/a.mp3", ("rec.example",), "credentials"),
+    ("http://[::1/a.mp3", ("rec.example",), "not a URL"),
+    (["https://rec.example/a.mp3"], ("rec.example",), "expected a string"),
+])
+def test_a_recording_elsewhere_or_no_address_at_all_is_refused_naming_the_field(url: Any, hosts: tuple[str, ...],
+                                                                               says: str) -> None:
+    with pytest.raises(AdapterError) as caught:
+        parse_ticket({**BASE, "recording_url": url}, recording_hosts=hosts)
+    assert caught.value.field == "recording_url" and says in caught.value.message
+
+
+def test_csv_call_columns_are_read_under_their_chinese_names() -> None:
+    data = "工单编号,诉求内容,通话编号,录音链接\nT-9,路灯不亮,C-9,https://rec.example/9.mp3\n".encode()
+    [(_, report)], bad = read_csv(data, recording_hosts=("rec.example",))
+    assert bad == [] and (report.call_id, report.recording_url) == ("C-9", "https://rec.example/9.mp3")
 
 
 @settings(max_examples=100, deadline=None)

@@ -249,3 +249,37 @@ def test_a_citizen_on_a_360_pixel_phone_reads_the_board_and_looks_up_with_the_ke
     assert fits(page)
     shots(page, "21-phone-lookup")
     page.close()
+
+
+def test_office_staff_get_the_calls_recording_player_anonymous_visitors_and_the_board_do_not(
+        app, rt, live_server, browser, shots):
+    host = "rec.cc.example.gov.cn"
+    rt.settings = replace(rt.settings, recording_hosts=(host,), system_tokens={"cc-main": "s3cret-main-token"})
+    recording = f"https://{host}/2026/12/07/call-8841.mp3"
+    ticket = {"ticket_no": "WH-REC-BROWSER", "caller_number": "027-85551234", "appeal_type": "投诉", "public": True,
+              "content": "江岸区中山大道888号附近路灯连续三晚不亮。", "address": "江岸区中山大道888号",
+              "call_id": "CALL-8841", "recording_url": recording}
+    pushed = app.test_client().post("/api/v1/hotline/tickets", json=ticket,
+                                    headers={"Authorization": "Bearer s3cret-main-token"})
+    assert pushed.status_code == 201
+    number = pushed.get_json()["case"]["number"]
+    make_user(app, "office", username="duban", password="office-password")
+    page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+
+    page.goto(f"{live_server}/board/cases/{number}")  # the public board: the case, never the call
+    expect(page.locator("article.post")).to_contain_text("路灯连续三晚不亮")
+    expect(page.locator("audio")).to_have_count(0)
+    assert host not in page.content()
+    page.goto(f"{live_server}/console/cases/{number}")  # not signed in: the log-in page, no player
+    expect(page).to_have_url(f"{live_server}/login?next=/console/cases/{number}")
+    expect(page.locator("audio")).to_have_count(0)
+
+    log_in(page, live_server, "duban", "office-password")
+    page.goto(f"{live_server}/console/cases/{number}")
+    player = page.locator("li.report audio")
+    expect(player).to_have_count(1)
+    expect(player).to_have_attribute("src", recording)
+    expect(player).to_have_attribute("controls", "")
+    expect(page.locator("li.report .recording")).to_contain_text("通话编号 CALL-8841")
+    shots(page, "30-console-case-recording")
+    page.close()

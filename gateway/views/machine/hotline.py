@@ -105,7 +105,7 @@ def push_tickets() -> ResponseReturnValue:
         quarantine.keep(rt, "hotline", raw, f"{error.field}: {error.message}", status=error.status)
         raise
     try:
-        parsed = hotline_adapter.parse_batch(raw.body, rt.profile.appeal_aliases)
+        parsed = hotline_adapter.parse_batch(raw.body, rt.profile.appeal_aliases, rt.settings.recording_hosts)
     except AdapterError as error:
         quarantine.keep(rt, "hotline", raw, error, system=system)
         raise

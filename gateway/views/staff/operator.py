@@ -15,6 +15,7 @@ from adapters import hotline as hotline_adapter
 from adapters.base import APPEAL_TYPES, AdapterError
 from dedupe.decide import Scored
 from gateway.casework import oncall
+from gateway.casework.caller import History, history
 from gateway.casework.routing import locate
 from gateway.casework.workflow import REPLY_KINDS
 from gateway.clock import utcnow
@@ -26,13 +27,14 @@ from gateway.models import Case
 from gateway.runtime import Runtime, current
 from gateway.trust import audit, auth
 from gateway.views.common import category_name, parse_or_keep, raw_inbound
+from gateway.views.machine.caller import record
 from gateway.views.presenters import iso
 
 bp = Blueprint("operator", __name__)
 STAFF = ("operator", "office", "admin")
 
 FORM_FIELDS = ("ticket_no", "caller_number", "caller_name", "appeal_type", "category", "district", "address",
-               "title", "content", "urgency", "complexity", "public", "operator_id")
+               "title", "content", "urgency", "complexity", "public", "operator_id", "call_id", "recording_url")
 MAX_QUERY = 2000
 ON_CALL_FIELDS = ("answer", "reply_kind", "knowledge_id")  # 即时办: the answer given on the call
 FORM_MAX_AGE = 12 * 3600  # a form open longer than this (a tab left overnight) measures nothing
@@ -74,8 +76,9 @@ def form_seconds(stamp: str, ticket_no: str) -> tuple[str | None, float] | None:
 
 
 def _page(values: dict[str, Any], error: AdapterError | None = None, hints: dict[str, Any] | None = None,
-          status: int = 200) -> Any:
-    return render_template("operator/entry.html", values=values, error=error, hints=hints, **_choices()), status
+          status: int = 200, caller: History | None = None) -> Any:
+    return render_template("operator/entry.html", values=values, error=error, hints=hints, caller=caller,
+                           **_choices()), status
 
 
 def suggest(session: Session, rt: Runtime, *, phone: str | None, text: str | None, address: str | None
@@ -116,8 +119,22 @@ def _fresh() -> dict[str, Any]:
 @bp.get("/operator/")
 @auth.require_role(*STAFF)
 def entry_form() -> ResponseReturnValue:
-    """Show an empty ticket form; its ticket number makes a double submission idempotent."""
-    return _page({**_fresh(), "operator_id": request.args.get("operator_id", "")[:64]})
+    """Show an empty ticket form; its ticket number makes a double submission idempotent.
+
+    A call-centre system's screen-pop opens it with the call: ``?phone=`` shows the caller's history first
+    (throttled and audited like the API), ``call_id`` and ``recording_url`` are carried into the ticket."""
+    values = {**_fresh(), **{key: request.args.get(key, "").strip()[:limit]
+                             for key, limit in (("operator_id", 64), ("call_id", 128), ("recording_url", 2000))}}
+    phone = request.args.get("phone", "").strip()[:64]
+    if not phone:
+        return _page(values)
+    rt = current()
+    with Session(rt.engine) as session:
+        found = history(session, rt, phone)
+    values["caller_number"] = found.phone or phone
+    if found.phone is not None:
+        record(found, "operator")
+    return _page(values, caller=found)
 
 
 @bp.post("/operator/")
@@ -143,7 +160,8 @@ def submit() -> ResponseReturnValue:
     operator_id = values["operator_id"] or (user.username if user else "unknown")
     resolve: Resolver | None = None
     try:
-        report = parse_or_keep(raw, lambda r: hotline_adapter.parse_ticket(ticket, r.body, rt.profile.appeal_aliases))
+        report = parse_or_keep(raw, lambda r: hotline_adapter.parse_ticket(ticket, r.body, rt.profile.appeal_aliases,
+                                                                            rt.settings.recording_hosts))
         chosen = None
         if attach_to:
             with Session(rt.engine) as session:
