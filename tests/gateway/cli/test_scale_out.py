@@ -21,10 +21,11 @@ MATTER = {"title": "路灯不亮", "text": "江岸区中山大道888号附近路
           "external_id": "web-both-nodes"}
 
 
-def _ready(url: str, proc: subprocess.Popen) -> None:
+def _ready(url: str, procs: dict[str, subprocess.Popen]) -> None:
     deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        for name, proc in procs.items():
+            assert proc.poll() is None, f"{name} exited: {proc.communicate()[0][-3000:]}"
         try:
             with urllib.request.urlopen(url, timeout=5) as resp:
                 if resp.status == 200:
@@ -41,7 +42,8 @@ def _post(base: str) -> tuple[int, str]:
         return resp.status, json.loads(resp.read())["case"]["number"]
 
 
-def test_two_web_nodes_a_worker_pool_and_one_scheduler_share_one_database_and_redis(config, tmp_path: Path):
+def test_two_web_nodes_a_worker_pool_and_one_scheduler_share_one_database_and_redis(app, config, tmp_path: Path):
+    # `app` has made the schema, as `hotline db upgrade` does once before the nodes start (docs/DEPLOY.md)
     env = {**subprocess_env(config), "HOTLINE_SECRET_KEY": "shared-by-every-node", "HOTLINE_RATE_LIMITS": "0",
            "HOTLINE_HEARTBEAT_MAX_AGE": "600"}
     procs: dict[str, subprocess.Popen] = {}
@@ -63,7 +65,7 @@ def test_two_web_nodes_a_worker_pool_and_one_scheduler_share_one_database_and_re
             start(f"web{n}", "run", "--web-only", "--port", str(port), "--threads", "4", data=f"web{n}")
         for n, port in enumerate(ports):
             # /readyz: the database, Redis, and the heartbeats of the worker pool and the scheduler
-            _ready(f"http://127.0.0.1:{port}/readyz", procs[f"web{n}"])
+            _ready(f"http://127.0.0.1:{port}/readyz", procs)
         for n in range(2):  # web only: the node started neither a worker pool nor a scheduler
             assert not [p for p in children(procs[f"web{n}"].pid) if "worker.py" in cmdline(p)]
 
