@@ -13,9 +13,9 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from bench import common, loadgen, preload
@@ -27,24 +27,57 @@ NAME = "intake"
 
 
 class Sampler(threading.Thread):
-    """Sample VmRSS of the web process and of the worker pool's processes every `every` seconds."""
+    """Sample VmRSS and the CPU time of the web processes and of the worker pool's processes every `every` s.
 
-    def __init__(self, web_pid: int, every: float = 1.0) -> None:
+    ``roles`` names the processes by role (``web``, ``pool``, ``worker``, ``cron``) each time it is asked,
+    so that a process restarted meanwhile is counted too; its CPU time is kept as last seen."""
+
+    def __init__(self, roles: Callable[[], dict[str, list[int]]], every: float = 1.0) -> None:
         super().__init__(daemon=True)
-        self.web_pid, self.every = web_pid, every
+        self.roles, self.every = roles, every
         self.samples: list[dict[str, Any]] = []
+        self.cpu: dict[str, dict[int, float]] = {}  # role -> pid -> CPU seconds, as last seen
+        self.lock = threading.Lock()
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.wait(self.every):
-            self.samples.append(processes(self.web_pid))
+            self.sample()
+
+    def sample(self) -> None:
+        found = self.roles()
+        rss = {role: [v for v in (common.rss_kb(pid) for pid in pids) if v] for role, pids in found.items()}
+        with self.lock:
+            self.samples.append(rss)
+            for role, pids in found.items():
+                seen = self.cpu.setdefault(role, {})
+                for pid in pids:
+                    seconds = common.cpu_seconds(pid)
+                    if seconds:
+                        seen[pid] = seconds
+
+    def mark(self) -> dict[str, dict[int, float]]:
+        """The CPU seconds of every process seen so far, after a fresh sample."""
+        self.sample()
+        with self.lock:
+            return {role: dict(pids) for role, pids in self.cpu.items()}
+
+    @staticmethod
+    def cpu_between(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], units: int) -> dict[str, Any]:
+        """CPU seconds used by each role between two marks, and milliseconds of it per unit (report, request)."""
+        out: dict[str, Any] = {"units": units}
+        for role, pids in after.items():
+            used = sum(s - before.get(role, {}).get(pid, 0.0) for pid, s in pids.items())
+            out[f"{role}_cpu_s"] = round(used, 2)
+            out[f"{role}_ms_per_unit"] = round(used * 1000 / units, 2) if units else None
+        return out
 
     def summary(self) -> dict[str, Any]:
         def peak(role: str) -> int:
-            return max((max(s[role]) for s in self.samples if s[role]), default=0)
+            return max((max(s[role]) for s in self.samples if s.get(role)), default=0)
 
         def mean(role: str) -> float:
-            values = [v for s in self.samples for v in s[role]]
+            values = [v for s in self.samples for v in s.get(role, [])]
             return round(sum(values) / len(values) / 1024, 1) if values else 0.0
 
         return {
@@ -55,26 +88,36 @@ class Sampler(threading.Thread):
             "queue_worker_mean_mb": mean("worker"),
             "pool_parent_max_mb": round(peak("pool") / 1024, 1),
             "cron_max_mb": round(peak("cron") / 1024, 1),
-            "queue_workers": max((len(s["worker"]) for s in self.samples), default=0),
-            "web_processes": max((len(s["web"]) for s in self.samples), default=0),
+            "queue_workers": max((len(s.get("worker", [])) for s in self.samples), default=0),
+            "web_processes": max((len(s.get("web", [])) for s in self.samples), default=0),
         }
 
 
-def processes(web_pid: int) -> dict[str, list[int]]:
-    """RSS (kB) by role: the web server (`hotline run`), the pool parent, its worker children, the cron process."""
+def gateway_roles(web_pid: int) -> dict[str, list[int]]:
+    """Process ids by role under `hotline run`: its web children (or itself), the pool parent, its workers, cron."""
     found: dict[str, list[int]] = {"web": [], "pool": [], "worker": [], "cron": []}
     for child in common.children(web_pid):
         line = common.cmdline(child)
         if "gateway.cli web" in line:  # hotline run --web-processes N: the serving children
-            found["web"].append(common.rss_kb(child))
+            found["web"].append(child)
         elif "--cron" in line:
-            found["cron"].append(common.rss_kb(child))
+            found["cron"].append(child)
         elif "worker.py" in line:
-            found["pool"].append(common.rss_kb(child))
-            found["worker"].extend(common.rss_kb(p) for p in common.children(child))
+            found["pool"].append(child)
+            found["worker"].extend(common.children(child))
     if not found["web"]:  # one web process: `hotline run` serves itself
-        found["web"].append(common.rss_kb(web_pid))
-    return {k: [v for v in vals if v] for k, vals in found.items()}
+        found["web"].append(web_pid)
+    return found
+
+
+def bare_roles(bare_pid: int, pool_pid: int | None) -> dict[str, list[int]]:
+    """Process ids by role of the baseline: bench.bare_app's serving children (or itself) and the pool's workers."""
+    web = [c for c in common.children(bare_pid) if "--fd" in common.cmdline(c)] or [bare_pid]
+    found: dict[str, list[int]] = {"web": web, "pool": [], "worker": []}
+    if pool_pid is not None:
+        found["pool"].append(pool_pid)
+        found["worker"].extend(common.children(pool_pid))
+    return found
 
 
 def smtp_sink() -> tuple[Any, str]:
@@ -132,6 +175,28 @@ def drain(broker: Any, timeout: float, load: dict[str, Any] | None = None) -> di
     return out
 
 
+def wait_workers(broker: Any, n: int, timeout: float = 300) -> None:
+    """Wait until `n` RQ workers listen on this installation's default queue: a worker's start-up (the app
+    built in each process) is not part of what a run measures."""
+    from rq import Worker
+
+    deadline = time.monotonic() + timeout
+    while Worker.count(queue=broker.queues["default"]) < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{n} workers did not start within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def bare_rows(engine: Any) -> int:
+    """Rows the baseline app has inserted so far (its table, once it exists)."""
+    with engine.connect() as conn:
+        try:
+            return int(conn.execute(text("SELECT count(*) FROM bench_bare")).scalar_one())
+        except Exception:  # the app has not created its table yet
+            conn.rollback()
+            return 0
+
+
 def counts(engine: Any) -> dict[str, int]:
     with Session(engine) as session:
         return {
@@ -181,7 +246,12 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                 if extra:
                     pool = subprocess.Popen([sys.executable, str(common.ROOT / "worker.py"), "-n", str(args.workers)],
                                             env=tgt.env(), cwd=str(common.ROOT), stdout=logfile, stderr=subprocess.STDOUT)
+                if pool is not None:
+                    wait_workers(rt.broker, args.workers)
+                bare_sampler = Sampler(lambda: bare_roles(bare.pid, pool.pid if pool else None), every=args.sample_every)
+                bare_sampler.start()
                 try:
+                    rows_before, cpu_before = bare_rows(rt.engine), bare_sampler.mark()
                     print(
                         f"[{kind}] {key}: {args.duration:g} s closed loop, {args.concurrency} connections, "
                         f"{args.web_processes} web processes{', ' + str(args.workers) + ' workers' if pool else ''}",
@@ -200,7 +270,10 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                     )
                     if pool is not None:
                         result[key]["jobs"] = drain(rt.broker, args.drain_timeout, result[key])
+                    result[key]["cpu"] = Sampler.cpu_between(cpu_before, bare_sampler.mark(),
+                                                             bare_rows(rt.engine) - rows_before)
                 finally:
+                    bare_sampler.halt.set()
                     stop(bare, pool)
 
             # 2. the gateway: `hotline run` (waitress + worker pool + cron), end to end
@@ -220,10 +293,11 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                 str(args.web_processes),
             ]
             server = start(cmd, tgt.env(), port, logfile)
-            sampler = Sampler(server.pid, every=args.sample_every)
+            wait_workers(rt.broker, args.workers)
+            sampler = Sampler(lambda: gateway_roles(server.pid), every=args.sample_every)
             sampler.start()
             try:
-                before = counts(rt.engine)
+                before, cpu_before = counts(rt.engine), sampler.mark()
                 print(f"[{kind}] gateway: {args.duration:g} s closed loop, {args.concurrency} connections, "
                       f"{args.web_processes} web processes", flush=True)
                 result["gateway"] = loadgen.run(
@@ -231,6 +305,9 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                     duration=args.duration, warmup=args.warmup,
                 )
                 result["gateway"]["jobs"] = drain(rt.broker, args.drain_timeout, result["gateway"])
+                closed_counts, cpu_closed = counts(rt.engine), sampler.mark()
+                result["gateway"]["cpu"] = Sampler.cpu_between(cpu_before, cpu_closed,
+                                                               closed_counts["reports"] - before["reports"])
                 if args.paced_duration > 0:
                     print(f"[{kind}] gateway: {args.paced_duration:g} s paced at {args.rate:g}/s", flush=True)
                     result["paced"] = loadgen.run(
@@ -243,6 +320,8 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                         rate=args.rate,
                     )
                     result["paced"]["jobs"] = drain(rt.broker, args.drain_timeout)
+                    result["paced"]["cpu"] = Sampler.cpu_between(cpu_closed, sampler.mark(),
+                                                                 counts(rt.engine)["reports"] - closed_counts["reports"])
                 after = counts(rt.engine)
                 new = {k: after[k] - before[k] for k in after}
                 result["stored"] = {
@@ -258,6 +337,9 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             result["memory"] = sampler.summary()
             bare_rate, gw_rate = result["bare"]["per_s"], result["gateway"]["per_s"]
             result["ratio_gateway_to_bare"] = round(gw_rate / bare_rate, 3) if bare_rate else None
+            gw_sus = result["gateway"]["jobs"].get("sustained_per_s")
+            bj_sus = result["bare_job"].get("jobs", {}).get("sustained_per_s")
+            result["ratio_sustained_to_bare_job"] = round(gw_sus / bj_sus, 3) if gw_sus and bj_sus else None
             rt.engine.dispose()
     finally:
         sink.stop()
@@ -332,6 +414,7 @@ def report(result: dict[str, Any]) -> str:
         m, jobs = run["memory"], run["gateway"]["jobs"]
         extra.append(
             f"{run['database']}: gateway/bare = {run['ratio_gateway_to_bare']}; "
+            f"gateway sustained / bare+job sustained = {run.get('ratio_sustained_to_bare_job')}; "
             f"RSS web max {m['web_max_mb']} MB, queue worker max {m['queue_worker_max_mb']} MB; "
             f"backlog at end of load {jobs['backlog_at_end_of_load']}, drained in {jobs['drain_s']} s "
             f"(left {jobs['left']}, failed {jobs['failed_jobs']}), sustained {jobs.get('sustained_per_s')}/s; "
@@ -345,7 +428,17 @@ def report(result: dict[str, Any]) -> str:
                 f"drained in {bj['drain_s']} s (left {bj['left']}, failed {bj['failed_jobs']}), "
                 f"sustained {bj.get('sustained_per_s')}/s"
             )
-    return text + "\n" + "\n".join(extra)
+    cpu_rows = []
+    for run in result["runs"]:
+        for label, key in (("bare insert", "bare"), ("bare insert + empty job", "bare_job"), ("gateway", "gateway"),
+                           ("gateway paced", "paced")):
+            c = (run.get(key) or {}).get("cpu")
+            if c:
+                cpu_rows.append([run["database"], label, c["units"], c.get("web_cpu_s"), c.get("web_ms_per_unit"),
+                                 c.get("worker_cpu_s", "-"), c.get("worker_ms_per_unit", "-")])
+    cpu = common.table(["db", "server", "reports", "web CPU s", "web ms/report", "workers CPU s", "workers ms/report"],
+                       cpu_rows)
+    return text + "\n\n" + cpu + "\n" + "\n".join(extra)
 
 
 if __name__ == "__main__":

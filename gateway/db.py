@@ -291,16 +291,20 @@ def insert_new(session: Session, model: Any, rows: list[dict[str, Any]], returni
     """
     if not rows:
         return None
-    table = model.__table__
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing()
+    statement = insert_ignoring(session, model.__table__)
     if returning is None:
         session.execute(statement, rows)
         return None
     assert len(rows) == 1, "returning takes one row"
     return session.execute(statement.returning(returning), rows[0]).scalar()
+
+
+def insert_ignoring(session: Session, table: Any) -> Any:
+    """INSERT INTO table ... ON CONFLICT DO NOTHING, in the session's dialect (SQLite or PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 def column_values(row: Any) -> dict[str, Any]:

@@ -21,15 +21,17 @@ log = logging.getLogger(__name__)
 def dispatch_case(case_id: int) -> dict:
     """Route a case (rules, then a confident model) and create the LEAD/ASSIST assignments with due times."""
     rt = current()
-    with Session(rt.engine, expire_on_commit=False) as session:
+    # No autoflush: what the job changes goes out in assign's one flush and the commit's.
+    with Session(rt.engine, expire_on_commit=False, autoflush=False) as session:
         case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
         if case is None:
             raise LookupError(f"case {case_id} does not exist")
         existing = session.exec(select(Assignment.id).where(Assignment.case_id == case_id)).first()
         if existing is not None or case.status != "new":
             return {"case": case.number, "skipped": "already dispatched"}
-        reports = session.exec(select(Report).where(Report.case_id == case_id).order_by(col(Report.id))).all()
-        addressed = next((r.addressed_unit for r in reports if r.addressed_unit), None)
+        addressed = session.exec(select(Report.addressed_unit).where(  # the first report that addresses a unit
+            Report.case_id == case_id, col(Report.addressed_unit).isnot(None), Report.addressed_unit != "")
+            .order_by(col(Report.id)).limit(1)).first()
         text = f"{case.title or ''}\n{case.summary}"
         prediction = None if rt.profile.category(case.category) else predict(rt, case.title, case.summary)
         decision = route(rt.profile, text, category_hint=case.category, address=case.address,

@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import or_
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from gateway import outbox
 from gateway.casework import calendars
 from gateway.casework.sla import working_days_after
-from gateway.casework.workflow import ACTIVE, assignment_note, calendar_events, office_note, resume
+from gateway.casework.workflow import ACTIVE, assignment_note, department_note_values, office_department, resume
 from gateway.clock import as_utc, utcnow
 from gateway.errors import WorkflowError
-from gateway.models import Assignment, Case, Department, Event, Outbox, id_of
+from gateway.messaging.notify import queue_notifications
+from gateway.models import Assignment, Case, Department, Event, Outbox
 from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
@@ -150,32 +154,58 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
     if not moves:
         return 0
     # Read again: one replied, or walked by another sweep, since the batch was listed is left alone.
-    assignments = [a for a in session.exec(select(Assignment).where(col(Assignment.id).in_(moves), col(Assignment.status).in_(ACTIVE))
-                                           .order_by(col(Assignment.id))).all()
-                   if a.supervision_level < moves[a.id][2]]
-    cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_({a.case_id for a in assignments}))).all()}
+    a, c = Assignment.__table__, Case.__table__  # type: ignore[attr-defined]
+    current_rows = session.execute(
+        sa_select(a.c.id, a.c.case_id, a.c.dispatch_count, a.c.supervision_level, c.c.number, c.c.title,
+                  c.c.summary, c.c.due_at)
+        .join(c, c.c.id == a.c.case_id)
+        .where(a.c.id.in_(list(moves)), a.c.status.in_(ACTIVE)).order_by(a.c.id)).all()
+    office_dept: Any = ()  # read once, when the first escalation needs it
+    events: list[dict] = []
+    notes: list[dict] = []
+    levels: dict[int, list[int]] = {}
+    stamp = utcnow()
     steps = 0
-    rows: list[Outbox] = []
-    for assignment in assignments:
-        dept, due_at, target, warning = moves[assignment.id]
-        case = cases[assignment.case_id]
-        for level in range(assignment.supervision_level + 1, target + 1):
+    for row in current_rows:
+        dept, due_at, target, warning = moves[row.id]
+        if row.supervision_level >= target:
+            continue
+        case = _CaseRow(row.case_id, row.number, row.title, row.summary, row.due_at)
+        due_text = f"办理时限：{due_at.astimezone(rt.profile.tz):%Y-%m-%d %H:%M}"
+        for level in range(row.supervision_level + 1, target + 1):
             if level == REMINDED and target > REMINDED:
                 continue  # already late: a reminder would come after the fact
             steps += 1
             step = STEPS[level]
-            session.add(Event(case_id=id_of(case), kind=step, data={
-                "assignment_id": assignment.id, "department": dept.code, "due_at": due_at.isoformat(),
-                "level": level}))
-            row = assignment_note(session, rt, assignment, step, f"办理时限：{due_at.astimezone(rt.profile.tz):%Y-%m-%d %H:%M}")
-            rows.extend([row] if row else [])
+            events.append({"case_id": row.case_id, "kind": step, "actor": "system", "at": stamp, "data": {
+                "assignment_id": row.id, "department": dept.code, "due_at": due_at.isoformat(), "level": level}})
+            notes.append(department_note_values(rt, case, dept, step, f"dept-{row.id}-{row.dispatch_count}-{step}",
+                                                due_text))
             if level == ESCALATED:
-                row = office_note(session, rt, case, "escalate",
-                                  f"office-escalate-{assignment.id}-{assignment.dispatch_count}",
-                                  f"{dept.name} 超期未办结")
-                rows.extend([row] if row else [])
-        calendar_events(session, case, [warning])
-        assignment.supervision_level = target
-        session.add(assignment)
+                if office_dept == ():
+                    office_dept = office_department(session, rt)
+                if office_dept is not None:
+                    notes.append(department_note_values(rt, case, office_dept, "escalate",
+                                                        f"office-escalate-{row.id}-{row.dispatch_count}",
+                                                        f"{dept.name} 超期未办结"))
+        if warning:
+            events.append({"case_id": row.case_id, "kind": "calendar_provisional", "actor": "system", "at": stamp,
+                           "data": {"message": warning}})
+        levels.setdefault(target, []).append(row.id)
+    if events:
+        session.execute(sa_insert(Event.__table__), events)  # type: ignore[attr-defined]
+    rows = queue_notifications(session, notes)
+    for target, ids in levels.items():
+        session.execute(sa_update(a).where(a.c.id.in_(ids)).values(supervision_level=target))
     outbox.commit_and_send(session, rt.broker, rows)
     return steps
+
+
+class _CaseRow(NamedTuple):
+    """What a department's notification says of its case (`department_note_values`)."""
+
+    id: int
+    number: str
+    title: str | None
+    summary: str
+    due_at: datetime | None

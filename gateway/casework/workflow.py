@@ -20,7 +20,7 @@ from gateway.casework.sla import DEFAULT_ACKNOWLEDGE, DEFAULT_RULES, acknowledge
 from gateway.clock import as_utc, utcnow
 from gateway.errors import WorkflowError
 from gateway.messaging import knowledge
-from gateway.messaging.notify import queue_notification
+from gateway.messaging.notify import queue_notification, queue_notifications
 from gateway.models import (
     ASSIST,
     CLOSED_STATUSES,
@@ -52,6 +52,13 @@ STEP_TITLES = {
 def department_note(session: Session, rt: Runtime, case: Case, dept: Department, step: str, key: str,
                     detail: str = "") -> Outbox | None:
     """Queue one notification to one department on its own channel; the key makes it once per step."""
+    return queue_notification(session, **department_note_values(rt, case, dept, step, key, detail))
+
+
+def department_note_values(rt: Runtime, case: Any, dept: Department, step: str, key: str,
+                           detail: str = "") -> dict[str, Any]:
+    """The notification `department_note` queues, as keywords of `queue_notification` (`case`: a Case or a row
+    with its id, number, title, summary and due_at)."""
     channel = dept.delivery if dept.delivery in ("email", "webhook", "inapp") else "inapp"
     address = {"email": dept.email, "webhook": dept.webhook}.get(channel, dept.code)
     if not address:
@@ -59,8 +66,8 @@ def department_note(session: Session, rt: Runtime, case: Case, dept: Department,
     title = STEP_TITLES.get(step, step)
     due_text = f"\n办理时限：{as_utc(case.due_at).astimezone(rt.profile.tz):%Y-%m-%d %H:%M}" if case.due_at else ""
     body = f"{title}\n工单号：{case.number}\n{case.title or ''}\n{case.summary}{due_text}\n{detail}".strip()
-    return queue_notification(session, dedupe_key=key, channel=channel, kind=step, body=body, address=address,
-                              subject=f"[{case.number}] {title}", case_id=case.id, department_id=dept.id)
+    return dict(dedupe_key=key, channel=channel, kind=step, body=body, address=address,
+                subject=f"[{case.number}] {title}", case_id=case.id, department_id=dept.id)
 
 
 def assignment_note(session: Session, rt: Runtime, assignment: Assignment, step: str, detail: str = "") -> Outbox | None:
@@ -74,9 +81,14 @@ def assignment_note(session: Session, rt: Runtime, assignment: Assignment, step:
 
 def office_note(session: Session, rt: Runtime, case: Case, step: str, key: str, detail: str = "") -> Outbox | None:
     """Notify the coordinating office (督办)."""
-    code = office(rt.profile)
-    dept = session.exec(select(Department).where(Department.code == code)).first() if code else None
+    dept = office_department(session, rt)
     return department_note(session, rt, case, dept, step, key, detail) if dept is not None else None
+
+
+def office_department(session: Session, rt: Runtime) -> Department | None:
+    """The coordinating office's department row, when the profile names one."""
+    code = office(rt.profile)
+    return session.exec(select(Department).where(Department.code == code)).first() if code else None
 
 
 def calendar_events(session: Session, case: Case, warnings: list[str | None]) -> None:
@@ -96,11 +108,13 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
     rows: list[Outbox] = []
     warnings: list[str | None] = []
     ack_rule = acknowledge_rule(rt.profile, rule_name)
+    known = {a.department_id: a for a in session.exec(select(Assignment).where(
+        Assignment.case_id == case.id, col(Assignment.department_id).in_([id_of(d) for d, _ in departments])))}
+    notify: list[tuple[Assignment, Department]] = []
     for dept, role in departments:
         ack, deadline = clocks(now, dept.sla or rule, ack_rule, dept.calendar, cal)
         warnings.extend((ack.warning, deadline.warning))
-        assignment = session.exec(select(Assignment).where(Assignment.case_id == case.id,
-                                                           Assignment.department_id == dept.id)).first()
+        assignment = known.get(id_of(dept))
         if assignment is None:
             assignment = Assignment(case_id=id_of(case), department_id=id_of(dept))
         elif assignment.status in ACTIVE:
@@ -120,8 +134,12 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
                              "calendar_provisional": sorted(set(deadline.provisional) | set(ack.provisional)),
                              "case_rule": rule, "acknowledge": ack_rule}
         session.add(assignment)
-        session.flush()
-        rows.extend(r for r in [assignment_note(session, rt, assignment, step)] if r)
+        notify.append((assignment, dept))
+    if notify:
+        session.flush()  # one flush gives the new assignments their ids, which the notifications' keys name
+        rows.extend(queue_notifications(session, [
+            department_note_values(rt, case, dept, step, f"dept-{a.id}-{a.dispatch_count}-{step}")
+            for a, dept in notify]))
     case_due = due(now, rule, "working", cal)
     warnings.append(case_due.warning)
     case.due_at = case_due.at

@@ -35,7 +35,9 @@ def cron() -> None:
 @click.option("--threads", default=8, show_default=True, help="web server threads (per web process)")
 @click.option("--web-processes", type=int, default=None,
               help="web server processes sharing the port (default: HOTLINE_WEB_PROCESSES)")
-def run(host: str, port: int, workers: int | None, threads: int, web_processes: int | None) -> None:
+@click.option("--web-only", is_flag=True,
+              help="only the web server: the worker pool and the scheduler run elsewhere (docs/DEPLOY.md)")
+def run(host: str, port: int, workers: int | None, threads: int, web_processes: int | None, web_only: bool) -> None:
     """Start the web server, the worker pool and the scheduler together; Ctrl-C stops them all."""
     logs.configure()  # the web server's log in UTC with the offset, like the workers' and the scheduler's
     from gateway.cli import webserver
@@ -55,13 +57,15 @@ def run(host: str, port: int, workers: int | None, threads: int, web_processes: 
     # Every child is watched and restarted with back-off when it dies (a Redis outage, a crash); stopping
     # `run` stops them and everything they started.
     children = Supervisor(lambda line: click.echo(f"run: {line}", err=True))
-    children.add("workers", worker_command("-n", str(workers)), env)
-    children.add("cron", worker_command("--cron"), env)
+    if not web_only:
+        children.add("workers", worker_command("-n", str(workers)), env)
+        children.add("cron", worker_command("--cron"), env)
 
     def ready(bound: int) -> None:
         click.echo(f"hotline gateway listening on http://{host}:{bound}/  (Ctrl-C to stop)")
         click.echo(f"  database: {rt.engine.url.render_as_string(hide_password=True)}")
-        click.echo(f"  redis:    {rt.broker.url}  workers: {workers}  web processes: {processes} x {threads} threads")
+        click.echo(f"  redis:    {rt.broker.url}  workers: {0 if web_only else workers}  "
+                   f"web processes: {processes} x {threads} threads")
 
     sock = None
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlmodel import Session, select
 
 from gateway import outbox
 from gateway.clock import utcnow
-from gateway.db import column_values, insert_new
+from gateway.db import column_values, insert_ignoring
 from gateway.messaging.senders import DeliveryError, load_senders
 from gateway.models import Assignment, Contact, Event, Notification, Outbox
 from gateway.runtime import current
@@ -18,19 +19,47 @@ from gateway.runtime import current
 log = logging.getLogger(__name__)
 
 
+# Channels a notification is delivered on by being stored (the department's workbench shows it): it is
+# recorded as sent at once, with no delivery job.
+STORED = ("inapp",)
+
+
 def queue_notification(session: Session, *, dedupe_key: str, channel: str, kind: str, body: str,
                        address: str | None = None, subject: str | None = None, case_id: int | None = None,
                        contact_id: int | None = None, department_id: int | None = None) -> Outbox | None:
     """Record a notification and its delivery job in the current transaction; a known key is not sent again."""
-    note = Notification(dedupe_key=dedupe_key, channel=channel, kind=kind, body=body, address=address,
-                        subject=subject, case_id=case_id, contact_id=contact_id, department_id=department_id)
-    # No flush first: the rows it names have ids, so they are in the database already (an id is
-    # given by the INSERT), and the caller's other pending changes go out with its next flush.
-    # One statement: a key already recorded, by us or a concurrent transaction, inserts nothing.
-    note_id = insert_new(session, Notification, [column_values(note)], returning=Notification.id)
-    if note_id is None:
-        return None
-    return outbox.add(session, "deliver", [note_id], f"notify-{note_id}", "deliver")
+    rows = queue_notifications(session, [dict(dedupe_key=dedupe_key, channel=channel, kind=kind, body=body,
+                                              address=address, subject=subject, case_id=case_id,
+                                              contact_id=contact_id, department_id=department_id)])
+    return rows[0] if rows else None
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """The model's defaults of a notification's columns, built once per process (created_at is set per call)."""
+    return column_values(Notification(dedupe_key="", channel="", kind=""))
+
+
+def queue_notifications(session: Session, notes: list[dict[str, Any]]) -> list[Outbox]:
+    """Record notifications (keyword dicts of `queue_notification`) in the current transaction, and a delivery
+    job for each one inserted that is not delivered by being stored (`STORED`); a key already recorded, by
+    us or a concurrent transaction, inserts nothing and is not sent again.
+
+    One multi-row statement, and no flush first: the rows the notes name have ids, so they are in the
+    database already, and the caller's other pending changes go out with its next flush."""
+    if not notes:
+        return []
+    now = utcnow()
+    defaults = _defaults()
+    rows = [{**defaults, "created_at": now, **note} for note in notes]
+    for row in rows:
+        if row["channel"] in STORED:
+            row.update(status="sent", sent_at=now, attempts=1)
+    table = Notification.__table__  # type: ignore[attr-defined]
+    statement = insert_ignoring(session, table).returning(table.c.id, table.c.channel)
+    inserted = sorted((row_id, channel) for row_id, channel in session.execute(statement, rows).all())
+    return [outbox.add(session, "deliver", [note_id], f"notify-{note_id}", "deliver")
+            for note_id, channel in inserted if channel not in STORED]
 
 
 # Channels whose receiver recognises a resend (webhook Idempotency-Key, a mail's fixed Message-ID, our own

@@ -52,6 +52,12 @@ def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_sampl
     assert run["memory"]["web_max_mb"] > 0 and run["memory"]["queue_worker_max_mb"] > 0
     assert run["web_processes"] == run["memory"]["web_processes"] == 2  # the default: both cores serve
     assert run["gateway"]["jobs"]["left"] == 0
+    # CPU per report (per request of the baselines): the web processes', and the workers' where jobs ran
+    for server in ("bare", "bare_job", "gateway"):
+        assert run[server]["cpu"]["units"] > 0 and run[server]["cpu"]["web_ms_per_unit"] > 0
+    for server in ("bare_job", "gateway"):
+        assert run[server]["cpu"]["worker_cpu_s"] > 0
+    assert run["ratio_sustained_to_bare_job"] > 0
 
 
 def test_the_dispatch_benchmark_runs_the_real_job_and_the_empty_job_on_both_worker_classes(redis_url, tmp_path):
