@@ -24,7 +24,8 @@ def raw(name: str) -> RawInbound:
 
 REPORTS: list[tuple[str, dict[str, Any]]] = [
     ("recorded", {"external_id": "CA" + "1" * 32, "phone": "+8613800138001", "text": "", "title": "语音留言（35秒）",
-                  "extra": {"call_id": "CA" + "1" * 32, "recording_url": RECORDING_URL, "recording_sid": "RE" + "2" * 32,
+                  "call_id": "CA" + "1" * 32, "recording_url": RECORDING_URL,
+                  "extra": {"recording_sid": "RE" + "2" * 32,
                             "recording_seconds": 35, "to": "+8610690000", "caller_unknown": False}}),
     ("landline_with_recording_sid", {"phone": "+862785551234", "extra_has": {"recording_sid": "RE" + "4" * 32}}),
     ("anonymous_caller", {"phone": None, "extra_has": {"caller_unknown": True}}),

@@ -35,8 +35,8 @@ def _recordings(session: Session, items: list[CallItem]) -> dict[int, str]:
     ids = [i.report_id for i in items if i.kind == "callback" and i.report_id is not None]
     if not ids:
         return {}
-    rows = session.exec(select(Report.id, Report.extra).where(col(Report.id).in_(ids))).all()
-    by_report = {rid: (extra or {}).get("recording_url") for rid, extra in rows}
+    rows = session.exec(select(Report.id, Report.recording_url).where(col(Report.id).in_(ids))).all()
+    by_report = dict(rows)
     return {i.id: by_report[i.report_id] for i in items  # type: ignore[misc]
             if i.id is not None and i.report_id in by_report and by_report[i.report_id]}
 

@@ -91,8 +91,8 @@ def test_a_signed_recording_becomes_a_voice_report_with_a_call_back_and_a_replay
     assert again.data == first.data
     [report] = voice_reports(rt)
     assert (report.external_id, report.phone, report.text, report.title) == (CALL, CALLER, "", "语音留言（35秒）")
-    assert report.extra["recording_sid"] == RECORDING and report.extra["recording_url"].endswith(RECORDING)
-    assert report.extra["call_id"] == CALL
+    assert report.extra["recording_sid"] == RECORDING and report.recording_url.endswith(RECORDING)
+    assert report.call_id == CALL  # the same columns as a pushed ticket's call (the case page plays it)
     [item] = call_items(rt)
     assert (item.kind, item.why, item.phone, item.report_id) == ("callback", "voice", CALLER, report.id)
     with Session(rt.engine) as session:
