@@ -6,7 +6,7 @@ Each attempt is ``FEATURES:CLASSIFIERS``. FEATURES joins blocks with ``+``: ``c1
 n-grams of title (twice) and detail, ``w11``/``w12`` jieba word n-grams, ``tc`` the title's characters alone.
 CLASSIFIERS joins with ``,`` (their probabilities are averaged): ``svm=C`` (calibrated linear SVM), ``svmraw=C``
 (uncalibrated, softmax of its margins), ``logreg=C``, ``cnb=alpha``, ``sgd=alpha`` (modified Huber).
-``--self-train CUT --unlabelled FILE.csv ...`` adds the board's unlabelled messages (those near-same with no
+``--self-train CUT --unlabelled FILE.csv [--unlabelled FILE.csv]`` adds the board's unlabelled messages (those near-same with no
 ticket of the data file) that a first model labels with a probability of at least CUT, then trains again.
 
 The split is `gateway.casework.router_split`; the held-out fifth is never used for fitting anything. The
@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--self-train", type=float, default=None, metavar="CUT")
-    parser.add_argument("--unlabelled", type=Path, nargs="*", default=[])
+    parser.add_argument("--unlabelled", type=Path, action="append", default=[], help="a board CSV (repeatable)")
     parser.add_argument("attempts", nargs="+", metavar="FEATURES:CLASSIFIERS")
     args = parser.parse_args(argv)
     rows = [r for r in read_rows(args.data) if r.get("category")]
