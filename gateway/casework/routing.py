@@ -54,7 +54,7 @@ def classify(profile: Profile, text: str, hint: str | None = None,
     candidates = profile.categories
     if prediction is not None:
         label, score = prediction
-        threshold = float(profile.router.get("threshold", 0.6))
+        threshold = model_threshold(profile)
         default = profile.router.get("labels", {}).get(label)
         narrowed = [c for c in profile.categories if c.board_category == label]
         if score >= threshold and (default or narrowed):
@@ -70,6 +70,11 @@ def classify(profile: Profile, text: str, hint: str | None = None,
     if prediction is not None:
         return None, reasons  # a model that is unsure and no rule that decides: a person triages
     return "other", [{"rule": "no_keyword"}]
+
+
+def model_threshold(profile: Profile) -> float:
+    """The learned router's confidence at or above which its category is used (profile ``[router] threshold``)."""
+    return float(profile.router.get("threshold", 0.6))
 
 
 def _by_keywords(categories: list[Category], text: str) -> tuple[str | None, list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,31 +17,87 @@ def router_group() -> None:
     """The learned router: train it on the city's own past tickets."""
 
 
+def _profile() -> Any:
+    """The city profile the gateway would use (HOTLINE_PROFILE, else the bundled one), without building the app."""
+    from gateway.config import BUNDLED_PROFILE, ConfigError
+    from gateway.profile import load_profile
+
+    try:
+        return load_profile(os.environ.get("HOTLINE_PROFILE") or BUNDLED_PROFILE)
+    except (ConfigError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @router_group.command("train")
 @click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON lines with title, detail, category")
-def router_train(data: Path) -> None:
-    """Train the ticket router (text -> board category) and store it in the data folder."""
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the model to this file instead of the gateway's (HOTLINE_ROUTER_MODEL)")
+def router_train(data: Path, out: Path | None) -> None:
+    """Train the ticket router (text -> board category) and store it in the data folder (or --out)."""
     from gateway.casework.learned_router import model_path, read_rows
     from gateway.casework.router_model import RouterModelError, train
 
-    app = build_app()
-    rt = app.extensions["hotline"]
+    if out is None:
+        rt = build_app().extensions["hotline"]
+        path, profile = model_path(rt), rt.profile
+    else:
+        path, profile = out, _profile()
     try:
         model = train(list(read_rows(data)))
     except RouterModelError as exc:
         raise click.ClickException(str(exc)) from None
-    path = model_path(rt)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     model.save(tmp)
     tmp.replace(path)  # workers never read a half-written file
-    unmapped = sorted(set(model.labels) - set(rt.profile.router.get("labels", {})))
+    unmapped = sorted(set(model.labels) - set(profile.router.get("labels", {})))
     click.echo(f"trained on {model.trained_on} tickets, {len(model.labels)} categories -> {path}")
     if unmapped:
         click.echo(f"warning: labels without a [router.labels] entry in the profile: {', '.join(unmapped)}", err=True)
     click.echo(json.dumps({"path": str(path), "trained_on": model.trained_on, "labels": list(model.labels)},
                           ensure_ascii=False))
+
+
+@router_group.command("split")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON lines with id, title, detail, category")
+@click.option("--holdout", "holdout", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the held-out tickets here (JSON lines)")
+@click.option("--rest", "rest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the other tickets here (JSON lines): the only ones to tune and train on")
+@click.option("--record", "record", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the held-out ids and digests here (the file kept in the repository)")
+@click.option("--check", "check", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="fail unless the split chooses exactly the tickets of this record")
+@click.option("--seed", default=None, type=int, help="the split's seed (default: the fixed one)")
+def router_split(data: Path, holdout: Path | None, rest: Path | None, record: Path | None, check: Path | None,
+                 seed: int | None) -> None:
+    """Split labelled tickets into the fixed held-out fifth and the rest (stratified, reposts kept together)."""
+    from gateway.casework.learned_router import read_rows
+    from gateway.casework.router_model import RouterModelError
+    from gateway.casework.router_split import SEED, holdout_lines, holdout_split
+
+    try:
+        rows = list(read_rows(data))
+    except RouterModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    split = holdout_split(rows, seed=SEED if seed is None else seed)
+    lines = holdout_lines(rows, split)
+    for path, part in ((holdout, split.holdout), (rest, split.rest)):
+        if path is not None:
+            path.write_text("".join(json.dumps(rows[i], ensure_ascii=False) + "\n" for i in part), encoding="utf-8")
+    if record is not None:
+        record.write_text("# the router's held-out fifth: id<TAB>digest (hotline router split --record)\n"
+                          + "".join(f"{line}\n" for line in lines), encoding="utf-8")
+    summary = {"tickets": len(rows), "holdout": len(split.holdout), "rest": len(split.rest),
+               "duplicate_groups": len(set(split.groups))}
+    if check is not None:
+        kept = sorted(x for x in check.read_text(encoding="utf-8").splitlines() if x and not x.startswith("#"))
+        summary["matches_record"] = kept == lines
+    click.echo(json.dumps(summary))
+    if check is not None and not summary["matches_record"]:
+        raise click.ClickException(f"the split differs from {check}: other data, or another seed")
 
 
 @click.group("dedupe")
@@ -100,21 +157,36 @@ def eval_group() -> None:
 @eval_group.command("router")
 @click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON lines with title, detail, category")
-@click.option("--folds", default=5, show_default=True)
-@click.option("--seed", default=0, show_default=True)
-def eval_router(data: Path, folds: int, seed: int) -> None:
-    """Cross-validate the router: per-category F1, then accuracy and macro-F1 (last line JSON)."""
+@click.option("--model", "model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="score this trained model on the data (without it: cross-validate a new model on the data)")
+@click.option("--threshold", type=float, default=None,
+              help="the confidence below which a ticket goes to triage (default: the profile's [router] threshold)")
+@click.option("--folds", default=5, show_default=True, help="cross-validation folds (without --model)")
+@click.option("--seed", default=0, show_default=True, help="cross-validation seed (without --model)")
+def eval_router(data: Path, model_file: Path | None, threshold: float | None, folds: int, seed: int) -> None:
+    """Score a trained router on labelled tickets (--model), or cross-validate one; the last line is JSON.
+
+    With --model: per-category precision, recall and F1, the confusion matrix, the triage rate at the
+    threshold and the accuracy of what is not sent to triage, accuracy and macro-F1.
+    """
     import time
 
-    from gateway.casework.learned_router import evaluation_lines, read_rows
-    from gateway.casework.router_model import RouterModelError, evaluate
+    from gateway.casework.learned_router import evaluation_lines, labelled_rows, read_rows, score_lines
+    from gateway.casework.router_model import RouterModel, RouterModelError, evaluate, score
+    from gateway.casework.routing import model_threshold
 
     started = time.perf_counter()
     try:
-        result = evaluate(list(read_rows(data)), folds=folds, seed=seed)
+        if model_file is None:
+            result = evaluate(list(read_rows(data)), folds=folds, seed=seed)
+            click.echo("\n".join(evaluation_lines(result, time.perf_counter() - started)))
+            return
+        model = RouterModel.load(model_file)
+        rows = labelled_rows(data, model.labels)
+        cut = model_threshold(_profile()) if threshold is None else threshold
+        click.echo("\n".join(score_lines(score(model, rows, cut), model_file, data)))
     except RouterModelError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo("\n".join(evaluation_lines(result, time.perf_counter() - started)))
 
 
 @eval_group.command(name="dedupe")

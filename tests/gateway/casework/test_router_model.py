@@ -187,3 +187,21 @@ def test_the_eval_tool_ends_with_a_json_summary(
     assert main(["--data", str(data), "--folds", "3"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert set(json.loads(last)) == {"accuracy", "macro_f1"}
+
+
+def test_a_soft_vote_of_classifiers_trains_saves_and_predicts(tmp_path: Path) -> None:
+    config = RouterConfig(models=("svm", "cnb", "logreg"))
+    voted = train(synthetic_rows(), config)
+    label, confidence = voted.predict("K8县拖欠工资", "工地老板拖欠农民工工资")
+    assert label == "劳动和社会保障" and 0.0 <= confidence <= 1.0
+    path = tmp_path / "voted.joblib"
+    voted.save(path)
+    loaded = RouterModel.load(path)
+    assert loaded.config == config and loaded.config.models == ("svm", "cnb", "logreg")
+    pairs = [(r["title"], r["detail"]) for r in synthetic_rows()]
+    assert loaded.predict_many(pairs) == voted.predict_many(pairs)
+
+
+def test_an_unknown_classifier_is_refused() -> None:
+    with pytest.raises(RouterModelError, match="unknown classifier 'forest'"):
+        train(synthetic_rows(), RouterConfig(models=("svm", "forest")))
