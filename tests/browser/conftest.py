@@ -55,6 +55,7 @@ PAGES: dict[str, str] = {
     "43-board-lookup-own-photo": "board.lookup_form",
     "44-console-knowledge": "console.knowledge_entries",
     "45-console-knowledge-entry": "console.knowledge_entry",
+    "46-console-case-recording": "console.case_page",
     "50-operator-knowledge-answer": "operator.entry_form",
     "51-operator-closed-on-the-call": "operator.entry_form",  # the answer to the form's POST
     "52-operator-suggestion-beside-the-form": "operator.entry_form",

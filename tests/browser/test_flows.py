@@ -281,5 +281,5 @@ def test_office_staff_get_the_calls_recording_player_anonymous_visitors_and_the_
     expect(player).to_have_attribute("src", recording)
     expect(player).to_have_attribute("controls", "")
     expect(page.locator("li.report .recording")).to_contain_text("通话编号 CALL-8841")
-    shots(page, "30-console-case-recording")
+    shots(page, "46-console-case-recording")
     page.close()
