@@ -14,6 +14,7 @@ from gateway import create_app
 from gateway.casework.dispatch import dispatch_case, sweep_outbox
 from gateway.models import Assignment, Case, Contact, Identity, Outbox, Report
 from tests.conftest import run_jobs, run_worker_process
+from tests.kits.dispatch_kit import deliver_by_webhook
 
 STREET_LIGHT = {"title": "路灯不亮", "text": "江岸区中山大道888号附近路灯连续三晚不亮，夜里很黑。", "phone": "13800138001",
                 "external_id": "web-1"}
@@ -107,6 +108,7 @@ def test_redis_gone_while_a_dispatch_commits_leaves_its_notices_pending_for_the_
     app = create_app({**config, "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
     rt = app.extensions["hotline"]
     with app.app_context():
+        deliver_by_webhook(rt, "WH-LIGHT")  # a unit with a system of its own: its notice is a `deliver` job
         number = app.test_client().post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
         server.terminate()
         server.wait()
