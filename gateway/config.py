@@ -334,8 +334,8 @@ class Settings:
                                           "case look-ups and satisfaction answers per case number (whoever guesses)")
     rate_limit_caller: str = setting(
         "HOTLINE_RATE_LIMIT_CALLER", "120/minute;10000/day", _rate,
-        "caller history look-ups (`/api/v1/operator/caller`, `/operator/?phone=`) per call-centre system or staff "
-        "account (unauthenticated: per address)")
+        "caller history look-ups (`/api/v1/operator/caller`, `/operator/?phone=`, and the operator's duplicate hint "
+        "when it names a number) per call-centre system or staff account (unauthenticated: per address)")
     # Sizes: a body per channel (bytes, 413 beyond), a report's text (characters), attachments kept per report
     max_body_api: int = size("HOTLINE_MAX_BODY_API", 256 * KiB, KiB, "largest body of a JSON API report (413 beyond)")
     max_body_board: int = size("HOTLINE_MAX_BODY_BOARD", 256 * KiB, KiB, "largest body of a board post")

@@ -74,9 +74,10 @@ GUESSABLE: dict[str, tuple[tuple[str, Callable[[], str]], ...]] = {
     "board.rate": (("rate_limit_lookup", by_address), ("rate_limit_lookup_case", by_case_number)),
 }
 
-# The caller's history (a screen-pop per call, and the operator form opened with ?phone=): one budget per
-# call-centre system or staff account across both, so a stolen token or account cannot walk the city's numbers.
-CALLER_LOOKUPS = ("caller.lookup", "operator.entry_form")
+# The caller's history (a screen-pop per call, and the operator form opened with ?phone=) and the duplicate hint
+# that lists a number's open cases (fetched as the operator types, and the form's check button): one budget per
+# call-centre system or staff account across all four, so a stolen token or account cannot walk the city's numbers.
+CALLER_LOOKUPS = ("caller.lookup", "operator.entry_form", "operator.suggest_json", "operator.submit")
 
 
 def by_caller_principal() -> str:
@@ -96,8 +97,16 @@ def by_caller_principal() -> str:
 
 
 def _no_phone() -> bool:
-    """The operator form without ?phone= shows no history: not counted."""
-    return request.endpoint == "operator.entry_form" and not request.args.get("phone")
+    """A request that names no caller's number shows nobody's cases: not counted. The form's post is counted
+    only as the check button with a number (creating or attaching a ticket is never held back)."""
+    if request.endpoint == "operator.submit":
+        request.get_data(cache=True)  # the view keeps the raw body: parse the form from the cached copy
+        form = request.form
+        return not (form.get("action") == "check" and not form.get("attach_to", "").strip()
+                    and form.get("caller_number", "").strip())
+    if request.endpoint in ("operator.entry_form", "operator.suggest_json"):
+        return not (request.args.get("phone") or "").strip()
+    return False
 
 
 LOGIN_FREE_FAILURES = 5  # wrong passwords for one account before it waits

@@ -16,7 +16,7 @@ from gateway.messaging.calls import KIND_LABELS, WHY_LABELS
 from gateway.models import CallItem, Report
 from gateway.runtime import current
 from gateway.trust import audit, auth
-from gateway.views.common import json_body
+from gateway.views.common import json_body, playable
 from gateway.views.presenters import iso
 
 bp = Blueprint("calls", __name__)
@@ -31,14 +31,15 @@ def _actor() -> str:
 
 
 def _recordings(session: Session, items: list[CallItem]) -> dict[int, str]:
-    """The voice message to listen to, per call-back item (staff only: this page needs an operator's role)."""
+    """The voice message to listen to, per call-back item (staff only: this page needs an operator's role), when
+    its host is one HOTLINE_RECORDING_HOSTS allows (as on the case page)."""
     ids = [i.report_id for i in items if i.kind == "callback" and i.report_id is not None]
     if not ids:
         return {}
     rows = session.exec(select(Report.id, Report.recording_url).where(col(Report.id).in_(ids))).all()
     by_report = dict(rows)
     return {i.id: by_report[i.report_id] for i in items  # type: ignore[misc]
-            if i.id is not None and i.report_id in by_report and by_report[i.report_id]}
+            if i.id is not None and i.report_id in by_report and playable(by_report[i.report_id])}
 
 
 @bp.get("/operator/calls")

@@ -23,7 +23,7 @@ from gateway.errors import ApiError, WorkflowError
 from gateway.intake.hint import hint
 from gateway.intake.ingest import Resolver, find_by_number, ingest
 from gateway.messaging import knowledge
-from gateway.models import Case
+from gateway.models import Case, KnowledgeAnswer
 from gateway.runtime import Runtime, current
 from gateway.trust import audit, auth
 from gateway.views.common import category_name, parse_or_keep, raw_inbound
@@ -199,10 +199,14 @@ def _resolver(rt: Runtime, values: dict[str, Any], appeal_type: str | None, acto
     if kind not in oncall.ON_CALL_KINDS:
         raise AdapterError("reply_kind", f"答复类型应为{'或'.join(REPLY_KINDS[k] for k in oncall.ON_CALL_KINDS)}")
     used = values["knowledge_id"]
+    # The browser's hidden field: ASCII digits only ('²'.isdigit() too, and int() refuses it or 5,000 digits).
+    answer_id = int(used) if used.isascii() and used.isdigit() and len(used) <= 10 else None
     try:
         with Session(rt.engine) as session:
             oncall.office_unit(session, rt)
-        return oncall.closer(rt, values["answer"], kind, actor, int(used) if used.isdigit() else None)
+            if used and (answer_id is None or session.get(KnowledgeAnswer, answer_id) is None):
+                raise AdapterError("knowledge_id", f"知识库中没有答复 {used[:20]}")
+        return oncall.closer(rt, values["answer"], kind, actor, answer_id)
     except WorkflowError as exc:
         raise AdapterError("action", str(exc)) from exc
 

@@ -169,6 +169,23 @@ def test_look_ups_are_throttled_per_system_and_per_account_across_the_api_and_th
     assert operator.get("/operator/").status_code == 200  # the form without a caller is not a look-up
 
 
+def test_the_duplicate_hint_and_the_forms_check_count_a_callers_number_against_the_same_budget(throttled):
+    # The hint the form fetches while the operator types (`/api/v1/operator/suggest?phone=`) and the form's
+    # check button list the caller's open cases too: without the budget they walked the city's numbers unthrottled.
+    query = {"phone": "13800138001"}
+    operator = logged_in(throttled, "operator")
+    assert [operator.get(URL, query_string=query).status_code for _ in range(2)] == [200, 200]
+    over = operator.get("/api/v1/operator/suggest", query_string=query)
+    assert over.status_code == 429 and over.get_json()["error"]
+    check = {"csrf_token": "test-csrf-token", "action": "check", "caller_number": "13800138001", "content": "路灯不亮"}
+    assert operator.post("/operator/", data=check).status_code == 429
+    assert operator.get("/api/v1/operator/suggest", query_string={"text": "江岸区中山大道路灯不亮"}).status_code == 200
+    assert operator.post("/operator/", data={**check, "caller_number": ""}).status_code == 200  # no number: no look-up
+    other = logged_in(throttled, "operator")
+    assert [other.get("/api/v1/operator/suggest", query_string=query).status_code for _ in range(2)] == [200, 200]
+    assert other.get(URL, query_string=query).status_code == 429  # one budget across the four
+
+
 def test_the_operator_form_opened_with_the_callers_number_shows_their_history_to_attach_to(app, client, rt):
     number = push(client, "WH-3", "027-85551234", "汉阳区钟家村某餐馆油烟直排，影响楼上住户。")
     page = logged_in(app, "operator").get("/operator/", query_string={"phone": "(027) 8555-1234"}).get_data(as_text=True)

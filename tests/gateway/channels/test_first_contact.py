@@ -112,6 +112,15 @@ def test_a_reply_type_other_than_an_answer_is_refused(client, rt):
     assert count(rt, Case) == 0
 
 
+@pytest.mark.parametrize("knowledge_id", ["²", "9" * 5000, "99999999999999999999", "-3", "x1", "4242"])
+def test_a_knowledge_id_that_is_not_an_answers_id_is_a_422_naming_it(client, rt, knowledge_id):
+    # The hidden field is the browser's to send: a digit int() cannot read ('²') or one past its 4,300-digit
+    # limit raised ValueError out of the view (a 500).
+    resp = client.post("/operator/", data={**ASK, "knowledge_id": knowledge_id})
+    assert resp.status_code == 422 and "knowledge_id" in resp.get_data(as_text=True)
+    assert count(rt, Case) == 0
+
+
 def test_a_resubmitted_closing_form_changes_nothing(client, rt):
     first = number_in(client.post("/operator/", data=ASK).get_data(as_text=True))
     again = client.post("/operator/", data=ASK)

@@ -4,6 +4,7 @@ calendar, the recording stored once per call with a call-back on the phone work 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.etree import ElementTree
 
@@ -11,6 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from adapters.base import InboundReport
+from gateway import create_app
 from gateway.intake.ingest import ingest
 from gateway.models import CallItem, Case, MergeRecord, Report, Unparsed
 from tests.conftest import logged_in
@@ -101,7 +103,20 @@ def test_a_signed_recording_becomes_a_voice_report_with_a_call_back_and_a_replay
     jobs()
     operator = logged_in(app, "operator")
     page = operator.get("/operator/calls").get_data(as_text=True)
-    assert "留言回电" in page and RECORDING in page and "<audio" in page
+    assert "留言回电" in page and "<audio" not in page  # api.twilio.com is not in HOTLINE_RECORDING_HOSTS here
+
+
+def test_the_call_list_plays_a_voice_message_only_from_an_allowed_host(app, client, rt, config):  # noqa: F811
+    # The call list embedded any stored recording_url; the case page honours HOTLINE_RECORDING_HOSTS, and a host
+    # taken off the list must stop being embedded in every staff page at once.
+    set_clock(app, 2026, 4, 27, 10)
+    post(client, recording_form(), path="/webhooks/twilio/voice/recording")
+    assert "<audio" not in logged_in(app, "operator").get("/operator/calls").get_data(as_text=True)
+    allowed = create_app({**config, "RECORDING_HOSTS": ("api.twilio.com",)})
+    with allowed.app_context():
+        page = logged_in(allowed, "operator").get("/operator/calls").get_data(as_text=True)
+        assert re.findall(r'<audio[^>]*src="([^"]+)"', page) == [recording_form()["RecordingUrl"]]
+    allowed.extensions["hotline"].engine.dispose()
 
 
 def test_nothing_recorded_stores_nothing_and_a_broken_callback_is_kept_for_a_person(app, client, rt):
