@@ -15,7 +15,19 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from .identity import normalize_board_user, normalize_email, normalize_phone
-from .place import COMPANY, EMPTY_GAZETTEER, PROJECT, ROAD, SPECIFIC_KINDS, VETO_KINDS, Gazetteer, Place
+from .place import (
+    COMPANY,
+    EMPTY_GAZETTEER,
+    ENTITY_KINDS,
+    HOUSE,
+    PROJECT,
+    ROAD,
+    SITE,
+    VETO_KINDS,
+    Gazetteer,
+    Place,
+    PlaceToken,
+)
 from .problem import EMPTY, Signature, signature
 from .text import MAX_SHINGLE_CHARS, band_keys, minhash, normalize, shingles, stable_hash
 
@@ -258,8 +270,7 @@ def block_keys(
       a bucket is as wide as the window; a case is indexed under its bucket and a query looks in
       its own and the previous one, so two reports less than ``window_hours`` apart always meet;
     - ``g:<i>:<j>``: a ~550 m grid cell of the coordinates (a query looks in the 3x3 around it);
-    - ``pl:<name>``: a named estate/site/road, any time (its last four characters too, so that
-      "万科魅力之城小区" and "魅力之城小区" meet);
+    - ``pl:<name>``: a named entity, estate/site, house number or road, any time (``place_keys``);
     - ``b<i>:<hash>``: MinHash LSH bands for near-verbatim copies, any time.
     """
     keys: list[str] = [f"p:{c}" for c in features.contacts[:MAX_PERSON_KEYS]]
@@ -274,21 +285,43 @@ def block_keys(
         i, j = grid_cell(features.point)
         cells = [(i + di, j + dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)] if query else [(i, j)]
         keys.extend(f"g:{a}:{b}" for a, b in cells)
-    place_keys: list[str] = []
-    # Named entities need no district: a company, a project, a bus route, then sites, then roads.
-    specific = sorted(features.place.specific, key=lambda t: SPECIFIC_KINDS.index(t.kind))
-    for token in specific:
-        name = token.core.lower() if token.kind in (COMPANY, PROJECT) else token.name.lower()
-        short = name[-4:] if token.kind in VETO_KINDS and len(name) > 4 and not name.isascii() else None
-        for candidate in (name, short):
-            key = f"pl:{candidate}" if candidate else None
-            if key and key not in place_keys and len(place_keys) < MAX_PLACE_KEYS:
-                place_keys.append(key)
-    keys.extend(place_keys)
+    keys.extend(place_keys(features))
     keys.extend(mention_keys(features, query=query))
     if features.shingles and lsh_bands:
         keys.extend(band_keys(minhash(features.shingles, LSH_PERM), bands=lsh_bands))
     return keys
+
+
+# The order place keys are taken in, up to MAX_PLACE_KEYS: named entities need no district (a company, a
+# project, a bus route), then sites, then house numbers on a road, then roads (a road's key holds every case on it).
+PLACE_KEY_ORDER = (*ENTITY_KINDS, SITE, HOUSE, ROAD)
+
+
+def place_keys(features: Features, *, exact: bool = False) -> list[str]:
+    """``pl:<name>``: the report's named places, the most specific first; a site's or road's last four
+    characters too, so that "万科魅力之城小区" and "魅力之城小区" meet. ``exact``: only the places named more
+    closely than a road (entities, sites, house numbers: "京汉大道209号" has a key of its own), whose keys
+    hold few cases each."""
+    tokens = sorted((t for t in features.place.tokens if t.kind in PLACE_KEY_ORDER and not (exact and t.kind == ROAD)),
+                    key=lambda t: PLACE_KEY_ORDER.index(t.kind))
+    keys: list[str] = []
+    for token in tokens:
+        for candidate in _key_names(token):
+            key = f"pl:{candidate}"
+            if key not in keys and len(keys) < MAX_PLACE_KEYS:
+                keys.append(key)
+    return keys
+
+
+def _key_names(token: PlaceToken) -> tuple[str, ...]:
+    name = token.core.lower() if token.kind in (COMPANY, PROJECT) else token.name.lower()
+    short = name[-4:] if token.kind in VETO_KINDS and len(name) > 4 and not name.isascii() else None
+    return (name, short) if short else (name,)
+
+
+def exact_places(features: Features) -> set[str]:
+    """The places a report names more closely than a road: entities, estates and sites, buildings, house numbers."""
+    return {t.name.lower() for t in features.place.tokens if t.kind != ROAD}
 
 
 MAX_MENTION_KEYS = 4  # per case: the first and last three characters of its first named places

@@ -114,6 +114,21 @@ def canonical(text: str | None) -> str:
     return unicodedata.normalize("NFKC", str(text)).translate(PUNCT_MAP)
 
 
+MIN_ADDRESS = 5  # characters: an address this long names a place, not only a road or a district
+
+
+def address_key(address: str | None) -> str:
+    """An address for comparison: NFKC, lower case, without spaces and punctuation."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", address or "").lower() if ch.isalnum())
+
+
+def same_address(one: str, other: str) -> bool:
+    """Two ``address_key``s name one place: one is the other or ends it ("星城佳园b区" and
+    "新洲区涨渡湖街道星城佳园b区"), and the shorter is long enough to name more than a road or a district."""
+    shorter = min(one, other, key=len)
+    return len(shorter) >= MIN_ADDRESS and (one.endswith(other) or other.endswith(one))
+
+
 @dataclass(frozen=True)
 class PlaceToken:
     name: str

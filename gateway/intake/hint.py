@@ -8,13 +8,13 @@ any notation, or the contact behind it), the similar ones those a dedupe rule wo
 The open cases at the very place the ticket names (the same estate, site, building or house number,
 not only the same road) come first, even in other words than the ticket's: a caller re-reporting a
 matter seldom repeats its wording, and an operator asks "is this the one at 京汉大道209号?" before "is
-this the same complaint elsewhere?". They are read from the index's place keys without the matcher's
-per-key limit (a road's key holds every case on the road), kept to those whose address names the place.
+this the same complaint elsewhere?". They are read from the index's keys of those places (a house
+number has its own; a road's key, which holds every case on the road, is not read) without the matcher's per-key
+limit, kept to those whose address names the place (``Dedupe.place_candidates``).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
@@ -24,9 +24,9 @@ from sqlalchemy import text as sql
 from sqlmodel import Session, select
 
 from dedupe.decide import Candidate, Scored, matches, score_candidate
-from dedupe.features import Features, block_keys, key_id
+from dedupe.features import Features, exact_places
 from dedupe.identity import normalize_phone
-from dedupe.place import ROAD
+from dedupe.place import address_key, same_address
 from gateway.clock import utcnow
 from gateway.intake.matching import Dedupe, as_time, dedupe_of, stored_features
 from gateway.models import OPEN_STATUSES, Case, Identity
@@ -81,39 +81,20 @@ def _ranked(session: Session, query: Features, others: list[Candidate], dedupe: 
     strongest evidence first; then the others a dedupe rule would take."""
     names, taken = exact_places(query), matches(query, others, dedupe.thresholds)
     here = {c.case_id for c in others if names and names & exact_places(c.features)}
-    typed = same_address_key(address)
+    typed = address_key(address)
     if typed:  # places the gazetteer does not know ("星城佳园B区"): the address as typed and as stored
         here |= {i for i, stored in _addresses(session, [s.case_id for s in taken]).items()
-                 if _same_address(typed, same_address_key(stored))}
+                 if same_address(typed, address_key(stored))}
     at_place = [s for s in (score_candidate(query, c, dedupe.thresholds) for c in others if c.case_id in here)
                 if not s.vetoed]
     at_place.sort(key=lambda s: (s.rule is not None, s.evidence, s.score, str(s.case_id)), reverse=True)
     return [*at_place, *(s for s in taken if s.case_id not in here)][:LIMIT]
 
 
-MIN_ADDRESS = 5  # characters: an address this long names a place, not only a road or a district
-
-
-def same_address_key(address: str | None) -> str:
-    """An address for comparison: NFKC, lower case, without spaces and punctuation."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", address or "").lower() if ch.isalnum())
-
-
-def _same_address(typed: str, stored: str) -> bool:
-    """One address is the other, or ends it ("星城佳园B区" and "新洲区涨渡湖街道星城佳园B区")."""
-    shorter = min(typed, stored, key=len)
-    return len(shorter) >= MIN_ADDRESS and (typed.endswith(stored) or stored.endswith(typed))
-
-
 def _addresses(session: Session, ids: list[Hashable]) -> dict[Hashable, str | None]:
     if not ids:
         return {}
     return dict(session.exec(select(Case.id, Case.address).where(Case.id.in_(ids))).all())  # type: ignore[union-attr]
-
-
-def exact_places(features: Features) -> set[str]:
-    """The places a report names more closely than a road: estates and sites, buildings, house numbers."""
-    return {t.name.lower() for t in features.place.tokens if t.kind != ROAD}
 
 
 def _cases(session: Session, ids: list[Hashable]) -> dict[Hashable, Case]:
@@ -135,7 +116,7 @@ def open_candidates(session: Session, dedupe: Dedupe, query: Features, district:
     district's recent open cases."""
     found = dedupe.candidates(session, query, open_only=True)
     seen = {c.case_id for c in found}
-    found.extend(c for c in place_candidates(session, dedupe, query) if c.case_id not in seen)
+    found.extend(c for c in dedupe.place_candidates(session, query, PLACE_LIMIT) if c.case_id not in seen)
     if not district:
         return found
     seen = {c.case_id for c in found}
@@ -157,36 +138,4 @@ def _scan_sql() -> Any:
         f"JOIN casefeatures AS f ON f.case_id = c.id "
         f"WHERE c.district = :district AND c.status IN ({statuses}) AND c.created_at >= :since "
         f"ORDER BY c.id DESC LIMIT :limit"
-    )
-
-
-def place_candidates(session: Session, dedupe: Dedupe, query: Features) -> list[Candidate]:
-    """The newest open cases under the query's place keys whose address names one of its exact places."""
-    names = sorted(exact_places(query))
-    keys = [key_id(k) for k in block_keys(query, dedupe.thresholds.same_problem_hours) if k.startswith("pl:")]
-    if not names or not keys:
-        return []
-    params: dict[str, Any] = {f"k{i}": k for i, k in enumerate(keys)}
-    params.update({f"n{i}": "%" + _like(n) + "%" for i, n in enumerate(names)}, limit=PLACE_LIMIT)
-    rows = session.execute(_place_sql(len(keys), len(names)), params)
-    return [Candidate(case_id, stored_features(stored), is_open=True, last_report_at=as_time(last))
-            for case_id, last, stored in rows]
-
-
-def _like(name: str) -> str:
-    """A name as a LIKE pattern's literal part."""
-    return name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-@lru_cache(maxsize=64)
-def _place_sql(keys: int, names: int) -> Any:
-    """Open cases under any of ``keys`` place keys whose address names any of ``names`` places, newest first."""
-    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-    under = ", ".join(f":k{i}" for i in range(keys))
-    named = " OR ".join(f"lower(c.address) LIKE :n{i} ESCAPE '\\'" for i in range(names))
-    return sql(
-        f'SELECT c.id, c.last_report_at, CAST(f.features AS TEXT) FROM "case" AS c '
-        f"JOIN casefeatures AS f ON f.case_id = c.id "
-        f'WHERE c.id IN (SELECT case_id FROM dedupekey WHERE "key" IN ({under})) '
-        f"AND c.status IN ({statuses}) AND ({named}) ORDER BY c.id DESC LIMIT :limit"
     )

@@ -19,7 +19,17 @@ from sqlalchemy import Table, delete, insert, text
 from sqlmodel import Session, col, select
 
 from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, another_matter, decide
-from dedupe.features import MAX_PLACE_KEYS, Features, block_keys, case_keys, extract, key_id, merge_features
+from dedupe.features import (
+    MAX_PLACE_KEYS,
+    Features,
+    block_keys,
+    case_keys,
+    exact_places,
+    extract,
+    key_id,
+    merge_features,
+    place_keys,
+)
 from dedupe.place import Gazetteer
 from dedupe.text import normalize
 from gateway.clock import as_utc, utcnow
@@ -123,6 +133,20 @@ class Dedupe:
                                  last_report_at=as_time(last)))
         return out
 
+    def place_candidates(self, session: Session, features: Features, limit: int) -> list[Candidate]:
+        """The newest ``limit`` open cases at the very place a report names (an entity, estate or site, house
+        number: ``place_keys(exact=True)``, never a road's key), whose address names one of those places; read
+        without the per-key limit of ``candidates``, which keeps a busy estate's newest cases only."""
+        names = sorted(exact_places(features))
+        keys = [key_id(k) for k in place_keys(features, exact=True)]
+        if not names or not keys:
+            return []
+        params: dict[str, Any] = {f"k{i}": k for i, k in enumerate(keys)}
+        params.update({f"n{i}": "%" + _like(n) + "%" for i, n in enumerate(names)}, limit=limit)
+        rows = session.execute(_place_sql(len(keys), len(names)), params)
+        return [Candidate(case_id, stored_features(stored), is_open=True, last_report_at=as_time(last))
+                for case_id, last, stored in rows]
+
     def decide(self, session: Session, report: Report, exclude: Iterable[int] = ()) -> Decision:
         features = self.features(session, report)
         return decide(features, self.candidates(session, features, exclude), self.thresholds)
@@ -222,6 +246,25 @@ def _candidate_sql(weights: tuple[int, ...], dialect: str) -> Any:
         f"WHERE c.status IN ({statuses}) OR (c.status = 'closed' AND c.closed_at >= :since) "
         f"ORDER BY eligible DESC, r.strength DESC, c.id DESC LIMIT :most) AS t "
         f"JOIN casefeatures AS f ON f.case_id = t.id ORDER BY t.eligible DESC, t.strength DESC, t.id DESC"
+    )
+
+
+def _like(name: str) -> str:
+    """A name as a LIKE pattern's literal part."""
+    return name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@functools.lru_cache(maxsize=64)
+def _place_sql(keys: int, names: int) -> Any:
+    """Open cases under any of ``keys`` place keys whose address names any of ``names`` places, newest first."""
+    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    under = ", ".join(f":k{i}" for i in range(keys))
+    named = " OR ".join(f"lower(c.address) LIKE :n{i} ESCAPE '\\'" for i in range(names))
+    return text(
+        f'SELECT c.id, c.last_report_at, CAST(f.features AS TEXT) FROM "case" AS c '
+        f"JOIN casefeatures AS f ON f.case_id = c.id "
+        f'WHERE c.id IN (SELECT case_id FROM dedupekey WHERE "key" IN ({under})) '
+        f"AND c.status IN ({statuses}) AND ({named}) ORDER BY c.id DESC LIMIT :limit"
     )
 
 

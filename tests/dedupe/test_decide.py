@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dedupe.decide import ATTACH, NEW, PROPOSE, Candidate, Thresholds, decide, matches
-from dedupe.features import MENTION_CHARS, Features, block_keys, case_keys, extract
+from dedupe.features import MENTION_CHARS, Features, block_keys, case_keys, exact_places, extract, place_keys
 from dedupe.place import Gazetteer
 from dedupe.text import normalize
 
@@ -142,6 +142,19 @@ def test_block_keys_are_few_short_and_shared_within_the_window():
     for hours in (1, 30, 47, 71.9):
         later = replace(features(POTHOLE, hours), place=old.place)
         assert {k for k in block_keys(later) if k.startswith("t:")} & set(keys), hours
+
+
+def test_a_house_number_has_a_place_key_of_its_own_before_its_road():
+    """A road's key holds every case on the road; the house number's holds the few at that door, so the
+    operator's hint reads the door's, never the road's (``place_keys(exact=True)``)."""
+    f = features("京汉大道209号门口摊贩占道，行人只能走机动车道。", address="江岸区京汉大道209号")
+    assert place_keys(f) == ["pl:京汉大道209号", "pl:京汉大道"]
+    assert [k for k in block_keys(f, query=False) if k.startswith("pl:")] == place_keys(f)
+    assert place_keys(f, exact=True) == ["pl:京汉大道209号"] and exact_places(f) == {"京汉大道209号"}
+    estate = features("万科魅力之城小区3栋电梯坏了", address="江岸区解放大道万科魅力之城小区")
+    assert place_keys(estate) == ["pl:万科魅力之城小区", "pl:之城小区", "pl:解放大道"]  # the estate before its road
+    assert place_keys(estate, exact=True) == ["pl:万科魅力之城小区", "pl:之城小区"]
+    assert not place_keys(features("解放大道路灯不亮", address="江岸区解放大道"), exact=True)
 
 
 def test_case_keys_stay_bounded_as_reports_join():
