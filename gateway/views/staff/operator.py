@@ -240,6 +240,8 @@ def knowledge_json() -> ResponseReturnValue:
         raise ApiError(400, f"longer than {MAX_QUERY} characters", field="q")
     category = (request.args.get("category") or "").strip() or None
     code = current().profile.category(category) if category else None
+    if category and code is None:
+        raise ApiError(422, f"no category {category[:40]!r} in this city's profile", field="category")
     with Session(current().engine) as session:
         hits = knowledge.search(session, q, category=code.code if code else None)
         answers = [{**hit.as_dict(), "category_name": category_name(hit.answer.category)} for hit in hits]

@@ -210,6 +210,14 @@ def test_a_search_without_words_or_with_too_many_is_a_clear_400(client, query):
     assert resp.status_code == 400 and resp.get_json()["error"]["field"] == "q"
 
 
+def test_a_search_in_a_category_the_city_does_not_have_is_a_clear_422(client):
+    """A typo in the category used to search every category silently: the operator must know the filter failed."""
+    resp = client.get("/api/v1/operator/knowledge", query_string={"q": "社保卡丢了", "category": "没有这类"})
+    assert resp.status_code == 422 and resp.get_json()["error"]["field"] == "category"
+    assert "没有这类" in resp.get_json()["error"]["message"]
+    assert client.get("/api/v1/operator/knowledge", query_string={"q": "社保卡丢了", "category": "劳动社保"}).status_code == 200
+
+
 def test_a_units_published_reply_joins_the_base_masked_and_an_interim_one_does_not(app, client, rt, jobs):
     office = logged_in(app, "office")
     set_clock(app, 2026, 4, 27, 10)
