@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, TimestampSigner
+from redis.exceptions import RedisError
 from sqlmodel import Session
 
 from adapters import hotline as hotline_adapter
@@ -26,6 +27,7 @@ from gateway.messaging import knowledge
 from gateway.models import Case, KnowledgeAnswer
 from gateway.runtime import Runtime, current
 from gateway.trust import audit, auth
+from gateway.trust.privacy import mask_phone
 from gateway.views.common import category_name, parse_or_keep, raw_inbound
 from gateway.views.machine.caller import record
 from gateway.views.presenters import iso
@@ -91,6 +93,27 @@ def suggest(session: Session, rt: Runtime, *, phone: str | None, text: str | Non
             "nearby_cases": [_row(case, "nearby_similar", scored) for case, scored in found.similar]}
 
 
+HINT_AUDIT_SECONDS = 600  # one audit row per account and number in this time: the form asks at every keystroke
+
+
+def audit_hint(hints: dict[str, Any]) -> None:
+    """A number's open cases the hint showed, in the audit log as a caller look-up (``via: hint``): once per
+    account and number in HINT_AUDIT_SECONDS. Call it after the request's session has closed."""
+    phone = hints.get("phone")
+    if not phone:
+        return
+    user = auth.current_user()
+    actor = user.actor if user is not None else "anonymous"
+    try:
+        first = bool(current().broker.redis.set(f"hotline:audit:hint:{actor}:{phone}", 1, nx=True,
+                                                ex=HINT_AUDIT_SECONDS))
+    except RedisError:
+        first = True  # without Redis: a row too many rather than a look-up unrecorded
+    if first:
+        audit.record("caller_viewed", f"phone:{mask_phone(phone)}", actor=actor, via="hint",
+                     cases=[c["number"] for c in hints["caller_cases"]])
+
+
 def _row(case: Case, why: str, scored: Scored | None = None) -> dict[str, Any]:
     return {"number": case.number, "title": case.title, "status": case.status, "district": case.district,
             "address": case.address, "category": case.category, "report_count": case.report_count,
@@ -153,6 +176,7 @@ def submit() -> ResponseReturnValue:
         with Session(rt.engine) as session:
             hints = suggest(session, rt, phone=values["caller_number"], text=values["content"] or values["title"],
                             address=values["address"])
+        audit_hint(hints)
         return _page(values, hints=hints)
     ticket: dict[str, Any] = {key: values[key] or None for key in FORM_FIELDS}
     ticket["public"] = bool(values["public"])
@@ -223,7 +247,9 @@ def suggest_json() -> ResponseReturnValue:
             raise ApiError(400, f"longer than {MAX_QUERY} characters", field=key)
     rt = current()
     with Session(rt.engine) as session:
-        return jsonify(suggest(session, rt, **args))
+        hints = suggest(session, rt, **args)
+    audit_hint(hints)
+    return jsonify(hints)
 
 
 

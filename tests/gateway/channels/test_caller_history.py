@@ -186,6 +186,21 @@ def test_the_duplicate_hint_and_the_forms_check_count_a_callers_number_against_t
     assert other.get(URL, query_string=query).status_code == 429  # one budget across the four
 
 
+def test_the_duplicate_hints_look_up_of_a_number_is_in_the_audit_log_once_per_operator_and_number(app, client, rt):
+    # The hint lists a number's open cases as the caller history does; it was throttled but not recorded.
+    number = push(client, "WH-9", "13800138009", "江岸区中山大道888号路灯不亮。")
+    first, second = logged_in(app, "operator"), logged_in(app, "office")
+    for _ in range(3):  # the form asks again at every keystroke: one row, not three
+        assert first.get("/api/v1/operator/suggest", query_string={"phone": "138 0013 8009"}).status_code == 200
+    check = {"csrf_token": "test-csrf-token", "action": "check", "caller_number": "13800138009", "content": "路灯不亮"}
+    assert first.post("/operator/", data=check).status_code == 200
+    assert second.get("/api/v1/operator/suggest", query_string={"phone": "13800138009"}).status_code == 200
+    assert first.get("/api/v1/operator/suggest", query_string={"text": "路灯不亮"}).status_code == 200  # no number
+    rows = audit_rows(rt)
+    assert [(r.actor.split("-")[0], r.target, r.detail["via"], r.detail["cases"]) for r in rows] == [
+        (actor, "phone:138****8009", "hint", [number]) for actor in ("user:operator", "user:office")]
+
+
 def test_the_operator_form_opened_with_the_callers_number_shows_their_history_to_attach_to(app, client, rt):
     number = push(client, "WH-3", "027-85551234", "汉阳区钟家村某餐馆油烟直排，影响楼上住户。")
     page = logged_in(app, "operator").get("/operator/", query_string={"phone": "(027) 8555-1234"}).get_data(as_text=True)
