@@ -105,7 +105,7 @@ def audit_hint(hints: dict[str, Any]) -> None:
     user = auth.current_user()
     actor = user.actor if user is not None else "anonymous"
     try:
-        first = bool(current().broker.redis.set(f"hotline:audit:hint:{actor}:{phone}", 1, nx=True,
+        first = bool(current().broker.redis.set(f"{current().settings.queue_prefix}-audit-hint:{actor}:{phone}", 1, nx=True,
                                                 ex=HINT_AUDIT_SECONDS))
     except RedisError:
         first = True  # without Redis: a row too many rather than a look-up unrecorded
