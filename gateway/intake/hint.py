@@ -68,23 +68,25 @@ def hint(session: Session, rt: Runtime, *, phone: str | None, text: str | None, 
     mine = set(query.contacts)
     own = [c.case_id for c in candidates if mine.intersection(c.features.contacts)]
     others = [c for c in candidates if not mine.intersection(c.features.contacts)]
-    similar = _ranked(session, query, others, dedupe, address) if typed else []
-    cases = _cases(session, [*own, *(s.case_id for s in similar)])
+    taken = matches(query, others, dedupe.thresholds) if typed else []
+    cases = _cases(session, [*own, *(s.case_id for s in taken)])  # one read: the caller's and those a rule takes
+    similar = _ranked(query, others, taken, dedupe, address, cases) if typed else []
+    cases.update(_cases(session, [s.case_id for s in similar if s.case_id not in cases]))  # at the place, no rule
     newest_first = sorted((cases[i] for i in own if i in cases), key=lambda case: -(case.id or 0))
     return Hint(phone=e164, own=newest_first[:OWN_LIMIT],
                 similar=[(cases[s.case_id], s) for s in similar if s.case_id in cases])
 
 
-def _ranked(session: Session, query: Features, others: list[Candidate], dedupe: Dedupe, address: str | None
-            ) -> list[Scored]:
+def _ranked(query: Features, others: list[Candidate], taken: list[Scored], dedupe: Dedupe, address: str | None,
+            cases: dict[Hashable, Case]) -> list[Scored]:
     """The similar cases shown: those at the ticket's very place first (unless dedupe vetoes the place), the
-    strongest evidence first; then the others a dedupe rule would take."""
-    names, taken = exact_places(query), matches(query, others, dedupe.thresholds)
+    strongest evidence first; then the others a dedupe rule would take (``taken``, their rows in ``cases``)."""
+    names = exact_places(query)
     here = {c.case_id for c in others if names and names & exact_places(c.features)}
     typed = address_key(address)
     if typed:  # places the gazetteer does not know ("星城佳园B区"): the address as typed and as stored
-        here |= {i for i, stored in _addresses(session, [s.case_id for s in taken]).items()
-                 if same_address(typed, address_key(stored))}
+        here |= {s.case_id for s in taken
+                 if s.case_id in cases and same_address(typed, address_key(cases[s.case_id].address))}
     at_place = [s for s in (score_candidate(query, c, dedupe.thresholds) for c in others if c.case_id in here)
                 if not s.vetoed]
     at_place.sort(key=lambda s: (s.rule is not None, s.evidence, s.score, str(s.case_id)), reverse=True)
