@@ -371,6 +371,13 @@ _SUFFIXES = sorted([(s, SITE) for s in _SITE_SUFFIXES] + [(s, ROAD) for s in _RO
                    + [(s, COMPANY) for s in _COMPANY_SUFFIXES] + [(s, PROJECT) for s in _PROJECT_SUFFIXES],
                    key=lambda x: -len(x[0]))
 _FIRM_SUFFIXES = _COMPANY_SUFFIXES + _PROJECT_SUFFIXES
+# The suffixes by their first character, each list in ``_SUFFIXES``' order (longest first): a position the
+# look-ahead below found is tried against these only, not against every suffix.
+_SUFFIXES_AT: dict[str, list[tuple[str, str]]] = {}
+for _suffix, _kind in _SUFFIXES:
+    _SUFFIXES_AT.setdefault(_suffix[0], []).append((_suffix, _kind))
+_FIRM_OR_SITE_SUFFIXES = _FIRM_SUFFIXES + _SITE_SUFFIXES
+_SITE_OR_PROJECT_SUFFIXES = _SITE_SUFFIXES + _PROJECT_SUFFIXES
 
 
 @functools.lru_cache(maxsize=65536)
@@ -420,7 +427,7 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                 continue
             i = position
             hit = None
-            for suffix, kind in _SUFFIXES:
+            for suffix, kind in _SUFFIXES_AT.get(seg[i], ()):
                 if seg.startswith(suffix, i):
                     end = i + len(suffix)
                     if kind == ROAD:
@@ -428,19 +435,19 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                             break  # an administrative street, handled by the gazetteer
                         if end < len(seg) and seg[end] in _ROAD_NOT_FOLLOWED_BY:
                             continue
-                        if any(seg.startswith(s, end) for s in _SITE_SUFFIXES):
+                        if seg.startswith(_SITE_SUFFIXES, end):
                             continue  # "楚河汉街公寓": the estate is named after the road
 
                     elif suffix == "城" and end < len(seg) and seg[end] in _CITY_NOT_FOLLOWED_BY:
                         continue
                     elif suffix in _SITE_NOT_FOLLOWED_BY and seg.startswith(_SITE_NOT_FOLLOWED_BY[suffix], end):
                         continue  # "市场监管部门"
-                    elif kind in (COMPANY, PROJECT) and any(seg.startswith(s, end) for s in _FIRM_SUFFIXES + _SITE_SUFFIXES):
+                    elif kind in (COMPANY, PROJECT) and seg.startswith(_FIRM_OR_SITE_SUFFIXES, end):
                         continue  # "恒通达物流有限公司", "冷链物流园": the longer name
                     elif kind == COMPANY and seg.startswith(_TRADE_NOT_FOLLOWED_BY, end):
                         continue  # "物流专业", "快递员": the trade, not a firm
                     # "魅力之城小区": let the longer name win over "魅力之城" + "小区"; "格林东郡项目工地" is a project.
-                    if kind == SITE and any(seg.startswith(s, end) for s in _SITE_SUFFIXES + _PROJECT_SUFFIXES):
+                    if kind == SITE and seg.startswith(_SITE_OR_PROJECT_SUFFIXES, end):
                         continue
                     hit = (suffix, kind, end)
                     break
