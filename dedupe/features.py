@@ -8,6 +8,7 @@ case within the time window always shares at least one territory key with the ne
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -350,6 +351,7 @@ def mention_keys(features: Features, *, query: bool = True) -> list[str]:
     return keys
 
 
+@functools.lru_cache(maxsize=1 << 14)  # territory, place and mention keys recur from report to report
 def key_id(key: str) -> int:
     """Return a signed 32-bit id of a block key: what the gateway's index table stores (4 bytes, not ~30).
 
