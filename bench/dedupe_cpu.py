@@ -15,8 +15,9 @@ of them rewordings of recent cases by other people, like ``bench.dedupe_scale``'
 - query: ``Dedupe.candidates`` (the indexed query, SQLite in this process, and decoding the stored features);
 - decide: ``decide`` over the candidates fetched in the query phase.
 
-It prints CPU ms per decision for each phase and round, and a digest of the decisions (action and
-case of every report): two checkouts that decide alike over the same database print the same digest.
+It prints CPU ms per decision for each phase and round, and a digest of the decisions (every report's
+``Decision.to_dict()``: action, case, score, rule and reasons): two checkouts that decide alike over the
+same database print the same digest.
 
 Against another checkout: run this file as a script with that checkout first on ``PYTHONPATH``; its
 ``dedupe``, ``gateway`` and ``bench.dedupe_scale`` are then the ones imported (printed at the start),
@@ -76,8 +77,9 @@ def reports(engine: Any, count: int) -> list[dict[str, Any]]:
 
 
 def one_round(dedupe: Dedupe, session: Session, probes: list[dict[str, Any]],
-              profile: str | None = None) -> tuple[dict[str, float], list[tuple[str, Any]], int]:
-    """CPU seconds of each phase over all reports, the decisions, and the number of candidates scored."""
+              profile: str | None = None) -> tuple[dict[str, float], list[dict[str, Any]], int]:
+    """CPU seconds of each phase over all reports, the decisions (``Decision.to_dict``: action, case, score,
+    rule and reasons), and the number of candidates scored."""
     spent: dict[str, float] = {}
     profiler = cProfile.Profile() if profile else None
 
@@ -96,7 +98,7 @@ def one_round(dedupe: Dedupe, session: Session, probes: list[dict[str, Any]],
     decisions = timed("decide", lambda: [decide(f, c, dedupe.thresholds) for f, c in zip(features, candidates)])
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-    return spent, [(d.action, d.case_id) for d in decisions], sum(len(c) for c in candidates)
+    return spent, [d.to_dict() for d in decisions], sum(len(c) for c in candidates)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             per["query + decide"] = round(per["query"] + per["decide"], 3)
             per["all"] = round(per["query + decide"] + per["extract"], 3)
             rounds.append(per)
-            actions = {a: sum(1 for d in decisions if d[0] == a) for a in ("attach", "propose", "new")}
+            actions = {a: sum(1 for d in decisions if d["action"] == a) for a in ("attach", "propose", "new")}
             print(f"round {number + 1}: CPU ms per decision " + ", ".join(f"{k} {v:.3f}" for k, v in per.items())
                   + f"; {scored / len(probes):.1f} candidates; {actions}; decisions {digest}", flush=True)
     engine.dispose()
