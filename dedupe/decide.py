@@ -22,6 +22,7 @@ short time gap; the same person about the same problem or named place is a follo
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -118,6 +119,7 @@ class Scored:
     auto: bool = True
 
 
+@functools.lru_cache(maxsize=4096)
 def _category_relation(a: str | None, b: str | None) -> str:
     if not a or not b:
         return "unknown"
@@ -135,10 +137,22 @@ def _hours_between(new: Features, candidate: Candidate, reference: Features) -> 
     return abs((new.time - last).total_seconds()) / 3600
 
 
+def _cosine(a: Features, b: Features, idf: Mapping[str, float] | None) -> float:
+    """``similarity(a, b, idf)``; without an IDF, the binary cosine of two shingle sets computed here
+    (the same arithmetic), once per candidate."""
+    mine, theirs = a.shingles, b.shingles
+    if idf is not None or not isinstance(mine, (set, frozenset)) or not isinstance(theirs, (set, frozenset)):
+        return similarity(a, b, idf)
+    if not mine or not theirs:
+        return 0.0
+    common = len(mine & theirs) if len(mine) <= len(theirs) else len(theirs & mine)
+    return common / math.sqrt(len(mine) * len(theirs))
+
+
 def _best_text(new: Features, candidate: Candidate, idf: Mapping[str, float] | None) -> tuple[float, Features]:
-    best_text, reference = similarity(new, candidate.features, idf), candidate.features
+    best_text, reference = _cosine(new, candidate.features, idf), candidate.features
     for features in candidate.more_features:
-        value = similarity(new, features, idf)
+        value = _cosine(new, features, idf)
         if value > best_text:
             best_text, reference = value, features
     return best_text, reference
@@ -311,14 +325,20 @@ def _shared_topics(new: Features, candidate: Candidate) -> frozenset[str]:
     """The kinds of problem both name (any report of the case counts)."""
     if not new.topics:
         return frozenset()
+    if not candidate.more_features:
+        return new.topics & candidate.features.topics
     return new.topics & frozenset().union(*(f.topics for f in (candidate.features, *candidate.more_features)))
 
 
 def _shares_contact(new: Features, candidate: Candidate) -> bool:
     if candidate.shares_contact:
         return True
-    mine = set(new.contacts)
-    return bool(mine) and any(c in mine for f in (candidate.features, *candidate.more_features) for c in f.contacts)
+    mine = new.contacts  # a few ids at most
+    if not mine:
+        return False
+    if not candidate.more_features:
+        return any(c in mine for c in candidate.features.contacts)
+    return any(c in mine for f in (candidate.features, *candidate.more_features) for c in f.contacts)
 
 
 def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features) -> str | None:
@@ -341,9 +361,9 @@ def _may_share_place(new: Features, candidate: Candidate) -> bool:
     """A cheap first look (substrings, no comparison of places): whether a named place of one side appears in
     the other's text. Below the text gate only a shared place with the same problem can take a candidate."""
     for features in (candidate.features, *candidate.more_features):
-        if any(len(core := t.core.lower()) >= 2 and core in new.text for t in features.place.specific):
+        if any(len(core := t.core_lower) >= 2 and core in new.text for t in features.place.specific):
             return True
-        if any(len(core := t.core.lower()) >= 2 and core in features.text for t in new.place.specific):
+        if any(len(core := t.core_lower) >= 2 and core in features.text for t in new.place.specific):
             return True
     return False
 

@@ -141,6 +141,16 @@ class PlaceToken:
             return firm_core(self.name, self.kind)
         return _strip_suffix(self.name, self.kind)
 
+    # Kept on the token (tokens are immutable; a candidate case's features stay decoded between decisions):
+    # comparing places asks for these for every candidate.
+    @functools.cached_property
+    def core_lower(self) -> str:
+        return self.core.lower()
+
+    @functools.cached_property
+    def name_lower(self) -> str:
+        return self.name.lower()
+
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "kind": self.kind}
 
@@ -167,10 +177,33 @@ class Place:
     street: str | None = None
     tokens: tuple[PlaceToken, ...] = ()
 
-    @property
+    # The views below are kept on the place (it is immutable): a decision compares one report's place
+    # with each candidate's, and a candidate's features stay decoded from one decision to the next.
+    @functools.cached_property
     def specific(self) -> tuple[PlaceToken, ...]:
         """The named entities (sites, roads, companies, projects, routes): those that can veto and be keys."""
         return tuple(t for t in self.tokens if t.kind in SPECIFIC_KINDS)
+
+    @functools.cached_property
+    def _by_kind(self) -> dict[str, tuple[PlaceToken, ...]]:
+        found: dict[str, list[PlaceToken]] = {}
+        for token in self.tokens:
+            found.setdefault(token.kind, []).append(token)
+        return {kind: tuple(tokens) for kind, tokens in found.items()}
+
+    def of_kind(self, kind: str) -> tuple[PlaceToken, ...]:
+        """The tokens of one kind, in their order."""
+        return self._by_kind.get(kind, ())
+
+    @functools.cached_property
+    def has_entity(self) -> bool:
+        """Whether it names a company, a project or a bus route."""
+        return any(kind in self._by_kind for kind in ENTITY_KINDS)
+
+    @functools.cached_property
+    def only_specific(self) -> bool:
+        """Whether every token is a named entity (no building, no house number)."""
+        return all(t.kind in SPECIFIC_KINDS for t in self.tokens)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -531,16 +564,16 @@ def _names_match_cached(a_name: str, a_kind: str, b_name: str, b_kind: str) -> b
 
 
 def _contained(a: PlaceToken, b: PlaceToken) -> bool:
-    x, y = a.name.lower(), b.name.lower()
+    x, y = a.name_lower, b.name_lower
     return x in y or y in x
 
 
 def _mentioned(token: PlaceToken, text: str) -> bool:
-    core = token.core.lower()
+    core = token.core_lower
     if token.kind in (COMPANY, PROJECT) and len(core) == 2:
         # "优学英语培训学校" is "优学" to its firm core; "优学英语的事" names it, "优学" alone might not
         return any(core + word in text for word in _TRADE_WORDS)
-    return (len(core) >= 3 and core in text) or token.name.lower() in text
+    return (len(core) >= 3 and core in text) or token.name_lower in text
 
 
 def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> PlaceComparison:
@@ -556,10 +589,9 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
     else:
         district = "unknown"
     # A company, a project or a bus route: any shared one matches, two different ones veto.
-    kinds = {t.kind for t in a.tokens} | {t.kind for t in b.tokens}
-    for kind in ENTITY_KINDS if not kinds.isdisjoint(ENTITY_KINDS) else ():
-        left = [t for t in a.tokens if t.kind == kind]
-        right = [t for t in b.tokens if t.kind == kind]
+    for kind in ENTITY_KINDS if a.has_entity or b.has_entity else ():
+        left = a.of_kind(kind)
+        right = b.of_kind(kind)
         if left and right:
             pair = next(((x, y) for x in left for y in right if _names_match(x, y)), None)
             if pair is None:
@@ -570,8 +602,8 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
                 return _with_detail(PlaceComparison("match", district, matched=(mine[0].name, mine[0].name)), a, b)
     # Sites decide before roads: two estates on one road are two places.
     for kind in VETO_KINDS:
-        left = [t for t in a.tokens if t.kind == kind]
-        right = [t for t in b.tokens if t.kind == kind]
+        left = a.of_kind(kind)
+        right = b.of_kind(kind)
         if left and right:
             x, y = left[0], right[0]
             if _names_match(x, y):
@@ -604,11 +636,11 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
 
 def _with_detail(found: PlaceComparison, a: Place, b: Place) -> PlaceComparison:
     """Mark a match whose two sides name different buildings (of the estate) or house numbers (on the road)."""
-    if all(t.kind in SPECIFIC_KINDS for t in a.tokens) or all(t.kind in SPECIFIC_KINDS for t in b.tokens):
+    if a.only_specific or b.only_specific:
         return found  # one side names no building or house number
     for kind in (BUILDING, HOUSE):
-        left = {t.name for t in a.tokens if t.kind == kind}
-        right = {t.name for t in b.tokens if t.kind == kind}
+        left = {t.name for t in a.of_kind(kind)}
+        right = {t.name for t in b.of_kind(kind)}
         if left and right and not left & right:
             return replace(found, detail=(min(left), min(right)))
     return found
@@ -616,8 +648,8 @@ def _with_detail(found: PlaceComparison, a: Place, b: Place) -> PlaceComparison:
 
 def _same_road(a: Place, b: Place) -> tuple[str, str] | None:
     """The first road both name, if any."""
-    right = [t for t in b.tokens if t.kind == ROAD]
-    for x in (t for t in a.tokens if t.kind == ROAD):
+    right = b.of_kind(ROAD)
+    for x in a.of_kind(ROAD):
         y = next((t for t in right if _names_match(x, t)), None)
         if y is not None:
             return x.name, y.name

@@ -133,7 +133,11 @@ class Signature:
 
     def to_list(self) -> list[str]:
         """The stored form: "o:<kind>" and "f:<kind>", sorted."""
-        return sorted([f"o:{k}" for k in self.objects] + [f"f:{k}" for k in self.faults])
+        return list(self._listed)
+
+    @functools.cached_property
+    def _listed(self) -> tuple[str, ...]:  # kept: a decision lists the new report's signature for every candidate
+        return tuple(sorted([f"o:{k}" for k in self.objects] + [f"f:{k}" for k in self.faults]))
 
     @classmethod
     def from_list(cls, values: Iterable[str]) -> Signature:
@@ -194,6 +198,7 @@ def _faults_agree(a: Signature, b: Signature) -> bool:
             and "construction" not in a.objects and "construction" not in b.objects)
 
 
+@functools.lru_cache(maxsize=8192)  # signatures are few and recur: a decision asks once or twice per candidate
 def relation(a: Signature, b: Signature) -> str:
     """``same``, ``conflict`` or ``unknown`` (see the module's doc)."""
     if not a or not b:
