@@ -201,6 +201,11 @@ class Place:
         return any(kind in self._by_kind for kind in ENTITY_KINDS)
 
     @functools.cached_property
+    def houses(self) -> frozenset[str]:
+        """The house numbers it names ("解放大道1388号")."""
+        return frozenset(t.name for t in self.of_kind(HOUSE))
+
+    @functools.cached_property
     def only_specific(self) -> bool:
         """Whether every token is a named entity (no building, no house number)."""
         return all(t.kind in SPECIFIC_KINDS for t in self.tokens)

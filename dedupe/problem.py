@@ -198,11 +198,19 @@ def _faults_agree(a: Signature, b: Signature) -> bool:
             and "construction" not in a.objects and "construction" not in b.objects)
 
 
-@functools.lru_cache(maxsize=8192)  # signatures are few and recur: a decision asks once or twice per candidate
 def relation(a: Signature, b: Signature) -> str:
     """``same``, ``conflict`` or ``unknown`` (see the module's doc)."""
     if not a or not b:
         return UNKNOWN
+    return _relation(a.objects, a.faults, b.objects, b.faults)
+
+
+# Signatures are few and recur: a decision asks once or twice per candidate. Keyed by the four sets,
+# whose hashes Python keeps, rather than by the signatures (a hash and a comparison in Python each).
+@functools.lru_cache(maxsize=8192)
+def _relation(a_objects: frozenset[str], a_faults: frozenset[str], b_objects: frozenset[str],
+              b_faults: frozenset[str]) -> str:
+    a, b = Signature(a_objects, a_faults), Signature(b_objects, b_faults)
     if a.objects & b.objects & PROBLEM_OBJECTS:
         return SAME
     objects = None if not (a.objects and b.objects) else bool(a.objects & b.objects)
