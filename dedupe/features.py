@@ -153,8 +153,9 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _get(report: Any, *names: str) -> Any:
+    mapping = isinstance(report, dict) or isinstance(report, Mapping)  # a dict first: no ABC check
     for name in names:
-        value = report.get(name) if isinstance(report, Mapping) else getattr(report, name, None)
+        value = report.get(name) if mapping else getattr(report, name, None)
         if value not in (None, ""):
             return value
     return None
