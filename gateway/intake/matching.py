@@ -291,6 +291,12 @@ def stored_features(stored: str) -> Features:
 def as_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return as_utc(value) if value else None
+    return _parsed_time(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_time(value: str) -> datetime:
+    """A time as SQLite returns it (text), parsed once while the same candidates keep coming back."""
     return as_utc(datetime.fromisoformat(value))
 
 
