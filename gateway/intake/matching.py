@@ -129,8 +129,7 @@ class Dedupe:
         for case_id, status, last, stored in session.execute(_candidate_sql(() if dialect == "postgresql" else weights, dialect), params):
             if case_id in skip or (open_only and status not in OPEN_STATUSES):
                 continue
-            out.append(Candidate(case_id, stored_features(stored), is_open=status in OPEN_STATUSES,
-                                 last_report_at=as_time(last)))
+            out.append(_candidate(case_id, status, last, stored))
         return out
 
     def place_candidates(self, session: Session, features: Features, limit: int) -> list[Candidate]:
@@ -286,6 +285,13 @@ def stored_features(stored: str) -> Features:
     200 newest open cases of any of the city's districts, and with 2,048 most of its decodes missed.
     """
     return Features.from_dict(json.loads(stored))
+
+
+@functools.lru_cache(maxsize=2048)
+def _candidate(case_id: int, status: str, last: Any, stored: str) -> Candidate:
+    """A candidate from its row, made once while the row stays the same (a Candidate is immutable, and the
+    recent cases come back decision after decision)."""
+    return Candidate(case_id, stored_features(stored), is_open=status in OPEN_STATUSES, last_report_at=as_time(last))
 
 
 def as_time(value: Any) -> datetime | None:
