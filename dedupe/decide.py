@@ -445,7 +445,9 @@ def decide(
                 pruned = (text[0], candidate.case_id)
             continue
         scored = _assess(new, candidate, thresholds, text)
-        if nearest is None or (scored.score, str(scored.case_id)) > (nearest.score, str(nearest.case_id)):
+        # (score, str(case id)) > the nearest's, the ids compared only on a tie
+        if nearest is None or scored.score > nearest.score or (
+                scored.score == nearest.score and str(scored.case_id) > str(nearest.case_id)):
             nearest = scored
         if scored.rule is None:
             continue
