@@ -13,9 +13,11 @@ import functools
 import json
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional, cast
+from typing import Any, Callable, Iterable, Optional, cast
 
 from sqlalchemy import Table, delete, insert, text
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlmodel import Session, col, select
 
 from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, another_matter, decide
@@ -126,7 +128,18 @@ class Dedupe:
                       recent=recent.replace(tzinfo=None) if naive else recent)
         skip = set(exclude)
         out = []
-        for case_id, status, last, stored in session.execute(_candidate_sql(() if dialect == "postgresql" else weights, dialect), params):
+        statement = _candidate_sql(() if dialect == "postgresql" else weights, dialect)
+        if naive:
+            # SQLite: the statement goes to the driver as written (named parameters, the times as SQLAlchemy
+            # binds them), without compiling it and binding 40-odd keys again for every report (about a third
+            # of the query's CPU). After the autoflush session.execute would do, on the session's connection.
+            if session.autoflush:
+                session.flush()
+            params.update(since=_SQLITE_TIME(params["since"]), recent=_SQLITE_TIME(params["recent"]))
+            rows: Iterable[Any] = session.connection().exec_driver_sql(statement.text, params)
+        else:
+            rows = session.execute(statement, params)
+        for case_id, status, last, stored in rows:
             if case_id in skip or (open_only and status not in OPEN_STATUSES):
                 continue
             out.append(_candidate(case_id, status, last, stored))
@@ -201,6 +214,9 @@ class Dedupe:
             merged, keys = merge_features(merged, f), case_keys(keys, self.index_keys(f))
         store_case_features(session, case_id, merged, keys, old, row=row)
 
+
+# How SQLAlchemy binds a datetime for SQLite (text, "2026-06-01 12:00:00.000000"), for the driver-level query.
+_SQLITE_TIME = cast(Callable[[datetime], str], SQLITE_DATETIME().bind_processor(sqlite_dialect()))
 
 KEY_WEIGHTS = {"p": 8, "t": 4, "g": 4, "pl": 2, "m": 2}  # any other (the LSH bands "b<i>"): 1
 
