@@ -370,6 +370,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--per-key-limit", type=int, default=None,
                         help="override the profile's [dedupe] per_key_limit for the measured decisions")
     parser.add_argument("--reuse", action="store_true", help="measure an existing database, do not rebuild")
+    parser.add_argument("--schema", default=SCHEMA,
+                        help="PostgreSQL: the schema the cases are built in (dropped and made again unless --reuse)")
     args = parser.parse_args(argv)
     if args.quick:  # small sizes for what was not given
         for name, small in (("cases", "5000"), ("queries", 200), ("brute", 20), ("pool", 2000)):
@@ -400,10 +402,10 @@ def _run_size(kind: str, args: argparse.Namespace, n: int) -> dict[str, Any]:
         admin = sqlalchemy.create_engine(common.psycopg_url(args.pg_url))
         if not args.reuse:
             with admin.begin() as conn:
-                conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-                conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{args.schema}" CASCADE')
+                conn.exec_driver_sql(f'CREATE SCHEMA "{args.schema}"')
         admin.dispose()
-        engine = db.make_engine(args.pg_url, "/tmp", SCHEMA)
+        engine = db.make_engine(args.pg_url, "/tmp", args.schema)
     built: dict[str, Any] = {}
     if not args.reuse:
         db.prepare_schema(engine)

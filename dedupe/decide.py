@@ -22,13 +22,14 @@ short time gap; the same person about the same problem or named place is a follo
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Hashable, Mapping, Sequence
 
 from .features import Features, top_category
-from .place import ENTITY_KINDS, HOUSE, SITE, compare_places
+from .place import ENTITY_KINDS, SITE, PlaceComparison, compare_places
 from .problem import CONFLICT, SAME, Signature, relation
 from .text import similarity
 
@@ -118,6 +119,7 @@ class Scored:
     auto: bool = True
 
 
+@functools.lru_cache(maxsize=4096)
 def _category_relation(a: str | None, b: str | None) -> str:
     if not a or not b:
         return "unknown"
@@ -135,10 +137,22 @@ def _hours_between(new: Features, candidate: Candidate, reference: Features) -> 
     return abs((new.time - last).total_seconds()) / 3600
 
 
+def _cosine(a: Features, b: Features, idf: Mapping[str, float] | None) -> float:
+    """``similarity(a, b, idf)``; without an IDF, the binary cosine of two shingle sets computed here
+    (the same arithmetic), once per candidate."""
+    mine, theirs = a.shingles, b.shingles
+    if idf is not None or not isinstance(mine, (set, frozenset)) or not isinstance(theirs, (set, frozenset)):
+        return similarity(a, b, idf)
+    if not mine or not theirs:
+        return 0.0
+    common = len(mine & theirs) if len(mine) <= len(theirs) else len(theirs & mine)
+    return common / math.sqrt(len(mine) * len(theirs))
+
+
 def _best_text(new: Features, candidate: Candidate, idf: Mapping[str, float] | None) -> tuple[float, Features]:
-    best_text, reference = similarity(new, candidate.features, idf), candidate.features
+    best_text, reference = _cosine(new, candidate.features, idf), candidate.features
     for features in candidate.more_features:
-        value = similarity(new, features, idf)
+        value = _cosine(new, features, idf)
         if value > best_text:
             best_text, reference = value, features
     return best_text, reference
@@ -151,6 +165,43 @@ def score_candidate(
     _text: tuple[float, Features] | None = None,
 ) -> Scored:
     """Score one candidate case against a new report, with reasons; pure and deterministic."""
+    return _explain(_assess(new, candidate, thresholds, _text))
+
+
+@dataclass(slots=True)
+class _Assessment:
+    """A candidate's score and rule with the evidence they came from. ``decide`` assesses every
+    candidate but writes the reasons out (``_explain``) only for the one it reports."""
+
+    new: Features
+    candidate: Candidate
+    reference: Features
+    text: float
+    places: PlaceComparison
+    matched_kind: str | None
+    street_same: bool
+    meters: float | None
+    category: str
+    topics: frozenset[str]
+    problem: str
+    same_contact: bool
+    hours: float | None
+    score: float
+    evidence: float
+    rule: str | None
+    vetoed: bool
+    auto: bool
+    tail: list[dict[str, Any]]  # the reasons after "case_open": a veto, the gate, no automatic attachment, a follow-up
+
+    @property
+    def case_id(self) -> Hashable:
+        return self.candidate.case_id
+
+
+def _assess(
+    new: Features, candidate: Candidate, thresholds: Thresholds, _text: tuple[float, Features] | None = None
+) -> _Assessment:
+    """The score, rule, veto and automatic attachment of one candidate (``score_candidate`` without the reasons)."""
     text, reference = _text or _best_text(new, candidate, thresholds.idf)
     places = compare_places(new.place, reference.place, new.text, reference.text)
     if places.relation != "match" and reference is not candidate.features:
@@ -168,7 +219,7 @@ def score_candidate(
     topics = _shared_topics(new, candidate)
     problem = relation(new.problem, _case_problem(candidate))
 
-    reasons: list[dict[str, Any]] = [{"feature": "text_similarity", "value": round(text, 3)}]
+    # Every term below has its reason in ``_explain``, under the same condition.
     score = math.sqrt(text)
     matched_kind = None
     if places.relation == "match":
@@ -179,54 +230,36 @@ def score_candidate(
         if places.partial:  # a short form of the name: weak, unless both are about the same kind of problem
             weight = WEIGHT_ROAD if topics else WEIGHT_STREET
         score += weight
-        reasons.append({"feature": "place_match", "value": list(places.matched or ()), "kind": matched_kind,
-                        **({"partial": True} if places.partial else {})})
-    elif places.relation == "mismatch":
-        reasons.append({"feature": "place_mismatch", "value": list(places.conflict or ())})
-    if places.district == "different":
-        reasons.append({"feature": "district_mismatch", "value": [new.place.district, reference.place.district]})
-    elif places.district == "same":
+    if places.district == "same":
         score += WEIGHT_DISTRICT
-        reasons.append({"feature": "district_match", "value": new.place.district})
     if street_same and places.matched != (new.place.street, reference.place.street):
         score += WEIGHT_STREET / 2
-        reasons.append({"feature": "street_match", "value": new.place.street})
-    if meters is not None:
-        reasons.append({"feature": "distance_m", "value": round(meters)})
-        if meters <= thresholds.radius_m and places.relation != "match":
-            score += WEIGHT_ROAD
-    if category != "unknown":
-        reasons.append({"feature": "category", "value": category})
-        if category == "same":
-            score += WEIGHT_CATEGORY
+    if meters is not None and meters <= thresholds.radius_m and places.relation != "match":
+        score += WEIGHT_ROAD
+    if category == "same":
+        score += WEIGHT_CATEGORY
     if topics:
         score += WEIGHT_TOPIC
-        reasons.append({"feature": "topic_match", "value": sorted(topics)})
-    if new.problem or problem != "unknown":
-        reasons.append({"feature": "problem", "value": problem, "signature": new.problem.to_list()})
-        if problem == SAME:
-            score += WEIGHT_PROBLEM
+    if problem == SAME:
+        score += WEIGHT_PROBLEM
     if same_contact:
         score += WEIGHT_CONTACT
-        reasons.append({"feature": "same_contact", "value": True})
-    if hours is not None:
-        reasons.append({"feature": "time_gap_hours", "value": round(hours, 1)})
-        if hours <= thresholds.same_problem_hours:
-            score += WEIGHT_RECENT
-    reasons.append({"feature": "case_open", "value": candidate.is_open})
+    if hours is not None and hours <= thresholds.same_problem_hours:
+        score += WEIGHT_RECENT
     evidence, score = round(score, 4), round(min(score, 1.0), 4)
 
+    tail: list[dict[str, Any]] = []
     vetoed = places.veto
     rule: str | None = None
     same_site = matched_kind == SITE and not places.partial
     named = places.relation == "match" and not places.partial
     if vetoed:
-        reasons.append({"feature": "veto", "value": "different_place"})
+        tail.append({"feature": "veto", "value": "different_place"})
     elif problem == CONFLICT:
         # Another problem at the same place (a garage's leak, the roof terrace built over), or the same
         # person about another matter: another case, whatever the place and the person.
         vetoed = True
-        reasons.append({"feature": "veto", "value": "different_problem"})
+        tail.append({"feature": "veto", "value": "different_problem"})
     elif text < thresholds.min_text and not (
         category != "different" and places.relation == "match"
         and (same_contact or (same_site and topics) or (named and problem == SAME))
@@ -235,7 +268,7 @@ def score_candidate(
         # other words ("还是没水"); so is anyone naming the same estate, firm or road with the same
         # problem in other words (its shops' smoke, then their noise at night). About another kind of
         # problem there - water after a street light - it is not.
-        reasons.append({"feature": "gate", "value": "text_below_minimum"})
+        tail.append({"feature": "gate", "value": "text_below_minimum"})
     else:
         person_window = hours is not None and hours <= thresholds.same_person_days * 24
         problem_window = hours is not None and hours <= thresholds.same_problem_hours
@@ -244,7 +277,7 @@ def score_candidate(
         elif category != "different" and (candidate.is_open or problem_window):
             rule = SAME_PROBLEM
         else:
-            reasons.append({"feature": "gate", "value": "outside_window" if category != "different" else "category"})
+            tail.append({"feature": "gate", "value": "outside_window" if category != "different" else "category"})
     auto = True
     if rule is not None:
         close = meters is not None and meters <= thresholds.radius_m
@@ -253,13 +286,46 @@ def score_candidate(
         why_not = _why_not_auto(rule, text, problem, named or close or short_form, places.detail, thresholds)
         if why_not:
             auto = False
-            reasons.append({"feature": "no_auto", "value": why_not})
+            tail.append({"feature": "no_auto", "value": why_not})
         elif rule == SAME_PERSON and (problem == SAME or named) and score < thresholds.auto:
             # The same person about the same problem or the same named place, neither contradicted: a
             # short follow-up ("520路今天还是不停", "恒通达那边还是没人给说法").
-            reasons.append({"feature": "follow_up", "value": True})
+            tail.append({"feature": "follow_up", "value": True})
             score = thresholds.auto
-    return Scored(candidate.case_id, score, rule, vetoed, reasons, evidence, auto)
+    return _Assessment(new, candidate, reference, text, places, matched_kind, street_same, meters, category, topics,
+                       problem, same_contact, hours, score, evidence, rule, vetoed, auto, tail)
+
+
+def _explain(a: _Assessment) -> Scored:
+    """The assessment with its reasons, in the order of its terms."""
+    new, reference, places = a.new, a.reference, a.places
+    reasons: list[dict[str, Any]] = [{"feature": "text_similarity", "value": round(a.text, 3)}]
+    if places.relation == "match":
+        reasons.append({"feature": "place_match", "value": list(places.matched or ()), "kind": a.matched_kind,
+                        **({"partial": True} if places.partial else {})})
+    elif places.relation == "mismatch":
+        reasons.append({"feature": "place_mismatch", "value": list(places.conflict or ())})
+    if places.district == "different":
+        reasons.append({"feature": "district_mismatch", "value": [new.place.district, reference.place.district]})
+    elif places.district == "same":
+        reasons.append({"feature": "district_match", "value": new.place.district})
+    if a.street_same and places.matched != (new.place.street, reference.place.street):
+        reasons.append({"feature": "street_match", "value": new.place.street})
+    if a.meters is not None:
+        reasons.append({"feature": "distance_m", "value": round(a.meters)})
+    if a.category != "unknown":
+        reasons.append({"feature": "category", "value": a.category})
+    if a.topics:
+        reasons.append({"feature": "topic_match", "value": sorted(a.topics)})
+    if new.problem or a.problem != "unknown":
+        reasons.append({"feature": "problem", "value": a.problem, "signature": new.problem.to_list()})
+    if a.same_contact:
+        reasons.append({"feature": "same_contact", "value": True})
+    if a.hours is not None:
+        reasons.append({"feature": "time_gap_hours", "value": round(a.hours, 1)})
+    reasons.append({"feature": "case_open", "value": a.candidate.is_open})
+    reasons.extend(dict(r) for r in a.tail)
+    return Scored(a.case_id, a.score, a.rule, a.vetoed, reasons, a.evidence, a.auto)
 
 
 def _why_not_auto(rule: str, text: float, problem: str, place: bool, detail: tuple[str, str] | None,
@@ -280,8 +346,7 @@ def _why_not_auto(rule: str, text: float, problem: str, place: bool, detail: tup
 
 
 def _same_house(new: Features, reference: Features) -> bool:
-    mine = {t.name for t in new.place.tokens if t.kind == HOUSE}
-    return bool(mine) and any(t.kind == HOUSE and t.name in mine for t in reference.place.tokens)
+    return not new.place.houses.isdisjoint(reference.place.houses)
 
 
 def _case_problem(candidate: Candidate) -> Signature:
@@ -311,14 +376,20 @@ def _shared_topics(new: Features, candidate: Candidate) -> frozenset[str]:
     """The kinds of problem both name (any report of the case counts)."""
     if not new.topics:
         return frozenset()
+    if not candidate.more_features:
+        return new.topics & candidate.features.topics
     return new.topics & frozenset().union(*(f.topics for f in (candidate.features, *candidate.more_features)))
 
 
 def _shares_contact(new: Features, candidate: Candidate) -> bool:
     if candidate.shares_contact:
         return True
-    mine = set(new.contacts)
-    return bool(mine) and any(c in mine for f in (candidate.features, *candidate.more_features) for c in f.contacts)
+    mine = new.contacts  # a few ids at most
+    if not mine:
+        return False
+    if not candidate.more_features:
+        return any(c in mine for c in candidate.features.contacts)
+    return any(c in mine for f in (candidate.features, *candidate.more_features) for c in f.contacts)
 
 
 def _kind_of(matched: tuple[str, str] | None, new: Features, reference: Features) -> str | None:
@@ -341,14 +412,14 @@ def _may_share_place(new: Features, candidate: Candidate) -> bool:
     """A cheap first look (substrings, no comparison of places): whether a named place of one side appears in
     the other's text. Below the text gate only a shared place with the same problem can take a candidate."""
     for features in (candidate.features, *candidate.more_features):
-        if any(len(core := t.core.lower()) >= 2 and core in new.text for t in features.place.specific):
+        if any(len(core := t.core_lower) >= 2 and core in new.text for t in features.place.specific):
             return True
-        if any(len(core := t.core.lower()) >= 2 and core in features.text for t in new.place.specific):
+        if any(len(core := t.core_lower) >= 2 and core in features.text for t in new.place.specific):
             return True
     return False
 
 
-def _rank(scored: Scored, candidate: Candidate) -> tuple[Any, ...]:
+def _rank(scored: Scored | _Assessment, candidate: Candidate) -> tuple[Any, ...]:
     """(may attach, score, open, latest report, case id): higher is better, whatever order the candidates came in."""
     last = candidate.last_report_at.timestamp() if candidate.last_report_at else 0.0
     return (scored.auto, scored.score, candidate.is_open, last, str(candidate.case_id))
@@ -362,9 +433,9 @@ def decide(
     The best candidate by (score, open, latest report, case id) wins, so the answer does not
     depend on the order the database returned the candidates in.
     """
-    best: Scored | None = None
+    best: _Assessment | None = None
     best_key: tuple[Any, ...] | None = None
-    nearest: Scored | None = None  # the best-scoring candidate even if vetoed, to explain a "new"
+    nearest: _Assessment | None = None  # the best-scoring candidate even if vetoed, to explain a "new"
     pruned: tuple[float, Hashable] | None = None
     for candidate in candidates:
         text = _best_text(new, candidate, thresholds.idf)
@@ -373,8 +444,10 @@ def decide(
             if pruned is None or (text[0], str(candidate.case_id)) > (pruned[0], str(pruned[1])):
                 pruned = (text[0], candidate.case_id)
             continue
-        scored = score_candidate(new, candidate, thresholds, text)
-        if nearest is None or (scored.score, str(scored.case_id)) > (nearest.score, str(nearest.case_id)):
+        scored = _assess(new, candidate, thresholds, text)
+        # (score, str(case id)) > the nearest's, the ids compared only on a tie
+        if nearest is None or scored.score > nearest.score or (
+                scored.score == nearest.score and str(scored.case_id) > str(nearest.case_id)):
             nearest = scored
         if scored.rule is None:
             continue
@@ -384,7 +457,7 @@ def decide(
     if best is None or best.score < thresholds.grey:
         reasons: list[dict[str, Any]] = [{"feature": "candidates", "value": len(candidates)}]
         if nearest is not None:
-            reasons = [{"feature": "nearest_case", "value": nearest.case_id}, *nearest.reasons, *reasons]
+            reasons = [{"feature": "nearest_case", "value": nearest.case_id}, *_explain(nearest).reasons, *reasons]
         elif pruned is not None:
             reasons = [
                 {"feature": "nearest_case", "value": pruned[1]},
@@ -394,7 +467,7 @@ def decide(
             ]
         return Decision(NEW, None, nearest.score if nearest else 0.0, None, reasons)
     action = ATTACH if best.score >= thresholds.auto and best.auto else PROPOSE
-    return Decision(action, best.case_id, best.score, best.rule, best.reasons)
+    return Decision(action, best.case_id, best.score, best.rule, _explain(best).reasons)
 
 
 def another_matter(new: Features, case: Features) -> bool:
@@ -418,8 +491,9 @@ def matches(
         text = _best_text(new, candidate, thresholds.idf)
         if _below_gate(new, candidate, text[0], thresholds):
             continue
-        scored = score_candidate(new, candidate, thresholds, text)
-        if scored.rule is not None:
+        assessed = _assess(new, candidate, thresholds, text)
+        if assessed.rule is not None:
+            scored = _explain(assessed)
             found.append(((scored.evidence, *_rank(scored, candidate)), scored))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [scored for _, scored in found]

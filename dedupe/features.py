@@ -8,6 +8,7 @@ case within the time window always shares at least one territory key with the ne
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -152,8 +153,9 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _get(report: Any, *names: str) -> Any:
+    mapping = isinstance(report, dict) or isinstance(report, Mapping)  # a dict first: no ABC check
     for name in names:
-        value = report.get(name) if isinstance(report, Mapping) else getattr(report, name, None)
+        value = report.get(name) if mapping else getattr(report, name, None)
         if value not in (None, ""):
             return value
     return None
@@ -350,6 +352,7 @@ def mention_keys(features: Features, *, query: bool = True) -> list[str]:
     return keys
 
 
+@functools.lru_cache(maxsize=1 << 14)  # territory, place and mention keys recur from report to report
 def key_id(key: str) -> int:
     """Return a signed 32-bit id of a block key: what the gateway's index table stores (4 bytes, not ~30).
 

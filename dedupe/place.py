@@ -61,6 +61,7 @@ _ADMIN_STREET_SUFFIXES = ("街道", "镇", "乡")
 _BREAK_CHARS = "的在是我你他她了把被给对从到去来说为与及或但而就也又还要会能请让使并且有住将该本此这那其入回"
 _BREAK_WORDS = ("来电人系", "来电人", "名为", "叫做", "叫", "举报", "咨询", "表扬", "一家", "一所", "一栋", "那栋", "这栋", "那家", "这家", "导致", "甚至", "整个", "附近", "门口", "对面", "旁边", "里面", "楼下", "周边", "位于", "关于", "反映", "投诉",
     "影响", "占据", "占用", "污染", "进入", "进出", "离开", "经过", "路过", "属于", "以及", "还有")
+_ANY_BREAK_WORD = re.compile("|".join(re.escape(w) for w in _BREAK_WORDS))
 # A name made only of these is not specific ("本小区", "我们小区", "附近的学校").
 _GENERIC_CORES = {
     "", "们", "我们", "你们", "他们", "一个", "这个", "那个", "整个", "附近", "周边", "周围", "隔壁",
@@ -141,6 +142,16 @@ class PlaceToken:
             return firm_core(self.name, self.kind)
         return _strip_suffix(self.name, self.kind)
 
+    # Kept on the token (tokens are immutable; a candidate case's features stay decoded between decisions):
+    # comparing places asks for these for every candidate.
+    @functools.cached_property
+    def core_lower(self) -> str:
+        return self.core.lower()
+
+    @functools.cached_property
+    def name_lower(self) -> str:
+        return self.name.lower()
+
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "kind": self.kind}
 
@@ -167,10 +178,38 @@ class Place:
     street: str | None = None
     tokens: tuple[PlaceToken, ...] = ()
 
-    @property
+    # The views below are kept on the place (it is immutable): a decision compares one report's place
+    # with each candidate's, and a candidate's features stay decoded from one decision to the next.
+    @functools.cached_property
     def specific(self) -> tuple[PlaceToken, ...]:
         """The named entities (sites, roads, companies, projects, routes): those that can veto and be keys."""
         return tuple(t for t in self.tokens if t.kind in SPECIFIC_KINDS)
+
+    @functools.cached_property
+    def _by_kind(self) -> dict[str, tuple[PlaceToken, ...]]:
+        found: dict[str, list[PlaceToken]] = {}
+        for token in self.tokens:
+            found.setdefault(token.kind, []).append(token)
+        return {kind: tuple(tokens) for kind, tokens in found.items()}
+
+    def of_kind(self, kind: str) -> tuple[PlaceToken, ...]:
+        """The tokens of one kind, in their order."""
+        return self._by_kind.get(kind, ())
+
+    @functools.cached_property
+    def has_entity(self) -> bool:
+        """Whether it names a company, a project or a bus route."""
+        return any(kind in self._by_kind for kind in ENTITY_KINDS)
+
+    @functools.cached_property
+    def houses(self) -> frozenset[str]:
+        """The house numbers it names ("解放大道1388号")."""
+        return frozenset(t.name for t in self.of_kind(HOUSE))
+
+    @functools.cached_property
+    def only_specific(self) -> bool:
+        """Whether every token is a named entity (no building, no house number)."""
+        return all(t.kind in SPECIFIC_KINDS for t in self.tokens)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -348,10 +387,11 @@ def _name_before(segment: str, start: int, end: int, suffix_len: int) -> str | N
         if head[i] in _BREAK_CHARS and (len(head) - i - 1 >= 2 or i == 0 or head[i - 1] in _BREAK_CHARS):
             head = head[i + 1 :]
             break
-    for word in _BREAK_WORDS:
-        cut_at = head.rfind(word)
-        if cut_at >= 0:
-            head = head[cut_at + len(word) :]
+    if _ANY_BREAK_WORD.search(head):  # most names hold none: one search instead of a look for each word
+        for word in _BREAK_WORDS:
+            cut_at = head.rfind(word)
+            if cut_at >= 0:
+                head = head[cut_at + len(word) :]
     head = head[-_MAX_NAME:]
     suffix = segment[end - suffix_len : end]
     if "某" in head:
@@ -371,6 +411,13 @@ _SUFFIXES = sorted([(s, SITE) for s in _SITE_SUFFIXES] + [(s, ROAD) for s in _RO
                    + [(s, COMPANY) for s in _COMPANY_SUFFIXES] + [(s, PROJECT) for s in _PROJECT_SUFFIXES],
                    key=lambda x: -len(x[0]))
 _FIRM_SUFFIXES = _COMPANY_SUFFIXES + _PROJECT_SUFFIXES
+# The suffixes by their first character, each list in ``_SUFFIXES``' order (longest first): a position the
+# look-ahead below found is tried against these only, not against every suffix.
+_SUFFIXES_AT: dict[str, list[tuple[str, str]]] = {}
+for _suffix, _kind in _SUFFIXES:
+    _SUFFIXES_AT.setdefault(_suffix[0], []).append((_suffix, _kind))
+_FIRM_OR_SITE_SUFFIXES = _FIRM_SUFFIXES + _SITE_SUFFIXES
+_SITE_OR_PROJECT_SUFFIXES = _SITE_SUFFIXES + _PROJECT_SUFFIXES
 
 
 @functools.lru_cache(maxsize=65536)
@@ -420,7 +467,7 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                 continue
             i = position
             hit = None
-            for suffix, kind in _SUFFIXES:
+            for suffix, kind in _SUFFIXES_AT.get(seg[i], ()):
                 if seg.startswith(suffix, i):
                     end = i + len(suffix)
                     if kind == ROAD:
@@ -428,19 +475,19 @@ def _fine_tokens(body: str, gazetteer: Gazetteer) -> list[PlaceToken]:
                             break  # an administrative street, handled by the gazetteer
                         if end < len(seg) and seg[end] in _ROAD_NOT_FOLLOWED_BY:
                             continue
-                        if any(seg.startswith(s, end) for s in _SITE_SUFFIXES):
+                        if seg.startswith(_SITE_SUFFIXES, end):
                             continue  # "楚河汉街公寓": the estate is named after the road
 
                     elif suffix == "城" and end < len(seg) and seg[end] in _CITY_NOT_FOLLOWED_BY:
                         continue
                     elif suffix in _SITE_NOT_FOLLOWED_BY and seg.startswith(_SITE_NOT_FOLLOWED_BY[suffix], end):
                         continue  # "市场监管部门"
-                    elif kind in (COMPANY, PROJECT) and any(seg.startswith(s, end) for s in _FIRM_SUFFIXES + _SITE_SUFFIXES):
+                    elif kind in (COMPANY, PROJECT) and seg.startswith(_FIRM_OR_SITE_SUFFIXES, end):
                         continue  # "恒通达物流有限公司", "冷链物流园": the longer name
                     elif kind == COMPANY and seg.startswith(_TRADE_NOT_FOLLOWED_BY, end):
                         continue  # "物流专业", "快递员": the trade, not a firm
                     # "魅力之城小区": let the longer name win over "魅力之城" + "小区"; "格林东郡项目工地" is a project.
-                    if kind == SITE and any(seg.startswith(s, end) for s in _SITE_SUFFIXES + _PROJECT_SUFFIXES):
+                    if kind == SITE and seg.startswith(_SITE_OR_PROJECT_SUFFIXES, end):
                         continue
                     hit = (suffix, kind, end)
                     break
@@ -524,16 +571,16 @@ def _names_match_cached(a_name: str, a_kind: str, b_name: str, b_kind: str) -> b
 
 
 def _contained(a: PlaceToken, b: PlaceToken) -> bool:
-    x, y = a.name.lower(), b.name.lower()
+    x, y = a.name_lower, b.name_lower
     return x in y or y in x
 
 
 def _mentioned(token: PlaceToken, text: str) -> bool:
-    core = token.core.lower()
+    core = token.core_lower
     if token.kind in (COMPANY, PROJECT) and len(core) == 2:
         # "优学英语培训学校" is "优学" to its firm core; "优学英语的事" names it, "优学" alone might not
         return any(core + word in text for word in _TRADE_WORDS)
-    return (len(core) >= 3 and core in text) or token.name.lower() in text
+    return (len(core) >= 3 and core in text) or token.name_lower in text
 
 
 def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> PlaceComparison:
@@ -549,10 +596,9 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
     else:
         district = "unknown"
     # A company, a project or a bus route: any shared one matches, two different ones veto.
-    kinds = {t.kind for t in a.tokens} | {t.kind for t in b.tokens}
-    for kind in ENTITY_KINDS if not kinds.isdisjoint(ENTITY_KINDS) else ():
-        left = [t for t in a.tokens if t.kind == kind]
-        right = [t for t in b.tokens if t.kind == kind]
+    for kind in ENTITY_KINDS if a.has_entity or b.has_entity else ():
+        left = a.of_kind(kind)
+        right = b.of_kind(kind)
         if left and right:
             pair = next(((x, y) for x in left for y in right if _names_match(x, y)), None)
             if pair is None:
@@ -563,8 +609,8 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
                 return _with_detail(PlaceComparison("match", district, matched=(mine[0].name, mine[0].name)), a, b)
     # Sites decide before roads: two estates on one road are two places.
     for kind in VETO_KINDS:
-        left = [t for t in a.tokens if t.kind == kind]
-        right = [t for t in b.tokens if t.kind == kind]
+        left = a.of_kind(kind)
+        right = b.of_kind(kind)
         if left and right:
             x, y = left[0], right[0]
             if _names_match(x, y):
@@ -597,11 +643,11 @@ def compare_places(a: Place, b: Place, a_text: str = "", b_text: str = "") -> Pl
 
 def _with_detail(found: PlaceComparison, a: Place, b: Place) -> PlaceComparison:
     """Mark a match whose two sides name different buildings (of the estate) or house numbers (on the road)."""
-    if all(t.kind in SPECIFIC_KINDS for t in a.tokens) or all(t.kind in SPECIFIC_KINDS for t in b.tokens):
+    if a.only_specific or b.only_specific:
         return found  # one side names no building or house number
     for kind in (BUILDING, HOUSE):
-        left = {t.name for t in a.tokens if t.kind == kind}
-        right = {t.name for t in b.tokens if t.kind == kind}
+        left = {t.name for t in a.of_kind(kind)}
+        right = {t.name for t in b.of_kind(kind)}
         if left and right and not left & right:
             return replace(found, detail=(min(left), min(right)))
     return found
@@ -609,8 +655,8 @@ def _with_detail(found: PlaceComparison, a: Place, b: Place) -> PlaceComparison:
 
 def _same_road(a: Place, b: Place) -> tuple[str, str] | None:
     """The first road both name, if any."""
-    right = [t for t in b.tokens if t.kind == ROAD]
-    for x in (t for t in a.tokens if t.kind == ROAD):
+    right = b.of_kind(ROAD)
+    for x in a.of_kind(ROAD):
         y = next((t for t in right if _names_match(x, t)), None)
         if y is not None:
             return x.name, y.name

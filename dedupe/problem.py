@@ -133,7 +133,11 @@ class Signature:
 
     def to_list(self) -> list[str]:
         """The stored form: "o:<kind>" and "f:<kind>", sorted."""
-        return sorted([f"o:{k}" for k in self.objects] + [f"f:{k}" for k in self.faults])
+        return list(self._listed)
+
+    @functools.cached_property
+    def _listed(self) -> tuple[str, ...]:  # kept: a decision lists the new report's signature for every candidate
+        return tuple(sorted([f"o:{k}" for k in self.objects] + [f"f:{k}" for k in self.faults]))
 
     @classmethod
     def from_list(cls, values: Iterable[str]) -> Signature:
@@ -198,6 +202,15 @@ def relation(a: Signature, b: Signature) -> str:
     """``same``, ``conflict`` or ``unknown`` (see the module's doc)."""
     if not a or not b:
         return UNKNOWN
+    return _relation(a.objects, a.faults, b.objects, b.faults)
+
+
+# Signatures are few and recur: a decision asks once or twice per candidate. Keyed by the four sets,
+# whose hashes Python keeps, rather than by the signatures (a hash and a comparison in Python each).
+@functools.lru_cache(maxsize=8192)
+def _relation(a_objects: frozenset[str], a_faults: frozenset[str], b_objects: frozenset[str],
+              b_faults: frozenset[str]) -> str:
+    a, b = Signature(a_objects, a_faults), Signature(b_objects, b_faults)
     if a.objects & b.objects & PROBLEM_OBJECTS:
         return SAME
     objects = None if not (a.objects and b.objects) else bool(a.objects & b.objects)

@@ -6,6 +6,7 @@ no global corpus. Similarity is computed pairwise; an IDF mapping may be passed 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -183,6 +184,12 @@ def stable_hash(value: str, seed: int = 0) -> int:
     return int.from_bytes(digest, "little")
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def _shingle_hash(value: str) -> int:
+    """``stable_hash`` of a shingle, kept: the common two- and three-character shingles recur in most reports."""
+    return stable_hash(value)
+
+
 def minhash(items: Iterable[str], num_perm: int = 64) -> list[int]:
     """Return a MinHash signature of ``num_perm`` integers; an empty set gives all-max values.
 
@@ -193,7 +200,7 @@ def minhash(items: Iterable[str], num_perm: int = 64) -> list[int]:
     """
     bins = [_MAX_HASH] * num_perm
     for s in set(items):
-        h = stable_hash(s)
+        h = _shingle_hash(s)
         b = h % num_perm
         v = (h // num_perm) % _PRIME
         if v < bins[b]:

@@ -13,9 +13,11 @@ import functools
 import json
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional, cast
+from typing import Any, Callable, Iterable, Optional, cast
 
 from sqlalchemy import Table, delete, insert, text
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlmodel import Session, col, select
 
 from dedupe.decide import ATTACH, PROPOSE, Candidate, Decision, Thresholds, another_matter, decide
@@ -126,11 +128,21 @@ class Dedupe:
                       recent=recent.replace(tzinfo=None) if naive else recent)
         skip = set(exclude)
         out = []
-        for case_id, status, last, stored in session.execute(_candidate_sql(() if dialect == "postgresql" else weights, dialect), params):
+        statement = _candidate_sql(() if dialect == "postgresql" else weights, dialect)
+        if naive:
+            # SQLite: the statement goes to the driver as written (named parameters, the times as SQLAlchemy
+            # binds them), without compiling it and binding 40-odd keys again for every report (about a third
+            # of the query's CPU). After the autoflush session.execute would do, on the session's connection.
+            if session.autoflush:
+                session.flush()
+            params.update(since=_SQLITE_TIME(params["since"]), recent=_SQLITE_TIME(params["recent"]))
+            rows: Iterable[Any] = session.connection().exec_driver_sql(statement.text, params)
+        else:
+            rows = session.execute(statement, params)
+        for case_id, status, last, stored in rows:
             if case_id in skip or (open_only and status not in OPEN_STATUSES):
                 continue
-            out.append(Candidate(case_id, stored_features(stored), is_open=status in OPEN_STATUSES,
-                                 last_report_at=as_time(last)))
+            out.append(_candidate(case_id, status, last, stored))
         return out
 
     def place_candidates(self, session: Session, features: Features, limit: int) -> list[Candidate]:
@@ -202,6 +214,9 @@ class Dedupe:
             merged, keys = merge_features(merged, f), case_keys(keys, self.index_keys(f))
         store_case_features(session, case_id, merged, keys, old, row=row)
 
+
+# How SQLAlchemy binds a datetime for SQLite (text, "2026-06-01 12:00:00.000000"), for the driver-level query.
+_SQLITE_TIME = cast(Callable[[datetime], str], SQLITE_DATETIME().bind_processor(sqlite_dialect()))
 
 KEY_WEIGHTS = {"p": 8, "t": 4, "g": 4, "pl": 2, "m": 2}  # any other (the LSH bands "b<i>"): 1
 
@@ -288,9 +303,22 @@ def stored_features(stored: str) -> Features:
     return Features.from_dict(json.loads(stored))
 
 
+@functools.lru_cache(maxsize=2048)
+def _candidate(case_id: int, status: str, last: Any, stored: str) -> Candidate:
+    """A candidate from its row, made once while the row stays the same (a Candidate is immutable, and the
+    recent cases come back decision after decision)."""
+    return Candidate(case_id, stored_features(stored), is_open=status in OPEN_STATUSES, last_report_at=as_time(last))
+
+
 def as_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return as_utc(value) if value else None
+    return _parsed_time(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_time(value: str) -> datetime:
+    """A time as SQLite returns it (text), parsed once while the same candidates keep coming back."""
     return as_utc(datetime.fromisoformat(value))
 
 

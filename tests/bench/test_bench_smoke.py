@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import dedupe_scale, dispatch, intake, knowledge, ledger, operator_hint, supervision
+from bench import dedupe_cpu, dedupe_scale, dispatch, intake, knowledge, ledger, operator_hint, supervision
 
 
 def common_args(redis_url: str, out: Path) -> list[str]:
@@ -113,6 +113,16 @@ def test_the_dedupe_benchmark_builds_a_database_and_times_the_index_beside_brute
     assert size["cases"] == 3000 and size["index_rows"] > 3000 and size["index_bytes_per_case"] > 0
     assert sum(size["actions"].values()) == 60 and size["decision_ms"]["p99"] > 0
     assert size["brute_force"]["runs"] == 5 and size["candidates"]["max"] <= 60
+
+
+def test_the_dedupe_cpu_benchmark_times_each_phase_in_rounds_and_digests_the_decisions(tmp_path):
+    out = tmp_path / "cpu.json"
+    args = ["--cases", "1500", "--pool", "300", "--reports", "30", "--rounds", "2", "--processes", "1",
+            "--file", str(tmp_path / "cpu.db"), "--out", str(out)]
+    first = dedupe_cpu.main(args)
+    again = dedupe_cpu.main(args[:-2])  # the file exists: measured again, not rebuilt
+    assert len(first["rounds"]) == 2 and first["min"]["decide"] > 0 and first["min"]["all"] >= first["min"]["query"]
+    assert first["decisions"] == again["decisions"] and json.loads(out.read_text())["cases"] == 1500
 
 
 def test_the_operator_hint_benchmark_times_both_engines_on_the_same_queries_and_compares_what_they_list(
