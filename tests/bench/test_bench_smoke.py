@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from bench import dedupe_cpu, dedupe_scale, dispatch, intake, knowledge, ledger, operator_hint, supervision
+from tests.conftest import PATIENCE
 
 
 def common_args(redis_url: str, out: Path) -> list[str]:
@@ -32,7 +33,7 @@ def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_sampl
             "--workers",
             "1",
             "--drain-timeout",
-            "20",
+            str(PATIENCE),  # the drain ends when the queues are empty: a bound for a busy machine, not a window
             "--sample-every",
             "0.3",
         ]
