@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import dedupe_cpu, dedupe_scale, dispatch, intake, knowledge, ledger, operator_hint, supervision
+from bench import console, dedupe_cpu, dedupe_scale, dispatch, intake, knowledge, ledger, operator_hint, supervision
 from tests.conftest import PATIENCE
 
 
@@ -148,6 +148,28 @@ def test_the_knowledge_benchmark_builds_the_index_and_times_the_search_and_the_a
     assert run["answers"] == 400 and run["index_rows"] > 400 and run["index_bytes_per_answer"] > 0
     assert run["queries"] == 30 and run["search_ms"]["p95"] > 0 and run["search_cpu_ms"]["p50"] > 0
     assert run["adds"] == 3 and run["put_ms"]["max"] > 0 and 0 < run["asked_answer_shown"] <= 1
+
+
+def test_the_console_benchmark_builds_its_database_once_and_times_every_page_over_http(redis_url, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.setenv("HOTLINE_BENCH_CACHE", str(tmp_path / "cache"))
+    runs = []
+    for name in ("first", "second"):  # the second run takes the database from the cache
+        out = tmp_path / f"console-{name}.json"
+        console.main([*common_args(redis_url, out), "--quick", "--requests", "3", "--warmup", "1", "--merges", "5"])
+        [run] = json.loads(out.read_text())["runs"]
+        runs.append(run)
+    first, second = runs
+    assert first["database_build"]["build"]["seconds"] > 0 and second["database_build"]["build"] == "cached"
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [Path(first["database_build"]["cache"]).name]
+    for run in runs:
+        assert run["cases"] == run["rows"]["case"] == run["rows"]["casefeatures"] == run["rows"]["assignment"] == 2000
+        assert 2000 < run["rows"]["report"] <= 5 * 2000 + 20 and 0 < run["rows"]["mergerecord"] <= 5
+        assert list(run["pages"]) == list(console.PAGES)
+        for page in run["pages"].values():
+            assert page["requests"] == 3 and page["statuses"] == [200] and page["errors"] == 0
+            assert 0 < page["p50_ms"] <= page["p95_ms"] <= page["max_ms"]
+        assert run["uptime_before"] and run["uptime_after"]
 
 
 def test_hotline_bench_runs_the_named_benchmark_script_and_refuses_unknown_names():
