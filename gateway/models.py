@@ -157,7 +157,11 @@ class Report(SQLModel, table=True):
     """One inbound message, as received and as normalized; immutable once stored."""
 
     __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_report_channel_external_id"),
-                      Index("ix_report_channel_case", "channel", "case_id"))  # the console's channel filter
+                      Index("ix_report_channel_case", "channel", "case_id"),  # the console's channel filter
+                      # The 30-day reports page reads the window's reports from these alone (repeat calls per
+                      # case and person; reports per channel and day; hotline tickets closed on the call).
+                      Index("ix_report_case_contact_received", "case_id", "contact_id", "received_at"),
+                      Index("ix_report_received_channel", "received_at", "channel", "link", "case_id"))
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: Optional[int] = Field(default=None, foreign_key="case.id", index=True)
     contact_id: Optional[int] = Field(default=None, foreign_key="contact.id", index=True)
