@@ -175,9 +175,9 @@ def _followup_counts(session: Session, rates: dict[int | None, Rates], leads: di
 
 def _repeat_counts(session: Session, rates: dict[int | None, Rates], leads: dict[int, int], start: datetime,
                    end: datetime, window: timedelta) -> None:
-    opened = select(Case.id).where(col(Case.created_at) >= start, col(Case.created_at) < end,
-                                   col(Case.merged_into_id).is_(None))
-    cases = session.exec(opened).all()
+    in_period = select(Case.id).where(col(Case.created_at) >= start, col(Case.created_at) < end,
+                                      col(Case.merged_into_id).is_(None))
+    cases = session.exec(in_period).all()
     if not cases:
         return
     first: dict[tuple[int | None, int | None], datetime] = {}
@@ -185,7 +185,7 @@ def _repeat_counts(session: Session, rates: dict[int | None, Rates], leads: dict
     # The period's cases as a subquery, not as a list of ids (one bound parameter each: PostgreSQL's driver takes
     # 65,535), and sorted here: with ORDER BY, SQLite walked every report by received_at (10 s at 200,000 cases).
     rows = session.exec(select(Report.case_id, Report.contact_id, Report.received_at).where(
-        col(Report.case_id).in_(opened), col(Report.contact_id).isnot(None))).all()
+        col(Report.case_id).in_(in_period), col(Report.contact_id).isnot(None))).all()
     for case_id, contact_id, at in sorted(rows, key=lambda row: row[2]):
         key = (case_id, contact_id)
         if key in first and as_utc(at) - first[key] <= window:
