@@ -110,6 +110,38 @@ def gateway_roles(web_pid: int) -> dict[str, list[int]]:
     return found
 
 
+def nodes_roles(webs: list[int], pool: int, cron: int) -> dict[str, list[int]]:
+    """Process ids by role of N web-only nodes beside one worker pool and one scheduler."""
+    found: dict[str, list[int]] = {"web": [], "pool": [pool], "worker": common.children(pool), "cron": [cron]}
+    for web in webs:
+        found["web"].extend([c for c in common.children(web) if "gateway.cli web" in common.cmdline(c)] or [web])
+    return found
+
+
+def gateway(args: Any, env: dict[str, str], log: Any) -> tuple[list[subprocess.Popen], list[int], Callable[[], dict[str, list[int]]]]:
+    """Start the gateway: `hotline run` (one node with its pool and scheduler), or ``args.nodes`` web-only nodes
+    after a worker pool and a scheduler of their own (a node's /readyz waits for their heartbeats). Returns the
+    processes to stop, the web ports and the sampler's roles."""
+    web = ["--threads", str(args.threads), "--web-processes", str(args.web_processes)]
+    cli = [sys.executable, "-m", "gateway.cli"]
+    if args.nodes == 1:
+        port = common.free_port()
+        server = start([*cli, "run", "--port", str(port), "--workers", str(args.workers), *web], env, port, log)
+        return [server], [port], lambda: gateway_roles(server.pid)
+    procs = [subprocess.Popen([*cli, "worker", "-n", str(args.workers)], env=env, cwd=str(common.ROOT), stdout=log,
+                              stderr=subprocess.STDOUT),
+             subprocess.Popen([*cli, "cron"], env=env, cwd=str(common.ROOT), stdout=log, stderr=subprocess.STDOUT)]
+    pool, cron = procs
+    ports = [common.free_port() for _ in range(args.nodes)]
+    try:
+        for port in ports:
+            procs.append(start([*cli, "run", "--web-only", "--port", str(port), *web], env, port, log))
+    except BaseException:
+        stop(*procs)
+        raise
+    return procs, ports, lambda: nodes_roles([p.pid for p in procs[2:]], pool.pid, cron.pid)
+
+
 def bare_roles(bare_pid: int, pool_pid: int | None) -> dict[str, list[int]]:
     """Process ids by role of the baseline: bench.bare_app's serving children (or itself) and the pool's workers."""
     web = [c for c in common.children(bare_pid) if "--fd" in common.cmdline(c)] or [bare_pid]
@@ -211,7 +243,8 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
 
     secrets = Secrets()
     sink, smtp_url = smtp_sink()
-    result: dict[str, Any] = {"database": kind, "web_processes": args.web_processes, "threads": args.threads}
+    result: dict[str, Any] = {"database": kind, "nodes": args.nodes, "web_processes": args.web_processes,
+                              "threads": args.threads}
     try:
         with common.target(kind, args.redis_url, args.pg_url) as tgt:
             tgt.extra_env.update(secrets.env(), HOTLINE_SMTP_URL=smtp_url)
@@ -276,32 +309,18 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                     bare_sampler.halt.set()
                     stop(bare, pool)
 
-            # 2. the gateway: `hotline run` (waitress + worker pool + cron), end to end
-            port = common.free_port()
-            cmd = [
-                sys.executable,
-                "-m",
-                "gateway.cli",
-                "run",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--web-processes",
-                str(args.web_processes),
-            ]
-            server = start(cmd, tgt.env(), port, logfile)
+            # 2. the gateway: `hotline run` (waitress + worker pool + cron), end to end; or, with --nodes N,
+            #    N web-only nodes on their own ports beside one worker pool and one scheduler (docs/DEPLOY.md)
+            servers, ports, roles = gateway(args, tgt.env(), logfile)
             wait_workers(rt.broker, args.workers)
-            sampler = Sampler(lambda: gateway_roles(server.pid), every=args.sample_every)
+            sampler = Sampler(roles, every=args.sample_every)
             sampler.start()
             try:
                 before, cpu_before = counts(rt.engine), sampler.mark()
                 print(f"[{kind}] gateway: {args.duration:g} s closed loop, {args.concurrency} connections, "
-                      f"{args.web_processes} web processes", flush=True)
+                      f"{args.nodes} node(s) x {args.web_processes} web processes", flush=True)
                 result["gateway"] = loadgen.run(
-                    "127.0.0.1", port, closed, wrk=args.use_wrk, concurrency=args.concurrency,
+                    "127.0.0.1", ports, closed, wrk=args.use_wrk, concurrency=args.concurrency,
                     duration=args.duration, warmup=args.warmup,
                 )
                 result["gateway"]["jobs"] = drain(rt.broker, args.drain_timeout, result["gateway"])
@@ -312,7 +331,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                     print(f"[{kind}] gateway: {args.paced_duration:g} s paced at {args.rate:g}/s", flush=True)
                     result["paced"] = loadgen.run(
                         "127.0.0.1",
-                        port,
+                        ports,
                         paced,
                         concurrency=max(args.concurrency, 32),
                         duration=args.paced_duration,
@@ -332,7 +351,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
                 }
             finally:
                 sampler.halt.set()
-                stop(server)
+                stop(*servers)
                 logfile.close()
             result["memory"] = sampler.summary()
             bare_rate, gw_rate = result["bare"]["per_s"], result["gateway"]["per_s"]
@@ -366,6 +385,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument(
         "--drain-timeout", type=float, default=None, help="seconds to wait for the queues to empty (default 120)"
     )
+    p.add_argument("--nodes", type=int, default=1,
+                   help="gateway nodes: 1 = `hotline run`; N = N web-only nodes (each --web-processes x --threads) "
+                        "beside one worker pool and one scheduler, the load spread over them (Python load generator)")
     p.add_argument("--sample-every", type=float, default=1.0, help="seconds between RSS samples")
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                    help="closed-loop load generator: wrk (apt install wrk), the Python threads, or wrk when on PATH")
@@ -373,7 +395,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     if args.loadgen == "wrk" and loadgen.wrk_path() is None:
         p.error("--loadgen wrk: no wrk on PATH (Debian: apt install wrk)")
-    args.use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and loadgen.wrk_path() is not None)
+    if args.nodes < 1:
+        p.error("--nodes: at least 1")
+    if args.nodes > 1 and args.loadgen == "wrk":
+        p.error("--nodes: wrk drives one server; the Python load generator spreads the load over the nodes")
+    args.use_wrk = args.nodes == 1 and (args.loadgen == "wrk" or (args.loadgen == "auto" and loadgen.wrk_path() is not None))
     quick = args.quick
     args.cases = args.cases if args.cases is not None else (5_000 if quick else 100_000)
     args.duration = args.duration if args.duration is not None else (5 if quick else 30)
@@ -396,7 +422,8 @@ def report(result: dict[str, Any]) -> str:
                     [
                         run["database"],
                         label,
-                        f"{run.get('web_processes', 1)} x {run.get('threads', '?')}",
+                        (f"{run['nodes']} nodes x " if run.get("nodes", 1) > 1 and key in ("gateway", "paced") else "")
+                        + f"{run.get('web_processes', 1)} x {run.get('threads', '?')}",
                         r["mode"] + (f" ({r['loadgen']})" if r.get("loadgen") else "") + (" EXHAUSTED" if r.get("exhausted") else ""),
                         r["per_s"],
                         r["p50_ms"],

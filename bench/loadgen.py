@@ -24,7 +24,7 @@ from bench.corpus import Request
 
 def run(
     host: str,
-    port: int,
+    port: int | Sequence[int],
     requests: Sequence[Request],
     *,
     concurrency: int = 8,
@@ -43,13 +43,18 @@ def run(
     duration=None: no time limit, the run ends when every request has been answered once (with cycle, refused).
     path: send every body to this path instead (the baseline app); cycle: reuse requests when they run out.
     wrk: the closed loop runs on wrk instead of the threads (`_run_wrk`); it has no fixed-rate mode.
+    port: one port, or several (gateway nodes): connection k talks to ports[k % len(ports)], so the load is spread
+    evenly and every latency lands in one distribution (the threads only).
     """
+    ports = [port] if isinstance(port, int) else list(port)
     if wrk:
+        if len(ports) != 1:
+            raise ValueError("wrk drives one server: give one port, or use the threads for several")
         if rate is not None:
             raise ValueError("wrk runs a closed loop only: rate must be None")
         if duration is None:
             raise ValueError("wrk runs for a duration: give one")
-        return _run_wrk(host, port, requests, concurrency, duration, warmup, path, cycle)
+        return _run_wrk(host, ports[0], requests, concurrency, duration, warmup, path, cycle)
     if duration is None and cycle:
         raise ValueError("a run without a duration ends when the requests run out: it cannot cycle")
     lock = threading.Lock()
@@ -68,7 +73,7 @@ def run(
             state["next"] = i + 1
         return i, requests[i % len(requests)]
 
-    def worker() -> None:
+    def worker(port: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=60)
         mine: list[tuple[float, float, int, str]] = []
         time.sleep(max(0.0, start - time.perf_counter()))  # every connection starts at `start`, none before
@@ -103,7 +108,7 @@ def run(
             samples.extend(mine)
 
     load_before = load()
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(ports[k % len(ports)],), daemon=True) for k in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
@@ -118,6 +123,7 @@ def run(
         "mode": f"paced {rate:g}/s" if rate else "closed loop",
         "loadgen": "python",
         "concurrency": concurrency,
+        "ports": len(ports),
         "duration_s": round(measured, 2),
         "warmup_s": warmup,
         "requests": len(window),

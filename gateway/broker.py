@@ -9,10 +9,12 @@ public `enqueue_job`, two round trips per job)."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job
 
@@ -98,6 +100,29 @@ class Broker:
 
     def queue(self, name: str) -> Queue:
         return self.queues[name]
+
+    def remembered(self, name: str, seconds: int, make: Callable[[], str]) -> tuple[str, float]:
+        """A text kept in Redis for ``seconds`` under this installation's prefix, shared by every node: the kept
+        one and when it was made (epoch seconds), else ``make()``'s, kept. Without Redis, or with 0 seconds,
+        ``make()`` every time: slower, never wrong."""
+        key = f"{self.prefix}-cache:{name}"
+        if seconds > 0:
+            try:
+                made, kept = self.redis.hmget(key, "at", "text")
+                if made is not None and kept is not None:
+                    return kept.decode() if isinstance(kept, bytes) else kept, float(made)
+            except RedisError:
+                seconds = 0
+        text, at = make(), time.time()
+        if seconds > 0:
+            try:
+                with self.redis.pipeline() as pipe:  # MULTI: never a text without its expiry
+                    pipe.hset(key, mapping={"at": repr(at), "text": text})
+                    pipe.expire(key, seconds)
+                    pipe.execute()
+            except RedisError:
+                pass
+        return text, at
 
     def queue_names(self) -> list[str]:
         return [q.name for q in self.queues.values()]

@@ -314,6 +314,10 @@ class Settings:
         "HOTLINE_WEB_PROCESSES", "1", whole(1),
         "web server processes of `hotline run` (`--web-processes`), each with `--threads` threads, sharing one "
         "listening socket; one process serves on one core at most")
+    reports_cache_seconds: int = setting(
+        "HOTLINE_REPORTS_CACHE_SECONDS", "60", whole(),
+        "the console's reports page is computed at most once in this time for every web node (kept in Redis; "
+        "the page says when; 0: every request)")
     # SQLite: how long a write waits for a lock before the request answers 503 (PostgreSQL: connect timeout)
     db_busy_ms: int = setting("HOTLINE_DB_BUSY_MS", "10000", whole(),
                               "how long a request waits for the database before answering 503")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import console, dedupe_cpu, dedupe_scale, dispatch, intake, knowledge, ledger, operator_hint, supervision
 from tests.conftest import PATIENCE
 
@@ -13,11 +15,17 @@ def common_args(redis_url: str, out: Path) -> list[str]:
     return ["--db", "sqlite", "--redis-url", redis_url, "--out", str(out)]
 
 
-def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_samples_memory(redis_url, tmp_path):
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_samples_memory(redis_url, tmp_path, nodes):
+    # nodes=2: two web-only gateway nodes of one web process each, beside one worker pool and one scheduler
     out = tmp_path / "intake.json"
     intake.main(
         [
             *common_args(redis_url, out),
+            "--nodes",
+            str(nodes),
+            "--web-processes",
+            str(2 // nodes),
             "--cases",
             "200",
             "--duration",
@@ -51,7 +59,9 @@ def test_the_intake_benchmark_measures_the_gateway_beside_the_bare_app_and_sampl
     assert run["stored"]["new_reports"] > 0 and run["preload"]["count"] == 200
     assert run["stored"]["jobs"] > 0 and run["stored"]["jobs_per_report"] > 0
     assert run["memory"]["web_max_mb"] > 0 and run["memory"]["queue_worker_max_mb"] > 0
-    assert run["web_processes"] == run["memory"]["web_processes"] == 2  # the default: both cores serve
+    assert run["nodes"] == nodes and run["web_processes"] == 2 // nodes
+    assert run["memory"]["web_processes"] == 2  # both cores serve: two processes of one node, or one on each node
+    assert run["gateway"]["ports"] == nodes if nodes > 1 else run["gateway"]["loadgen"] in ("wrk", "python")
     assert run["gateway"]["jobs"]["left"] == 0
     # CPU per report (per request of the baselines): the web processes', and the workers' where jobs ran
     for server in ("bare", "bare_job", "gateway"):

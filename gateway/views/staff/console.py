@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
@@ -569,15 +570,26 @@ def supervision() -> ResponseReturnValue:
 @bp.get("/reports")
 @require_role(*OFFICE)
 def reports() -> ResponseReturnValue:
-    """Department rankings on the five rates (gateway.reporting.rates), cumulative replies, hot issues, charts."""
+    """Department rankings on the five rates (gateway.reporting.rates), cumulative replies, hot issues, charts:
+    computed at most once per HOTLINE_REPORTS_CACHE_SECONDS for every node (at a million cases they take seconds),
+    the time they were computed on the page."""
     rt = current()
     try:
         span = min(max(int(request.args.get("days", 30)), 1), 366)
     except ValueError:
         span = 30
-    now = utcnow()
     tz = rt.profile.tz
-    since = datetime.combine((now.astimezone(tz) - timedelta(days=span - 1)).date(), time(), tzinfo=tz)
+    since = datetime.combine((utcnow().astimezone(tz) - timedelta(days=span - 1)).date(), time(), tzinfo=tz)
+    fresh = rt.settings.reports_cache_seconds
+    body, at = rt.broker.remembered(f"reports:{span}:{since.date().isoformat()}", fresh,
+                                    lambda: _reports_body(span, since))
+    return render_template("console/reports.html", span=span, body=Markup(body), fresh=fresh,
+                           computed_at=datetime.fromtimestamp(at, timezone.utc))
+
+
+def _reports_body(span: int, since: datetime) -> str:
+    rt = current()
+    now, tz = utcnow(), rt.profile.tz
     with Session(rt.engine) as db:
         ranking = stats.rankings(db, since, now, rt.profile.repeat_window)
         axis = stats.days(since, now, tz)
@@ -587,7 +599,7 @@ def reports() -> ResponseReturnValue:
         top_categories = dict(list(by_category.items())[:6])
         tickets, closed = first_contact_counts(db, since, now)
         return render_template(
-            "console/reports.html", span=span, since=since, ranking=ranking,
+            "console/_reports_body.html", span=span, since=since, ranking=ranking,
             repeat_hours=round(rt.profile.repeat_window.total_seconds() / 3600),
             total_replies=stats.cumulative_replies(db), hot=stats.hot_issues(db, since),
             operators=operators.operator_measures(db, since, now),

@@ -100,3 +100,50 @@ def test_the_line_chart_puts_zero_at_the_bottom_and_the_top_value_at_the_top():
     points = re.search(r'<polyline points="([^"]+)"', svg).group(1).split()
     assert points == ["44.0,216.0", "186.0,116.0", "328.0,16.0"]
     assert "暂无数据" in str(line_chart([], {}, title="empty"))
+
+
+def computed_at(page: str) -> str:
+    found = re.search(r"统计于 ([0-9-]+ [0-9:]+)", page)
+    assert found, "the page says when its figures were computed"
+    return found.group(1)
+
+
+def test_the_figures_are_computed_once_in_their_window_for_every_node_and_the_page_says_when(rt, config, office_client):
+    from gateway import create_app
+    from tests.conftest import logged_in
+
+    with Session(rt.engine) as db:
+        add_case(db, "WH20260301-000240", title="先到的热点", reporter_count=2)
+        db.commit()
+    first = office_client.get("/console/reports").get_data(as_text=True)
+    assert "先到的热点" in first
+    with Session(rt.engine) as db:
+        add_case(db, "WH20260301-000241", title="后到的热点", reporter_count=3)
+        db.commit()
+    other = create_app(config)  # a second web node: same database, same Redis
+    with other.app_context():
+        again = logged_in(other, "office").get("/console/reports").get_data(as_text=True)
+    assert "后到的热点" not in again and computed_at(again) == computed_at(first)  # the kept figures, and when
+    assert 0 < rt.broker.redis.ttl(f"{rt.settings.queue_prefix}-cache:reports:30:" +
+                                   re.search(r"(\d{4}-\d{2}-\d{2}) 起 30 天", first).group(1)) <= 60
+    # another range is computed on its own
+    assert "后到的热点" in office_client.get("/console/reports?days=7").get_data(as_text=True)
+    # 0 seconds: computed at every request
+    fresh = create_app({**config, "REPORTS_CACHE_SECONDS": 0})
+    with fresh.app_context():
+        now = logged_in(fresh, "office").get("/console/reports").get_data(as_text=True)
+    assert "后到的热点" in now and "秒内不重复计算" not in now
+
+
+def test_without_redis_the_figures_are_computed_every_time():
+    from bench.common import free_port
+    from gateway.broker import Broker
+
+    made: list[int] = []
+
+    def make() -> str:
+        made.append(1)
+        return f"figures {len(made)}"
+
+    down = Broker(f"redis://127.0.0.1:{free_port()}/0", "no-redis", job_timeout=10, retry_backoff=[])
+    assert [down.remembered("reports:30", 60, make)[0] for _ in range(2)] == ["figures 1", "figures 2"]
