@@ -29,6 +29,7 @@ from gateway.casework import calendars
 from gateway.casework.sla import working_days_after
 from gateway.casework.workflow import ACTIVE, assignment_note, department_note_values, office_department, resume
 from gateway.clock import as_utc, utcnow
+from gateway.db import among
 from gateway.errors import WorkflowError
 from gateway.messaging.notify import queue_notifications
 from gateway.models import Assignment, Case, Department, Event, Outbox
@@ -159,7 +160,7 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
         sa_select(a.c.id, a.c.case_id, a.c.dispatch_count, a.c.supervision_level, c.c.number, c.c.title,
                   c.c.summary, c.c.due_at)
         .join(c, c.c.id == a.c.case_id)
-        .where(a.c.id.in_(list(moves)), a.c.status.in_(ACTIVE)).order_by(a.c.id)).all()
+        .where(among(session, a.c.id, moves), a.c.status.in_(ACTIVE)).order_by(a.c.id)).all()
     office_dept: Any = ()  # read once, when the first escalation needs it
     events: list[dict] = []
     notes: list[dict] = []
@@ -196,7 +197,7 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
         session.execute(sa_insert(Event.__table__), events)  # type: ignore[attr-defined]
     rows = queue_notifications(session, notes)
     for target, ids in levels.items():
-        session.execute(sa_update(a).where(a.c.id.in_(ids)).values(supervision_level=target))
+        session.execute(sa_update(a).where(among(session, a.c.id, ids)).values(supervision_level=target))
     outbox.commit_and_send(session, rt.broker, rows)
     return steps
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from gateway import outbox
 from gateway.clock import utcnow
-from gateway.db import column_values, insert_ignoring
+from gateway.db import column_values, insert_rows_ignoring
 from gateway.messaging.senders import DeliveryError, load_senders
 from gateway.models import Assignment, Contact, Event, Notification, Outbox
 from gateway.runtime import current
@@ -45,7 +45,7 @@ def queue_notifications(session: Session, notes: list[dict[str, Any]]) -> list[O
     job for each one inserted that is not delivered by being stored (`STORED`); a key already recorded, by
     us or a concurrent transaction, inserts nothing and is not sent again.
 
-    One multi-row statement, and no flush first: the rows the notes name have ids, so they are in the
+    One statement for all of them (`insert_rows_ignoring`), and no flush first: the rows the notes name have ids, so they are in the
     database already, and the caller's other pending changes go out with its next flush."""
     if not notes:
         return []
@@ -56,8 +56,7 @@ def queue_notifications(session: Session, notes: list[dict[str, Any]]) -> list[O
         if row["channel"] in STORED:
             row.update(status="sent", sent_at=now, attempts=1)
     table = Notification.__table__  # type: ignore[attr-defined]
-    statement = insert_ignoring(session, table).returning(table.c.id, table.c.channel)
-    inserted = sorted((row_id, channel) for row_id, channel in session.execute(statement, rows).all())
+    inserted = sorted((row_id, channel) for row_id, channel in insert_rows_ignoring(session, table, rows, ("id", "channel")))
     return [outbox.add(session, "deliver", [note_id], f"notify-{note_id}", "deliver")
             for note_id, channel in inserted if channel not in STORED]
 

@@ -76,3 +76,25 @@ def test_the_delivery_job_is_enqueued_after_commit_and_run_by_a_worker(rt, app, 
         outbox.deliver(session, rt.broker, [row])
     jobs()
     assert len(department_webhook["received"]) == 1
+
+
+def test_many_notifications_in_one_statement_keep_every_column_and_skip_the_known_keys(rt):
+    from gateway.messaging.notify import queue_notifications
+
+    def note(i: int, channel: str = "webhook") -> dict:
+        return dict(dedupe_key=f"many-{i}", channel=channel, kind="reminder", body=f"第{i}条 提醒", address=f"http://x/{i}",
+                    subject=None if i % 2 else f"[WH-{i}] 提醒", case_id=None, department_id=None)
+
+    with Session(rt.engine) as session:
+        first = queue_notifications(session, [note(0)])
+        session.commit()
+        rows = queue_notifications(session, [note(i, "inapp" if i == 3 else "webhook") for i in range(6)])
+        session.commit()
+        stored = {n.dedupe_key: n for n in session.exec(select(Notification).where(
+            Notification.dedupe_key.startswith("many-"))).all()}
+    assert len(first) == 1 and len(rows) == 4  # many-0 known; many-3 is stored in the app, not sent by a job
+    assert sorted(stored) == [f"many-{i}" for i in range(6)]
+    assert stored["many-2"].subject == "[WH-2] 提醒" and stored["many-1"].subject is None
+    assert stored["many-4"].body == "第4条 提醒" and stored["many-4"].status == "pending"
+    assert stored["many-3"].status == "sent" and stored["many-3"].sent_at is not None and stored["many-3"].attempts == 1
+    assert stored["many-5"].created_at is not None and stored["many-5"].case_id is None
