@@ -364,20 +364,24 @@ def measure(base: str, args: Any, corpus: Corpus, case_number: str) -> dict[str,
     out: dict[str, Any] = {}
     for page in PAGES:
         asked = requests_for(page, args.warmup + args.requests, corpus, args.cases, case_number, args.seed)
-        times, statuses = [], []
+        times, statuses, first = [], [], 0.0
         load_before = common.load()
         for i, (path, params) in enumerate(asked):
             seconds, status = timed(session, base, page, path, params)
             statuses.append(status)
+            first = first or seconds
             if i >= args.warmup:
                 times.append(seconds)
         out[page] = {
+            # the first, untimed request: the reports page computes its figures then and keeps them for
+            # HOTLINE_REPORTS_CACHE_SECONDS (the timed ones read them), so its cost is here
+            "first_ms": round(first * 1000, 1),
             "requests": len(times), "p50_ms": round(common.percentile(times, 50) * 1000, 1),
             "p95_ms": round(common.percentile(times, 95) * 1000, 1), "max_ms": round(max(times) * 1000, 1),
             "statuses": sorted(set(statuses)), "errors": sum(1 for s in statuses if s != 200),
             "load_before": load_before, "load_after": common.load(),
         }
-        print(f"  {page:18} p50 {out[page]['p50_ms']:8.1f} ms  p95 {out[page]['p95_ms']:8.1f} ms  "
+        print(f"  {page:18} first {out[page]['first_ms']:8.1f} ms  p50 {out[page]['p50_ms']:8.1f} ms  p95 {out[page]['p95_ms']:8.1f} ms  "
               f"max {out[page]['max_ms']:8.1f} ms  statuses {out[page]['statuses']}", flush=True)
     session.close()
     return out
@@ -454,10 +458,10 @@ def report(result: dict[str, Any]) -> str:
     for r in result["runs"]:
         for page in PAGES if "pages" in r else ():
             m = r["pages"][page]
-            rows.append([r["database"], r["cases"], page, m["requests"], m["p50_ms"], m["p95_ms"], m["max_ms"],
+            rows.append([r["database"], r["cases"], page, m.get("first_ms", "-"), m["requests"], m["p50_ms"], m["p95_ms"], m["max_ms"],
                          "yes" if m["p95_ms"] <= GOAL_MS and not m["errors"] else "NO",
                          "/".join(f"{x:g}" for x in m["load_after"])])
-    lines = [common.table(["db", "cases", "page", "requests", "p50 ms", "p95 ms", "max ms", f"p95 <= {GOAL_MS}",
+    lines = [common.table(["db", "cases", "page", "first ms", "requests", "p50 ms", "p95 ms", "max ms", f"p95 <= {GOAL_MS}",
                            "load after"], rows)]
     for r in result["runs"]:
         b = r["database_build"]

@@ -7,6 +7,7 @@ bulk-inserted cases, beside RQ's ceiling for an empty job on the same worker cla
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,12 +41,19 @@ def enqueue(queue: Any, func: str, ids: list[Any], prefix: str, backoff: list[in
     return time.perf_counter() - started
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's ended and waited-for children and of theirs (a pool waits for its workers)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
-    """Run the pool until it exits; time from its first taken job to the last finished, by polling Redis."""
+    """Run the pool until it exits; time from its first taken job to the last finished, by polling Redis; the CPU
+    the pool and its workers used, start-up included."""
     finished, failed = queue.finished_job_registry, queue.failed_job_registry
     base_done = finished.count + failed.count
     load_before = common.load()
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), children_cpu()
     # The pool's log goes to a file: a pipe nobody reads until the end fills up and stops the workers.
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, env=env, cwd=str(common.ROOT), stdout=subprocess.DEVNULL, stderr=log)
@@ -67,6 +75,7 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    cpu = children_cpu() - cpu_before
     log.seek(0)
     err = log.read()
     log.close()
@@ -80,6 +89,8 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
         "per_s": round(n / window, 1) if window else 0.0,
         "wall_s": round(wall, 2),
         "per_s_incl_startup": round(done / wall, 1) if wall else 0.0,
+        "cpu_s": round(cpu, 2),
+        "cpu_ms_per_job": round(cpu * 1000 / done, 2) if done else None,
         "exit_code": proc.returncode,
         "load": load_before,
         "load_after": common.load(),
@@ -121,6 +132,12 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             print(f"[{kind}] noop x{args.noop_jobs:,} on worker.py -n {workers}", flush=True)
             run = measure(default_q, args.noop_jobs, pool, env, args.timeout)
             result["runs"].append({"job": "noop", "worker": "worker.GatewayWorker", "processes": workers, **run})
+            # dispatch_case's own CPU: the pool's over the empty job's on the same pool (start-up and RQ's work per
+            # job cancel out; the database server's CPU is not in either)
+            real = result["runs"][-2]
+            if real["done"] and run["done"]:
+                real["cpu_ms_per_case_over_noop"] = round(real["cpu_s"] * 1000 / real["done"]
+                                                          - run["cpu_s"] * 1000 / run["done"], 2)
             # the empty job on RQ's default (forking) Worker
             enqueue(default_q, "bench.noop.noop", [None] * args.fork_jobs, f"{tgt.prefix}-{workers}-rq", backoff)
             print(f"[{kind}] noop x{args.fork_jobs:,} on rq worker-pool -n {workers} (rq.Worker)", flush=True)
@@ -179,13 +196,16 @@ def report(result: dict[str, Any]) -> str:
             r["per_s"],
             r["window_s"],
             r["wall_s"],
+            r.get("cpu_ms_per_job", "-"),
+            r.get("cpu_ms_per_case_over_noop", "-"),
             "/".join(f"{x:g}" for x in r["load"]),
         ]
         for db in result["runs"]
         for r in db["runs"]
     ]
     return common.table(
-        ["db", "job", "worker class", "procs", "jobs", "jobs/s", "window s", "wall s", "load 1/5/15"], rows
+        ["db", "job", "worker class", "procs", "jobs", "jobs/s", "window s", "wall s", "CPU ms/job", "CPU ms over empty job",
+         "load 1/5/15"], rows
     )
 
 

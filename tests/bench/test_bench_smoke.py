@@ -85,6 +85,8 @@ def test_the_dispatch_benchmark_runs_the_real_job_and_the_empty_job_on_both_work
     ]
     for run in db["runs"]:
         assert run["done"] == run["jobs"] and run["per_s"] > 0 and run["exit_code"] == 0
+        assert run["cpu_s"] > 0 and abs(run["cpu_ms_per_job"] - run["cpu_s"] * 1000 / run["done"]) < 1  # the pool's CPU
+    assert isinstance(db["runs"][0]["cpu_ms_per_case_over_noop"], float)  # the real job's CPU over the empty job's
     assert db["assignments_created"] >= 20
 
 
@@ -178,7 +180,7 @@ def test_the_console_benchmark_builds_its_database_once_and_times_every_page_ove
         assert list(run["pages"]) == list(console.PAGES)
         for page in run["pages"].values():
             assert page["requests"] == 3 and page["statuses"] == [200] and page["errors"] == 0
-            assert 0 < page["p50_ms"] <= page["p95_ms"] <= page["max_ms"]
+            assert 0 < page["p50_ms"] <= page["p95_ms"] <= page["max_ms"] and page["first_ms"] > 0
         assert run["uptime_before"] and run["uptime_after"]
 
 
