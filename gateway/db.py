@@ -314,7 +314,7 @@ def insert_rows_ignoring(session: Session, table: Any, rows: list[dict[str, Any]
     On PostgreSQL one statement whose parameters are one array per column (``unnest``): its text is the same for
     any number of rows, so psycopg parses it once and the server prepares it. A multi-row VALUES of a few hundred
     rows has thousands of placeholders, which psycopg re-parses for every statement (it caches none over 50
-    parameters): in the supervision sweep that parsing cost more client CPU than the inserts themselves."""
+    parameters): under cProfile, 16 s of the supervision sweep's 43 s (docs/BENCHMARKS.md)."""
     if not rows:
         return []
     if session.get_bind().dialect.name != "postgresql":
