@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 from rq import Queue
 from rq.job import Job
 
@@ -56,7 +56,7 @@ class EmbeddedRedis:
 
     def shutdown(self) -> None:
         """Stop the server if this process started it (saving its data to the data folder)."""
-        from redis.exceptions import RedisError
+        from redis.exceptions import LockError, RedisError
 
         if self._server is None:
             return
@@ -101,28 +101,41 @@ class Broker:
     def queue(self, name: str) -> Queue:
         return self.queues[name]
 
-    def remembered(self, name: str, seconds: int, make: Callable[[], str]) -> tuple[str, float]:
+    def remembered(self, name: str, seconds: int, make: Callable[[], str], wait: float = 120.0) -> tuple[str, float]:
         """A text kept in Redis for ``seconds`` under this installation's prefix, shared by every node: the kept
-        one and when it was made (epoch seconds), else ``make()``'s, kept. Without Redis, or with 0 seconds,
-        ``make()`` every time: slower, never wrong."""
+        one and when it was made (epoch seconds), else ``make()``'s, kept. One process makes it at a time (a
+        Redis lock, held at most ``wait`` seconds): the others wait for it and read what it kept, instead of all
+        computing the same figures at once. Without Redis, or with 0 seconds, ``make()`` every time: slower,
+        never wrong."""
         key = f"{self.prefix}-cache:{name}"
-        if seconds > 0:
-            try:
-                made, kept = self.redis.hmget(key, "at", "text")
-                if made is not None and kept is not None:
-                    return kept.decode() if isinstance(kept, bytes) else kept, float(made)
-            except RedisError:
-                seconds = 0
-        text, at = make(), time.time()
-        if seconds > 0:
-            try:
-                with self.redis.pipeline() as pipe:  # MULTI: never a text without its expiry
-                    pipe.hset(key, mapping={"at": repr(at), "text": text})
-                    pipe.expire(key, seconds)
-                    pipe.execute()
-            except RedisError:
-                pass
-        return text, at
+        if seconds <= 0:
+            return make(), time.time()
+        try:
+            if (found := self._kept(key)) is not None:
+                return found
+            # redis-py's Lock: SET NX with a token and an expiry, released only by its holder. A waiter gets it
+            # when the maker is done, finds the kept text and lets go; after ``wait`` it makes the text itself.
+            with self.redis.lock(f"{key}:making", timeout=wait, blocking_timeout=wait, sleep=0.05,
+                                 raise_on_release_error=False):
+                if (found := self._kept(key)) is not None:
+                    return found
+                text, at = make(), time.time()
+                try:
+                    with self.redis.pipeline() as pipe:  # MULTI: never a text without its expiry
+                        pipe.hset(key, mapping={"at": repr(at), "text": text})
+                        pipe.expire(key, seconds)
+                        pipe.execute()
+                except RedisError:
+                    pass
+                return text, at
+        except (LockError, RedisError):  # the maker held on past ``wait``, or Redis is gone: make it here
+            return make(), time.time()
+
+    def _kept(self, key: str) -> tuple[str, float] | None:
+        made, kept = self.redis.hmget(key, "at", "text")
+        if made is None or kept is None:
+            return None
+        return kept.decode() if isinstance(kept, bytes) else kept, float(made)
 
     def queue_names(self) -> list[str]:
         return [q.name for q in self.queues.values()]

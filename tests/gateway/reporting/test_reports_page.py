@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from xml.etree import ElementTree
 
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from gateway.clock import utcnow
 from gateway.models import FollowUp
 from gateway.reporting.charts import bar_chart, line_chart
+from tests.conftest import PATIENCE
 from tests.kits.case_kit import add_assignment, add_case, merged_case
 
 
@@ -147,3 +149,33 @@ def test_without_redis_the_figures_are_computed_every_time():
 
     down = Broker(f"redis://127.0.0.1:{free_port()}/0", "no-redis", job_timeout=10, retry_backoff=[])
     assert [down.remembered("reports:30", 60, make)[0] for _ in range(2)] == ["figures 1", "figures 2"]
+
+
+def test_one_process_computes_the_figures_while_the_others_wait_for_them(rt):
+    """A miss at a million cases costs seconds: the requests that arrive meanwhile read what the first one made."""
+    made: list[str] = []
+    computing, second_made = threading.Event(), threading.Event()
+
+    def make() -> str:
+        made.append(threading.current_thread().name)
+        computing.set()
+        if len(made) == 1:  # the first maker holds on while the second request arrives (it never makes, if right)
+            second_made.wait(timeout=2)
+        else:
+            second_made.set()
+        return f"figures by {made[-1]}"
+
+    results: dict[str, str] = {}
+
+    def read() -> None:
+        results[threading.current_thread().name] = rt.broker.remembered("reports:single", 60, make)[0]
+
+    first = threading.Thread(target=read, name="first")
+    first.start()
+    assert computing.wait(PATIENCE)  # the first request is computing
+    second = threading.Thread(target=read, name="second")
+    second.start()
+    first.join()
+    second.join()
+    assert made == ["first"]
+    assert results == {"first": "figures by first", "second": "figures by first"}
