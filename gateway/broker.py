@@ -56,7 +56,7 @@ class EmbeddedRedis:
 
     def shutdown(self) -> None:
         """Stop the server if this process started it (saving its data to the data folder)."""
-        from redis.exceptions import LockError, RedisError
+        from redis.exceptions import RedisError
 
         if self._server is None:
             return
