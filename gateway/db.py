@@ -184,6 +184,7 @@ class QueuedConnection(sqlite3.Connection):
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SEARCH_PREFIX = "search_"  # gateway.search names its tables, triggers and indexes so
 BASELINE = "0001"  # the schema as `create_all` made it before migrations: a database without a version is at it
 
 
@@ -195,6 +196,8 @@ def for_this_dialect(connection: Any) -> Any:
     """Autogenerate's filter: leave out what the models create on another dialect only (``ddl_if``)."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if reflected and compare_to is None and (name or "").startswith(SEARCH_PREFIX):
+            return False  # the search index (gateway.search), made beside the models' tables
         only = getattr(obj, "_ddl_if", None)
         return only is None or only.dialect in (None, connection.dialect.name)
 
@@ -245,9 +248,11 @@ def prepare_schema(engine: Engine) -> None:
     from alembic import command
 
     import gateway.models  # noqa: F401  (registers the tables)
+    from gateway import search
 
     with engine.begin() as conn:
         SQLModel.metadata.create_all(conn)
+        search.create(conn)
         command.stamp(_alembic(conn), head)
 
 

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
+from gateway import search
 from gateway.casework import merging, photos, workflow
 from gateway.casework.queues import is_open, overdue, overdue_case_ids
 from gateway.clock import utcnow
@@ -120,12 +121,9 @@ def case_filters(args: Any, now: datetime) -> list[Any]:
         if CASE_NUMBER.match(q):
             where.append(Case.number == q.upper())
         else:
-            found = [col(Case.title).contains(q, autoescape=True), col(Case.summary).contains(q, autoescape=True)]
-            digits = re.sub(r"\D", "", q)
-            if len(digits) >= 4:
-                by_phone = select(Report.case_id).where(col(Report.phone).contains(digits, autoescape=True))
-                found.append(col(Case.id).in_(by_phone))
-            where.append(or_(*found))
+            digits = re.sub(r"\D", "", q)  # four or more digits: a phone number, or part of one, too
+            where.append(col(Case.id).in_(search.cases_containing(current().engine.dialect.name, q,
+                                                                  digits if len(digits) >= 4 else "")))
     return where
 
 

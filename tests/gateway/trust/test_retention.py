@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from gateway.cli import main
 from gateway.clock import utcnow
 from gateway.models import AuditEntry, Case, Contact, Event, Identity, Report
-from tests.conftest import subprocess_env
+from tests.conftest import logged_in, subprocess_env
 from tests.kits.case_kit import add_case
 
 PHONE, EMAIL = "+8613800138001", "zhang.san@example.com"
@@ -54,8 +54,17 @@ def test_a_dry_run_changes_nothing_and_a_run_masks_old_closed_cases_keeping_the_
     with Session(rt.engine) as db:
         assert "13800138001" in db.get(Case, old).summary
 
+    office = logged_in(app, "office")
+
+    def searched(q: str) -> str:
+        return office.get("/console/", query_string={"q": q}).get_data(as_text=True)
+
+    assert "WH20251101-000001" in searched("13800138001") and "WH20251101-000001" in searched("张三反映")
     done = CliRunner().invoke(main, ["retention", "--older-than", "365"], env=env)
     assert done.exit_code == 0, done.output
+    # the console's search index follows the masking: the old case is no longer found by its number or name
+    assert "WH20251101-000001" not in searched("13800138001") and "WH20261201-000003" in searched("13800138001")
+    assert "WH20251101-000001" not in searched("张三反映")
     assert "masked 2 cases" in done.output and "1 attachments deleted" in done.output and "1 contacts forgotten" in done.output
     with Session(rt.engine) as db:
         case = db.get(Case, old)
