@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import Session, SQLModel
 
 from gateway import create_app, db
+from gateway.config import ConfigError
 from gateway.cli import main
 from gateway.intake.ingest import reporter_of
 from tests.conftest import subprocess_env
@@ -121,3 +124,37 @@ def test_hotline_run_refuses_a_database_that_is_behind_and_names_the_command(con
     load_legacy(config).dispose()
     result = CliRunner().invoke(main, ["run", "--port", "0"], env=subprocess_env(config))
     assert result.exit_code == 1 and "run `hotline db upgrade`" in result.output
+
+
+@pytest.mark.database
+def test_postgresql_without_pg_trgm_and_without_the_right_to_add_it_is_refused_with_what_to_ask_for(tmp_path):
+    """The console's search index needs pg_trgm: a user that may not create it gets a message naming the
+    extension and the statement the database's owner runs, and no half-made schema."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL only (TEST_DATABASE_URL): CI's PostgreSQL run covers it")
+    import sqlalchemy
+
+    tag = uuid.uuid4().hex[:10]
+    name, role = f"noext_{tag}", f"noext_{tag}"
+    admin = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
+                                     isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    other = sqlalchemy.create_engine(admin.url.set(database=name), isolation_level="AUTOCOMMIT")
+    try:
+        with other.connect() as conn:  # its own schema, but no CREATE on the database: no extension
+            conn.exec_driver_sql(f"CREATE SCHEMA app AUTHORIZATION {role}")
+        config = {"DATABASE_URL": str(sqlalchemy.engine.make_url(url).set(username=role, database=name)),
+                  "DATABASE_SCHEMA": "app", "DATA_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0"}
+        with pytest.raises(ConfigError, match=r"pg_trgm.*CREATE EXTENSION pg_trgm SCHEMA public"):
+            db.prepare_schema(engine_of(config))
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'app'").scalar() == 0
+    finally:
+        other.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+        admin.dispose()
