@@ -19,8 +19,8 @@ from sqlalchemy import inspect, text
 from sqlmodel import Session, SQLModel
 
 from gateway import create_app, db
-from gateway.config import ConfigError
 from gateway.cli import main
+from gateway.config import ConfigError
 from gateway.intake.ingest import reporter_of
 from tests.conftest import subprocess_env
 
