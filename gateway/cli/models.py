@@ -251,7 +251,8 @@ def eval_appeal(data: Path, labels: Path, show_wrong: bool) -> None:
     click.echo("\n".join(report_lines(result, data.name)))
 
 
-BENCHMARKS = ("intake", "dispatch", "supervision", "dedupe_scale")
+BENCHMARKS = ("intake", "dispatch", "supervision", "dedupe_scale", "dedupe_cpu", "console", "operator_hint", "knowledge",
+              "ledger", "search_index", "chaos")
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)

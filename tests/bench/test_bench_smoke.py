@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from bench import console, dedupe_cpu, dedupe_scale, dispatch, intake, knowledge, ledger, operator_hint, supervision
+from bench import (
+    console,
+    dedupe_cpu,
+    dedupe_scale,
+    dispatch,
+    intake,
+    knowledge,
+    ledger,
+    operator_hint,
+    search_index,
+    supervision,
+)
 from tests.conftest import PATIENCE
 
 
@@ -182,6 +193,16 @@ def test_the_console_benchmark_builds_its_database_once_and_times_every_page_ove
             assert page["requests"] == 3 and page["statuses"] == [200] and page["errors"] == 0
             assert 0 < page["p50_ms"] <= page["p95_ms"] <= page["max_ms"] and page["first_ms"] > 0
         assert run["uptime_before"] and run["uptime_after"]
+
+
+def test_the_search_index_benchmark_inserts_the_same_cases_with_and_without_the_index(tmp_path):
+    out = tmp_path / "search.json"
+    search_index.main(["--quick", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["cases"] == 300 and len(result["rounds"]) == 1
+    [r] = result["rounds"]
+    assert r["without_ms"] > 0 and r["with_index_ms"] > 0 and result["median_added_ms"] == round(
+        r["with_index_ms"] - r["without_ms"], 3)
 
 
 def test_hotline_bench_runs_the_named_benchmark_script_and_refuses_unknown_names():
