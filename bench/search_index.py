@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import common
-from gateway.search import INDEXED, _sqlite_ddl
+from gateway.search import INDEXED, sqlite_ddl
 
 NAME = "search_index"
 WORDS = "百步亭花园东区路灯不亮楼道漏水噪音扰民小区门口乱停车中山大道解放大道武昌区江岸区洪山区物业供暖"
@@ -46,7 +46,7 @@ def insert_cpu_ms(data: list[tuple[str, str, str]], indexed: bool) -> float:
         conn.execute("CREATE TABLE report (id INTEGER PRIMARY KEY, case_id INTEGER, phone TEXT)")
         if indexed:
             for source, columns in INDEXED.items():
-                for statement in _sqlite_ddl(source, columns):
+                for statement in sqlite_ddl(source, columns):
                     conn.execute(statement)
         started = time.process_time()
         for title, summary, phone in data:

@@ -40,7 +40,7 @@ def _fts(source: str) -> str:
     return f"{PREFIX}{source}"
 
 
-def _sqlite_ddl(source: str, columns: tuple[str, ...]) -> list[str]:
+def sqlite_ddl(source: str, columns: tuple[str, ...]) -> list[str]:
     fts, names = _fts(source), ", ".join(columns)
     new, old = ", ".join(f"new.{c}" for c in columns), ", ".join(f"old.{c}" for c in columns)
     delete = f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old});"
@@ -80,7 +80,7 @@ def create(conn: Connection) -> None:
     """Make the index (and fill it from what the tables hold) in the connection's transaction."""
     if conn.dialect.name == "sqlite":
         for source, columns in INDEXED.items():
-            for statement in _sqlite_ddl(source, columns):
+            for statement in sqlite_ddl(source, columns):
                 try:
                     conn.exec_driver_sql(statement)
                 except Exception as exc:
