@@ -364,6 +364,10 @@ def test_the_search_box_finds_any_substring_through_the_index_as_a_like_would(rt
     assert found("停车") == [parking.number]  # two characters: read from the table
     assert found("5678") == found("139 1234 5678") == found("+86 139-1234-5678") == [parking.number]
     assert found("1234 9") == []
+    for hostile in ('NEAR(百步亭 东区)', '百步亭*', '^百步亭', 'title:百步亭', '"""', "百步亭' OR 1=1 --"):
+        assert office_client.get("/console/", query_string={"q": hostile}).status_code == 200, hostile
+    assert office_client.get("/console/", query_string={"q": "\x00百步亭"}).status_code == 422  # as any NUL
+    assert found("百步亭*") == found("title:百步亭") == []  # no FTS5 syntax: the characters as typed
     with Session(rt.engine) as db:  # an edit (as a transcript or retention's masking makes) reaches the index
         case = db.get(Case, estate.id)
         case.title, case.summary = "路灯不亮", "楼道漏水"
