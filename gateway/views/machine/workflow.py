@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -107,7 +107,10 @@ def _until(data: Any) -> datetime:
         raise ApiError(422, "until must be an ISO 8601 date-time with a UTC offset", field="until") from None
     if until.tzinfo is None:
         raise ApiError(422, "until needs a UTC offset (e.g. +08:00)", field="until")
-    return until
+    try:
+        return until.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+00:01 is ISO 8601, but before year 1 in UTC
+        raise ApiError(422, "until is outside the dates a deadline can hold", field="until") from None
 
 
 @bp.post("/api/v1/assignments/<int:assignment_id>/extension")

@@ -211,3 +211,14 @@ def test_the_report_counts_a_paused_assignment_as_paused_not_late(app, client, r
     jobs()
     unit = client.get("/api/v1/reports/latest").get_json()["departments"]["WH-LIGHT"]
     assert (unit["overdue"], unit["suspended"]) == (0, 1)
+
+
+def test_a_date_beyond_what_utc_can_hold_is_a_422_naming_until(app, client, rt, jobs):
+    """Found by schemathesis: 0001-01-01T00:00+00:01 is valid ISO 8601, but in UTC it falls before year 1."""
+    set_clock(app, 2026, 4, 27, 10)
+    number = dispatched(client, jobs)
+    light = assignments(rt, number)["WH-LIGHT"]
+    for until in ("0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"):
+        for step in ("suspend", "extension"):
+            resp = client.post(f"/api/v1/assignments/{light.id}/{step}", json={"until": until, "reason": "测试"})
+            assert resp.status_code == 422 and resp.get_json()["error"]["field"] == "until", (step, until, resp.data)
