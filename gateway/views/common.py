@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -148,6 +148,19 @@ class Page:
 
 
 MAX_PAGE_NUMBER = 100_000  # beyond it a page number is noise (and its OFFSET would overflow the database)
+
+
+DAYS = (date(1900, 1, 1), date(9998, 12, 31))  # a day filter outside these is a typo: far from any case, and
+# at year 1 or 9999 a day in the city's zone is a time UTC cannot hold
+
+
+def day_arg(value: str) -> date | None:
+    """A yyyy-mm-dd filter as a day, or None for anything else (a bad filter is ignored, never a 500)."""
+    try:
+        day = date.fromisoformat(value.strip()) if len(value.strip()) == 10 else None
+    except ValueError:
+        return None
+    return day if day is not None and DAYS[0] <= day <= DAYS[1] else None
 
 
 def page_args(default_per_page: int = 50) -> tuple[int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
@@ -44,7 +44,7 @@ from gateway.reporting.rates import Rates, first_contact_counts
 from gateway.runtime import current
 from gateway.trust import audit, auth, privacy
 from gateway.trust.auth import require_role
-from gateway.views.common import CASE_STATUS, CHANNEL, EVENT, Page, category_name, page_args, send_stored
+from gateway.views.common import CASE_STATUS, CHANNEL, EVENT, Page, category_name, day_arg, page_args, send_stored
 
 bp = auth.protect(Blueprint("console", __name__, url_prefix="/console"))
 
@@ -82,9 +82,7 @@ def run_action(service: Callable[..., Any], *args: Any, done: str) -> bool:
 
 def _local_day(value: str, end: bool = False) -> datetime | None:
     """A yyyy-mm-dd date from a filter as the start (or end) of that day in the city; bad input is ignored."""
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
+    if (day := day_arg(value)) is None:
         return None
     return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=current().profile.tz)
 
@@ -625,11 +623,11 @@ def audit_log() -> ResponseReturnValue:
         where.append(col(AuditEntry.target).contains(filters["target"], autoescape=True))
     tz = current().profile.tz
     for key, compare in (("since", lambda col, day: col >= day), ("until", lambda col, day: col < day + timedelta(days=1))):
-        try:
-            day = datetime.combine(date.fromisoformat(filters[key]), time(), tzinfo=tz) if filters[key] else None
-        except ValueError:
-            day, filters[key] = None, ""
-        if day is not None:
+        found = day_arg(filters[key])
+        day = datetime.combine(found, time(), tzinfo=tz) if found else None
+        if day is None:
+            filters[key] = ""
+        else:
             where.append(compare(AuditEntry.at, day))
     with Session(current().engine) as db:
         total = db.exec(select(func.count()).select_from(AuditEntry).where(*where)).one()

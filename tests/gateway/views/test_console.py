@@ -393,3 +393,18 @@ def test_the_search_is_answered_by_the_trigram_index_on_either_database(rt):
             plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {query}", query.params))
             for index in ("search_case_title", "search_case_summary", "search_report_phone"):
                 assert index in plan, plan
+
+
+def test_a_day_filter_at_the_ends_of_the_calendar_is_ignored_not_a_server_error(app, rt, office_client):
+    """0001-01-01 in Asia/Shanghai is a time UTC cannot hold: it was a 500 on the list, the ledger and the audit log."""
+    with Session(rt.engine) as db:
+        add_case(db, "WH20260301-000041")
+        db.commit()
+    for query in ("date_from=0001-01-01", "date_to=9999-12-31", "date_from=0001-01-01&date_to=0001-01-01",
+                  "date_from=10000-01-01"):
+        page = office_client.get(f"/console/?{query}")
+        assert page.status_code == 200 and numbers(page.get_data(as_text=True)) == ["WH20260301-000041"], query
+        assert office_client.get(f"/console/cases.csv?{query}").status_code == 200, query
+    admin = logged_in(app, "admin")
+    for query in ("since=0001-01-01", "until=9999-12-31"):
+        assert admin.get(f"/console/audit?{query}").status_code == 200, query
