@@ -245,7 +245,15 @@ def assignments(engine: Engine, first_case: int, n: int, *, spread_hours: float 
 
 
 def analyze(engine: Engine) -> None:
-    """Refresh planner statistics after a bulk load, as an operator would after an import."""
+    """Refresh planner statistics after a bulk load, as an operator would after an import. PostgreSQL: VACUUM
+    (ANALYZE), which also marks the pages all-visible as autovacuum would soon after on a live database
+    (without it a count reads the whole table instead of an index: 234 ms against 90 at a million cases)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            names = conn.exec_driver_sql("SELECT quote_ident(table_name) FROM information_schema.tables WHERE "
+                                         "table_schema = current_schema() AND table_type = 'BASE TABLE'").scalars().all()
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(names)}")  # this schema's tables, not the database's
+        return
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
 
