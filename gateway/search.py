@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import literal_column, table, text, union
+from sqlalchemy import any_, func, literal_column, table, text, union
 from sqlalchemy.engine import Connection
 from sqlmodel import col, select
 
@@ -117,8 +117,13 @@ def _match(source: str, needle: str) -> Any:
 
 
 def cases_containing(dialect: str, q: str, digits: str) -> Any:
-    """The ids of the cases whose title or text contains ``q``, or with a report whose number contains ``digits``
-    (when given): a subquery for ``Case.id IN (...)``, one branch per index so that each is answered by it."""
+    """The WHERE clause of the cases whose title or text contains ``q``, or with a report whose number contains
+    ``digits`` (when given): their ids from one branch per index, so that each is answered by it.
+
+    SQLite: ``Case.id IN (the branches)``. PostgreSQL: ``Case.id = ANY(ARRAY(the branches))``: pg_trgm guesses
+    about 1 % of the rows for any pattern (10,000 of a million where 1,770 match), and with that guess the
+    planner joins ``IN`` by reading every case (340 ms at a million); the array is computed first and the cases
+    are then found by their ids (48 ms)."""
     if dialect == "sqlite":
         if len(q) >= SHORTEST:
             branches = [_match("case", q)]
@@ -132,4 +137,5 @@ def cases_containing(dialect: str, q: str, digits: str) -> Any:
                     select(Case.id).where(col(Case.summary).icontains(q, autoescape=True))]
         if digits:
             branches.append(select(Report.case_id).where(col(Report.phone).contains(digits, autoescape=True)))
-    return union(*branches)
+        return col(Case.id) == any_(func.array(union(*branches).scalar_subquery()))
+    return col(Case.id).in_(union(*branches))

@@ -120,8 +120,7 @@ def case_filters(args: Any, now: datetime) -> list[Any]:
             where.append(Case.number == q.upper())
         else:
             digits = re.sub(r"\D", "", q)  # four or more digits: a phone number, or part of one, too
-            where.append(col(Case.id).in_(search.cases_containing(current().engine.dialect.name, q,
-                                                                  digits if len(digits) >= 4 else "")))
+            where.append(search.cases_containing(current().engine.dialect.name, q, digits if len(digits) >= 4 else ""))
     return where
 
 
