@@ -98,6 +98,25 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
     }
 
 
+def in_process(app: Any, corpus: Corpus, n: int, warm: int = 50) -> dict[str, Any]:
+    """dispatch_case called n times in this process (after ``warm`` untimed calls) on freshly inserted cases: the
+    job's own CPU per case, its Redis sends and SQLite's engine included, without a worker, RQ or start-up around it
+    (PostgreSQL: the client side only)."""
+    from gateway.casework.dispatch import dispatch_case
+
+    rt = app.extensions["hotline"]
+    loaded = preload.cases(rt.engine, corpus, n + warm, status="new")
+    ids = list(range(loaded["first_case_id"], loaded["last_case_id"] + 1))
+    with app.app_context():
+        for case_id in ids[:warm]:
+            dispatch_case(case_id)
+        started = time.process_time()
+        for case_id in ids[warm:]:
+            dispatch_case(case_id)
+        spent = time.process_time() - started
+    return {"cases": n, "cpu_ms_per_case": round(spent * 1000 / n, 2)}
+
+
 def run_one(kind: str, args: Any) -> dict[str, Any]:
     from gateway import create_app, jobs
     from gateway.models import Assignment
@@ -158,6 +177,10 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             ]
             run = measure(default_q, args.fork_jobs, cmd, env, args.timeout)
             result["runs"].append({"job": "noop", "worker": "rq.Worker (forks per job)", "processes": workers, **run})
+        if args.in_process:
+            result["in_process"] = in_process(app, corpus, args.in_process)
+            print(f"[{kind}] dispatch_case x{args.in_process:,} in this process: "
+                  f"{result['in_process']['cpu_ms_per_case']} ms CPU per case", flush=True)
         from sqlalchemy import func, select
 
         with rt.engine.connect() as conn:
@@ -178,6 +201,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--pools", type=int, nargs="+", default=[2, 4], help="worker processes per run (default 2 4)")
     p.add_argument("--timeout", type=float, default=300, help="give up on one run after this many seconds")
     p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--in-process", type=int, default=0, metavar="N",
+                   help="also call dispatch_case N times in this process: the job's own CPU, no worker around it")
     args = p.parse_args(argv)
     args.jobs = args.jobs if args.jobs is not None else (200 if args.quick else 5_000)
     args.noop_jobs = args.noop_jobs if args.noop_jobs is not None else (200 if args.quick else 5_000)
@@ -203,10 +228,13 @@ def report(result: dict[str, Any]) -> str:
         for db in result["runs"]
         for r in db["runs"]
     ]
-    return common.table(
+    table = common.table(
         ["db", "job", "worker class", "procs", "jobs", "jobs/s", "window s", "wall s", "CPU ms/job", "CPU ms over empty job",
          "load 1/5/15"], rows
     )
+    own = [f"{db['database']}: dispatch_case in one process, {db['in_process']['cpu_ms_per_case']} ms CPU per case "
+           f"({db['in_process']['cases']:,} cases)" for db in result["runs"] if "in_process" in db]
+    return "\n".join([table, *own])
 
 
 if __name__ == "__main__":
