@@ -10,8 +10,9 @@ databases have a trigram index for this, and the console's query is the same sub
   retention's masking reaches the index in the same statement). A quoted phrase matches where the text contains
   it, as LIKE ``%q%`` does. The tables hold only the index (``content=`` the real table).
 - PostgreSQL: GIN indexes with ``pg_trgm``'s ``gin_trgm_ops`` on the same three columns; the query is an ILIKE
-  (case-insensitive, as on SQLite), which the planner answers from them. The extension (PostgreSQL's contrib, a trusted extension since 13) is
-  created when missing; when it cannot be, the schema is not made and the error says what to ask for.
+  (case-insensitive, as on SQLite), which the planner answers from them. The extension (PostgreSQL's contrib, a
+  trusted extension since 13) is created when missing; when it cannot be, the schema is not made and the error
+  says what to ask for.
 
 A trigram needs three characters: a shorter search (two Chinese characters, 噪音) reads the table as before.
 The index is made beside the models' tables (``create_all`` cannot make a virtual table or an operator-class
