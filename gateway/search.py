@@ -113,8 +113,9 @@ def _match(source: str, needle: str) -> Any:
     """The ids of ``source``'s rows whose indexed columns contain ``needle`` (SQLite: through the FTS5 table)."""
     fts = table(_fts(source))
     phrase = '"' + needle.replace('"', '""') + '"'  # FTS5: one quoted string, the characters as they are
+    # a parameter named for its table: the case's and the report's phrases differ in one statement
     return (select(literal_column("rowid")).select_from(fts)
-            .where(text(f"{_fts(source)} MATCH :phrase").bindparams(phrase=phrase)))
+            .where(text(f"{_fts(source)} MATCH :{source}_phrase").bindparams(**{f"{source}_phrase": phrase})))
 
 
 def cases_containing(dialect: str, q: str, digits: str) -> Any:

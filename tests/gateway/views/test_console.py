@@ -374,6 +374,12 @@ def test_the_search_box_finds_any_substring_through_the_index_as_a_like_would(rt
         db.add(case)
         db.commit()
     assert found("百步亭") == [] and found("路灯不亮") == [estate.number]
+    with Session(rt.engine, expire_on_commit=False) as db:  # text and number searched at once: each its own
+        road = add_case(db, "WH20260301-000033", title="解放大道1234号路灯不亮")
+        door = add_case(db, "WH20260301-000034", title="门牌1234被撞坏")
+        db.commit()
+    assert found("解放大道1234号") == [road.number, parking.number]  # the text, or the digits in a number
+    assert door.number not in found("解放大道1234号")
 
 
 def test_the_search_is_answered_by_the_trigram_index_on_either_database(rt):
