@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 import threading
+import time
 from datetime import timedelta
 from xml.etree import ElementTree
 
@@ -154,15 +156,13 @@ def test_without_redis_the_figures_are_computed_every_time():
 def test_one_process_computes_the_figures_while_the_others_wait_for_them(rt):
     """A miss at a million cases costs seconds: the requests that arrive meanwhile read what the first one made."""
     made: list[str] = []
-    computing, second_made = threading.Event(), threading.Event()
+    computing, release = threading.Event(), threading.Event()
 
     def make() -> str:
         made.append(threading.current_thread().name)
-        computing.set()
-        if len(made) == 1:  # the first maker holds on while the second request arrives (it never makes, if right)
-            second_made.wait(timeout=2)
-        else:
-            second_made.set()
+        if len(made) == 1:  # the first maker holds on until the second request is waiting, or making too (wrong)
+            computing.set()
+            release.wait(PATIENCE)
         return f"figures by {made[-1]}"
 
     results: dict[str, str] = {}
@@ -170,11 +170,23 @@ def test_one_process_computes_the_figures_while_the_others_wait_for_them(rt):
     def read() -> None:
         results[threading.current_thread().name] = rt.broker.remembered("reports:single", 60, make)[0]
 
+    def waiting_for_the_lock(thread: threading.Thread) -> bool:
+        frame = sys._current_frames().get(thread.ident or 0)
+        while frame is not None:
+            if frame.f_code.co_name == "acquire" and "redis" in frame.f_code.co_filename:
+                return True
+            frame = frame.f_back
+        return False
+
     first = threading.Thread(target=read, name="first")
     first.start()
     assert computing.wait(PATIENCE)  # the first request is computing
     second = threading.Thread(target=read, name="second")
     second.start()
+    deadline = time.monotonic() + PATIENCE
+    while not (waiting_for_the_lock(second) or len(made) > 1) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
     first.join()
     second.join()
     assert made == ["first"]
