@@ -620,14 +620,12 @@ def audit_log() -> ResponseReturnValue:
         where.append(col(AuditEntry.action) == filters["action"])
     if filters["target"]:
         where.append(col(AuditEntry.target).contains(filters["target"], autoescape=True))
-    tz = current().profile.tz
-    for key, compare in (("since", lambda col, day: col >= day), ("until", lambda col, day: col < day + timedelta(days=1))):
-        found = day_arg(filters[key])
-        day = datetime.combine(found, time(), tzinfo=tz) if found else None
-        if day is None:
-            filters[key] = ""
-        else:
-            where.append(compare(AuditEntry.at, day))
+    since, until = _local_day(filters["since"]), _local_day(filters["until"], end=True)  # days in the city
+    filters.update(since=filters["since"] if since else "", until=filters["until"] if until else "")
+    if since:
+        where.append(col(AuditEntry.at) >= since)
+    if until:
+        where.append(col(AuditEntry.at) < until)
     with Session(current().engine) as db:
         total = db.exec(select(func.count()).select_from(AuditEntry).where(*where)).one()
         rows = db.exec(select(AuditEntry).where(*where).order_by(col(AuditEntry.id).desc())
