@@ -7,6 +7,8 @@ bulk-inserted cases, beside RQ's ceiling for an empty job on the same worker cla
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import resource
 import subprocess
 import sys
@@ -98,7 +100,7 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
     }
 
 
-def in_process(app: Any, corpus: Corpus, n: int, warm: int = 50) -> dict[str, Any]:
+def in_process(app: Any, corpus: Corpus, n: int, warm: int = 50, profile: bool = False) -> dict[str, Any]:
     """dispatch_case called n times in this process (after ``warm`` untimed calls) on freshly inserted cases: the
     job's own CPU per case, its Redis sends and SQLite's engine included, without a worker, RQ or start-up around it
     (PostgreSQL: the client side only)."""
@@ -110,11 +112,18 @@ def in_process(app: Any, corpus: Corpus, n: int, warm: int = 50) -> dict[str, An
     with app.app_context():
         for case_id in ids[:warm]:
             dispatch_case(case_id)
+        profiler = cProfile.Profile() if profile else None
         started = time.process_time()
+        if profiler:
+            profiler.enable()
         for case_id in ids[warm:]:
             dispatch_case(case_id)
+        if profiler:
+            profiler.disable()
         spent = time.process_time() - started
-    return {"cases": n, "cpu_ms_per_case": round(spent * 1000 / n, 2)}
+    if profiler:  # where the time goes, under the profiler (which slows it): the top 25 by cumulative time
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    return {"cases": n, "cpu_ms_per_case": round(spent * 1000 / n, 2), "profiled": profile}
 
 
 def run_one(kind: str, args: Any) -> dict[str, Any]:
@@ -178,7 +187,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             run = measure(default_q, args.fork_jobs, cmd, env, args.timeout)
             result["runs"].append({"job": "noop", "worker": "rq.Worker (forks per job)", "processes": workers, **run})
         if args.in_process:
-            result["in_process"] = in_process(app, corpus, args.in_process)
+            result["in_process"] = in_process(app, corpus, args.in_process, profile=args.profile)
             print(f"[{kind}] dispatch_case x{args.in_process:,} in this process: "
                   f"{result['in_process']['cpu_ms_per_case']} ms CPU per case", flush=True)
         from sqlalchemy import func, select
@@ -203,6 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--in-process", type=int, default=0, metavar="N",
                    help="also call dispatch_case N times in this process: the job's own CPU, no worker around it")
+    p.add_argument("--profile", action="store_true", help="with --in-process: cProfile those calls and print the top")
     args = p.parse_args(argv)
     args.jobs = args.jobs if args.jobs is not None else (200 if args.quick else 5_000)
     args.noop_jobs = args.noop_jobs if args.noop_jobs is not None else (200 if args.quick else 5_000)

@@ -5,8 +5,8 @@ alternating rounds in one process (the engine runs in it, so its CPU is the inde
     python -m bench.search_index                   # 4,000 cases per round, 3 rounds each way
     python -m bench.search_index --quick
 
-Texts are drawn from the city's words at the lengths intake sees (a title of 12 characters, a text of 40-160),
-phones are E.164. PostgreSQL's GIN indexes cost the server, not the client, and are not measured here.
+Texts are drawn from the city's words (a title of 12 characters, a text of 40-160: lengths chosen to be like a
+board post's, not measured from intake), phones are E.164. PostgreSQL's GIN indexes cost the server, not the client, and are not measured here.
 """
 
 from __future__ import annotations

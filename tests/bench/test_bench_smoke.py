@@ -86,7 +86,7 @@ def test_the_dispatch_benchmark_runs_the_real_job_and_the_empty_job_on_both_work
     out = tmp_path / "dispatch.json"
     dispatch.main(
         [*common_args(redis_url, out), "--jobs", "20", "--noop-jobs", "20", "--fork-jobs", "5", "--pools", "1",
-         "--in-process", "10"]
+         "--in-process", "10", "--profile"]
     )
     result = json.loads(out.read_text())
     [db] = result["runs"]
@@ -100,7 +100,7 @@ def test_the_dispatch_benchmark_runs_the_real_job_and_the_empty_job_on_both_work
         assert run["cpu_s"] > 0 and abs(run["cpu_ms_per_job"] - run["cpu_s"] * 1000 / run["done"]) < 1  # the pool's CPU
     assert isinstance(db["runs"][0]["cpu_ms_per_case_over_noop"], float)  # the real job's CPU over the empty job's
     assert db["assignments_created"] >= 20 + 10 + 50  # the pool's, and the in-process calls' (after 50 to warm up)
-    assert db["in_process"]["cases"] == 10 and db["in_process"]["cpu_ms_per_case"] > 0
+    assert db["in_process"]["cases"] == 10 and db["in_process"]["cpu_ms_per_case"] > 0 and db["in_process"]["profiled"]
 
 
 def test_the_supervision_benchmark_times_the_sweep_over_open_assignments(redis_url, tmp_path):
