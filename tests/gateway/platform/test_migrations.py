@@ -148,8 +148,10 @@ def test_postgresql_without_pg_trgm_and_without_the_right_to_add_it_is_refused_w
             conn.exec_driver_sql(f"CREATE SCHEMA app AUTHORIZATION {role}")
         config = {"DATABASE_URL": str(sqlalchemy.engine.make_url(url).set(username=role, database=name)),
                   "DATABASE_SCHEMA": "app", "DATA_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0"}
+        refused = engine_of(config)
         with pytest.raises(ConfigError, match=r"pg_trgm.*CREATE EXTENSION pg_trgm SCHEMA public"):
-            db.prepare_schema(engine_of(config))
+            db.prepare_schema(refused)
+        refused.dispose()
         with other.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'app'").scalar() == 0
     finally:
