@@ -306,9 +306,15 @@ def insert_new(session: Session, model: Any, rows: list[dict[str, Any]], returni
 
 def insert_ignoring(session: Session, table: Any) -> Any:
     """INSERT INTO table ... ON CONFLICT DO NOTHING, in the session's dialect (SQLite or PostgreSQL)."""
+    return _insert_ignoring(session.get_bind().dialect.name, table)
+
+
+@lru_cache(maxsize=64)
+def _insert_ignoring(dialect_name: str, table: Any) -> Any:
+    """Built once per table (statements are immutable): each build costs SQLAlchemy a new cache key."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
 
 
@@ -323,7 +329,7 @@ def insert_rows_ignoring(session: Session, table: Any, rows: list[dict[str, Any]
     if not rows:
         return []
     if session.get_bind().dialect.name != "postgresql":
-        return list(session.execute(insert_ignoring(session, table).returning(*(table.c[n] for n in returning)), rows).all())
+        return list(session.execute(_insert_ignoring_returning("sqlite", table, returning), rows).all())
     names = tuple(rows[0])
     arrays = {f"a{i}": [row[name] for row in rows] for i, name in enumerate(names)}
     return list(session.execute(_unnest_insert(table, names, returning), arrays).all())
@@ -338,6 +344,11 @@ def among(session: Session, column: Any, values: Any) -> Any:
 
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
+
+
+@lru_cache(maxsize=64)
+def _insert_ignoring_returning(dialect_name: str, table: Any, returning: tuple[str, ...]) -> Any:
+    return _insert_ignoring(dialect_name, table).returning(*(table.c[n] for n in returning))
 
 
 @lru_cache(maxsize=32)

@@ -69,6 +69,11 @@ class _Stored(Protocol):
     id: Optional[int]
 
 
+def table_of(model: Any) -> Any:
+    """A table model's Core table, for statements that skip the ORM (SQLModel's classes do not type ``__table__``)."""
+    return model.__table__
+
+
 def id_of(row: _Stored) -> int:
     """A stored row's id as an ``int``: the models type ids ``Optional[int]`` because a row has none until its
     first flush."""

@@ -8,16 +8,18 @@ the open assignments that were flagged for its year, with an event each.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from gateway.casework.workcal import CITY_TZ, Festival, WorkCalendar, YearDays, default_calendar
 from gateway.clock import utcnow
-from gateway.models import CalendarNotice
+from gateway.models import CalendarNotice, table_of
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,15 @@ def _year_days(row: CalendarNotice) -> YearDays:
                  tuple(date.fromisoformat(d) for d in f["makeup"])) for f in row.festivals))
 
 
+@functools.cache
+def _stamp() -> Any:
+    notices = table_of(CalendarNotice)
+    return core_select(func.count(), func.max(notices.c.imported_at)).select_from(notices)
+
+
 def current(session: Session, rt: Runtime) -> WorkCalendar:
     """The calendar with every imported notice; one small query tells whether the process's copy is current."""
-    stamp = tuple(session.exec(select(func.count(), func.max(CalendarNotice.imported_at)).select_from(
-        CalendarNotice)).one())
+    stamp = tuple(session.connection().execute(_stamp()).one())  # Core: every dispatch asks this
     cached = rt.calendar
     if cached is not None and cached[0] == stamp:
         return cached[1]

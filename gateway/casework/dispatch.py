@@ -2,59 +2,118 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, exists, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from gateway import outbox
+from gateway.casework import calendars
 from gateway.casework.learned_router import predict
 from gateway.casework.routing import route
-from gateway.casework.workflow import assign
+from gateway.casework.workflow import Round, department_note_values, plan_round, provisional_events
 from gateway.clock import utcnow
-from gateway.models import Assignment, Case, Department, Event, Report
+from gateway.messaging.notify import queue_notifications
+from gateway.models import Assignment, Case, Department, Event, Report, id_of, table_of
 from gateway.runtime import current
 
 log = logging.getLogger(__name__)
 
 
 def dispatch_case(case_id: int) -> dict:
-    """Route a case (rules, then a confident model) and create the LEAD/ASSIST assignments with due times."""
+    """Route a case (rules, then a confident model) and create the LEAD/ASSIST assignments with due times.
+
+    The worker's hottest job, in SQLAlchemy Core (docs/BENCHMARKS.md): one statement reads the case, whether it
+    has an assignment and the unit its first report addressed; the assignments go in with RETURNING, the
+    events in one statement, the case is updated by one. The rule and the clocks are `workflow.plan_round`'s,
+    as the office's re-dispatch (`workflow.assign`) computes them."""
     rt = current()
-    # No autoflush: what the job changes goes out in assign's one flush and the commit's.
     with Session(rt.engine, expire_on_commit=False, autoflush=False) as session:
-        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
+        conn = session.connection()
+        read = _statements()
+        case = conn.execute(read.case, {"case_id": case_id}).first()
         if case is None:
             raise LookupError(f"case {case_id} does not exist")
-        existing = session.exec(select(Assignment.id).where(Assignment.case_id == case_id)).first()
-        if existing is not None or case.status != "new":
+        if case.dispatched or case.status != "new":
             return {"case": case.number, "skipped": "already dispatched"}
-        addressed = session.exec(select(Report.addressed_unit).where(  # the first report that addresses a unit
-            Report.case_id == case_id, col(Report.addressed_unit).isnot(None), Report.addressed_unit != "")
-            .order_by(col(Report.id)).limit(1)).first()
         text = f"{case.title or ''}\n{case.summary}"
         prediction = None if rt.profile.category(case.category) else predict(rt, case.title, case.summary)
         decision = route(rt.profile, text, category_hint=case.category, address=case.address,
-                         district_hint=case.district, addressed_unit=addressed, prediction=prediction)
-        case.category = decision.category
-        case.district = case.district or decision.district
-        case.street = case.street or decision.street
-        case.routing = decision.as_dict()
-        case.updated_at = now = utcnow()
+                         district_hint=case.district, addressed_unit=case.addressed, prediction=prediction)
+        routing = decision.as_dict()
+        now = utcnow()
+        changes: dict[str, Any] = {"category": decision.category, "district": case.district or decision.district,
+                                   "street": case.street or decision.street, "routing": routing, "updated_at": now}
         rows: list = []
         if decision.triage:
-            case.status = "triage"
-            session.add(Event(case_id=case_id, kind="triage", data=decision.as_dict()))
+            changes["status"] = "triage"
+            events = [{"case_id": case_id, "kind": "triage", "data": routing}]
         else:
             codes = [code for code, _ in decision.departments]
             found = {d.code: d for d in session.exec(select(Department).where(col(Department.code).in_(codes))).all()}
             team = [(found[code], role) for code, role in decision.departments if code in found]
-            rows, rule_name = assign(session, rt, case, team, now)
-            case.status = "dispatched"
-            session.add(Event(case_id=case_id, kind="dispatched", data={**decision.as_dict(), "sla": rule_name}))
-        session.add(case)
+            plan = plan_round(rt, calendars.current(session, rt), case, team, now)
+            ids = _insert_assignments(conn, case_id, team, plan)
+            rows = queue_notifications(session, [
+                department_note_values(rt, case, dept, "dispatch", f"dept-{ids[id_of(dept)]}-1-dispatch",
+                                       due_at=values["due_at"]) for (dept, _), values in zip(team, plan.rounds)])
+            changes.update(status="dispatched", due_at=plan.case_due)
+            events = [{"case_id": case_id, "kind": "dispatched", "data": {**routing, "sla": plan.rule_name}},
+                      *provisional_events(case_id, plan.warnings)]
+        conn.execute(read.update_case, {"case_key": case_id, **changes})
+        conn.execute(read.insert_event, [{"actor": "system", "at": now, **event} for event in events])
         outbox.commit_and_send(session, rt.broker, rows)
-        return {"case": case.number, "status": case.status, "departments": decision.as_dict()["departments"]}
+        return {"case": case.number, "status": changes["status"], "departments": routing["departments"]}
+
+
+def _insert_assignments(conn: Any, case_id: int, team: list[tuple[Department, str]], plan: Round) -> dict[int, int]:
+    """The case's first assignments, one statement with RETURNING: their ids by department id. The case row is
+    held (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE holds the database) and had none: a collision
+    with the unique (case, department) key is an error that rolls the job back, never a silent skip."""
+    if not team:
+        return {}
+    rows = [{**_FRESH, **values, "case_id": case_id, "department_id": id_of(dept)}
+            for (dept, _), values in zip(team, plan.rounds)]
+    returned = conn.execute(_statements().insert_assignment, rows).all()
+    return {department_id: assignment_id for assignment_id, department_id in returned}
+
+
+# An assignment's columns that a first round leaves at their start (`new_round` sets the others).
+_FRESH: dict[str, Any] = {"parent_assignment_id": None, "suspended_seconds": 0, "delivered_at": None,
+                          "delivery_error": None, "dispatch_count": 1}
+
+
+@dataclass(frozen=True)
+class _Statements:
+    case: Any
+    update_case: Any
+    insert_assignment: Any
+    insert_event: Any
+
+
+@functools.cache
+def _statements() -> _Statements:
+    """The job's Core statements, built once per process (SQLAlchemy then finds each compiled in its cache)."""
+    cases, reports, assignments, events = (table_of(model) for model in (Case, Report, Assignment, Event))
+    key: Any = bindparam("case_id")
+    addressed = (core_select(reports.c.addressed_unit)  # the first report that addresses a unit
+                 .where(reports.c.case_id == key, reports.c.addressed_unit.isnot(None), reports.c.addressed_unit != "")
+                 .order_by(reports.c.id).limit(1).scalar_subquery())
+    read = (core_select(cases.c.id, cases.c.number, cases.c.title, cases.c.summary, cases.c.status, cases.c.category,
+                   cases.c.district, cases.c.street, cases.c.address, cases.c.appeal_type, cases.c.complexity,
+                   cases.c.urgency, cases.c.due_at, exists().where(assignments.c.case_id == key).label("dispatched"),
+                   addressed.label("addressed"))
+            .where(cases.c.id == key).with_for_update(of=cases))
+    return _Statements(
+        case=read,
+        update_case=update(cases).where(cases.c.id == bindparam("case_key")),
+        insert_assignment=insert(assignments).returning(assignments.c.id, assignments.c.department_id),
+        insert_event=insert(events),
+    )
 
 
 def dispatch_failed(args: list[Any], error: str) -> None:

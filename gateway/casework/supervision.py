@@ -32,7 +32,7 @@ from gateway.clock import as_utc, utcnow
 from gateway.db import among
 from gateway.errors import WorkflowError
 from gateway.messaging.notify import queue_notifications
-from gateway.models import Assignment, Case, Department, Event, Outbox
+from gateway.models import Assignment, Case, Department, Event, Outbox, table_of
 from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
     if not moves:
         return 0
     # Read again: one replied, or walked by another sweep, since the batch was listed is left alone.
-    a, c = Assignment.__table__, Case.__table__  # type: ignore[attr-defined]
+    a, c = table_of(Assignment), table_of(Case)
     current_rows = session.execute(
         sa_select(a.c.id, a.c.case_id, a.c.dispatch_count, a.c.supervision_level, c.c.number, c.c.title,
                   c.c.summary, c.c.due_at)

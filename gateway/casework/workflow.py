@@ -8,6 +8,7 @@ requests on one assignment take turns (SQLite serializes writers anyway).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -56,15 +57,17 @@ def department_note(session: Session, rt: Runtime, case: Case, dept: Department,
 
 
 def department_note_values(rt: Runtime, case: Any, dept: Department, step: str, key: str,
-                           detail: str = "") -> dict[str, Any]:
+                           detail: str = "", due_at: datetime | None = None) -> dict[str, Any]:
     """The notification `department_note` queues, as keywords of `queue_notification` (`case`: a Case or a row
-    with its id, number, title, summary and due_at)."""
+    with its id, number, title, summary and due_at). ``due_at``: the unit's own deadline, which the note gives
+    instead of the case's (a new assignment's)."""
     channel = dept.delivery if dept.delivery in ("email", "webhook", "inapp") else "inapp"
     address = {"email": dept.email, "webhook": dept.webhook}.get(channel, dept.code)
     if not address:
         channel, address = "inapp", dept.code  # misconfigured channel: the workbench still shows it
     title = STEP_TITLES.get(step, step)
-    due_text = f"\n办理时限：{as_utc(case.due_at).astimezone(rt.profile.tz):%Y-%m-%d %H:%M}" if case.due_at else ""
+    due_at = due_at or case.due_at
+    due_text = f"\n办理时限：{as_utc(due_at).astimezone(rt.profile.tz):%Y-%m-%d %H:%M}" if due_at else ""
     body = f"{title}\n工单号：{case.number}\n{case.title or ''}\n{case.summary}{due_text}\n{detail}".strip()
     return dict(dedupe_key=key, channel=channel, kind=step, body=body, address=address,
                 subject=f"[{case.number}] {title}", case_id=case.id, department_id=dept.id)
@@ -91,60 +94,99 @@ def office_department(session: Session, rt: Runtime) -> Department | None:
     return session.exec(select(Department).where(Department.code == code)).first() if code else None
 
 
+def provisional_events(case_id: int, warnings: list[str | None]) -> list[dict[str, Any]]:
+    """An event's columns for every deadline computed on a provisional year (no notice imported yet), once each."""
+    return [{"case_id": case_id, "kind": "calendar_provisional", "data": {"message": warning}}
+            for warning in dict.fromkeys(w for w in warnings if w)]
+
+
 def calendar_events(session: Session, case: Case, warnings: list[str | None]) -> None:
     """Record an Event for every deadline computed on a provisional year (no notice imported yet)."""
-    for warning in dict.fromkeys(w for w in warnings if w):
-        session.add(Event(case_id=id_of(case), kind="calendar_provisional", data={"message": warning}))
+    for values in provisional_events(id_of(case), warnings):
+        session.add(Event(**values))
+
+
+@dataclass
+class Round:
+    """What a (re-)dispatch decides before it writes: the case's SLA rule, each department's new round
+    (`new_round`'s columns), the case's own deadline, and the calendar's warnings about all of them."""
+
+    rule_name: str
+    rule: dict[str, Any]
+    ack_rule: dict[str, Any]
+    cal: Any
+    rounds: list[dict[str, Any]]  # one per department, in the order given
+    case_due: datetime
+    warnings: list[str | None]
+
+
+def plan_round(rt: Runtime, cal: Any, case: Any, departments: list[tuple[Department, str]], now: datetime,
+               team: int | None = None) -> Round:
+    """The rule and the clocks of a round for these departments (``case``: a Case, or a row with its appeal type,
+    complexity and urgency). ``team`` is how many departments handle the case (it chooses the SLA rule);
+    default: these. Computes; writes nothing."""
+    rule_name, rule = rule_for(rt.profile, case.appeal_type, team or len(departments), case.complexity, case.urgency)
+    ack_rule = acknowledge_rule(rt.profile, rule_name)
+    rounds, warnings = [], []
+    for dept, role in departments:
+        values, clock_warnings = new_round(dept, role, now, rule_name, rule, ack_rule, cal)
+        rounds.append(values)
+        warnings.extend(clock_warnings)
+    case_due = due(now, rule, "working", cal)
+    warnings.append(case_due.warning)
+    return Round(rule_name, rule, ack_rule, cal, rounds, case_due.at, warnings)
 
 
 def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[Department, str]],
            now: datetime, team: int | None = None, step: str = "dispatch") -> tuple[list[Outbox], str]:
     """Create (or re-activate) one assignment per department with its due time and notify each once.
 
-    ``team`` is how many departments handle the case (it chooses the SLA rule); default: these.
+    ``team`` is how many departments handle the case (it chooses the SLA rule); default: these. A case's
+    first dispatch by the router takes `gateway.casework.dispatch`'s path, on the same plan.
     """
-    rule_name, rule = rule_for(rt.profile, case.appeal_type, team or len(departments), case.complexity, case.urgency)
-    cal = calendars.current(session, rt)
+    plan = plan_round(rt, calendars.current(session, rt), case, departments, now, team)
     rows: list[Outbox] = []
-    warnings: list[str | None] = []
-    ack_rule = acknowledge_rule(rt.profile, rule_name)
     known = {a.department_id: a for a in session.exec(select(Assignment).where(
         Assignment.case_id == case.id, col(Assignment.department_id).in_([id_of(d) for d, _ in departments])))}
     notify: list[tuple[Assignment, Department]] = []
-    for dept, role in departments:
-        ack, deadline = clocks(now, dept.sla or rule, ack_rule, dept.calendar, cal)
-        warnings.extend((ack.warning, deadline.warning))
+    for (dept, role), values in zip(departments, plan.rounds):
         assignment = known.get(id_of(dept))
         if assignment is None:
             assignment = Assignment(case_id=id_of(case), department_id=id_of(dept))
         elif assignment.status in ACTIVE:
             assignment.role = role  # still working on it: its clock runs on, under the case's rule now
-            rerule(session, case, assignment, dept, rule_name, rule, cal, ack_rule)
+            rerule(session, case, assignment, dept, plan.rule_name, plan.rule, plan.cal, plan.ack_rule)
             continue
         else:
             assignment.dispatch_count += 1
-        assignment.role, assignment.status, assignment.dispatched_at = role, "dispatched", now
-        assignment.due_at, assignment.supervision_level = deadline.at, 0
-        assignment.ack_due_at, assignment.ack_level, assignment.acknowledged_at = ack.at, 0, None
-        assignment.suspended_at = assignment.suspended_until = None
-        assignment.signed_at = assignment.replied_at = assignment.returned_at = None
-        assignment.return_reason = assignment.reply_text = None
-        assignment.reason = {"sla": rule_name if not dept.sla else "department", "rule": dept.sla or rule,
-                             "calendar": dept.calendar,
-                             "calendar_provisional": sorted(set(deadline.provisional) | set(ack.provisional)),
-                             "case_rule": rule, "acknowledge": ack_rule}
+        for name, value in values.items():
+            setattr(assignment, name, value)
         session.add(assignment)
         notify.append((assignment, dept))
     if notify:
         session.flush()  # one flush gives the new assignments their ids, which the notifications' keys name
         rows.extend(queue_notifications(session, [
-            department_note_values(rt, case, dept, step, f"dept-{a.id}-{a.dispatch_count}-{step}")
+            department_note_values(rt, case, dept, step, f"dept-{a.id}-{a.dispatch_count}-{step}", due_at=a.due_at)
             for a, dept in notify]))
-    case_due = due(now, rule, "working", cal)
-    warnings.append(case_due.warning)
-    case.due_at = case_due.at
-    calendar_events(session, case, warnings)
-    return rows, rule_name
+    case.due_at = plan.case_due
+    calendar_events(session, case, plan.warnings)
+    return rows, plan.rule_name
+
+
+def new_round(dept: Department, role: str, now: datetime, rule_name: str, rule: dict[str, Any],
+              ack_rule: dict[str, Any], cal: Any) -> tuple[dict[str, Any], list[str | None]]:
+    """The columns an assignment's new round sets (dispatched ``now``, both clocks from ``now``, the reason they
+    say what they say) and the calendar's warnings about them: a first dispatch's row, or a re-dispatch's."""
+    ack, deadline = clocks(now, dept.sla or rule, ack_rule, dept.calendar, cal)
+    values = {"role": role, "status": "dispatched", "dispatched_at": now, "due_at": deadline.at,
+              "supervision_level": 0, "ack_due_at": ack.at, "ack_level": 0, "acknowledged_at": None,
+              "suspended_at": None, "suspended_until": None, "signed_at": None, "replied_at": None,
+              "returned_at": None, "return_reason": None, "reply_text": None,
+              "reason": {"sla": rule_name if not dept.sla else "department", "rule": dept.sla or rule,
+                         "calendar": dept.calendar,
+                         "calendar_provisional": sorted(set(deadline.provisional) | set(ack.provisional)),
+                         "case_rule": rule, "acknowledge": ack_rule}}
+    return values, [ack.warning, deadline.warning]
 
 
 def rerule(session: Session, case: Case, assignment: Assignment, dept: Department, rule_name: str,

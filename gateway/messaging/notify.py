@@ -13,7 +13,7 @@ from gateway import outbox
 from gateway.clock import utcnow
 from gateway.db import column_values, insert_rows_ignoring
 from gateway.messaging.senders import DeliveryError, load_senders
-from gateway.models import Assignment, Contact, Event, Notification, Outbox
+from gateway.models import Assignment, Contact, Event, Notification, Outbox, table_of
 from gateway.runtime import current
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def queue_notifications(session: Session, notes: list[dict[str, Any]]) -> list[O
     for row in rows:
         if row["channel"] in STORED:
             row.update(status="sent", sent_at=now, attempts=1)
-    table = Notification.__table__  # type: ignore[attr-defined]
+    table = table_of(Notification)
     inserted = sorted((row_id, channel) for row_id, channel in insert_rows_ignoring(session, table, rows, ("id", "channel")))
     return [outbox.add(session, "deliver", [note_id], f"notify-{note_id}", "deliver")
             for note_id, channel in inserted if channel not in STORED]

@@ -244,3 +244,21 @@ def test_the_office_marks_a_case_complex_and_every_open_assignment_gets_five_wor
     assert again.get_json()["complexity"] == "normal"
     page = client.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "标记为特别复杂" in page
+
+
+def test_each_unit_is_told_its_own_deadline_when_a_case_is_dispatched(app, client, rt, jobs):
+    """The 新派工单 notice names the unit's 办理时限 in city time: before, a first dispatch's notice had none (the
+    case's deadline was set after the notices were written), and a unit on "5+2" would have read the case's."""
+    set_clock(app, 2026, 4, 29, 10)
+    number = dispatched(app, client, jobs)
+    [first] = notifications(rt, number, "dispatch")
+    assert "办理时限：2026-04-30 10:00" in first.body
+    client.post(f"/api/v1/cases/{number}/dispatch", json=JOINT)
+    jobs()
+    rows = assignments(rt, number)
+    for note in notifications(rt, number, "dispatch"):
+        [code] = [c for c, a in rows.items() if a.department_id == note.department_id]
+        assert f"办理时限：{local(rows[code].due_at):%Y-%m-%d %H:%M}" in note.body, code
+    bodies = {note.department_id: note.body for note in notifications(rt, number, "dispatch")}
+    assert "办理时限：2026-05-04 10:00" in bodies[rows["WH-EDU"].department_id]  # its own 5+2 days
+    assert "办理时限：2026-05-07 10:00" in bodies[rows["WH-CHENGGUAN"].department_id]
