@@ -17,19 +17,21 @@ from rq.job_lifecycle import call_exception_handlers
 from rq.worker_pool import WorkerPool
 
 from gateway import create_app, heartbeat, jobs, logs
-from gateway.broker import RegisteredJob
+from gateway.broker import QUEUES, RegisteredJob
 from gateway.messaging.senders import DeliveryError
 from gateway.reporting.daily_report import cron_entries
 
 log = logging.getLogger("hotline.worker")
 
 _APP: Flask | None = None  # built once in the parent; forked workers inherit it
+BEAT_EVERY = 1.0  # seconds between two of the gateway's heartbeats from one worker
 
 
 def app() -> Flask:
     global _APP
     if _APP is None:
         _APP = create_app()
+        jobs.preload()  # in the parent, before the pool forks: no worker pays the imports in its first job
     return _APP
 
 
@@ -60,6 +62,7 @@ class GatewayWorker(SimpleWorker):
         self._ctx = flask_app.app_context()
         self._ctx.push()
         heartbeat.beat(flask_app.extensions["hotline"], "workers")
+        self._beaten = time.monotonic()
 
     def subscribe(self) -> None:
         """RQ's command channel (a dashboard's stop or kill), polled every second instead of every 60 s. Stopping
@@ -72,9 +75,14 @@ class GatewayWorker(SimpleWorker):
             sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
 
     def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
-        """RQ's heartbeat (between dequeues, every maintenance interval when idle) and the gateway's."""
+        """RQ's heartbeat (between dequeues, every maintenance interval when idle) and the gateway's, at most once
+        a second: RQ calls this five times per job, and a Redis write each time cost 2.4 ms of CPU per job
+        (cProfile of a worker running 607 jobs, docs/BENCHMARKS.md); readiness allows a beat minutes old."""
         result = super().heartbeat(*args, **kwargs)
-        heartbeat.beat(self._ctx.app.extensions["hotline"], "workers")
+        now = time.monotonic()
+        if now - self._beaten >= BEAT_EVERY:
+            heartbeat.beat(self._ctx.app.extensions["hotline"], "workers")
+            self._beaten = now
         return result
 
     def handle_exception(self, job: Job, *exc_info: Any) -> None:
@@ -93,11 +101,13 @@ class GatewayWorker(SimpleWorker):
         return int(job.timeout) + self.job_grace
 
 
-def run_pool(num_workers: int, burst: bool = False) -> None:
-    """Start N worker processes on all queues and block until they stop (SIGINT/SIGTERM)."""
+def run_pool(num_workers: int, burst: bool = False, queues: list[str] | None = None) -> None:
+    """Start N worker processes on the named queues (default: all, in the broker's order) and block until they
+    stop (SIGINT/SIGTERM)."""
     rt = app().extensions["hotline"]
     logs.configure(rt.settings.log_level)  # UTC times; RQ then adds no handler of its own (local times)
-    pool = WorkerPool(rt.broker.queue_names(), connection=rt.broker.redis, num_workers=num_workers,
+    names = [rt.broker.queue(name).name for name in queues] if queues else rt.broker.queue_names()
+    pool = WorkerPool(names, connection=rt.broker.redis, num_workers=num_workers,
                       worker_class=GatewayWorker, job_class=RegisteredJob)
     pool.start(burst=burst, logging_level=rt.settings.log_level)
 
@@ -156,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="worker.py", description="Run the gateway's RQ worker pool or its cron scheduler.")
     parser.add_argument("-n", "--workers", type=int, default=None, help="worker processes (default: HOTLINE_WORKERS)")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    parser.add_argument("--queue", action="append", choices=QUEUES, dest="queues", metavar="NAME",
+                        help=f"take jobs from this queue only (repeat for more; default all: {', '.join(QUEUES)})")
     parser.add_argument("--cron", action="store_true", help="run the periodic-job scheduler instead of workers")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
@@ -164,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         run_cron()
     else:
         workers = args.workers if args.workers is not None else app().extensions["hotline"].settings.workers
-        run_pool(workers, burst=args.burst)
+        run_pool(workers, burst=args.burst, queues=args.queues)
 
 
 if __name__ == "__main__":

@@ -144,7 +144,9 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             ids = list(range(loaded["first_case_id"], loaded["last_case_id"] + 1))
             enqueue(dispatch_q, jobs.entry_point("dispatch_case"), ids, f"{tgt.prefix}-{workers}", backoff)
             print(f"[{kind}] dispatch_case x{args.jobs:,} on worker.py -n {workers}", flush=True)
-            pool = [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst"]
+            # Each pool takes its own queue only: the deliveries the dispatches queue (a unit's mail or webhook) are
+            # other jobs, not dispatch_case's CPU (before 2026-12-08 the pool ran them too, in this figure).
+            pool = [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst", "--queue", "dispatch"]
             run = measure(dispatch_q, args.jobs, pool, env, args.timeout)
             result["runs"].append(
                 {
@@ -158,7 +160,7 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             # the empty job on the same pool class
             enqueue(default_q, "bench.noop.noop", [None] * args.noop_jobs, f"{tgt.prefix}-{workers}-gw", backoff)
             print(f"[{kind}] noop x{args.noop_jobs:,} on worker.py -n {workers}", flush=True)
-            run = measure(default_q, args.noop_jobs, pool, env, args.timeout)
+            run = measure(default_q, args.noop_jobs, [*pool[:-1], "default"], env, args.timeout)
             result["runs"].append({"job": "noop", "worker": "worker.GatewayWorker", "processes": workers, **run})
             # dispatch_case's own CPU: the pool's over the empty job's on the same pool (start-up and RQ's work per
             # job cancel out; the database server's CPU is not in either)

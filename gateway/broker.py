@@ -164,7 +164,7 @@ class Broker:
         Redis gets the registry's stable entry point (`gateway.jobs.dispatch_case`).
 
         Every job is retried with backoff, bounded by the job timeout, reports its last failure and
-        marks its outbox row done on success. A job id Redis already holds is not re-added (RQ's
+        marks its outbox row done on success (RQ's success callback, or the job itself: `jobs.Job.marks_done`). A job id Redis already holds is not re-added (RQ's
         atomic unique enqueue). Returns, per job, None (in Redis now) or the error that kept it out;
         Redis unreachable: every job gets that error.
         """
@@ -175,7 +175,8 @@ class Broker:
             q = self.queues[queue]
             job = q.create_job(registry.entry_point(func), args=list(args), job_id=f"{self.prefix}-{job_id}", timeout=self.job_timeout,
                                retry=Retry(max=len(self.retry_backoff), interval=self.retry_backoff),
-                               on_success=Callback(ON_SUCCESS), on_failure=Callback(ON_FAILURE))
+                               on_success=None if registry.marks_done(func) else Callback(ON_SUCCESS),
+                               on_failure=Callback(ON_FAILURE))
             prepared.append((q, job))
         if not prepared:
             return []

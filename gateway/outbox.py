@@ -6,13 +6,13 @@ import logging
 from datetime import timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, or_, select
 
 from gateway.broker import Broker
 from gateway.clock import utcnow
-from gateway.models import Outbox
+from gateway.models import Outbox, table_of
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +115,28 @@ def on_job_success(job: Any, connection: Any, result: Any, *args: Any, **kwargs:
     from gateway.runtime import current
 
     rt = current()
-    job_id = job.id.removeprefix(f"{rt.broker.prefix}-")
     with Session(rt.engine) as session:
-        session.exec(update(Outbox).where(col(Outbox.job_id) == job_id, col(Outbox.done_at).is_(None)).values(done_at=utcnow()))
+        mark_done(session, job.id.removeprefix(f"{rt.broker.prefix}-"))
         session.commit()
+
+
+def mark_done(session: Session, job_id: str) -> None:
+    """Mark a job's outbox row done in the session's transaction: the success callback's, or the job's own
+    (`jobs.Job.marks_done`), so that its work and the mark commit together."""
+    session.connection().execute(_MARK_DONE, {"key": job_id, "done_at": utcnow()})
+
+
+def dispatch_job(session: Session, case_id: int) -> Outbox:
+    """Record the case's dispatch job (`dispatch_case`, which marks this row done itself): one per case."""
+    return add(session, "dispatch_case", [case_id], dispatch_job_id(case_id), "dispatch")
+
+
+def dispatch_job_id(case_id: int) -> str:
+    return f"dispatch-{case_id}"
+
+
+_OUTBOX = table_of(Outbox)
+_MARK_DONE = update(_OUTBOX).where(_OUTBOX.c.job_id == bindparam("key"), _OUTBOX.c.done_at.is_(None))
 
 
 def lost(session: Session, broker: Broker, older_than_seconds: float, limit: int = 500) -> list[Outbox]:

@@ -38,7 +38,9 @@ def dispatch_case(case_id: int) -> dict:
         case = conn.execute(read.case, {"case_id": case_id}).first()
         if case is None:
             raise LookupError(f"case {case_id} does not exist")
+        outbox.mark_done(session, outbox.dispatch_job_id(case_id))  # commits with the job's work (jobs.Job.marks_done)
         if case.dispatched or case.status != "new":
+            session.commit()
             return {"case": case.number, "skipped": "already dispatched"}
         text = f"{case.title or ''}\n{case.summary}"
         prediction = None if rt.profile.category(case.category) else predict(rt, case.title, case.summary)

@@ -22,7 +22,7 @@ from gateway.clock import as_utc, utcnow
 from gateway.errors import ApiError
 from gateway.intake.ingest import open_case, resolve_case
 from gateway.intake.matching import dedupe_of, merge_index
-from gateway.models import Assignment, Case, Contact, DedupeLabel, Event, MergeRecord, Outbox, Report
+from gateway.models import Assignment, Case, Contact, DedupeLabel, Event, MergeRecord, Outbox, Report, id_of
 from gateway.runtime import Runtime
 
 
@@ -283,7 +283,7 @@ def _split(session: Session, rt: Runtime, report_id: int, actor: str) -> tuple[C
     data = {"report": report.id, "from": old.number, "to": case.number}
     session.add(Event(case_id=old.id, kind="report_split", actor=actor, data=data))
     session.add(Event(case_id=case.id, kind="split_from", actor=actor, data=data))
-    jobs = [outbox.add(session, "dispatch_case", [case.id], f"dispatch-{case.id}", "dispatch")]
+    jobs = [outbox.dispatch_job(session, id_of(case))]
     session.flush()
     return case, jobs
 

@@ -8,16 +8,20 @@ import sys
 import click
 
 from gateway import logs
+from gateway.broker import QUEUES
 from gateway.cli.common import build_app, say, worker_command
 
 
 @click.command()
 @click.option("-n", "--workers", type=int, default=None, help="worker processes (default: HOTLINE_WORKERS)")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
-def worker(workers: int | None, burst: bool) -> None:
+@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUES),
+              help="take jobs from this queue only (repeat for more; default: all)")
+def worker(workers: int | None, burst: bool, queues: tuple[str, ...]) -> None:
     """Run the RQ worker pool."""
     build_app()  # fail early, with a clear message, on bad configuration
     args = (["-n", str(workers)] if workers is not None else []) + (["--burst"] if burst else [])
+    args += [option for name in queues for option in ("--queue", name)]
     os.execv(sys.executable, worker_command(*args))
 
 

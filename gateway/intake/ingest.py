@@ -428,7 +428,7 @@ def _follow_up_jobs(session: Session, rt: Runtime, case: Case, report: Report, l
     if resolve is not None:
         jobs.extend(resolve(session, case, report))
     elif link == "new":
-        jobs.append(outbox.add(session, "dispatch_case", [case.id], f"dispatch-{case.id}", "dispatch"))
+        jobs.append(outbox.dispatch_job(session, id_of(case)))
     if rt.after_ingest is not None:
         jobs.extend(rt.after_ingest(session, rt, case, report, link))
     return jobs

@@ -12,6 +12,7 @@ from sqlmodel import Session, func, select
 from bench.common import free_port, start_redis
 from gateway import create_app
 from gateway.casework.dispatch import dispatch_case, sweep_outbox
+from gateway.clock import utcnow
 from gateway.models import Assignment, Case, Contact, Identity, Outbox, Report
 from tests.conftest import run_jobs, run_worker_process
 from tests.kits.dispatch_kit import deliver_by_webhook
@@ -138,6 +139,20 @@ def test_a_worker_process_runs_the_dispatch_job_against_real_redis(office_client
     assert [a["department"] for a in detail["assignments"]] == ["WH-LIGHT"]
 
 
+def test_a_worker_pool_on_the_dispatch_queue_alone_leaves_the_deliveries_to_another(office_client, config, rt):
+    """`worker.py --queue dispatch` (a pool of its own for dispatch, and `bench.dispatch`'s measured pool): it
+    dispatches; a delivery waiting in the deliver queue stays there for a pool that takes that queue."""
+    number = office_client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    rt.broker.enqueue("deliver", "bench.noop.noop", [], "waiting-delivery")
+    done = run_worker_process(config, "-n", "1", "--burst", "--queue", "dispatch")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [a["department"] for a in office_client.get(f"/api/v1/cases/{number}").get_json()["assignments"]] == ["WH-LIGHT"]
+    assert rt.broker.queue("dispatch").count == 0
+    assert rt.broker.queue("deliver").job_ids == [f"{rt.broker.prefix}-waiting-delivery"]
+    refused = run_worker_process(config, "-n", "1", "--burst", "--queue", "nowhere")
+    assert refused.returncode == 2 and "invalid choice: 'nowhere'" in refused.stderr
+
+
 def test_redis_down_at_intake_loses_nothing_and_the_sweeper_enqueues_once_it_is_back(config):
     port = free_port()
     app = create_app({**config, "REDIS_URL": f"redis://127.0.0.1:{port}/0"})  # nothing listens there yet
@@ -248,6 +263,27 @@ def test_the_broker_sends_a_batch_at_once_and_never_adds_a_job_id_twice(rt):
     assert (job.timeout, job.retries_left, job._success_callback_name, job._failure_callback_name) == (
         rt.broker.job_timeout, len(rt.broker.retry_backoff), "gateway.outbox.on_job_success",
         "gateway.failures.on_job_failure")
+
+
+def test_a_dispatch_job_marks_its_outbox_row_in_its_own_transaction_without_a_success_callback(app, office_client, rt):
+    """dispatch_case marks its row done beside its work (jobs.Job.marks_done): RQ gets no success callback for
+    it, which would spend a second transaction; a job that fails leaves its row not done, for the sweep."""
+    number = office_client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
+    with Session(rt.engine) as session:
+        case_id = session.exec(select(Case.id).where(Case.number == number)).one()
+    job = rt.broker.queue("dispatch").fetch_job(f"{rt.broker.prefix}-dispatch-{case_id}")
+    assert (job._success_callback_name, job._failure_callback_name) == (None, "gateway.failures.on_job_failure")
+    rt.broker.enqueue("dispatch", "dispatch_case", [case_id + 999], f"dispatch-{case_id + 999}")  # no such case
+    with Session(rt.engine) as session:
+        session.add(Outbox(job_id=f"dispatch-{case_id + 999}", func="dispatch_case", args=[case_id + 999],
+                           queue="dispatch", enqueued_at=utcnow()))
+        session.commit()
+    run_jobs(app)
+    with Session(rt.engine) as session:
+        rows = {r.job_id: r for r in session.exec(select(Outbox)).all()}
+        assert rows[f"dispatch-{case_id}"].done_at is not None
+        assert rows[f"dispatch-{case_id + 999}"].done_at is None  # its job raised: nothing of it committed
+        assert session.exec(select(Case.status).where(Case.id == case_id)).one() == "dispatched"
 
 
 def test_a_batch_redis_cannot_take_comes_back_with_the_error_for_every_job(config):
