@@ -33,15 +33,23 @@ def _year_days(row: CalendarNotice) -> YearDays:
                  tuple(date.fromisoformat(d) for d in f["makeup"])) for f in row.festivals))
 
 
+def stamp_columns() -> tuple[Any, Any]:
+    """What tells whether a process's copy of the calendar is current (how many notices, the last one's import
+    time), as two scalar subqueries: a statement that needs the calendar can ask them beside its own columns."""
+    notices = table_of(CalendarNotice)
+    return (core_select(func.count()).select_from(notices).scalar_subquery(),
+            core_select(func.max(notices.c.imported_at)).scalar_subquery())
+
+
 @functools.cache
 def _stamp() -> Any:
-    notices = table_of(CalendarNotice)
-    return core_select(func.count(), func.max(notices.c.imported_at)).select_from(notices)
+    return core_select(*stamp_columns())
 
 
-def current(session: Session, rt: Runtime) -> WorkCalendar:
-    """The calendar with every imported notice; one small query tells whether the process's copy is current."""
-    stamp = tuple(session.connection().execute(_stamp()).one())  # Core: every dispatch asks this
+def current(session: Session, rt: Runtime, stamp: tuple[Any, Any] | None = None) -> WorkCalendar:
+    """The calendar with every imported notice; one small query tells whether the process's copy is current
+    (``stamp``: its answer, when the caller asked it with its own statement, `stamp_columns`)."""
+    stamp = stamp or tuple(session.connection().execute(_stamp()).one())  # Core: every dispatch asks this
     cached = rt.calendar
     if cached is not None and cached[0] == stamp:
         return cached[1]

@@ -28,7 +28,7 @@ def dispatch_case(case_id: int) -> dict:
     """Route a case (rules, then a confident model) and create the LEAD/ASSIST assignments with due times.
 
     The worker's hottest job, in SQLAlchemy Core (docs/BENCHMARKS.md): one statement reads the case, whether it
-    has an assignment and the unit its first report addressed; the assignments go in with RETURNING, the
+    has an assignment, the unit its first report addressed and whether the calendar changed; the assignments go in with RETURNING, the
     events in one statement, the case is updated by one. The rule and the clocks are `workflow.plan_round`'s,
     as the office's re-dispatch (`workflow.assign`) computes them."""
     rt = current()
@@ -58,7 +58,7 @@ def dispatch_case(case_id: int) -> dict:
             codes = [code for code, _ in decision.departments]
             found = {d.code: d for d in session.exec(select(Department).where(col(Department.code).in_(codes))).all()}
             team = [(found[code], role) for code, role in decision.departments if code in found]
-            plan = plan_round(rt, calendars.current(session, rt), case, team, now)
+            plan = plan_round(rt, calendars.current(session, rt, (case.notices, case.notices_at)), case, team, now)
             ids = _insert_assignments(conn, case_id, team, plan)
             rows = queue_notifications(session, [
                 department_note_values(rt, case, dept, "dispatch", f"dept-{ids[id_of(dept)]}-1-dispatch",
@@ -108,7 +108,8 @@ def _statements() -> _Statements:
     read = (core_select(cases.c.id, cases.c.number, cases.c.title, cases.c.summary, cases.c.status, cases.c.category,
                    cases.c.district, cases.c.street, cases.c.address, cases.c.appeal_type, cases.c.complexity,
                    cases.c.urgency, cases.c.due_at, exists().where(assignments.c.case_id == key).label("dispatched"),
-                   addressed.label("addressed"))
+                   addressed.label("addressed"), *(column.label(name) for column, name in
+                                                   zip(calendars.stamp_columns(), ("notices", "notices_at"))))
             .where(cases.c.id == key).with_for_update(of=cases))
     return _Statements(
         case=read,

@@ -121,6 +121,12 @@ def test_importing_the_notice_recomputes_the_open_provisional_deadlines_with_an_
     [moved] = events(rt, number, "deadline_recomputed")
     assert moved.data["notice"] == 2027 and moved.data["department"] == "WH-LIGHT"
     assert local(datetime.fromisoformat(moved.data["after"])) == sh(2027, 1, 5, 10)
+    # The dispatch job, which asks whether the calendar changed in its own read of the case, routes a new case
+    # on the notice at once (this process's copy was made before the import).
+    later = report(client, title="路灯坏了", text="武昌区中北路166号门口路灯坏了一个星期。", phone="13900139002")
+    jobs()
+    fresh = assignments(rt, later)["WH-LIGHT"]
+    assert local(fresh.due_at) == sh(2027, 1, 5, 10) and fresh.reason["calendar_provisional"] == []
     # Another process (this app) sees the stored notice at once: 2027 is official now.
     with Session(rt.engine) as session:
         assert calendars.current(session, rt).is_official(2027)
