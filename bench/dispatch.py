@@ -1,5 +1,6 @@
-"""Dispatch throughput: `python worker.py -n N --burst` over a queue preloaded with dispatch_case jobs for
-bulk-inserted cases, beside RQ's ceiling for an empty job on the same worker class and on RQ's default Worker.
+"""Dispatch throughput: `python worker.py -n N --burst --queue dispatch` over a queue preloaded with dispatch_case
+jobs for bulk-inserted cases, beside RQ's ceiling for an empty job on the same worker class and on RQ's default
+Worker; CPU per job with the pool's own start-up (the same pool over an empty queue) taken off.
 
     python -m bench.dispatch                  # 5,000 jobs per run, pools of 2 and 4, SQLite and PostgreSQL
     python -m bench.dispatch --quick --db sqlite
@@ -49,9 +50,10 @@ def children_cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
-def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
+def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: float,
+            startup_cpu: float = 0.0) -> dict[str, Any]:
     """Run the pool until it exits; time from its first taken job to the last finished, by polling Redis; the CPU
-    the pool and its workers used, start-up included."""
+    the pool and its workers used, and per job with ``startup_cpu`` (the same pool over an empty queue) taken off."""
     finished, failed = queue.finished_job_registry, queue.failed_job_registry
     base_done = finished.count + failed.count
     load_before = common.load()
@@ -92,7 +94,8 @@ def measure(queue: Any, n: int, cmd: list[str], env: dict[str, str], timeout: fl
         "wall_s": round(wall, 2),
         "per_s_incl_startup": round(done / wall, 1) if wall else 0.0,
         "cpu_s": round(cpu, 2),
-        "cpu_ms_per_job": round(cpu * 1000 / done, 2) if done else None,
+        "startup_cpu_s": round(startup_cpu, 2),
+        "cpu_ms_per_job": round((cpu - startup_cpu) * 1000 / done, 2) if done else None,
         "exit_code": proc.returncode,
         "load": load_before,
         "load_after": common.load(),
@@ -139,15 +142,19 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
         env = tgt.env()
         dispatch_q, default_q = rt.broker.queue("dispatch"), rt.broker.queue("default")
         for workers in args.pools:
+            # Each pool takes its own queue only: the deliveries the dispatches queue (a unit's mail or webhook) are
+            # other jobs, not dispatch_case's CPU (before 2026-12-08 the pool ran them too, in this figure).
+            pool = [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst", "--queue", "dispatch"]
+            # The pool's start-up and exit alone, over its empty queue: taken off every run's CPU below, so that a
+            # run's CPU per job is its jobs' (a long-lived pool starts once).
+            startup = measure(dispatch_q, 0, pool, env, args.timeout)["cpu_s"]
+            print(f"[{kind}] worker.py -n {workers} starts and stops in {startup:.2f} s of CPU", flush=True)
             # the real job over freshly inserted cases
             loaded = preload.cases(rt.engine, corpus, args.jobs, status="new")
             ids = list(range(loaded["first_case_id"], loaded["last_case_id"] + 1))
             enqueue(dispatch_q, jobs.entry_point("dispatch_case"), ids, f"{tgt.prefix}-{workers}", backoff)
             print(f"[{kind}] dispatch_case x{args.jobs:,} on worker.py -n {workers}", flush=True)
-            # Each pool takes its own queue only: the deliveries the dispatches queue (a unit's mail or webhook) are
-            # other jobs, not dispatch_case's CPU (before 2026-12-08 the pool ran them too, in this figure).
-            pool = [sys.executable, str(common.ROOT / "worker.py"), "-n", str(workers), "--burst", "--queue", "dispatch"]
-            run = measure(dispatch_q, args.jobs, pool, env, args.timeout)
+            run = measure(dispatch_q, args.jobs, pool, env, args.timeout, startup)
             result["runs"].append(
                 {
                     "job": "dispatch_case",
@@ -160,14 +167,13 @@ def run_one(kind: str, args: Any) -> dict[str, Any]:
             # the empty job on the same pool class
             enqueue(default_q, "bench.noop.noop", [None] * args.noop_jobs, f"{tgt.prefix}-{workers}-gw", backoff)
             print(f"[{kind}] noop x{args.noop_jobs:,} on worker.py -n {workers}", flush=True)
-            run = measure(default_q, args.noop_jobs, [*pool[:-1], "default"], env, args.timeout)
+            run = measure(default_q, args.noop_jobs, [*pool[:-1], "default"], env, args.timeout, startup)
             result["runs"].append({"job": "noop", "worker": "worker.GatewayWorker", "processes": workers, **run})
-            # dispatch_case's own CPU: the pool's over the empty job's on the same pool (start-up and RQ's work per
-            # job cancel out; the database server's CPU is not in either)
+            # dispatch_case's own CPU: the pool's per job over the empty job's on the same pool, start-up taken off
+            # both (RQ's work per job cancels out; the database server's CPU is not in either)
             real = result["runs"][-2]
             if real["done"] and run["done"]:
-                real["cpu_ms_per_case_over_noop"] = round(real["cpu_s"] * 1000 / real["done"]
-                                                          - run["cpu_s"] * 1000 / run["done"], 2)
+                real["cpu_ms_per_case_over_noop"] = round(real["cpu_ms_per_job"] - run["cpu_ms_per_job"], 2)
             # the empty job on RQ's default (forking) Worker
             enqueue(default_q, "bench.noop.noop", [None] * args.fork_jobs, f"{tgt.prefix}-{workers}-rq", backoff)
             print(f"[{kind}] noop x{args.fork_jobs:,} on rq worker-pool -n {workers} (rq.Worker)", flush=True)
@@ -233,6 +239,7 @@ def report(result: dict[str, Any]) -> str:
             r["per_s"],
             r["window_s"],
             r["wall_s"],
+            r.get("startup_cpu_s", 0),
             r.get("cpu_ms_per_job", "-"),
             r.get("cpu_ms_per_case_over_noop", "-"),
             "/".join(f"{x:g}" for x in r["load"]),
@@ -241,7 +248,8 @@ def report(result: dict[str, Any]) -> str:
         for r in db["runs"]
     ]
     table = common.table(
-        ["db", "job", "worker class", "procs", "jobs", "jobs/s", "window s", "wall s", "CPU ms/job", "CPU ms over empty job",
+        ["db", "job", "worker class", "procs", "jobs", "jobs/s", "window s", "wall s", "start-up CPU s taken off",
+         "CPU ms/job", "CPU ms over empty job",
          "load 1/5/15"], rows
     )
     own = [f"{db['database']}: dispatch_case in one process, {db['in_process']['cpu_ms_per_case']} ms CPU per case "
