@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -14,7 +16,7 @@ from gateway import create_app
 from gateway.casework.dispatch import dispatch_case, sweep_outbox
 from gateway.clock import utcnow
 from gateway.models import Assignment, Case, Contact, Identity, Outbox, Report
-from tests.conftest import run_jobs, run_worker_process
+from tests.conftest import PATIENCE, run_jobs, run_worker_process, subprocess_env
 from tests.kits.dispatch_kit import deliver_by_webhook
 
 STREET_LIGHT = {"title": "路灯不亮", "text": "江岸区中山大道888号附近路灯连续三晚不亮，夜里很黑。", "phone": "13800138001",
@@ -140,11 +142,12 @@ def test_a_worker_process_runs_the_dispatch_job_against_real_redis(office_client
 
 
 def test_a_worker_pool_on_the_dispatch_queue_alone_leaves_the_deliveries_to_another(office_client, config, rt):
-    """`worker.py --queue dispatch` (a pool of its own for dispatch, and `bench.dispatch`'s measured pool): it
-    dispatches; a delivery waiting in the deliver queue stays there for a pool that takes that queue."""
+    """`hotline worker --queue dispatch` (a pool of its own for dispatch; `bench.dispatch` measures its pools so,
+    with worker.py): it dispatches; a delivery waiting in the deliver queue stays there for a pool that takes it."""
     number = office_client.post("/api/v1/reports", json=STREET_LIGHT).get_json()["case"]["number"]
     rt.broker.enqueue("deliver", "bench.noop.noop", [], "waiting-delivery")
-    done = run_worker_process(config, "-n", "1", "--burst", "--queue", "dispatch")
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "worker", "-n", "1", "--burst", "--queue", "dispatch"],
+                          env=subprocess_env(config), capture_output=True, text=True, timeout=PATIENCE)
     assert done.returncode == 0, done.stderr[-2000:]
     assert [a["department"] for a in office_client.get(f"/api/v1/cases/{number}").get_json()["assignments"]] == ["WH-LIGHT"]
     assert rt.broker.queue("dispatch").count == 0
