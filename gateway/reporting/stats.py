@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
-from gateway.models import Assignment, Case, Department, Report
+from gateway.models import Assignment, Case, Department, Report, table_of
 from gateway.reporting.rates import Rates, period_rates
 
 
@@ -77,21 +79,37 @@ def days(since: datetime, until: datetime, tz: ZoneInfo) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _daily(pairs: list[tuple[datetime, str | None]], axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
-    """Count (time, key) pairs per key and local day, one value per day of the axis."""
+def _daily(counted: Iterable[tuple[datetime, str | None, int]], axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
+    """Add up (time, key, count) per key and local day, one value per day of the axis."""
     counts: dict[str, Counter[date]] = defaultdict(Counter)
-    for at, key in pairs:
-        counts[key or "—"][as_utc(at).astimezone(tz).date()] += 1
+    for at, key, n in counted:
+        counts[key or "—"][as_utc(at).astimezone(tz).date()] += n
     return {key: [per_day[d] for d in axis] for key, per_day in sorted(counts.items(), key=lambda kv: -sum(kv[1].values()))}
+
+
+def _per_hour(session: Session, at: Any, key: Any, where: list[Any], axis: list[date], tz: ZoneInfo
+              ) -> Iterable[tuple[datetime, str | None, int]]:
+    """(time, key, count) of the rows ``where`` selects: counted per UTC hour in the database when every day of the
+    axis is a whole number of hours from UTC in ``tz`` (an hour then lies in one local day), else one per row. At a
+    million cases a 30-day page counts about 250,000 reports: 0.67 s of CPU one by one (docs/BENCHMARKS.md)."""
+    if any((tz.utcoffset(datetime.combine(d, time())) or timedelta()).total_seconds() % 3600 for d in axis):
+        return ((moment, value, 1) for moment, value in session.connection().execute(core_select(at, key).where(*where)))
+    if session.get_bind().dialect.name == "postgresql":
+        hour = func.to_char(func.timezone("UTC", at), "YYYY-MM-DD HH24")
+    else:  # SQLite keeps a moment as UTC text (models.UTCDateTime)
+        hour = func.strftime("%Y-%m-%d %H", at)
+    rows = session.connection().execute(core_select(hour, key, func.count()).where(*where).group_by(hour, key))
+    return ((datetime.strptime(h, "%Y-%m-%d %H").replace(tzinfo=timezone.utc), value, int(n)) for h, value, n in rows)
 
 
 def volume_by_channel(session: Session, since: datetime, axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
     """Reports received per channel and local day."""
-    pairs = session.exec(select(Report.received_at, Report.channel).where(Report.received_at >= since)).all()
-    return _daily(list(pairs), axis, tz)
+    r = table_of(Report)
+    return _daily(_per_hour(session, r.c.received_at, r.c.channel, [r.c.received_at >= since], axis, tz), axis, tz)
 
 
 def volume_by_category(session: Session, since: datetime, axis: list[date], tz: ZoneInfo) -> dict[str, list[int]]:
     """New cases per category and local day."""
-    pairs = session.exec(select(Case.created_at, Case.category).where(Case.created_at >= since, col(Case.merged_into_id).is_(None))).all()
-    return _daily(list(pairs), axis, tz)
+    c = table_of(Case)
+    where = [c.c.created_at >= since, c.c.merged_into_id.is_(None)]
+    return _daily(_per_hour(session, c.c.created_at, c.c.category, where, axis, tz), axis, tz)

@@ -85,3 +85,33 @@ def test_each_rate_is_its_own_formula_over_the_period(rt):
     # 重复来电率: cases opened in the period that one person reported again within 72 h
     assert (every.repeats, every.cases, every.repeat_rate) == (1, 3, 0.3333)
     assert (lit.repeats, lit.cases) == (1, 2) and (school.repeats, school.cases) == (0, 1)
+
+
+def test_volumes_count_each_report_and_case_on_its_local_day_counted_per_hour_or_row_by_row(rt):
+    """The charts' daily volumes: counted per UTC hour in the database, then put on the city's day, so a report at
+    23:59 and one at 00:01 city time land on their own days. In a zone half an hour off UTC an hour may straddle
+    midnight: the counts are then made row by row, with the same result."""
+    from zoneinfo import ZoneInfo
+
+    from gateway.reporting.stats import days, volume_by_category, volume_by_channel
+
+    for month, tz in ((4, CITY), (6, ZoneInfo("Asia/Kolkata"))):  # UTC+8, and UTC+5:30 (the later month: its own rows)
+        def at(day, hour, minute, tz=tz, month=month):
+            return as_utc(datetime(2026, month, day, hour, minute, tzinfo=tz))
+
+        with Session(rt.engine, expire_on_commit=False) as db:
+            for n, (moment, channel) in enumerate([(at(27, 23, 59), "sms"), (at(28, 0, 1), "sms"), (at(28, 0, 31), "web"),
+                                                   (at(28, 23, 31), "web"), (at(29, 12, 0), "hotline")]):
+                db.add(Report(channel=channel, external_id=f"v-{month}-{n}", text="路灯不亮", received_at=moment))
+            for n, (moment, category) in enumerate([(at(27, 23, 45), "street_light"), (at(28, 0, 15), "street_light"),
+                                                    (at(28, 0, 45), None)]):
+                add_case(db, f"WH2026{month:02d}28-10000{n}", created_at=moment, category=category)
+            merged = add_case(db, f"WH2026{month:02d}28-200000", created_at=at(28, 9, 0))
+            merged.merged_into_id = merged.id - 1  # merged away: counts nowhere
+            db.add(merged)
+            db.commit()
+            since = at(27, 0, 0)
+            axis = days(since, at(29, 23, 0), tz)
+            assert volume_by_channel(db, since, axis, tz) == {"sms": [1, 1, 0], "web": [0, 2, 0], "hotline": [0, 0, 1]}
+            counted = volume_by_category(db, since, axis, tz)
+            assert counted["street_light"] == [1, 1, 0] and counted["—"] == [0, 1, 0], counted
