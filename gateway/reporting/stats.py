@@ -27,9 +27,9 @@ class Ranking:
 
 
 def rankings(session: Session, since: datetime, until: datetime, repeat_window: timedelta = timedelta(hours=72)
-             ) -> list[Ranking]:
+             ) -> tuple[list[Ranking], Rates]:
     """Every top-level department with assignments due or received in [since, until), its sub-units (街道, 处室)
-    rolled up into it; best on-time completion first."""
+    rolled up into it, best on-time completion first; and the rates of the whole city (first contact included)."""
     received = dict(session.exec(
         select(Assignment.department_id, func.count())
         .where(Assignment.status != "cancelled", col(Assignment.dispatched_at) >= since,
@@ -49,7 +49,7 @@ def rankings(session: Session, since: datetime, until: datetime, repeat_window: 
         row.sub_units += unit != top
     out = list(rows.values())
     out.sort(key=lambda r: (-(r.rates.on_time_rate or 0), -(r.rates.response_rate or 0), r.department.code))
-    return out
+    return out, per_unit.get(None, Rates())
 
 
 def _top(departments: dict[int | None, Department], unit: int) -> int:

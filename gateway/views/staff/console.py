@@ -40,7 +40,7 @@ from gateway.models import (
     id_of,
 )
 from gateway.reporting import charts, ledger, operators, stats
-from gateway.reporting.rates import Rates, first_contact_counts
+from gateway.reporting.rates import Rates
 from gateway.runtime import current
 from gateway.trust import audit, auth, privacy
 from gateway.trust.auth import require_role
@@ -586,19 +586,18 @@ def _reports_body(span: int, since: datetime) -> str:
     rt = current()
     now, tz = utcnow(), rt.profile.tz
     with Session(rt.engine) as db:
-        ranking = stats.rankings(db, since, now, rt.profile.repeat_window)
+        ranking, city = stats.rankings(db, since, now, rt.profile.repeat_window)
         axis = stats.days(since, now, tz)
         labels = [d.strftime("%m-%d") for d in axis]
         by_channel = {CHANNEL.get(k, k): v for k, v in stats.volume_by_channel(db, since, axis, tz).items()}
         by_category = stats.volume_by_category(db, since, axis, tz)
         top_categories = dict(list(by_category.items())[:6])
-        tickets, closed = first_contact_counts(db, since, now)
         return render_template(
             "console/_reports_body.html", span=span, since=since, ranking=ranking,
             repeat_hours=round(rt.profile.repeat_window.total_seconds() / 3600),
             total_replies=stats.cumulative_replies(db), hot=stats.hot_issues(db, since),
             operators=operators.operator_measures(db, since, now),
-            overall=Rates(tickets=tickets, on_call=closed),
+            overall=Rates(tickets=city.tickets, on_call=city.on_call),  # the first-contact counts
             channel_chart=charts.line_chart(labels, by_channel, title="各渠道来件量（按日）"),
             category_chart=charts.line_chart(labels, {category_name(k): v for k, v in top_categories.items()},
                                              title="主要类别工单量（按日）"),
