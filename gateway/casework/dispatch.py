@@ -64,8 +64,8 @@ def dispatch_case(case_id: int) -> dict:
                 department_note_values(rt, case, dept, "dispatch", f"dept-{ids[id_of(dept)]}-1-dispatch",
                                        due_at=values["due_at"]) for (dept, _), values in zip(team, plan.rounds)])
             changes.update(status="dispatched", due_at=plan.case_due)
-            events = [{"case_id": case_id, "kind": "dispatched", "data": {**routing, "sla": plan.rule_name}},
-                      *provisional_events(case_id, plan.warnings)]
+            events = [*provisional_events(case_id, plan.warnings),  # why before what, as the re-dispatch writes them
+                      {"case_id": case_id, "kind": "dispatched", "data": {**routing, "sla": plan.rule_name}}]
         conn.execute(read.update_case, {"case_key": case_id, **changes})
         conn.execute(read.insert_event, [{"actor": "system", "at": now, **event} for event in events])
         outbox.commit_and_send(session, rt.broker, rows)

@@ -192,6 +192,8 @@ def test_dispatch_past_the_notices_uses_the_statutory_base_and_records_a_provisi
     assert case(rt, number).status == "dispatched"
     [event] = events(rt, number, "calendar_provisional")
     assert "no State Council notice for 2027" in event.data["message"]
+    # the timeline says why before it says what: the provisional calendar, then the dispatch
+    assert [e.kind for e in events(rt, number)][-2:] == ["calendar_provisional", "dispatched"]
     with Session(rt.engine) as session:
         [row] = session.exec(select(Assignment)).all()
         assert local(row.due_at) == datetime(2027, 2, 11, 10, tzinfo=CITY)  # after Feb 5-10, not on Feb 5
