@@ -31,7 +31,6 @@ def app() -> Flask:
     global _APP
     if _APP is None:
         _APP = create_app()
-        jobs.preload()  # in the parent, before the pool forks: no worker pays the imports in its first job
     return _APP
 
 
@@ -76,8 +75,8 @@ class GatewayWorker(SimpleWorker):
 
     def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
         """RQ's heartbeat (between dequeues, every maintenance interval when idle) and the gateway's, at most once
-        a second: RQ calls this five times per job, and a Redis write each time cost 2.4 ms of CPU per job
-        (cProfile of a worker running 607 jobs, docs/BENCHMARKS.md); readiness allows a beat minutes old."""
+        a second: RQ calls this five times per job, and writing the gateway's beat each time cost 0.35-0.4 ms of
+        CPU per job (bench.dispatch, the empty job; docs/BENCHMARKS.md); readiness allows a beat 120 s old."""
         result = super().heartbeat(*args, **kwargs)
         now = time.monotonic()
         if now - self._beaten >= BEAT_EVERY:
@@ -105,6 +104,7 @@ def run_pool(num_workers: int, burst: bool = False, queues: list[str] | None = N
     """Start N worker processes on the named queues (default: all, in the broker's order) and block until they
     stop (SIGINT/SIGTERM)."""
     rt = app().extensions["hotline"]
+    jobs.preload()  # in the parent, before the pool forks: no worker pays the imports in its first job
     logs.configure(rt.settings.log_level)  # UTC times; RQ then adds no handler of its own (local times)
     names = [rt.broker.queue(name).name for name in queues] if queues else rt.broker.queue_names()
     pool = WorkerPool(names, connection=rt.broker.redis, num_workers=num_workers,

@@ -92,7 +92,8 @@ def marks_done(name: str) -> bool:
 
 def preload() -> None:
     """Import every job's module now (the worker pool's parent does, before it forks): the dispatch job's router
-    model imports scikit-learn, 1.3 s of CPU that each worker otherwise spent on its first job."""
+    model imports scikit-learn, about 1 s of CPU (the pool's start-up grew by 1.0-1.1 s) that each worker
+    otherwise spent on its first job."""
     for job in JOBS.values():
         for spec in (job.target, job.final):
             if spec:

@@ -18,7 +18,7 @@ from gateway.casework.routing import route
 from gateway.casework.workflow import Round, department_note_values, plan_round, provisional_events
 from gateway.clock import utcnow
 from gateway.messaging.notify import queue_notifications
-from gateway.models import Assignment, Case, Department, Event, Report, id_of, table_of
+from gateway.models import Assignment, Case, Department, Event, Outbox, Report, id_of, table_of
 from gateway.runtime import current
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,8 @@ def dispatch_case(case_id: int) -> dict:
     """Route a case (rules, then a confident model) and create the LEAD/ASSIST assignments with due times.
 
     The worker's hottest job, in SQLAlchemy Core (docs/BENCHMARKS.md): one statement reads the case, whether it
-    has an assignment, the unit its first report addressed and whether the calendar changed; the assignments go in with RETURNING, the
-    events in one statement, the case is updated by one. The rule and the clocks are `workflow.plan_round`'s,
+    has an assignment, the unit its first report addressed and whether the calendar changed; the assignments go
+    in with RETURNING, the events in one statement, the case is updated by one. The rule and the clocks are `workflow.plan_round`'s,
     as the office's re-dispatch (`workflow.assign`) computes them."""
     rt = current()
     with Session(rt.engine, expire_on_commit=False, autoflush=False) as session:
@@ -50,7 +50,7 @@ def dispatch_case(case_id: int) -> dict:
         now = utcnow()
         changes: dict[str, Any] = {"category": decision.category, "district": case.district or decision.district,
                                    "street": case.street or decision.street, "routing": routing, "updated_at": now}
-        rows: list = []
+        rows: list[Outbox] = []
         if decision.triage:
             changes["status"] = "triage"
             events = [{"case_id": case_id, "kind": "triage", "data": routing}]

@@ -194,7 +194,7 @@ def _walk(session: Session, rt: Runtime, batch: list, now: datetime, late: dict)
                            "data": {"message": warning}})
         levels.setdefault(target, []).append(row.id)
     if events:
-        session.execute(sa_insert(Event.__table__), events)  # type: ignore[attr-defined]
+        session.execute(sa_insert(table_of(Event)), events)
     rows = queue_notifications(session, notes)
     for target, ids in levels.items():
         session.execute(sa_update(a).where(among(session, a.c.id, ids)).values(supervision_level=target))
