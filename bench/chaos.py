@@ -265,9 +265,13 @@ def main(argv: list[str] | None = None) -> int:
             while sender.is_alive() and time.monotonic() < deadline:
                 time.sleep(random.uniform(0.5, 1.5))
                 fault = random.choice(["kill_worker", "kill_worker", "redis"])
-                if fault == "kill_worker" and worker_pids(pool):
-                    os.kill(random.choice(worker_pids(pool)), signal.SIGKILL)  # the pool starts another
-                    faults.append("SIGKILL worker")
+                pids = worker_pids(pool)
+                if fault == "kill_worker" and pids:
+                    try:
+                        os.kill(random.choice(pids), signal.SIGKILL)  # the pool starts another
+                        faults.append("SIGKILL worker")
+                    except ProcessLookupError:  # it ended between the listing and the kill
+                        pass
                 elif fault == "redis":
                     redis.kill()
                     redis.wait()

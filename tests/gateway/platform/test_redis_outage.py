@@ -73,7 +73,8 @@ def test_a_dead_child_is_restarted_and_stopping_run_ends_its_whole_group(config,
 
         def cron_pid() -> int | None:
             out = subprocess.run(["pgrep", "-f", "worker.py --cron"], capture_output=True, text=True).stdout.split()
-            mine = [int(p) for p in out if os.getpgid(int(p)) != os.getpgid(0) and _parent_is(int(p), run.pid)]
+            # a listed process may be gone by the time it is looked at (the one just killed, another test's)
+            mine = [int(p) for p in out if _parent_is(int(p), run.pid) and _group(int(p)) not in (None, os.getpgid(0))]
             return mine[0] if mine else None
 
         first = wait_for("the cron scheduler", cron_pid)
@@ -91,7 +92,7 @@ def test_a_dead_child_is_restarted_and_stopping_run_ends_its_whole_group(config,
 def child_groups(parent: int) -> set[int]:
     """The process groups of `hotline run`'s children (each child leads its own)."""
     out = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
-    return {os.getpgid(int(p)) for p in out if _exists(int(p))}
+    return {g for g in (_group(int(p)) for p in out) if g is not None}
 
 
 def alive_in(groups: set[int]) -> list[str]:
@@ -108,12 +109,12 @@ def alive_in(groups: set[int]) -> list[str]:
     return found
 
 
-def _exists(pid: int) -> bool:
+def _group(pid: int) -> int | None:
+    """The process group of `pid`, or None once it is gone (pgrep's list is older than the look)."""
     try:
-        os.getpgid(pid)
-        return True
+        return os.getpgid(pid)
     except ProcessLookupError:
-        return False
+        return None
 
 
 def _parent_is(pid: int, parent: int) -> bool:
