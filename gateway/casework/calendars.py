@@ -4,6 +4,13 @@ database, read again in every process as soon as a new notice is stored.
 A deadline that reaches into a year without a notice is computed on that year's statutory base
 (``workcal``: provisional, flagged on the assignment and in an event); importing the notice recomputes
 the open assignments that were flagged for its year, with an event each.
+
+An import must see every deadline computed on the calendar before it. On SQLite it does: a transaction that
+writes holds the database from its first statement, so the notice waits for a dispatch in flight and the
+recompute sees its rows. On PostgreSQL a dispatch may read the calendar, then commit its deadline after the
+recompute has read the assignments; so a transaction that computes deadlines holds a shared advisory lock from
+before it reads the calendar to its commit (`hold_for_deadlines`, `for_deadlines`), and the recompute first
+waits until every holder from before the notice was stored has ended (`wait_for_deadline_writers`).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from gateway.casework.workcal import CITY_TZ, Festival, WorkCalendar, YearDays, default_calendar
@@ -57,6 +65,39 @@ def current(session: Session, rt: Runtime, stamp: tuple[Any, Any] | None = None)
     calendar = default_calendar().with_years(_year_days(r) for r in rows)
     rt.calendar = (stamp, calendar)
     return calendar
+
+
+def for_deadlines(session: Session, rt: Runtime) -> WorkCalendar:
+    """The calendar, for a transaction that stores deadlines computed on it (see the module's docstring)."""
+    hold_for_deadlines(session.connection())
+    return current(session, rt)
+
+
+# Advisory lock keys: this one, and the schema's name hashed (installations may share a database).
+_LOCK_KEY = 0x43414C  # "CAL"
+
+
+def _lock_key() -> tuple[Any, Any]:
+    return _LOCK_KEY, func.hashtext(func.current_schema())
+
+
+def hold_for_deadlines(connection: Connection) -> None:
+    """PostgreSQL: hold the calendar's lock, shared, to the end of this transaction; call it before the
+    statement that reads the calendar (the lock waits only while an import waits for older holders)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(core_select(func.pg_advisory_xact_lock_shared(*_lock_key())))
+
+
+def wait_for_deadline_writers(engine: Engine) -> None:
+    """PostgreSQL: wait until every transaction that held the calendar's lock when this was called has ended
+    (their deadlines are committed and visible): the lock is taken exclusive and released at once. Holders are
+    short (a dispatch, an office's re-dispatch); one queued behind this wait while holding a row that an older
+    holder wants is let through by PostgreSQL's deadlock check, which reorders the queue rather than cancel."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn.execute(core_select(func.pg_advisory_xact_lock(*_lock_key())))
+        conn.commit()
 
 
 def missing_years(calendar: WorkCalendar, today: date) -> list[int]:

@@ -34,6 +34,7 @@ def dispatch_case(case_id: int) -> dict:
     rt = current()
     with Session(rt.engine, expire_on_commit=False, autoflush=False) as session:
         conn = session.connection()
+        calendars.hold_for_deadlines(conn)  # before the calendar is read: an import waits for this commit
         read = _statements()
         case = conn.execute(read.case, {"case_id": case_id}).first()
         if case is None:

@@ -144,7 +144,7 @@ def assign(session: Session, rt: Runtime, case: Case, departments: list[tuple[De
     ``team`` is how many departments handle the case (it chooses the SLA rule); default: these. A case's
     first dispatch by the router takes `gateway.casework.dispatch`'s path, on the same plan.
     """
-    plan = plan_round(rt, calendars.current(session, rt), case, departments, now, team)
+    plan = plan_round(rt, calendars.for_deadlines(session, rt), case, departments, now, team)
     rows: list[Outbox] = []
     known = {a.department_id: a for a in session.exec(select(Assignment).where(
         Assignment.case_id == case.id, col(Assignment.department_id).in_([id_of(d) for d, _ in departments])))}
@@ -236,7 +236,7 @@ def _set_flag(rt: Runtime, case_id: int, field: str, wanted: str, actor: str) ->
         team = session.exec(select(Assignment.id).where(Assignment.case_id == case.id,
                                                         Assignment.status != "cancelled")).all()
         rule_name, rule = rule_for(rt.profile, case.appeal_type, len(team), case.complexity, case.urgency)
-        cal = calendars.current(session, rt)
+        cal = calendars.for_deadlines(session, rt)
         for assignment, dept in open_:
             if assignment.role == SUB:
                 continue  # a sub-unit's clocks stay inside its unit's, which moves
@@ -252,6 +252,7 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
     """After a year's notice is imported: recompute the open assignments whose deadline was provisional for
     that year (and their case's), with an event each; returns their ids."""
     since = datetime(year - 1, 12, 31, tzinfo=timezone.utc)  # a deadline touches a year only if it ends in it
+    calendars.wait_for_deadline_writers(rt.engine)  # deadlines computed on the calendar before the notice
     with Session(rt.engine) as session:
         cal = calendars.current(session, rt)
         rows = session.exec(select(Assignment).where(col(Assignment.status).in_(ACTIVE),
@@ -513,7 +514,7 @@ def pass_on(rt: Runtime, assignment_id: int, codes: list[str], actor: str, note:
         if parent.status == "dispatched":  # passing it on is taking it up
             parent.status, parent.signed_at = "signed", now
             session.add(parent)
-        cal = calendars.current(session, rt)
+        cal = calendars.for_deadlines(session, rt)
         reason = dict(parent.reason or {})
         rule = reason.get("rule") or DEFAULT_RULES["single"]
         ack_rule = reason.get("acknowledge") or DEFAULT_ACKNOWLEDGE["single"]

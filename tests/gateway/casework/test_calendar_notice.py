@@ -3,18 +3,22 @@ calendar (provisional on the statutory base until the notice is imported, then r
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlmodel import Session
 
+from gateway import create_app
 from gateway.casework import calendars
 from gateway.casework.sla import due
 from gateway.casework.workcal import NoticeError, WorkCalendar, default_calendar, parse_notice
 from gateway.cli import main
-from tests.conftest import logged_in, subprocess_env
+from tests.conftest import PATIENCE, logged_in, subprocess_env
 from tests.kits.dispatch_kit import CITY, assignments, events, local, report, set_clock
 
 NOTICES = Path(__file__).resolve().parents[2] / "fixtures" / "calendar"
@@ -170,3 +174,76 @@ def test_a_year_with_no_notice_at_all_is_named_missing_too():
     assert calendars.missing_years(default_calendar(), date(2028, 3, 1)) == [2028]
     assert calendars.missing_years(WorkCalendar.load(), date(2026, 11, 1)) == [2027]
     assert calendars.missing_years(OFFICIAL_2027, date(2026, 12, 20)) == []
+
+
+def test_a_dispatch_that_read_the_calendar_before_an_import_committed_is_recomputed_by_that_import(app, client, rt,
+                                                                                                   config):
+    """The import's recompute must see every deadline computed on the old calendar. On PostgreSQL a dispatch
+    may read the case and the calendar, then wait (here on its outbox row, held by another transaction, as the
+    outbox sweep holds rows it sends) while the notice is stored and the recompute runs: its provisional
+    deadline, committed after, must not stay provisional."""
+    from sqlalchemy import text
+
+    from gateway.casework.dispatch import dispatch_case
+    from gateway.casework.workflow import recompute_deadlines
+    from tests.kits.dispatch_kit import case as case_of
+
+    set_clock(app, 2026, 12, 31, 10)
+    number = report(client, title="路灯不亮", text="江岸区中山大道888号路灯连续三天不亮。", phone="13800138001")
+    case_id = case_of(rt, number).id
+    with Session(rt.engine) as session:  # the worker's copy of the calendar, made before the import
+        assert not calendars.current(session, rt).is_official(2027)
+    admin = create_app(config)  # the import runs in another process's runtime, as `hotline calendar import` does
+    postgres = rt.engine.dialect.name == "postgresql"
+    done: dict[str, Any] = {}
+
+    def in_thread(name: str, work: Any, where: Any) -> threading.Thread:
+        def run() -> None:
+            with where.app_context():
+                try:
+                    done[name] = work()
+                except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                    done[name] = exc
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    def blocked_by(pid: int, event: str | None = None) -> bool:
+        with rt.engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+                " AND (CAST(:event AS text) IS NULL OR wait_event = :event)"), {"pid": pid, "event": event}).scalar())
+
+    def import_notice() -> list[int]:
+        other = admin.extensions["hotline"]
+        with Session(other.engine) as session:
+            calendars.store(session, parse_notice(MADE_UP_2027.read_text(encoding="utf-8")), "notice", actor="test")
+        return recompute_deadlines(other, 2027)
+
+    holder = rt.engine.connect()  # another transaction that holds the case's dispatch row in the outbox
+    holder.execute(text("UPDATE outbox SET attempts = attempts WHERE job_id = :key"), {"key": f"dispatch-{case_id}"})
+    dispatch = in_thread("dispatch", lambda: dispatch_case(case_id), app)
+    if postgres:
+        holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
+        wait_until("the dispatch to wait on its outbox row", lambda: blocked_by(holder_pid))
+        dispatcher = holder.execute(text("SELECT pid FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+                                    {"pid": holder_pid}).scalar()
+    importer = in_thread("import", import_notice, admin)
+    if postgres:  # the notice is stored; the recompute either ran already (the race) or waits for the dispatch
+        wait_until("the import to finish or to wait for the dispatch",
+                   lambda: "import" in done or blocked_by(dispatcher, "advisory"))
+    holder.commit()
+    holder.close()
+    for thread in (dispatch, importer):
+        thread.join(PATIENCE)
+    admin.extensions["hotline"].close()
+    assert not isinstance(done.get("dispatch"), BaseException) and not isinstance(done.get("import"), BaseException), done
+    light = assignments(rt, number)["WH-LIGHT"]
+    assert light.reason["calendar_provisional"] == [] and local(light.due_at) == sh(2027, 1, 5, 10)
+
+
+def wait_until(what: str, condition: Any) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what} after {PATIENCE} s"
+        time.sleep(0.05)
