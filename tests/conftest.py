@@ -210,10 +210,10 @@ def http_login(base: str, username: str, password: str) -> Any:
     import urllib.request
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    with opener.open(f"{base}/login", timeout=10) as resp:
+    with opener.open(f"{base}/login", timeout=60) as resp:
         token = re.search(r'name="csrf_token" value="([^"]+)"', resp.read().decode()).group(1)  # type: ignore[union-attr]
     form = urllib.parse.urlencode({"username": username, "password": password, "csrf_token": token}).encode()
-    with opener.open(f"{base}/login", data=form, timeout=10) as resp:
+    with opener.open(f"{base}/login", data=form, timeout=60) as resp:
         assert "/login" not in resp.geturl(), "login failed"
     return opener
 

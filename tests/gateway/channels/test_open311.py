@@ -118,7 +118,7 @@ def test_the_georeport_client_reads_services_and_definitions_in_json_and_xml(liv
         attributes = attributes["attribute"] if fmt == "xml" else attributes
         assert [a["code"] for a in attributes] == ["POLE_NO", "FAULT", "LAMPS"]
         assert attributes[0]["description"].startswith("灯杆编号")
-    assert requests.get(f"{live}/services/nope.json", timeout=5).status_code == 404
+    assert requests.get(f"{live}/services/nope.json", timeout=60).status_code == 404
 
 
 def test_the_georeport_client_reads_requests_and_one_request(client, live):

@@ -35,7 +35,7 @@ def smtp_port(rt: Any) -> Iterator[int]:
 
 
 def send(port: int, data: bytes, to: str = "12345@example.wuhan.gov.cn", sender: str = "li.nvshi@example.com") -> Any:
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
         return client.sendmail(sender, [to], data)
 
 

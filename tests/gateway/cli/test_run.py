@@ -44,7 +44,7 @@ def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_
         assert len(web) == (web_processes if web_processes > 1 else 0)  # one process: `run` serves itself
         request = urllib.request.Request(f"{base}/api/v1/reports", method="POST", headers={"Content-Type": "application/json"},
                                          data=json.dumps({"text": "江岸区中山大道路灯不亮", "phone": "13800138001"}).encode())
-        with urllib.request.urlopen(request, timeout=10) as resp:
+        with urllib.request.urlopen(request, timeout=60) as resp:
             assert resp.status == 201
             number = json.loads(resp.read())["case"]["number"]
         made = subprocess.run([sys.executable, "-m", "gateway.cli", "user", "create", "--admin", "chief",
@@ -55,7 +55,7 @@ def test_hotline_run_serves_dispatches_and_stops_cleanly_on_sigterm(config, tmp_
         assignments: list = []
         deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline and not assignments:
-            with opener.open(f"{base}/api/v1/cases/{number}", timeout=5) as resp:
+            with opener.open(f"{base}/api/v1/cases/{number}", timeout=60) as resp:
                 assignments = json.loads(resp.read())["assignments"]
             time.sleep(0.3)
         assert [a["department"] for a in assignments] == ["WH-LIGHT"]
