@@ -9,8 +9,10 @@ An import must see every deadline computed on the calendar before it. On SQLite 
 writes holds the database from its first statement, so the notice waits for a dispatch in flight and the
 recompute sees its rows. On PostgreSQL a dispatch may read the calendar, then commit its deadline after the
 recompute has read the assignments; so a transaction that computes deadlines holds a shared advisory lock from
-before it reads the calendar to its commit (`hold_for_deadlines`, `for_deadlines`), and the recompute first
-waits until every holder from before the notice was stored has ended (`wait_for_deadline_writers`).
+its read of the calendar to its commit (`for_deadlines`; the dispatch job takes it in its read of the case,
+`hold_column`, and checks in its update of the case that the calendar did not change meanwhile), and the
+recompute first waits until every holder from before the notice was stored has ended
+(`wait_for_deadline_writers`).
 """
 
 from __future__ import annotations
@@ -81,11 +83,16 @@ def _lock_key() -> tuple[Any, Any]:
     return _LOCK_KEY, func.hashtext(func.current_schema())
 
 
+def hold_column() -> Any:
+    """PostgreSQL: the calendar's lock, shared, to the end of the transaction, as a column of a statement that
+    comes before the calendar is read (the lock waits only while an import waits for older holders)."""
+    return func.pg_advisory_xact_lock_shared(*_lock_key())
+
+
 def hold_for_deadlines(connection: Connection) -> None:
-    """PostgreSQL: hold the calendar's lock, shared, to the end of this transaction; call it before the
-    statement that reads the calendar (the lock waits only while an import waits for older holders)."""
+    """PostgreSQL: `hold_column` in a statement of its own."""
     if connection.dialect.name == "postgresql":
-        connection.execute(core_select(func.pg_advisory_xact_lock_shared(*_lock_key())))
+        connection.execute(core_select(hold_column()))
 
 
 def wait_for_deadline_writers(engine: Engine) -> None:

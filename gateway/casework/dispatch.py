@@ -19,7 +19,7 @@ from gateway.casework.workflow import Round, department_note_values, plan_round,
 from gateway.clock import utcnow
 from gateway.messaging.notify import queue_notifications
 from gateway.models import Assignment, Case, Department, Event, Outbox, Report, id_of, table_of
-from gateway.runtime import current
+from gateway.runtime import Runtime, current
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,25 @@ def dispatch_case(case_id: int) -> dict:
 
     The worker's hottest job, in SQLAlchemy Core (docs/BENCHMARKS.md): one statement reads the case, whether it
     has an assignment, the unit its first report addressed and whether the calendar changed; the assignments go
-    in with RETURNING, the events in one statement, the case is updated by one. The rule and the clocks are `workflow.plan_round`'s,
-    as the office's re-dispatch (`workflow.assign`) computes them."""
+    in with RETURNING, the events in one statement, the case is updated by one. The rule and the clocks are
+    `workflow.plan_round`'s, as the office's re-dispatch (`workflow.assign`) computes them.
+
+    A calendar notice stored while the job runs (PostgreSQL) never leaves it with a deadline on the old
+    calendar: its read takes the calendar's lock (an import's recompute waits for this commit), and its update
+    of the case answers whether the calendar is still the one read; if not, the job starts again."""
     rt = current()
+    for _ in range(3):
+        done = _dispatch(rt, case_id)
+        if done is not None:
+            return done
+    raise RuntimeError(f"case {case_id}: the calendar changed under three tries of its dispatch in a row")
+
+
+def _dispatch(rt: Runtime, case_id: int) -> dict | None:
+    """One try of `dispatch_case`: None when the calendar changed after it was read (rolled back)."""
     with Session(rt.engine, expire_on_commit=False, autoflush=False) as session:
         conn = session.connection()
-        calendars.hold_for_deadlines(conn)  # before the calendar is read: an import waits for this commit
-        read = _statements()
+        read = _statements(conn.dialect.name == "postgresql")
         case = conn.execute(read.case, {"case_id": case_id}).first()
         if case is None:
             raise LookupError(f"case {case_id} does not exist")
@@ -52,6 +64,7 @@ def dispatch_case(case_id: int) -> dict:
         changes: dict[str, Any] = {"category": decision.category, "district": case.district or decision.district,
                                    "street": case.street or decision.street, "routing": routing, "updated_at": now}
         rows: list[Outbox] = []
+        stamp = (case.notices, case.notices_at)
         if decision.triage:
             changes["status"] = "triage"
             events = [{"case_id": case_id, "kind": "triage", "data": routing}]
@@ -59,7 +72,7 @@ def dispatch_case(case_id: int) -> dict:
             codes = [code for code, _ in decision.departments]
             found = {d.code: d for d in session.exec(select(Department).where(col(Department.code).in_(codes))).all()}
             team = [(found[code], role) for code, role in decision.departments if code in found]
-            plan = plan_round(rt, calendars.current(session, rt, (case.notices, case.notices_at)), case, team, now)
+            plan = plan_round(rt, calendars.current(session, rt, stamp), case, team, now)
             ids = _insert_assignments(conn, case_id, team, plan)
             rows = queue_notifications(session, [
                 department_note_values(rt, case, dept, "dispatch", f"dept-{ids[id_of(dept)]}-1-dispatch",
@@ -67,7 +80,11 @@ def dispatch_case(case_id: int) -> dict:
             changes.update(status="dispatched", due_at=plan.case_due)
             events = [*provisional_events(case_id, plan.warnings),  # why before what, as the re-dispatch writes them
                       {"case_id": case_id, "kind": "dispatched", "data": {**routing, "sla": plan.rule_name}}]
-        conn.execute(read.update_case, {"case_key": case_id, **changes})
+        updated = conn.execute(read.update_case, {"case_key": case_id, **changes})
+        if read.checks_calendar and not decision.triage and tuple(updated.one()) != stamp:
+            session.rollback()  # a notice was stored after the read: plan again on it
+            log.info("dispatch of case %s: the calendar changed while it ran; starting again", case_id)
+            return None
         conn.execute(read.insert_event, [{"actor": "system", "at": now, **event} for event in events])
         outbox.commit_and_send(session, rt.broker, rows)
         return {"case": case.number, "status": changes["status"], "departments": routing["departments"]}
@@ -81,7 +98,7 @@ def _insert_assignments(conn: Any, case_id: int, team: list[tuple[Department, st
         return {}
     rows = [{**_FRESH, **values, "case_id": case_id, "department_id": id_of(dept)}
             for (dept, _), values in zip(team, plan.rounds)]
-    returned = conn.execute(_statements().insert_assignment, rows).all()
+    returned = conn.execute(_statements(conn.dialect.name == "postgresql").insert_assignment, rows).all()
     return {department_id: assignment_id for assignment_id, department_id in returned}
 
 
@@ -96,27 +113,35 @@ class _Statements:
     update_case: Any
     insert_assignment: Any
     insert_event: Any
+    checks_calendar: bool  # PostgreSQL: the read takes the calendar's lock, the update returns its stamp
 
 
 @functools.cache
-def _statements() -> _Statements:
-    """The job's Core statements, built once per process (SQLAlchemy then finds each compiled in its cache)."""
+def _statements(postgres: bool) -> _Statements:
+    """The job's Core statements, built once per process (SQLAlchemy then finds each compiled in its cache).
+
+    On PostgreSQL the read takes the calendar's lock (`calendars.hold_column`) in the same round trip, and the
+    case's update returns the calendar's stamp as its own snapshot sees it: a statement after the lock, so a
+    notice stored since the read shows there. SQLite needs neither: the job holds the database from its start."""
     cases, reports, assignments, events = (table_of(model) for model in (Case, Report, Assignment, Event))
     key: Any = bindparam("case_id")
     addressed = (core_select(reports.c.addressed_unit)  # the first report that addresses a unit
                  .where(reports.c.case_id == key, reports.c.addressed_unit.isnot(None), reports.c.addressed_unit != "")
                  .order_by(reports.c.id).limit(1).scalar_subquery())
+    stamp = [column.label(name) for column, name in zip(calendars.stamp_columns(), ("notices", "notices_at"))]
+    hold = [calendars.hold_column().label("calendar_held")] if postgres else []
     read = (core_select(cases.c.id, cases.c.number, cases.c.title, cases.c.summary, cases.c.status, cases.c.category,
                    cases.c.district, cases.c.street, cases.c.address, cases.c.appeal_type, cases.c.complexity,
                    cases.c.urgency, cases.c.due_at, exists().where(assignments.c.case_id == key).label("dispatched"),
-                   addressed.label("addressed"), *(column.label(name) for column, name in
-                                                   zip(calendars.stamp_columns(), ("notices", "notices_at"))))
+                   addressed.label("addressed"), *hold, *stamp)
             .where(cases.c.id == key).with_for_update(of=cases))
+    update_case = update(cases).where(cases.c.id == bindparam("case_key"))
     return _Statements(
         case=read,
-        update_case=update(cases).where(cases.c.id == bindparam("case_key")),
+        update_case=update_case.returning(*calendars.stamp_columns()) if postgres else update_case,
         insert_assignment=insert(assignments).returning(assignments.c.id, assignments.c.department_id),
         insert_event=insert(events),
+        checks_calendar=postgres,
     )
 
 

@@ -176,25 +176,33 @@ def test_a_year_with_no_notice_at_all_is_named_missing_too():
     assert calendars.missing_years(OFFICIAL_2027, date(2026, 12, 20)) == []
 
 
-def test_a_dispatch_that_read_the_calendar_before_an_import_committed_is_recomputed_by_that_import(app, client, rt,
-                                                                                                   config):
-    """The import's recompute must see every deadline computed on the old calendar. On PostgreSQL a dispatch
-    may read the case and the calendar, then wait (here on its outbox row, held by another transaction, as the
-    outbox sweep holds rows it sends) while the notice is stored and the recompute runs: its provisional
-    deadline, committed after, must not stay provisional."""
+@pytest.mark.parametrize("wait_at, recompute", [("read", True), ("read", False), ("update", True)],
+                         ids=["after-its-read-then-import", "after-its-read-then-notice-alone", "after-its-update-then-import"])
+def test_a_dispatch_that_read_the_calendar_before_a_notice_was_stored_does_not_keep_a_provisional_deadline(
+        app, client, rt, config, wait_at, recompute):
+    """A dispatch reads the case and the calendar, then waits while a notice is stored: after its read (on its
+    outbox row, held by another transaction as the outbox sweep holds the rows it sends), or after its update of
+    the case (on the event table, locked by another transaction). With the notice stored alone, the dispatch
+    must see before it commits that the calendar changed; with the import's recompute, the recompute must see
+    the dispatch's deadline (it waits for the dispatch on PostgreSQL; SQLite serializes writers). Either way
+    the deadline must not stay provisional. (A notice stored alone after the update is the import's own
+    first step: the recompute follows.)"""
     from sqlalchemy import text
 
     from gateway.casework.dispatch import dispatch_case
     from gateway.casework.workflow import recompute_deadlines
+    from gateway.models import Event, table_of
     from tests.kits.dispatch_kit import case as case_of
 
+    postgres = rt.engine.dialect.name == "postgresql"
+    if (wait_at, recompute) != ("read", True) and not postgres:
+        pytest.skip("SQLite runs no writer beside another: a dispatch is wholly before or after the notice")
     set_clock(app, 2026, 12, 31, 10)
     number = report(client, title="路灯不亮", text="江岸区中山大道888号路灯连续三天不亮。", phone="13800138001")
     case_id = case_of(rt, number).id
     with Session(rt.engine) as session:  # the worker's copy of the calendar, made before the import
         assert not calendars.current(session, rt).is_official(2027)
     admin = create_app(config)  # the import runs in another process's runtime, as `hotline calendar import` does
-    postgres = rt.engine.dialect.name == "postgresql"
     done: dict[str, Any] = {}
 
     def in_thread(name: str, work: Any, where: Any) -> threading.Thread:
@@ -218,14 +226,17 @@ def test_a_dispatch_that_read_the_calendar_before_an_import_committed_is_recompu
         other = admin.extensions["hotline"]
         with Session(other.engine) as session:
             calendars.store(session, parse_notice(MADE_UP_2027.read_text(encoding="utf-8")), "notice", actor="test")
-        return recompute_deadlines(other, 2027)
+        return recompute_deadlines(other, 2027) if recompute else []
 
-    holder = rt.engine.connect()  # another transaction that holds the case's dispatch row in the outbox
-    holder.execute(text("UPDATE outbox SET attempts = attempts WHERE job_id = :key"), {"key": f"dispatch-{case_id}"})
+    holder = rt.engine.connect()  # another transaction, which the dispatch will wait for
+    if wait_at == "read":  # the case's dispatch row in the outbox, which the job marks right after its read
+        holder.execute(text("UPDATE outbox SET attempts = attempts WHERE job_id = :key"), {"key": f"dispatch-{case_id}"})
+    else:  # the event table, which the job writes right after its update of the case
+        holder.execute(text(f'LOCK TABLE "{table_of(Event).name}" IN SHARE MODE'))
     dispatch = in_thread("dispatch", lambda: dispatch_case(case_id), app)
     if postgres:
         holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
-        wait_until("the dispatch to wait on its outbox row", lambda: blocked_by(holder_pid))
+        wait_until(f"the dispatch to wait after its {wait_at}", lambda: blocked_by(holder_pid))
         dispatcher = holder.execute(text("SELECT pid FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
                                     {"pid": holder_pid}).scalar()
     importer = in_thread("import", import_notice, admin)
