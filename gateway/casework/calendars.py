@@ -11,18 +11,19 @@ recompute sees its rows. On PostgreSQL a dispatch may read the calendar, then co
 recompute has read the assignments; so a transaction that computes deadlines holds a shared advisory lock from
 its read of the calendar to its commit (`for_deadlines`; the dispatch job takes it in its read of the case,
 `hold_column`, and checks in its update of the case that the calendar did not change meanwhile), and the
-recompute first waits until every holder from before the notice was stored has ended
-(`wait_for_deadline_writers`).
+recompute first waits until every holder from before it began has ended (`wait_for_deadline_writers`, which
+reads the holders from pg_locks: it makes no one wait behind it).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
@@ -85,7 +86,7 @@ def _lock_key() -> tuple[Any, Any]:
 
 def hold_column() -> Any:
     """PostgreSQL: the calendar's lock, shared, to the end of the transaction, as a column of a statement that
-    comes before the calendar is read (the lock waits only while an import waits for older holders)."""
+    comes before the calendar is read. Nothing takes it exclusive: it never waits."""
     return func.pg_advisory_xact_lock_shared(*_lock_key())
 
 
@@ -95,16 +96,33 @@ def hold_for_deadlines(connection: Connection) -> None:
         connection.execute(core_select(hold_column()))
 
 
-def wait_for_deadline_writers(engine: Engine) -> None:
-    """PostgreSQL: wait until every transaction that held the calendar's lock when this was called has ended
-    (their deadlines are committed and visible): the lock is taken exclusive and released at once. Holders are
-    short (a dispatch, an office's re-dispatch); one queued behind this wait while holding a row that an older
-    holder wants is let through by PostgreSQL's deadlock check, which reorders the queue rather than cancel."""
+# The transactions that hold the calendar's lock now (pg_locks shows a two-number advisory key as classid, objid
+# (unsigned) and objsubid 2).
+_HOLDERS = text(
+    "SELECT pid, virtualtransaction FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND classid = :key AND objid::bigint = (hashtext(current_schema())::bigint & 4294967295)"
+    " AND pid <> pg_backend_pid()")
+
+
+def wait_for_deadline_writers(engine: Engine, poll_seconds: float = 0.05, say_every: float = 10.0) -> None:
+    """PostgreSQL: wait until every transaction that holds the calendar's lock now has ended (the deadlines they
+    computed are committed and visible). The holders are read from pg_locks and polled, not waited for by taking
+    the lock exclusive: a request in the lock's queue would hold up every dispatch behind it for as long as the
+    oldest holder runs. A wait longer than `say_every` seconds is logged with the holders' process ids."""
     if engine.dialect.name != "postgresql":
         return
+    started = said = time.monotonic()
     with engine.connect() as conn:
-        conn.execute(core_select(func.pg_advisory_xact_lock(*_lock_key())))
-        conn.commit()
+        waiting = set(conn.execute(_HOLDERS, {"key": _LOCK_KEY}).all())
+        while waiting:
+            conn.commit()  # a fresh look each time
+            time.sleep(poll_seconds)
+            waiting &= set(conn.execute(_HOLDERS, {"key": _LOCK_KEY}).all())
+            if waiting and time.monotonic() - said >= say_every:
+                said = time.monotonic()
+                log.warning("calendar: waiting %.0f s for %d transactions computing deadlines on the old calendar "
+                            "(pids %s)", said - started, len(waiting), sorted(pid for pid, _ in waiting))
 
 
 def missing_years(calendar: WorkCalendar, today: date) -> list[int]:

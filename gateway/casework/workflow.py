@@ -254,7 +254,7 @@ def recompute_deadlines(rt: Runtime, year: int) -> list[int]:
     since = datetime(year - 1, 12, 31, tzinfo=timezone.utc)  # a deadline touches a year only if it ends in it
     calendars.wait_for_deadline_writers(rt.engine)  # deadlines computed on the calendar before the notice
     with Session(rt.engine) as session:
-        cal = calendars.current(session, rt)
+        cal = calendars.for_deadlines(session, rt)  # another year's import waits for this one
         rows = session.exec(select(Assignment).where(col(Assignment.status).in_(ACTIVE),
                                                      col(Assignment.due_at) >= since)
                             .order_by(col(Assignment.id))).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -176,81 +177,159 @@ def test_a_year_with_no_notice_at_all_is_named_missing_too():
     assert calendars.missing_years(OFFICIAL_2027, date(2026, 12, 20)) == []
 
 
-@pytest.mark.parametrize("wait_at, recompute", [("read", True), ("read", False), ("update", True)],
-                         ids=["after-its-read-then-import", "after-its-read-then-notice-alone", "after-its-update-then-import"])
-def test_a_dispatch_that_read_the_calendar_before_a_notice_was_stored_does_not_keep_a_provisional_deadline(
-        app, client, rt, config, wait_at, recompute):
-    """A dispatch reads the case and the calendar, then waits while a notice is stored: after its read (on its
-    outbox row, held by another transaction as the outbox sweep holds the rows it sends), or after its update of
-    the case (on the event table, locked by another transaction). With the notice stored alone, the dispatch
-    must see before it commits that the calendar changed; with the import's recompute, the recompute must see
-    the dispatch's deadline (it waits for the dispatch on PostgreSQL; SQLite serializes writers). Either way
-    the deadline must not stay provisional. (A notice stored alone after the update is the import's own
-    first step: the recompute follows.)"""
+@pytest.mark.parametrize("who, wait_at, recompute", [
+    ("dispatch", "read", True), ("dispatch", "read", False), ("dispatch", "update", True), ("office", "update", True)],
+    ids=["job-waits-after-its-read-then-import", "job-waits-after-its-read-then-notice-alone",
+         "job-waits-after-its-update-then-import", "office-re-dispatch-waits-after-its-update-then-import"])
+def test_a_deadline_computed_before_a_notice_was_stored_does_not_stay_provisional(
+        app, client, rt, config, who, wait_at, recompute):
+    """The dispatch job (or the office's dispatch, through the ORM) reads the case and the calendar, then waits
+    while a notice is stored: after its read (on its outbox row, held by another transaction as the outbox sweep
+    holds the rows it sends), or after its update of the case (on the event table, locked by another
+    transaction). With the notice stored alone, the job must see before it commits that the calendar changed;
+    with the import's recompute, the recompute must see the deadline (it waits for the writer on PostgreSQL;
+    SQLite serializes writers). Either way the deadline must not stay provisional. (A notice stored alone after
+    the update is the import's own first step: the recompute follows.)"""
     from sqlalchemy import text
 
     from gateway.casework.dispatch import dispatch_case
-    from gateway.casework.workflow import recompute_deadlines
+    from gateway.casework.workflow import redispatch
     from gateway.models import Event, table_of
     from tests.kits.dispatch_kit import case as case_of
 
     postgres = rt.engine.dialect.name == "postgresql"
-    if (wait_at, recompute) != ("read", True) and not postgres:
+    if (who, wait_at, recompute) != ("dispatch", "read", True) and not postgres:
         pytest.skip("SQLite runs no writer beside another: a dispatch is wholly before or after the notice")
     set_clock(app, 2026, 12, 31, 10)
     number = report(client, title="路灯不亮", text="江岸区中山大道888号路灯连续三天不亮。", phone="13800138001")
     case_id = case_of(rt, number).id
     with Session(rt.engine) as session:  # the worker's copy of the calendar, made before the import
         assert not calendars.current(session, rt).is_official(2027)
-    admin = create_app(config)  # the import runs in another process's runtime, as `hotline calendar import` does
+    admin, importer_name = import_runtime(config, postgres)
     done: dict[str, Any] = {}
+    import_notice = notice_importer(admin, recompute)
 
-    def in_thread(name: str, work: Any, where: Any) -> threading.Thread:
-        def run() -> None:
-            with where.app_context():
-                try:
-                    done[name] = work()
-                except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-                    done[name] = exc
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        return thread
+    def write() -> Any:
+        if who == "dispatch":
+            return dispatch_case(case_id)
+        return redispatch(rt, case_id, [("WH-LIGHT", "lead")], actor="office")
 
-    def blocked_by(pid: int, event: str | None = None) -> bool:
-        with rt.engine.connect() as conn:
-            return bool(conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
-                " AND (CAST(:event AS text) IS NULL OR wait_event = :event)"), {"pid": pid, "event": event}).scalar())
+    holder = rt.engine.connect()  # another transaction, which the writer will wait for
+    try:
+        if wait_at == "read":  # the case's dispatch row in the outbox, which the job marks right after its read
+            holder.execute(text("UPDATE outbox SET attempts = attempts WHERE job_id = :key"),
+                           {"key": f"dispatch-{case_id}"})
+        else:  # the event table, which both write after they computed the deadline
+            holder.execute(text(f'LOCK TABLE "{table_of(Event).name}" IN SHARE MODE'))
+        writer = in_thread(done, "write", write, app)
+        if postgres:
+            holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
+            wait_until(f"the {who} to wait after its {wait_at}", lambda: waiting_on(rt, holder_pid))
+        importer = in_thread(done, "import", import_notice, admin)
+        if postgres:  # the notice is stored; the recompute either ran already (the race) or waits for the writer
+            wait_until("the import to finish or to wait for the writer",
+                       lambda: "import" in done or import_polls_the_lock(rt, importer_name))
+        holder.commit()
+    finally:
+        holder.close()
+    both_ended_on_the_notice(rt, number, done, (writer, importer), admin)
 
-    def import_notice() -> list[int]:
+
+def both_ended_on_the_notice(rt: Any, number: str, done: dict[str, Any], threads: tuple[threading.Thread, ...],
+                             admin: Any) -> None:
+    """The writer and the import ended without an error, and the case's deadline is on the notice's calendar."""
+    for thread in threads:
+        thread.join(PATIENCE)
+    admin.extensions["hotline"].close()
+    assert set(done) == {"write", "import"}, f"still running after {PATIENCE} s: {done}"
+    assert not any(isinstance(value, BaseException) for value in done.values()), done
+    light = assignments(rt, number)["WH-LIGHT"]
+    assert light.reason["calendar_provisional"] == [] and local(light.due_at) == sh(2027, 1, 5, 10)
+
+
+def import_runtime(config: dict[str, Any], postgres: bool) -> tuple[Any, str]:
+    """Another runtime for the import, as `hotline calendar import` is another process; on PostgreSQL its
+    connections carry a name of their own, to be found in pg_stat_activity."""
+    name = f"calendar-import-{uuid.uuid4().hex[:8]}"
+    url = config["DATABASE_URL"]
+    named = {**config, "DATABASE_URL": f"{url}{'&' if '?' in url else '?'}application_name={name}"}
+    return create_app(named if postgres else config), name
+
+
+def notice_importer(admin: Any, recompute: bool = True) -> Any:
+    """What `hotline calendar import` does with the made-up 2027 notice: store it, then recompute."""
+    from gateway.casework.workflow import recompute_deadlines
+
+    def run() -> list[int]:
         other = admin.extensions["hotline"]
         with Session(other.engine) as session:
             calendars.store(session, parse_notice(MADE_UP_2027.read_text(encoding="utf-8")), "notice", actor="test")
         return recompute_deadlines(other, 2027) if recompute else []
+    return run
 
-    holder = rt.engine.connect()  # another transaction, which the dispatch will wait for
-    if wait_at == "read":  # the case's dispatch row in the outbox, which the job marks right after its read
-        holder.execute(text("UPDATE outbox SET attempts = attempts WHERE job_id = :key"), {"key": f"dispatch-{case_id}"})
-    else:  # the event table, which the job writes right after its update of the case
-        holder.execute(text(f'LOCK TABLE "{table_of(Event).name}" IN SHARE MODE'))
-    dispatch = in_thread("dispatch", lambda: dispatch_case(case_id), app)
-    if postgres:
-        holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
-        wait_until(f"the dispatch to wait after its {wait_at}", lambda: blocked_by(holder_pid))
-        dispatcher = holder.execute(text("SELECT pid FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
-                                    {"pid": holder_pid}).scalar()
-    importer = in_thread("import", import_notice, admin)
-    if postgres:  # the notice is stored; the recompute either ran already (the race) or waits for the dispatch
-        wait_until("the import to finish or to wait for the dispatch",
-                   lambda: "import" in done or blocked_by(dispatcher, "advisory"))
-    holder.commit()
-    holder.close()
-    for thread in (dispatch, importer):
-        thread.join(PATIENCE)
-    admin.extensions["hotline"].close()
-    assert not isinstance(done.get("dispatch"), BaseException) and not isinstance(done.get("import"), BaseException), done
-    light = assignments(rt, number)["WH-LIGHT"]
-    assert light.reason["calendar_provisional"] == [] and local(light.due_at) == sh(2027, 1, 5, 10)
+
+def in_thread(done: dict[str, Any], name: str, work: Any, where: Any) -> threading.Thread:
+    """Run `work` in `where`'s app context on a thread; its result (or exception) lands in done[name]."""
+    def run() -> None:
+        with where.app_context():
+            try:
+                done[name] = work()
+            except BaseException as exc:  # noqa: BLE001 - reported by the test's assertion
+                done[name] = exc
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def waiting_on(rt: Any, pid: int) -> int | None:
+    """The PostgreSQL backend that waits on a lock `pid` holds, if any."""
+    from sqlalchemy import text
+
+    with rt.engine.connect() as conn:
+        return conn.execute(text("SELECT pid FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+                            {"pid": pid}).scalar()
+
+
+def import_polls_the_lock(rt: Any, importer_name: str) -> bool:
+    """The import waits for the transactions that hold the calendar's lock (it reads them from pg_locks)."""
+    from sqlalchemy import text
+
+    with rt.engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"
+                                      " AND query LIKE '%FROM pg_locks%'"), {"name": importer_name}).scalar())
+
+
+def notice_stored(rt: Any, year: int) -> bool:
+    from gateway.models import CalendarNotice
+
+    with Session(rt.engine) as session:
+        return session.get(CalendarNotice, year) is not None
+
+
+def test_while_an_import_waits_for_an_old_writer_new_dispatches_go_on(app, client, rt, config):
+    """The import's wait makes no one wait behind it: a transaction that holds the calendar's lock (a long
+    one) keeps the import waiting, and meanwhile a new case is dispatched, on the notice already stored."""
+    from gateway.casework.dispatch import dispatch_case
+    from tests.kits.dispatch_kit import case as case_of
+
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's lock: SQLite serializes writers")
+    set_clock(app, 2026, 12, 31, 10)
+    number = report(client, title="路灯不亮", text="江岸区中山大道888号路灯连续三天不亮。", phone="13800138001")
+    admin, _ = import_runtime(config, postgres=True)
+    done: dict[str, Any] = {}
+    old = rt.engine.connect()
+    try:
+        calendars.hold_for_deadlines(old)  # an older transaction computing deadlines, still open
+        importer = in_thread(done, "import", notice_importer(admin), admin)
+        wait_until("the notice to be stored", lambda: notice_stored(rt, 2027))
+        writer = in_thread(done, "write", lambda: dispatch_case(case_of(rt, number).id), app)
+        wait_until("the new dispatch", lambda: "write" in done)
+        assert "import" not in done  # still waiting for the older transaction
+        old.commit()
+    finally:
+        old.close()
+    both_ended_on_the_notice(rt, number, done, (writer, importer), admin)
 
 
 def wait_until(what: str, condition: Any) -> None:
