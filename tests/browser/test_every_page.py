@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 from sqlmodel import Session, select
 
 from gateway.models import KnowledgeEntry, MergeRecord, Reply, Report
 from tests.browser.conftest import PAGES, log_in
-from tests.conftest import make_user
+from tests.conftest import PATIENCE, make_user
 from tests.kits.case_kit import add_assignment, add_case, merged_case
 
 # GET routes that are not pages, each with the reason. A route under one of these prefixes is a machine's.
@@ -49,6 +49,14 @@ def page_endpoints(app: Any) -> dict[str, str]:
             found[rule.endpoint] = rule.rule
     return found
 
+
+
+def loaded_width(img: Locator) -> int:
+    """The image's natural width once the browser is done with it (0 if it is broken). The pages' photos load
+    lazily, after the page: wait until the image is complete, never read it at once."""
+    img.scroll_into_view_if_needed()
+    img.page.wait_for_function("img => img.complete", arg=img.element_handle(), timeout=PATIENCE * 1000)
+    return img.evaluate("img => img.naturalWidth")
 
 def test_every_page_route_has_a_screenshot_taken_by_a_browser_test(app):
     pages = page_endpoints(app)
@@ -174,7 +182,7 @@ def test_the_office_approves_a_mailed_photo_and_the_board_and_the_reporters_look
     expect(photos).to_have_count(2)
     for i in range(2):
         expect(photos.nth(i).locator("img")).to_be_visible()
-        assert photos.nth(i).locator("img").evaluate("img => img.complete && img.naturalWidth") == 480  # the thumbnail
+        assert loaded_width(photos.nth(i).locator("img")) == 480  # the thumbnail
         expect(photos.nth(i).locator(".badge")).to_have_text("待审核")
     expect(page.locator("p.attachment")).to_contain_text("说明.pdf")  # kept, offered as a download, not shown
     shots(page, "40-console-case-photos")
@@ -193,7 +201,7 @@ def test_the_office_approves_a_mailed_photo_and_the_board_and_the_reporters_look
     page.goto(f"{live_server}/board/cases/{number}")
     board_photos = page.locator("article.post figure.photo img")
     expect(board_photos).to_have_count(1)  # the approved one only
-    assert board_photos.first.evaluate("img => img.complete && img.naturalWidth") > 0
+    assert loaded_width(board_photos.first) > 0
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits a phone
     shots(page, "42-board-case-photo")
 
@@ -206,6 +214,6 @@ def test_the_office_approves_a_mailed_photo_and_the_board_and_the_reporters_look
     expect(own.nth(0)).to_contain_text("已公开")
     expect(own.nth(1)).to_contain_text("不公开")
     for i in range(2):
-        assert own.nth(i).locator("img").evaluate("img => img.complete && img.naturalWidth") > 0
+        assert loaded_width(own.nth(i).locator("img")) > 0
     shots(page, "43-board-lookup-own-photo")
     page.close()
