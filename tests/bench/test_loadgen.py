@@ -73,9 +73,10 @@ def test_wrk_sends_each_request_once_in_order_and_counts_what_was_measured(wrk, 
 def test_wrk_says_when_the_requests_ran_out_and_cycles_when_asked(wrk, bare):
     port, url = bare
     reqs = requests(30)
-    ran_out = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=1, warmup=0, path="/bare", wrk=True)
+    # 3 s: enough to go past 30 requests on a busy machine
+    ran_out = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=3, warmup=0, path="/bare", wrk=True)
     assert ran_out["exhausted"] and ran_out["ok"] > 30
-    cycled = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=1, warmup=0, path="/bare", cycle=True,
+    cycled = loadgen.run("127.0.0.1", port, reqs, concurrency=2, duration=3, warmup=0, path="/bare", cycle=True,
                          wrk=True)
     assert not cycled["exhausted"] and cycled["ok"] > 30 and cycled["sent"] is None
     assert set(stored_bodies(url)) == {r.body for r in reqs}

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -63,6 +63,11 @@ PAGES: dict[str, str] = {
     "54-operator-call-taken": "calls.page",
     "55-operator-call-done": "calls.page",
 }
+
+
+# An expectation waits up to a minute (Playwright's default, 5 s, is short for a form's POST and its page on a busy
+# machine); a failing one still ends.
+expect.set_options(timeout=60_000)
 
 
 @pytest.fixture

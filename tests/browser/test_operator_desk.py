@@ -5,6 +5,7 @@ the fields without scrolling."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
@@ -28,6 +29,12 @@ def in_view(page: Page, selector: str) -> bool:
                            && r.bottom <= window.innerHeight && r.right <= window.innerWidth; }""", selector))
 
 
+def asked(response: Any, path: str, field: str, value: str) -> bool:
+    """The response answers `path` with `field` set to `value` in its query."""
+    url = urlsplit(response.url)
+    return url.path.endswith(path) and parse_qs(url.query).get(field) == [value]
+
+
 def focused(page: Page) -> dict[str, Any]:
     return page.evaluate("() => ({id: document.activeElement.id, text: document.activeElement.textContent,"
                          " value: document.activeElement.value, cls: document.activeElement.className})")
@@ -45,15 +52,20 @@ def test_an_operator_closes_a_consultation_on_the_call_with_a_knowledge_base_ans
     page = browser.new_page(viewport=SCREEN, locale="zh-CN")
     log_in(page, live_server, "huawu1", "operator-password")
     page.goto(f"{live_server}/operator/")
-    assert focused(page)["id"] == "caller_number"  # the form opens on the caller's number
+    expect(page.locator("#caller_number")).to_be_focused()  # the form opens on the caller's number
     page.keyboard.type("13800138001")
     for _ in range(3):  # 来电人, 话务员工号, 诉求内容
         page.keyboard.press("Tab")
     assert focused(page)["id"] == "content"
-    page.keyboard.type("社保卡丢了，请问去哪里补办？")
+    said = "社保卡丢了，请问去哪里补办？"
+    # both lists answer the whole text last (typing slowly, a part of it may have answered first)
+    with page.expect_response(lambda r: asked(r, "/operator/knowledge", "q", said)), \
+            page.expect_response(lambda r: asked(r, "/operator/suggest", "text", said)):
+        page.keyboard.type(said)
     pick = page.locator("#knowledge-list button.pick").first
     expect(pick).to_be_visible()
     expect(page.locator("#knowledge-list")).to_contain_text("社保卡丢了怎么补办")
+    expect(page.locator("#suggestion-list h3")).to_have_count(2)
     assert in_view(page, "#knowledge") and in_view(page, "#suggestions")
     page.select_option("#appeal_type", "咨询")
     page.keyboard.press("F4")  # to the knowledge base's first answer
@@ -86,6 +98,7 @@ def test_an_operator_attaches_a_call_to_the_callers_open_case_with_the_keyboard(
     page = browser.new_page(viewport=SCREEN, locale="zh-CN")
     log_in(page, live_server, "huawu2", "operator-password")
     page.goto(f"{live_server}/operator/")
+    expect(page.locator("#caller_number")).to_be_focused()
     page.keyboard.type("138 0013 8001")  # the number as the caller says it
     expect(page.locator(f"#suggestion-list button.pick[value='{number}']")).to_be_visible()
     assert in_view(page, "#suggestions")  # beside the fields, not below the fold
