@@ -165,8 +165,8 @@ class Broker:
 
         Every job is retried with backoff, bounded by the job timeout, reports its last failure and
         marks its outbox row done on success (RQ's success callback, or the job itself: `jobs.Job.marks_done`).
-        A job id Redis already holds is not re-added (RQ's atomic unique enqueue). Returns, per job, None (in Redis now) or the error that kept it out;
-        Redis unreachable: every job gets that error.
+        A job id Redis already holds is not re-added (RQ's atomic unique enqueue). Returns, per job, None (in
+        Redis now) or the error that kept it out; Redis unreachable: every job gets that error.
         """
         from rq import Callback, Retry
 

@@ -23,7 +23,7 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import BigInteger, cast, column, func, table
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
@@ -96,13 +96,20 @@ def hold_for_deadlines(connection: Connection) -> None:
         connection.execute(core_select(hold_column()))
 
 
-# The transactions that hold the calendar's lock now (pg_locks shows a two-number advisory key as classid, objid
-# (unsigned) and objsubid 2).
-_HOLDERS = text(
-    "SELECT pid, virtualtransaction FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
-    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    " AND classid = :key AND objid::bigint = (hashtext(current_schema())::bigint & 4294967295)"
-    " AND pid <> pg_backend_pid()")
+@functools.cache
+def _holders() -> Any:
+    """The other transactions that hold the calendar's lock now: pg_locks shows a two-number advisory key as
+    classid and objid (both unsigned) with objsubid 2."""
+    locks = table("pg_locks", *(column(name) for name in ("locktype", "granted", "objsubid", "database", "classid",
+                                                          "objid", "pid", "virtualtransaction")))
+    databases = table("pg_database", column("oid"), column("datname"))
+    unsigned = [cast(part, BigInteger).op("&")(0xFFFFFFFF) for part in _lock_key()]
+    return core_select(locks.c.pid, locks.c.virtualtransaction).where(
+        locks.c.locktype == "advisory", locks.c.granted, locks.c.objsubid == 2,
+        locks.c.database == core_select(databases.c.oid).where(databases.c.datname == func.current_database())
+        .scalar_subquery(),
+        cast(locks.c.classid, BigInteger) == unsigned[0], cast(locks.c.objid, BigInteger) == unsigned[1],
+        locks.c.pid != func.pg_backend_pid())
 
 
 def wait_for_deadline_writers(engine: Engine, poll_seconds: float = 0.05, say_every: float = 10.0) -> None:
@@ -114,11 +121,11 @@ def wait_for_deadline_writers(engine: Engine, poll_seconds: float = 0.05, say_ev
         return
     started = said = time.monotonic()
     with engine.connect() as conn:
-        waiting = set(conn.execute(_HOLDERS, {"key": _LOCK_KEY}).all())
+        waiting = set(conn.execute(_holders()).all())
         while waiting:
             conn.commit()  # a fresh look each time
             time.sleep(poll_seconds)
-            waiting &= set(conn.execute(_HOLDERS, {"key": _LOCK_KEY}).all())
+            waiting &= set(conn.execute(_holders()).all())
             if waiting and time.monotonic() - said >= say_every:
                 said = time.monotonic()
                 log.warning("calendar: waiting %.0f s for %d transactions computing deadlines on the old calendar "

@@ -73,7 +73,7 @@ def _dispatch(rt: Runtime, case_id: int) -> dict | None:
             found = {d.code: d for d in session.exec(select(Department).where(col(Department.code).in_(codes))).all()}
             team = [(found[code], role) for code, role in decision.departments if code in found]
             plan = plan_round(rt, calendars.current(session, rt, stamp), case, team, now)
-            ids = _insert_assignments(conn, case_id, team, plan)
+            ids = _insert_assignments(conn, read, case_id, team, plan)
             rows = queue_notifications(session, [
                 department_note_values(rt, case, dept, "dispatch", f"dept-{ids[id_of(dept)]}-1-dispatch",
                                        due_at=values["due_at"]) for (dept, _), values in zip(team, plan.rounds)])
@@ -90,7 +90,8 @@ def _dispatch(rt: Runtime, case_id: int) -> dict | None:
         return {"case": case.number, "status": changes["status"], "departments": routing["departments"]}
 
 
-def _insert_assignments(conn: Any, case_id: int, team: list[tuple[Department, str]], plan: Round) -> dict[int, int]:
+def _insert_assignments(conn: Any, read: _Statements, case_id: int, team: list[tuple[Department, str]],
+                        plan: Round) -> dict[int, int]:
     """The case's first assignments, one statement with RETURNING: their ids by department id. The case row is
     held (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE holds the database) and had none: a collision
     with the unique (case, department) key is an error that rolls the job back, never a silent skip."""
@@ -98,7 +99,7 @@ def _insert_assignments(conn: Any, case_id: int, team: list[tuple[Department, st
         return {}
     rows = [{**_FRESH, **values, "case_id": case_id, "department_id": id_of(dept)}
             for (dept, _), values in zip(team, plan.rounds)]
-    returned = conn.execute(_statements(conn.dialect.name == "postgresql").insert_assignment, rows).all()
+    returned = conn.execute(read.insert_assignment, rows).all()
     return {department_id: assignment_id for assignment_id, department_id in returned}
 
 

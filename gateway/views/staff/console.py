@@ -40,7 +40,6 @@ from gateway.models import (
     id_of,
 )
 from gateway.reporting import charts, ledger, operators, stats
-from gateway.reporting.rates import Rates
 from gateway.runtime import current
 from gateway.trust import audit, auth, privacy
 from gateway.trust.auth import require_role
@@ -597,7 +596,7 @@ def _reports_body(span: int, since: datetime) -> str:
             repeat_hours=round(rt.profile.repeat_window.total_seconds() / 3600),
             total_replies=stats.cumulative_replies(db), hot=stats.hot_issues(db, since),
             operators=operators.operator_measures(db, since, now),
-            overall=Rates(tickets=city.tickets, on_call=city.on_call),  # the first-contact counts
+            overall=city,  # the table's foot: first contact for the whole city
             channel_chart=charts.line_chart(labels, by_channel, title="各渠道来件量（按日）"),
             category_chart=charts.line_chart(labels, {category_name(k): v for k, v in top_categories.items()},
                                              title="主要类别工单量（按日）"),
